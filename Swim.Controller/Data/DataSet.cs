@@ -1,0 +1,218 @@
+namespace Swim.Controller.Data;
+
+/// <summary>
+/// Labelled samples for calibration, training and evaluation, read from an .npz (arrays x and y) or from
+/// a pair of IDX files. Labels are held in memory; features are streamed in batches, one pass at a time.
+/// </summary>
+public sealed class DataSet
+{
+    private readonly ArraySource _features;
+    private readonly long _firstRow;
+    private readonly long[] _labels;
+
+    private DataSet(string description, ArraySource features, long firstRow, long[] labels)
+    {
+        Description = description;
+        _features = features;
+        _firstRow = firstRow;
+        _labels = labels;
+        SampleShape = features.Shape.Skip(1).Select(d => checked((int)d)).ToArray();
+        SampleSize = checked((int)features.RowElements);
+        ClassCount = labels.Length == 0 ? 0 : (int)labels.Max() + 1;
+    }
+
+    /// <summary>Where the samples come from, including the split, for messages and reports.</summary>
+    public string Description { get; }
+
+    public int Count => _labels.Length;
+
+    /// <summary>Shape of one sample, e.g. [1, 28, 28] or [784].</summary>
+    public IReadOnlyList<int> SampleShape { get; }
+
+    public int SampleSize { get; }
+
+    /// <summary>One more than the largest label present.</summary>
+    public int ClassCount { get; }
+
+    public IReadOnlyList<long> Labels => _labels;
+
+    /// <summary>
+    /// Opens a data file. <paramref name="split"/> picks a part of a file that carries a split;
+    /// when <paramref name="splitRequired"/> is false and the file has none, all samples are used.
+    /// </summary>
+    /// <param name="labelsPath">For IDX images: the labels file; found by MNIST's naming when omitted.</param>
+    public static DataSet Open(string path, DataSplit split = DataSplit.All, bool splitRequired = false, string? labelsPath = null)
+    {
+        if (!File.Exists(path))
+        {
+            throw new DataSetException($"data file '{path}' does not exist; check the path.");
+        }
+        return IsNpz(path)
+            ? OpenNpz(path, split, splitRequired)
+            : OpenIdx(path, labelsPath ?? GuessIdxLabels(path));
+    }
+
+    /// <summary>The first <paramref name="count"/> samples (all when count is null or larger).</summary>
+    public DataSet Take(int? count)
+    {
+        if (count is null || count >= Count)
+        {
+            return this;
+        }
+        if (count <= 0)
+        {
+            throw new DataSetException($"--samples must be at least 1 (got {count}).");
+        }
+        return new DataSet($"{Description}, first {count}", _features, _firstRow, _labels[..count.Value]);
+    }
+
+    /// <summary>Reads the samples in order, <paramref name="batchSize"/> at a time; the last batch may be short.</summary>
+    public IEnumerable<DataBatch> ReadBatches(int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int elementSize = ElementTypes.SizeOf(_features.Type);
+        long rowBytes = SampleSize * (long)elementSize;
+        var raw = new byte[checked(rowBytes * batchSize)];
+        using Stream stream = _features.OpenData();
+        Skip(stream, _firstRow * rowBytes);
+        for (int start = 0; start < Count; start += batchSize)
+        {
+            int rows = Math.Min(batchSize, Count - start);
+            Span<byte> bytes = raw.AsSpan(0, checked((int)(rows * rowBytes)));
+            if (!NpyHeader.TryReadExactly(stream, bytes))
+            {
+                throw new DataSetException($"{_features.Label} ends inside sample {start}..{start + rows - 1}; the file is truncated.");
+            }
+            var features = new float[rows * SampleSize];
+            ElementTypes.ToFeatures(bytes, _features.Type, _features.BigEndian, features);
+            yield return new DataBatch(features, _labels[start..(start + rows)], rows, start);
+        }
+    }
+
+    private void Skip(Stream stream, long bytes)
+    {
+        var scratch = new byte[81920];
+        while (bytes > 0)
+        {
+            int read = stream.Read(scratch, 0, (int)Math.Min(scratch.Length, bytes));
+            if (read == 0)
+            {
+                throw new DataSetException($"{_features.Label} is truncated before sample {_firstRow}.");
+            }
+            bytes -= read;
+        }
+    }
+
+    private static bool IsNpz(string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        using FileStream file = File.OpenRead(path);
+        return NpyHeader.TryReadExactly(file, head) && head[0] == 'P' && head[1] == 'K';
+    }
+
+    private static DataSet OpenNpz(string path, DataSplit split, bool splitRequired)
+    {
+        NpzArchive npz = NpzArchive.Open(path);
+        string present = string.Join(", ", npz.Arrays.Keys.Order(StringComparer.Ordinal));
+        if (split != DataSplit.All && npz.Arrays.ContainsKey(SplitName("x", split)))
+        {
+            return Build(path, npz, SplitName("x", split), SplitName("y", split), split, null);
+        }
+        if (!npz.Arrays.ContainsKey("x") || !npz.Arrays.ContainsKey("y"))
+        {
+            string hint = npz.Arrays.ContainsKey("x_train") && split == DataSplit.All
+                ? " It holds a Keras-style split: pass --split train or --split test."
+                : " Save features as x and integer labels as y (numpy.savez(path, x=..., y=...)).";
+            string missing = npz.Arrays.ContainsKey("x") ? "'y'" : npz.Arrays.ContainsKey("y") ? "'x'" : "'x' and 'y'";
+            throw new DataSetException($"'{path}' has no array {missing} (arrays present: {(present.Length == 0 ? "none" : present)}).{hint}");
+        }
+        long? trainCount = null;
+        if (npz.Arrays.ContainsKey("train_count"))
+        {
+            trainCount = npz.Source("train_count").ReadScalar();
+        }
+        if (split != DataSplit.All && trainCount is null)
+        {
+            if (splitRequired)
+            {
+                throw new DataSetException($"'{path}' carries no train/test split (no train_count, no x_{split.ToString().ToLowerInvariant()}); drop --split or use --split all.");
+            }
+            split = DataSplit.All;
+        }
+        return Build(path, npz, "x", "y", split, trainCount);
+    }
+
+    private static string SplitName(string array, DataSplit split) => $"{array}_{split.ToString().ToLowerInvariant()}";
+
+    private static DataSet Build(string path, NpzArchive npz, string xName, string yName, DataSplit split, long? trainCount)
+    {
+        ArraySource x = npz.Source(xName);
+        ArraySource y = npz.Source(yName);
+        CheckFeatures(x);
+        long[] labels = y.ReadLabels();
+        if (labels.Length != x.Rows)
+        {
+            throw new DataSetException($"'{path}' has {x.Rows} samples in '{xName}' but {labels.Length} labels in '{yName}'; both must have one entry per sample.");
+        }
+        long first = 0;
+        string description = $"'{path}'";
+        if (trainCount is { } count && split != DataSplit.All)
+        {
+            if (count < 0 || count > labels.Length)
+            {
+                throw new DataSetException($"'{path}' says train_count = {count}, but it has {labels.Length} samples.");
+            }
+            (first, labels) = split == DataSplit.Train ? (0L, labels[..(int)count]) : (count, labels[(int)count..]);
+            description += $" ({split.ToString().ToLowerInvariant()} split)";
+        }
+        else if (xName != "x")
+        {
+            description += $" ({split.ToString().ToLowerInvariant()} split)";
+        }
+        return new DataSet(description, x, first, labels);
+    }
+
+    private static void CheckFeatures(ArraySource x)
+    {
+        if (x.Shape.Count < 2)
+        {
+            throw new DataSetException($"{x.Label} has shape ({string.Join(", ", x.Shape)}); features need a sample axis first: N x C x H x W or N x features.");
+        }
+        if (x.Type is not (ElementType.Float32 or ElementType.Float64 or ElementType.UInt8))
+        {
+            throw new DataSetException($"{x.Label} holds {x.Type}; store features as float32, or as uint8 (scaled by 1/255 on reading).");
+        }
+    }
+
+    private static DataSet OpenIdx(string imagesPath, string? labelsPath)
+    {
+        if (labelsPath is null)
+        {
+            throw new DataSetException($"'{imagesPath}' is an IDX file, which holds no labels; pass the labels file with --labels.");
+        }
+        ArraySource images = IdxFile.Open(imagesPath);
+        if (images.Shape.Count == 3)
+        {
+            // MNIST-style images are N x H x W; models expect a channel axis.
+            images = images with { Shape = [images.Shape[0], 1, images.Shape[1], images.Shape[2]] };
+        }
+        CheckFeatures(images);
+        long[] labels = IdxFile.Open(labelsPath).ReadLabels();
+        if (labels.Length != images.Rows)
+        {
+            throw new DataSetException($"'{imagesPath}' has {images.Rows} images but '{labelsPath}' has {labels.Length} labels; pair each images file with its own labels file.");
+        }
+        return new DataSet($"'{imagesPath}'", images, 0, labels);
+    }
+
+    private static string? GuessIdxLabels(string imagesPath)
+    {
+        string name = Path.GetFileName(imagesPath);
+        if (!name.Contains("images", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        string guess = Path.Combine(Path.GetDirectoryName(imagesPath) ?? ".", name.Replace("images", "labels", StringComparison.Ordinal).Replace("idx3", "idx1", StringComparison.Ordinal));
+        return File.Exists(guess) ? guess : null;
+    }
+}

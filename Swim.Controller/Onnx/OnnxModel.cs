@@ -1,0 +1,298 @@
+using Google.Protobuf;
+using Swim.Controller.Onnx.Schema;
+
+namespace Swim.Controller.Onnx;
+
+/// <summary>
+/// An ONNX model held as its protobuf message: what is in it, which weights a crossbar holds, and replacing
+/// those weights without touching anything else.
+/// </summary>
+/// <remarks>
+/// Weights stored in external data files are read into the model at load time, so every model Swim holds is
+/// self-contained: it can be handed to ONNX Runtime as bytes and saved anywhere. Protobuf caps a message at
+/// 2 GiB, which bounds the models Swim handles; crossbar test chips hold far less.
+/// </remarks>
+public sealed class OnnxModel
+{
+    private static readonly HashSet<string> s_passThroughOps = ["Transpose", "Identity"];
+
+    private readonly Dictionary<string, TensorProto> _initializers;
+
+    private OnnxModel(ModelProto proto, string description)
+    {
+        Proto = proto;
+        Description = description;
+        _initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (TensorProto tensor in proto.Graph.Initializer)
+        {
+            _initializers[tensor.Name] = tensor;
+        }
+    }
+
+    /// <summary>The underlying message; changes to it are saved as they are.</summary>
+    public ModelProto Proto { get; }
+
+    /// <summary>Where the model came from, for messages.</summary>
+    public string Description { get; }
+
+    public GraphProto Graph => Proto.Graph;
+
+    public IReadOnlyList<NodeProto> Nodes => Proto.Graph.Node;
+
+    public IReadOnlyDictionary<string, TensorProto> Initializers => _initializers;
+
+    /// <summary>Graph inputs fed at run time: those that are not also initializers (older exporters list both).</summary>
+    public IReadOnlyList<ValueInfoProto> Inputs =>
+        Proto.Graph.Input.Where(i => !_initializers.ContainsKey(i.Name)).ToList();
+
+    public IReadOnlyList<ValueInfoProto> Outputs => Proto.Graph.Output;
+
+    /// <summary>The opset of the default (ai.onnx) domain.</summary>
+    public long DefaultOpset =>
+        Proto.OpsetImport.FirstOrDefault(o => string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx")?.Version ?? 0;
+
+    public static OnnxModel Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new OnnxModelException($"model file '{path}' does not exist; check the path.");
+        }
+        byte[] bytes = File.ReadAllBytes(path);
+        return FromBytes(bytes, $"'{path}'", Path.GetDirectoryName(Path.GetFullPath(path)));
+    }
+
+    /// <summary>Parses a model; <paramref name="externalDataDirectory"/> is where external weight files are looked up.</summary>
+    public static OnnxModel FromBytes(byte[] bytes, string description, string? externalDataDirectory)
+    {
+        if (bytes.Length == 0)
+        {
+            throw new OnnxModelException($"model {description} is empty; it is not an ONNX file. Export the model again.");
+        }
+        ModelProto proto;
+        try
+        {
+            proto = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException ex) when (ex.Message.Contains("truncated", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new OnnxModelException(
+                $"model {description} is truncated: the file ends in the middle of a protobuf field ({bytes.Length} bytes read). Copy or export it again.", ex);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new OnnxModelException(
+                $"model {description} is not an ONNX file (it does not parse as an ONNX ModelProto: {ex.Message}). Give Swim a .onnx file exported by your framework.", ex);
+        }
+        if (proto.Graph is null || proto.IrVersion <= 0)
+        {
+            throw new OnnxModelException(
+                $"model {description} is not an ONNX file: it has no {(proto.Graph is null ? "graph" : "IR version")}. Give Swim a .onnx file exported by your framework.");
+        }
+        if (proto.OpsetImport.Count == 0)
+        {
+            throw new OnnxModelException(
+                $"model {description} declares no operator set; the file is truncated or was not written by an ONNX exporter. Export it again.");
+        }
+        if (proto.Graph.Node.Count == 0)
+        {
+            throw new OnnxModelException($"model {description} has an empty graph: there is nothing to evaluate or map.");
+        }
+        LoadExternalData(proto, description, externalDataDirectory);
+        return new OnnxModel(proto, description);
+    }
+
+    /// <summary>The single run-time input of a classifier; any other count is refused with the names found.</summary>
+    public ValueInfoProto SingleDataInput()
+    {
+        IReadOnlyList<ValueInfoProto> inputs = Inputs;
+        if (inputs.Count == 1)
+        {
+            return inputs[0];
+        }
+        if (inputs.Count == 0)
+        {
+            throw new OnnxModelException($"model {Description} has no run-time input; Swim needs a classifier that takes one float tensor.");
+        }
+        throw new OnnxModelException(
+            $"model {Description} has {inputs.Count} inputs that are not initializers ({string.Join(", ", inputs.Select(i => $"'{i.Name}'"))}); " +
+            "Swim drives classifiers with exactly one data input. Export the model with the other inputs folded into initializers.");
+    }
+
+    /// <summary>Every crossbar-mapped weight, in graph order; an initializer shared by several nodes is listed once.</summary>
+    public IReadOnlyList<MappedWeight> FindMappedWeights()
+    {
+        var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        foreach (NodeProto node in Nodes)
+        {
+            foreach (string output in node.Output)
+            {
+                producers[output] = node;
+            }
+        }
+        var found = new List<MappedWeight>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int n = 0; n < Nodes.Count; n++)
+        {
+            NodeProto node = Nodes[n];
+            foreach (int index in WeightInputIndices(node))
+            {
+                if (index >= node.Input.Count)
+                {
+                    continue;
+                }
+                var path = new List<string>();
+                string? source = ResolveInitializer(node.Input[index], producers, path);
+                if (source is null || !seen.Add(source))
+                {
+                    continue;
+                }
+                TensorProto tensor = _initializers[source];
+                if (tensor.DataType != (int)TensorProto.Types.DataType.Float || tensor.Dims.Count < 2)
+                {
+                    seen.Remove(source);
+                    continue;
+                }
+                path.Reverse();
+                found.Add(new MappedWeight(source, tensor.Dims.ToArray(), node.OpType, NodeLabel(node, n), index, path));
+                // A MatMul with two constant operands is not a layer; its first constant operand is the weight.
+                break;
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Like <see cref="FindMappedWeights"/>, but a model without any is refused.</summary>
+    public IReadOnlyList<MappedWeight> RequireMappedWeights()
+    {
+        IReadOnlyList<MappedWeight> weights = FindMappedWeights();
+        if (weights.Count == 0)
+        {
+            throw new OnnxModelException(
+                $"model {Description} has no weights a crossbar can hold: no float32 initializer feeds the weight of a Conv, Gemm or MatMul node " +
+                $"(operators used: {string.Join(", ", Nodes.Select(x => x.OpType).Distinct())}). Check that the weights were exported as initializers, not as inputs.");
+        }
+        return weights;
+    }
+
+    public TensorProto GetInitializer(string name) =>
+        _initializers.TryGetValue(name, out TensorProto? tensor)
+            ? tensor
+            : throw new OnnxModelException($"model {Description} has no initializer named '{name}'.");
+
+    public float[] ReadWeights(string name) => TensorData.ReadFloats(GetInitializer(name));
+
+    /// <summary>Replaces an initializer's values in place; its name, shape and type stay as they are.</summary>
+    public void ReplaceWeights(string name, ReadOnlySpan<float> values) => TensorData.WriteFloats(GetInitializer(name), values);
+
+    /// <summary>A deep copy, so weights can be replaced without changing this model.</summary>
+    public OnnxModel Clone() => new(Proto.Clone(), Description);
+
+    public byte[] ToBytes() => Proto.ToByteArray();
+
+    /// <summary>Writes the model to <paramref name="path"/> through a temporary file, so a failure never leaves half a model.</summary>
+    public void Save(string path)
+    {
+        string fullPath = Path.GetFullPath(path);
+        string? directory = Path.GetDirectoryName(fullPath);
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+        string temporary = fullPath + ".partial-" + Environment.ProcessId;
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                Proto.WriteTo(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>A readable label for a node: its name, or its op type and position when the exporter left it unnamed.</summary>
+    public static string NodeLabel(NodeProto node, int index) =>
+        string.IsNullOrEmpty(node.Name) ? $"{node.OpType}#{index}" : node.Name;
+
+    private static IEnumerable<int> WeightInputIndices(NodeProto node) => node.OpType switch
+    {
+        "Conv" when IsDefaultDomain(node) => [1],
+        "Gemm" when IsDefaultDomain(node) => [1, 0],
+        "MatMul" when IsDefaultDomain(node) => [1, 0],
+        _ => [],
+    };
+
+    private static bool IsDefaultDomain(NodeProto node) => string.IsNullOrEmpty(node.Domain) || node.Domain == "ai.onnx";
+
+    private string? ResolveInitializer(string value, Dictionary<string, NodeProto> producers, List<string> path)
+    {
+        for (int depth = 0; depth < 16; depth++)
+        {
+            if (_initializers.ContainsKey(value))
+            {
+                return value;
+            }
+            if (!producers.TryGetValue(value, out NodeProto? producer) || !s_passThroughOps.Contains(producer.OpType) || producer.Input.Count == 0)
+            {
+                return null;
+            }
+            path.Add(producer.OpType);
+            value = producer.Input[0];
+        }
+        return null;
+    }
+
+    private static void LoadExternalData(ModelProto proto, string description, string? directory)
+    {
+        foreach (TensorProto tensor in proto.Graph.Initializer)
+        {
+            if (tensor.DataLocation != TensorProto.Types.DataLocation.External)
+            {
+                continue;
+            }
+            var entries = tensor.ExternalData.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+            if (!entries.TryGetValue("location", out string? location) || string.IsNullOrEmpty(location))
+            {
+                throw new OnnxModelException($"model {description}: initializer '{tensor.Name}' is stored externally but names no file ('location' is missing).");
+            }
+            if (directory is null)
+            {
+                throw new OnnxModelException(
+                    $"model {description}: initializer '{tensor.Name}' is stored in external file '{location}', but the model was not loaded from a file; load it from its folder.");
+            }
+            if (Path.IsPathRooted(location) || location.Split('/', '\\').Contains(".."))
+            {
+                throw new OnnxModelException(
+                    $"model {description}: initializer '{tensor.Name}' points at '{location}', outside the model's folder; ONNX external data must sit beside the model.");
+            }
+            string file = Path.Combine(directory, location);
+            if (!File.Exists(file))
+            {
+                throw new OnnxModelException(
+                    $"model {description}: initializer '{tensor.Name}' is stored in external file '{location}', which is not in '{directory}'. Copy the data file next to the model.");
+            }
+            long offset = entries.TryGetValue("offset", out string? o) ? long.Parse(o, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            long fileLength = new FileInfo(file).Length;
+            long length = entries.TryGetValue("length", out string? l) ? long.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : fileLength - offset;
+            if (offset < 0 || length < 0 || offset + length > fileLength)
+            {
+                throw new OnnxModelException(
+                    $"model {description}: initializer '{tensor.Name}' wants bytes {offset}..{offset + length} of '{location}', which holds only {fileLength}; the data file is truncated or belongs to another model.");
+            }
+            var data = new byte[length];
+            using (var stream = File.OpenRead(file))
+            {
+                stream.Seek(offset, SeekOrigin.Begin);
+                stream.ReadExactly(data);
+            }
+            tensor.RawData = ByteString.CopyFrom(data);
+            tensor.ExternalData.Clear();
+            tensor.ClearDataLocation();
+        }
+    }
+}
