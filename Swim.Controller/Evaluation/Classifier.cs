@@ -16,6 +16,7 @@ public sealed class Classifier : IDisposable
     private readonly string _inputName;
     private readonly string _outputName;
     private readonly long[] _declaredShape;
+    private readonly OnnxModel _model;
 
     public Classifier(OnnxModel model, SessionOptions? options = null)
     {
@@ -34,12 +35,8 @@ public sealed class Classifier : IDisposable
         }
         _inputName = input.Name;
         _outputName = model.Outputs[0].Name;
-        _declaredShape = tensorType.Shape?.Dim.Select(d => d.HasDimValue && d.DimValue > 0 ? d.DimValue : -1).ToArray() ?? [];
-        if (_declaredShape.Length < 2)
-        {
-            throw new OnnxModelException(
-                $"model {model.Description}: input '{input.Name}' has rank {_declaredShape.Length}; Swim needs a batch axis first, then the sample (N x C x H x W or N x features).");
-        }
+        _model = model;
+        _declaredShape = model.DeclaredInputShape();
         ModelDescription = model.Description;
         try
         {
@@ -138,31 +135,8 @@ public sealed class Classifier : IDisposable
         return predicted;
     }
 
-    /// <summary>
-    /// The model's sample shape for data of <paramref name="dataShape"/>: the model's own where it is fixed
-    /// (data with the same number of values is reshaped, e.g. 1x28x28 into 784), the data's where it is dynamic.
-    /// </summary>
-    public long[] ResolveSampleShape(IReadOnlyList<int> dataShape)
-    {
-        long[] declared = _declaredShape[1..];
-        long dataSize = dataShape.Aggregate(1L, (a, d) => a * d);
-        if (declared.All(d => d > 0))
-        {
-            long modelSize = declared.Aggregate(1L, (a, d) => a * d);
-            if (modelSize != dataSize)
-            {
-                throw new SwimInputException(
-                    $"model {ModelDescription} takes samples of shape [{string.Join(" x ", declared)}] ({modelSize} values), but the data's samples are [{string.Join(" x ", dataShape)}] ({dataSize} values); use data made for this model.");
-            }
-            return declared;
-        }
-        if (declared.Length == dataShape.Count && declared.Zip(dataShape).All(p => p.First <= 0 || p.First == p.Second))
-        {
-            return dataShape.Select(d => (long)d).ToArray();
-        }
-        throw new SwimInputException(
-            $"model {ModelDescription} takes samples of shape [{string.Join(" x ", declared.Select(d => d > 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?"))}], which data of shape [{string.Join(" x ", dataShape)}] does not fit; use data made for this model.");
-    }
+    /// <summary>The model's sample shape for data whose samples are <paramref name="dataShape"/>.</summary>
+    public long[] ResolveSampleShape(IReadOnlyList<int> dataShape) => _model.ResolveSampleShape(dataShape);
 
     public void Dispose() => _session.Dispose();
 }

@@ -26,6 +26,7 @@ public sealed class GraphBuilder
         _graph = existing;
         foreach (NodeProto node in existing.Node)
         {
+            _names.Add(node.Name);
             foreach (string n in node.Input.Concat(node.Output))
             {
                 _names.Add(n);

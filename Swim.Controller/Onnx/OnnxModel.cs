@@ -118,6 +118,50 @@ public sealed class OnnxModel
             "Swim drives classifiers with exactly one data input. Export the model with the other inputs folded into initializers.");
     }
 
+    /// <summary>
+    /// The shape of one sample as the model takes it, for data whose samples are <paramref name="dataShape"/>:
+    /// the model's own where it is fixed (data with as many values is reshaped, e.g. 1x28x28 into 784),
+    /// the data's where it is dynamic.
+    /// </summary>
+    public long[] ResolveSampleShape(IReadOnlyList<int> dataShape)
+    {
+        ArgumentNullException.ThrowIfNull(dataShape);
+        long[] declared = DeclaredInputShape()[1..];
+        long dataSize = dataShape.Aggregate(1L, (a, d) => a * d);
+        if (declared.All(d => d > 0))
+        {
+            long modelSize = declared.Aggregate(1L, (a, d) => a * d);
+            if (modelSize != dataSize)
+            {
+                throw new SwimInputException(
+                    $"model {Description} takes samples of shape [{string.Join(" x ", declared)}] ({modelSize} values), but the data's samples are [{string.Join(" x ", dataShape)}] ({dataSize} values); use data made for this model.");
+            }
+            return declared;
+        }
+        if (declared.Length == dataShape.Count && declared.Zip(dataShape).All(p => p.First <= 0 || p.First == p.Second))
+        {
+            return dataShape.Select(d => (long)d).ToArray();
+        }
+        throw new SwimInputException(
+            $"model {Description} takes samples of shape [{string.Join(" x ", declared.Select(d => d > 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?"))}], which data of shape [{string.Join(" x ", dataShape)}] does not fit; use data made for this model.");
+    }
+
+    /// <summary>The data input's declared shape, -1 where a dimension is dynamic; the batch axis comes first.</summary>
+    public long[] DeclaredInputShape()
+    {
+        ValueInfoProto input = SingleDataInput();
+        long[] shape = input.Type?.TensorType?.Shape?.Dim.Select(d => d.HasDimValue && d.DimValue > 0 ? d.DimValue : -1).ToArray() ?? [];
+        if (shape.Length < 2)
+        {
+            throw new OnnxModelException(
+                $"model {Description}: input '{input.Name}' has rank {shape.Length}; Swim needs a batch axis first, then the sample (N x C x H x W or N x features).");
+        }
+        return shape;
+    }
+
+    /// <summary>The model's batch size when its input fixes one; null when the batch axis is dynamic.</summary>
+    public int? FixedBatchSize => DeclaredInputShape()[0] is > 0 and var b ? checked((int)b) : null;
+
     /// <summary>Every crossbar-mapped weight, in graph order; an initializer shared by several nodes is listed once.</summary>
     public IReadOnlyList<MappedWeight> FindMappedWeights()
     {

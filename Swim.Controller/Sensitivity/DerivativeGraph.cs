@@ -1,0 +1,38 @@
+using Swim.Controller.Onnx.Schema;
+
+namespace Swim.Controller.Sensitivity;
+
+/// <summary>
+/// An ONNX model, of standard operators only, that takes a batch of samples with labels and per-sample
+/// weights and returns the weighted sum of the softmax cross-entropy loss, the number of weighted correct
+/// predictions, and per trainable parameter the weighted sum of its gradient and of its second-derivative
+/// diagonal. Sums, not means: callers accumulate batches in double and divide by the total weight.
+/// </summary>
+public sealed record DerivativeGraph(
+    ModelProto Model,
+    int BatchSize,
+    int SamplesPerRun,
+    int Classes,
+    long[] SampleShape,
+    CurvatureKind Curvature,
+    IReadOnlyList<TrainableParameter> Parameters)
+{
+    public const string LabelsInput = "swim_labels";
+    public const string WeightsInput = "swim_sample_weights";
+    public const string UniformInput = "swim_uniform";
+    public const string LossOutput = "swim_loss_sum";
+    public const string CorrectOutput = "swim_correct_sum";
+
+    /// <summary>The name of the data input (the classifier's own).</summary>
+    public required string DataInput { get; init; }
+
+    public static string GradientOutput(string parameter) => "grad/" + parameter;
+
+    public static string CurvatureOutput(string parameter) => "hess/" + parameter;
+
+    /// <summary>
+    /// For <see cref="CurvatureKind.Ggn"/> every sample runs once per class (the square-root factor's
+    /// columns folded into the batch), so a run holds <see cref="SamplesPerRun"/> = BatchSize / Classes samples.
+    /// </summary>
+    public int Replicas => BatchSize / SamplesPerRun;
+}

@@ -1,0 +1,110 @@
+using Swim.Controller.Onnx.Schema;
+
+namespace Swim.Controller.Sensitivity;
+
+// Rules for activations, arithmetic with constants and inference-mode batch normalization.
+public sealed partial class DerivativeGraphBuilder
+{
+    private void Activation(NodeProto node, string dy)
+    {
+        string x = node.Input[0];
+        string y = node.Output[0];
+        string dx = node.OpType switch
+        {
+            "Relu" => _g.Node("Where", [_g.Node("Greater", [x, Scalar(0f)]), dy, Scalar(0f)]),
+            "LeakyRelu" => _g.Node("Where", [_g.Node("Greater", [x, Scalar(0f)]), dy, Scale(dy, Coefficient(FloatAttribute(node, "alpha", 0.01f)))]),
+            "Clip" => ClipDerivative(node, dy),
+            // The derivative of tanh is 1 - y^2, of the logistic sigmoid y (1 - y); OBD squares it (f'' is dropped).
+            "Tanh" => _g.Node("Mul", [dy, Coefficient(_g.Node("Sub", [Scalar(1f), Square(y)]))]),
+            "Sigmoid" => _g.Node("Mul", [dy, Coefficient(_g.Node("Mul", [y, _g.Node("Sub", [Scalar(1f), y])]))]),
+            _ => throw Unsupported(node, "not an activation"),
+        };
+        Contribute(x, dx);
+    }
+
+    /// <summary>Clip passes the derivative strictly inside (min, max), as ReLU6/hardtanh do.</summary>
+    private string ClipDerivative(NodeProto node, string dy)
+    {
+        string x = node.Input[0];
+        string? inside = null;
+        if (node.Input.Count > 1 && node.Input[1].Length > 0)
+        {
+            inside = _g.Node("Greater", [x, node.Input[1]]);
+        }
+        if (node.Input.Count > 2 && node.Input[2].Length > 0)
+        {
+            string below = _g.Node("Less", [x, node.Input[2]]);
+            inside = inside is null ? below : _g.Node("And", [inside, below]);
+        }
+        return inside is null ? dy : _g.Node("Where", [inside, dy, Scalar(0f)]);
+    }
+
+    private void Arithmetic(NodeProto node, string dy)
+    {
+        long[] sy = ShapeOf(node.Output[0]);
+        switch (node.OpType)
+        {
+            case "Add" or "Sub":
+                for (int i = 0; i < 2; i++)
+                {
+                    if (!Needs(node, i))
+                    {
+                        continue;
+                    }
+                    string input = node.Input[i];
+                    string d = PerSampleWeight(input) && _dependsOnData.Contains(node.Output[0])
+                        ? PerSampleSquaredReduceTo(dy, sy, ShapeOf(input))
+                        : ReduceTo(dy, sy, ShapeOf(input));
+                    // Subtraction negates the second operand's derivative; squared terms do not see the sign.
+                    bool negate = node.OpType == "Sub" && i == 1 && _kind == PassKind.Gradient
+                        || node.OpType == "Sub" && i == 1 && _kind == PassKind.PerSampleSquared && !IsWeightBranch(input);
+                    Contribute(input, negate ? _g.Node("Neg", [d]) : d);
+                }
+                break;
+            case "Mul" or "Div":
+                if (Needs(node, 1) && (node.OpType == "Div" || Needs(node, 0)))
+                {
+                    throw Unsupported(node, node.OpType == "Div"
+                        ? "its divisor is computed from the weights or the data; Swim differentiates division by constants only"
+                        : "both factors are computed from the weights or the data; Swim differentiates multiplication by constants only");
+                }
+                int variable = Needs(node, 0) ? 0 : 1;
+                string constant = node.Input[1 - variable];
+                string operand = node.Input[variable];
+                long[] so = ShapeOf(operand);
+                if (_kind == PassKind.PerSampleSquared && IsWeightBranch(operand) && !so.SequenceEqual(sy))
+                {
+                    throw Unsupported(node, "a weight scaled with broadcasting cannot be separated per sample for the ggn curvatures");
+                }
+                string factor = _kind == PassKind.PerSampleSquared && IsWeightBranch(operand) ? Square(constant) : Coefficient(constant);
+                string scaled = _g.Node(node.OpType, [dy, factor]);
+                Contribute(operand, ReduceTo(scaled, sy, so));
+                break;
+        }
+    }
+
+    /// <summary>Inference-mode batch normalization is y = s x + t per channel, s = gamma / sqrt(var + eps).</summary>
+    private void BatchNormalization(NodeProto node, string dy)
+    {
+        if (IntAttribute(node, "training_mode", 0) != 0)
+        {
+            throw Unsupported(node, "it runs in training mode; export the model for inference (model.eval())");
+        }
+        if (!Needs(node, 0))
+        {
+            return;
+        }
+        float epsilon = FloatAttribute(node, "epsilon", 1e-5f);
+        float[] gamma = ConstantFloats(node, 1);
+        float[] variance = ConstantFloats(node, 4);
+        long[] xs = ShapeOf(node.Input[0]);
+        var s = new float[gamma.Length];
+        for (int c = 0; c < s.Length; c++)
+        {
+            double scale = gamma[c] / Math.Sqrt(variance[c] + (double)epsilon);
+            s[c] = (float)(_kind == PassKind.Curvature ? scale * scale : scale);
+        }
+        long[] shape = [1, gamma.Length, .. Enumerable.Repeat(1L, xs.Length - 2)];
+        Contribute(node.Input[0], _g.Node("Mul", [dy, _g.Initializer("bn_scale", shape, s)]));
+    }
+}

@@ -1,0 +1,227 @@
+using Swim.Controller.Onnx.Schema;
+
+namespace Swim.Controller.Sensitivity;
+
+// Rules for the layers a crossbar holds: Gemm, MatMul, Conv.
+public sealed partial class DerivativeGraphBuilder
+{
+    private bool PerSampleWeight(string value) => _kind == PassKind.PerSampleSquared && IsWeightBranch(value);
+
+    /// <summary>Y = alpha op(A) op(B) + beta C, with op a transpose where transA/transB say so.</summary>
+    private void Gemm(NodeProto node, string dy)
+    {
+        float alpha = FloatAttribute(node, "alpha", 1f);
+        float beta = FloatAttribute(node, "beta", 1f);
+        bool transA = IntAttribute(node, "transA", 0) != 0;
+        bool transB = IntAttribute(node, "transB", 0) != 0;
+        string a = node.Input[0];
+        string b = node.Input[1];
+        string aEff = transA ? Transposed2D(a) : a;
+        string bEff = transB ? Transposed2D(b) : b;
+        if (Needs(node, 0))
+        {
+            if (PerSampleWeight(a))
+            {
+                throw Unsupported(node, "its weight is operand A, so the batch is not the rows of the product; the ggn curvatures need the data as A");
+            }
+            string da = Scale(_g.Node("MatMul", [dy, Transposed2D(Coefficient(bEff))]), Coefficient(alpha));
+            Contribute(a, transA ? Transposed2D(da) : da);
+        }
+        if (Needs(node, 1))
+        {
+            string db = PerSampleWeight(b)
+                ? _g.Node("MatMul", [Transposed2D(Square(aEff)), Square(dy)])
+                : _g.Node("MatMul", [Transposed2D(Coefficient(aEff)), dy]);
+            db = Scale(db, _kind == PassKind.Gradient ? alpha : alpha * alpha);
+            Contribute(b, transB ? Transposed2D(db) : db);
+        }
+        if (Needs(node, 2))
+        {
+            string c = node.Input[2];
+            long[] ys = ShapeOf(node.Output[0]);
+            string dc = PerSampleWeight(c)
+                ? PerSampleSquaredReduceTo(dy, ys, ShapeOf(c))
+                : ReduceTo(dy, ys, ShapeOf(c));
+            Contribute(c, Scale(dc, _kind == PassKind.Gradient ? beta : beta * beta));
+        }
+    }
+
+    /// <summary>Y = A B with numpy matrix-product broadcasting over leading axes.</summary>
+    private void MatMul(NodeProto node, string dy)
+    {
+        string a = node.Input[0];
+        string b = node.Input[1];
+        long[] sa = ShapeOf(a);
+        long[] sb = ShapeOf(b);
+        long[] sy = ShapeOf(node.Output[0]);
+        if (sa.Length < 2 || sb.Length < 2)
+        {
+            throw Unsupported(node, "one operand is 1-D; Swim differentiates matrix products of 2-D or batched operands");
+        }
+        long[] batchDims = sy[..^2];
+        if (Needs(node, 0))
+        {
+            string da;
+            if (PerSampleWeight(a))
+            {
+                if (sa.Length != 2 || sb.Length != 3)
+                {
+                    throw Unsupported(node, "the ggn curvatures need a weight on the left to be 2-D and the data to be N x K x T");
+                }
+                da = ReduceSum(Square(_g.Node("MatMul", [dy, SwapLastTwo(b, 3)])), [0], keepDims: false);
+            }
+            else
+            {
+                da = _g.Node("MatMul", [dy, SwapLastTwo(Coefficient(b), sb.Length)]);
+                da = ReduceTo(da, [.. batchDims, sy[^2], sa[^1]], sa);
+            }
+            Contribute(a, da);
+        }
+        if (Needs(node, 1))
+        {
+            string db;
+            if (PerSampleWeight(b))
+            {
+                if (sb.Length != 2)
+                {
+                    throw Unsupported(node, "the ggn curvatures need its weight to be 2-D");
+                }
+                if (sa.Length == 2)
+                {
+                    db = _g.Node("MatMul", [Transposed2D(Square(a)), Square(dy)]);
+                }
+                else
+                {
+                    long middle = Product(sa[1..^1]);
+                    string a3 = Reshape(a, [sa[0], middle, sa[^1]]);
+                    string dy3 = Reshape(dy, [sy[0], middle, sy[^1]]);
+                    db = ReduceSum(Square(_g.Node("MatMul", [SwapLastTwo(a3, 3), dy3])), [0], keepDims: false);
+                }
+            }
+            else
+            {
+                db = _g.Node("MatMul", [SwapLastTwo(Coefficient(a), sa.Length), dy]);
+                db = ReduceTo(db, [.. batchDims, sb[^2], sy[^1]], sb);
+            }
+            Contribute(b, db);
+        }
+    }
+
+    private void Conv(NodeProto node, string dy)
+    {
+        string x = node.Input[0];
+        string w = node.Input[1];
+        long[] xs = ShapeOf(x);
+        long[] ws = ShapeOf(w);
+        long[] ys = ShapeOf(node.Output[0]);
+        int spatial = xs.Length - 2;
+        long group = IntAttribute(node, "group", 1);
+        long[] kernel = ws[2..];
+        long[] ones = Enumerable.Repeat(1L, spatial).ToArray();
+        long[] strides = IntsAttribute(node, "strides", ones);
+        long[] dilations = IntsAttribute(node, "dilations", ones);
+        (long[] padsBegin, long[] padsEnd) = ConvPads(node, xs[2..], ys[2..], kernel, strides, dilations);
+        long[] pads = [.. padsBegin, .. padsEnd];
+        long[] channelsFirst = [1, 0, .. Enumerable.Range(2, spatial).Select(i => (long)i)];
+
+        if (Needs(node, 0))
+        {
+            var outputPadding = new long[spatial];
+            for (int i = 0; i < spatial; i++)
+            {
+                outputPadding[i] = xs[2 + i] - (strides[i] * (ys[2 + i] - 1) + (kernel[i] - 1) * dilations[i] + 1 - padsBegin[i] - padsEnd[i]);
+            }
+            string dx = _g.Node("ConvTranspose", [dy, Coefficient(w)],
+                ("strides", strides), ("dilations", dilations), ("group", group), ("pads", pads),
+                ("output_padding", outputPadding), ("kernel_shape", kernel));
+            Contribute(x, dx);
+        }
+        if (Needs(node, 1))
+        {
+            // dW[m, c, k] = sum over n and output positions p of X_pad[n, c, p*s + k*d] dY[n, m, p]: a convolution
+            // of X (channels as batch) by dY (as kernel), with the roles of stride and dilation swapped.
+            long n = xs[0];
+            long m = ws[0];
+            string r;
+            if (PerSampleWeight(w))
+            {
+                string kernelPerSample = Reshape(dy, [n * m, 1, .. ys[2..]]);
+                r = _g.Node("Conv", [Transpose(x, channelsFirst), kernelPerSample],
+                    ("strides", dilations), ("dilations", strides), ("pads", pads), ("group", n));
+                r = CropKernel(r, xs, ys, kernel, strides, dilations, padsBegin, padsEnd);
+                r = _g.Node("Mul", [r, r]);
+                r = ReduceSum(Reshape(r, [xs[1], n, m, .. kernel]), [1], keepDims: false);
+            }
+            else
+            {
+                r = _g.Node("Conv", [Transpose(Coefficient(x), channelsFirst), Transpose(dy, channelsFirst)],
+                    ("strides", dilations), ("dilations", strides), ("pads", pads));
+                r = CropKernel(r, xs, ys, kernel, strides, dilations, padsBegin, padsEnd);
+            }
+            // r is [C_in, M, k...]; with groups only the block diagonal (input channel in the output's group) is a weight.
+            if (group > 1)
+            {
+                long cg = xs[1] / group;
+                long mg = m / group;
+                var mask = new float[group * group];
+                for (int g = 0; g < group; g++)
+                {
+                    mask[g * group + g] = 1f;
+                }
+                string maskValue = _g.Initializer("group_mask", [group, 1, group, 1, .. ones], mask);
+                r = ReduceSum(_g.Node("Mul", [Reshape(r, [group, cg, group, mg, .. kernel]), maskValue]), [0], keepDims: false);
+                r = Reshape(r, [cg, m, .. kernel]);
+            }
+            Contribute(w, Transpose(r, channelsFirst));
+        }
+        if (Needs(node, 2))
+        {
+            long[] spatialAxes = Enumerable.Range(2, spatial).Select(i => (long)i).ToArray();
+            string db = PerSampleWeight(node.Input[2])
+                ? ReduceSum(Square(ReduceSum(dy, spatialAxes, keepDims: false)), [0], keepDims: false)
+                : ReduceSum(dy, [0, .. spatialAxes], keepDims: false);
+            Contribute(node.Input[2], db);
+        }
+    }
+
+    private string CropKernel(string r, long[] xs, long[] ys, long[] kernel, long[] strides, long[] dilations, long[] padsBegin, long[] padsEnd)
+    {
+        bool larger = false;
+        for (int i = 0; i < kernel.Length; i++)
+        {
+            long produced = (xs[2 + i] + padsBegin[i] + padsEnd[i] - ((ys[2 + i] - 1) * strides[i] + 1)) / dilations[i] + 1;
+            larger |= produced > kernel[i];
+        }
+        if (!larger)
+        {
+            return r;
+        }
+        long[] axes = Enumerable.Range(2, kernel.Length).Select(i => (long)i).ToArray();
+        return _g.Node("Slice", [r, _g.Ints("starts", new long[kernel.Length]), _g.Ints("ends", kernel), _g.Ints("axes", axes)]);
+    }
+
+    /// <summary>Explicit begin and end pads of a Conv or pool, resolving auto_pad from the probed shapes.</summary>
+    private (long[] Begin, long[] End) ConvPads(NodeProto node, long[] inSpatial, long[] outSpatial, long[] kernel, long[] strides, long[] dilations)
+    {
+        int spatial = inSpatial.Length;
+        string autoPad = StringAttribute(node, "auto_pad", "NOTSET");
+        var begin = new long[spatial];
+        var end = new long[spatial];
+        if (autoPad is "SAME_UPPER" or "SAME_LOWER")
+        {
+            for (int i = 0; i < spatial; i++)
+            {
+                long total = Math.Max(0, (outSpatial[i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - inSpatial[i]);
+                begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                end[i] = total - begin[i];
+            }
+        }
+        else if (autoPad is "NOTSET" or "")
+        {
+            long[] pads = IntsAttribute(node, "pads", new long[2 * spatial]);
+            Array.Copy(pads, 0, begin, 0, spatial);
+            Array.Copy(pads, spatial, end, 0, spatial);
+        }
+        return (begin, end);
+    }
+}

@@ -1,0 +1,93 @@
+using Swim.Controller.Onnx.Schema;
+
+namespace Swim.Controller.Sensitivity;
+
+// Rules for pooling.
+public sealed partial class DerivativeGraphBuilder
+{
+    /// <summary>
+    /// Routes each output's derivative to the input element that won, adding where overlapping windows picked
+    /// the same element (ScatterElements with reduction add; MaxUnpool would overwrite instead).
+    /// </summary>
+    private void MaxPool(NodeProto node, string dy)
+    {
+        long[] xs = ShapeOf(node.Input[0]);
+        long[] ys = ShapeOf(node.Output[0]);
+        long outputs = Product(ys);
+        string indices = Reshape(node.Output[1], [outputs]);
+        string scattered = _g.Node("ScatterElements", [Zeros([Product(xs)]), indices, Reshape(dy, [outputs])],
+            ("axis", 0), ("reduction", "add"));
+        Contribute(node.Input[0], Reshape(scattered, xs));
+    }
+
+    /// <summary>Spreads each output's derivative evenly over its window: a transposed convolution by a constant kernel.</summary>
+    private void AveragePool(NodeProto node, string dy)
+    {
+        if (IntAttribute(node, "ceil_mode", 0) != 0)
+        {
+            throw Unsupported(node, "it uses ceil_mode = 1; export with ceil_mode = 0");
+        }
+        long[] xs = ShapeOf(node.Input[0]);
+        long[] ys = ShapeOf(node.Output[0]);
+        int spatial = xs.Length - 2;
+        long[] kernel = IntsAttribute(node, "kernel_shape", []);
+        long[] ones = Enumerable.Repeat(1L, spatial).ToArray();
+        long[] strides = IntsAttribute(node, "strides", ones);
+        long[] dilations = IntsAttribute(node, "dilations", ones);
+        if (dilations.Any(d => d != 1))
+        {
+            throw Unsupported(node, "it uses dilations");
+        }
+        (long[] padsBegin, long[] padsEnd) = ConvPads(node, xs[2..], ys[2..], kernel, strides, ones);
+        bool includePad = IntAttribute(node, "count_include_pad", 0) != 0;
+        bool padded = padsBegin.Concat(padsEnd).Any(p => p != 0);
+
+        string scaled;
+        if (includePad || !padded)
+        {
+            scaled = Scale(dy, Coefficient(1f / Product(kernel)));
+        }
+        else
+        {
+            // Windows at the border cover fewer real elements; each output divides by its own count.
+            var reciprocal = new float[Product(ys[2..])];
+            var index = new long[spatial];
+            for (int flat = 0; flat < reciprocal.Length; flat++)
+            {
+                long count = 1;
+                for (int i = 0; i < spatial; i++)
+                {
+                    long start = index[i] * strides[i] - padsBegin[i];
+                    count *= Math.Min(start + kernel[i], xs[2 + i]) - Math.Max(start, 0);
+                }
+                reciprocal[flat] = Coefficient(1f / count);
+                for (int i = spatial - 1; i >= 0; i--)
+                {
+                    if (++index[i] < ys[2 + i])
+                    {
+                        break;
+                    }
+                    index[i] = 0;
+                }
+            }
+            scaled = _g.Node("Mul", [dy, _g.Initializer("pool_counts", [1, 1, .. ys[2..]], reciprocal)]);
+        }
+        var outputPadding = new long[spatial];
+        for (int i = 0; i < spatial; i++)
+        {
+            outputPadding[i] = xs[2 + i] - (strides[i] * (ys[2 + i] - 1) + kernel[i] - padsBegin[i] - padsEnd[i]);
+        }
+        long channels = xs[1];
+        string box = _g.Initializer("pool_box", [channels, 1, .. kernel], Enumerable.Repeat(1f, (int)(channels * Product(kernel))).ToArray());
+        Contribute(node.Input[0], _g.Node("ConvTranspose", [scaled, box],
+            ("strides", strides), ("pads", (long[])[.. padsBegin, .. padsEnd]), ("output_padding", outputPadding),
+            ("group", channels), ("kernel_shape", kernel)));
+    }
+
+    private void GlobalAveragePool(NodeProto node, string dy)
+    {
+        long[] xs = ShapeOf(node.Input[0]);
+        float share = 1f / Product(xs[2..]);
+        Contribute(node.Input[0], _g.Node("Expand", [Scale(dy, Coefficient(share)), _g.Ints("shape", xs)]));
+    }
+}

@@ -1,0 +1,58 @@
+using Swim.Controller.Onnx.Schema;
+
+namespace Swim.Controller.Sensitivity;
+
+// The dispatcher: one rule per operator family, each in its own file.
+public sealed partial class DerivativeGraphBuilder
+{
+    private void Propagate(NodeProto node, string dy)
+    {
+        switch (node.OpType)
+        {
+            case "Gemm":
+                Gemm(node, dy);
+                break;
+            case "MatMul":
+                MatMul(node, dy);
+                break;
+            case "Conv":
+                Conv(node, dy);
+                break;
+            case "Relu" or "LeakyRelu" or "Clip" or "Tanh" or "Sigmoid":
+                Activation(node, dy);
+                break;
+            case "Add" or "Sub" or "Mul" or "Div":
+                Arithmetic(node, dy);
+                break;
+            case "BatchNormalization":
+                BatchNormalization(node, dy);
+                break;
+            case "MaxPool":
+                MaxPool(node, dy);
+                break;
+            case "AveragePool":
+                AveragePool(node, dy);
+                break;
+            case "GlobalAveragePool":
+                GlobalAveragePool(node, dy);
+                break;
+            case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
+                Contribute(node.Input[0], Reshape(dy, ShapeOf(node.Input[0])));
+                break;
+            case "Identity" or "Dropout":
+                Contribute(node.Input[0], dy);
+                break;
+            case "Transpose":
+                TransposeRule(node, dy);
+                break;
+            case "Pad":
+                Pad(node, dy);
+                break;
+            case "Concat":
+                Concat(node, dy);
+                break;
+            default:
+                throw Unsupported(node, $"supported operators are {string.Join(", ", SupportedOperators)}");
+        }
+    }
+}

@@ -1,0 +1,389 @@
+using Swim.Controller.Onnx;
+using Swim.Controller.Onnx.Schema;
+using DataType = Swim.Controller.Onnx.Schema.TensorProto.Types.DataType;
+
+namespace Swim.Controller.Sensitivity;
+
+/// <summary>
+/// Builds a <see cref="DerivativeGraph"/> from a classifier: the forward graph (trailing Softmax stripped,
+/// trainable parameters turned into inputs), a softmax cross-entropy head, and reverse-mode passes written
+/// in standard ONNX operators (see shared/reference/onnx-derivatives.md for the op-by-op plan and traps).
+/// </summary>
+/// <remarks>
+/// Every op rule is written once for three kinds of pass: the gradient; SWIM's OBD curvature, which carries
+/// p(1-p) back with squared coefficients and forms weight terms from squared activations; and the per-sample
+/// squared pass of the exact Gauss-Newton diagonal, which carries square-root-factor columns back linearly
+/// and squares each sample's own weight gradient before summing. Static shapes come from a probe pass at
+/// the graph's batch size, so the graph is tied to that batch size; callers pad a short last batch with
+/// zero-weight samples.
+/// </remarks>
+public sealed partial class DerivativeGraphBuilder
+{
+    /// <summary>Operators whose derivative Swim builds; anything else on the path from a weight to the loss is refused.</summary>
+    public static readonly IReadOnlyList<string> SupportedOperators =
+    [
+        "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip", "Tanh", "Sigmoid",
+        "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape", "Transpose",
+        "Squeeze", "Unsqueeze", "Pad", "Identity", "Dropout", "Concat",
+    ];
+
+    private static readonly HashSet<string> s_softmaxOps = ["Softmax", "LogSoftmax"];
+
+    private readonly OnnxModel _model;
+    private readonly GraphBuilder _g;
+    private readonly List<NodeProto> _forward;
+    private readonly ShapeProbe _probe;
+    private readonly HashSet<string> _parameters;
+    private readonly HashSet<string> _needsGradient = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dependsOnData = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TensorProto> _constants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _squares = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _transposed = new(StringComparer.Ordinal);
+    private readonly Dictionary<float, string> _scalars = [];
+    private readonly string _dataInput;
+    private readonly int _batch;
+    private Dictionary<string, List<string>> _upstream = new(StringComparer.Ordinal);
+    private PassKind _kind;
+
+    private enum PassKind
+    {
+        Gradient,
+        Curvature,
+        PerSampleSquared,
+    }
+
+    private DerivativeGraphBuilder(OnnxModel model, GraphBuilder graph, List<NodeProto> forward, ShapeProbe probe,
+        IReadOnlyList<TrainableParameter> parameters, string dataInput, int batch)
+    {
+        _model = model;
+        _g = graph;
+        _forward = forward;
+        _probe = probe;
+        _parameters = new HashSet<string>(parameters.Select(p => p.Name), StringComparer.Ordinal);
+        _dataInput = dataInput;
+        _batch = batch;
+    }
+
+    /// <summary>Builds the derivative graph of <paramref name="model"/> for runs of <paramref name="samplesPerRun"/> samples.</summary>
+    /// <param name="sampleShape">One sample as the model takes it (see <see cref="OnnxModel.ResolveSampleShape"/>).</param>
+    public static DerivativeGraph Build(OnnxModel model, long[] sampleShape, int samplesPerRun, CurvatureKind curvature)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        if (model.FixedBatchSize is { } fixedBatch && fixedBatch != samplesPerRun && curvature != CurvatureKind.Ggn)
+        {
+            samplesPerRun = fixedBatch;
+        }
+        IReadOnlyList<TrainableParameter> parameters = TrainableParameter.Find(model);
+        string dataInput = model.SingleDataInput().Name;
+        (GraphBuilder graph, string logits) = PrepareForward(model);
+        long opset = OpsetUpgrade.TargetOpset;
+        int classes = CountClasses(graph.Graph, opset, dataInput, sampleShape, logits, model.FixedBatchSize ?? 1);
+        int batch = samplesPerRun * (curvature == CurvatureKind.Ggn ? classes : 1);
+        if (model.FixedBatchSize is { } b && b != batch)
+        {
+            throw new OnnxModelException(
+                $"model {model.Description} fixes its batch size to {b}, but this derivative graph needs batches of {batch}" +
+                (curvature == CurvatureKind.Ggn ? $" ({samplesPerRun} samples x {classes} classes for --curvature ggn); export the model with a dynamic batch axis, or use --curvature obd or ggn-mc." : "; export the model with a dynamic batch axis."));
+        }
+        ShapeProbe probe = ShapeProbe.Run(graph.Graph, opset, dataInput, [batch, .. sampleShape]);
+        var builder = new DerivativeGraphBuilder(model, graph, [.. graph.Graph.Node], probe, parameters, dataInput, batch);
+        ModelProto built = builder.Assemble(logits, classes, sampleShape, curvature, parameters);
+        return new DerivativeGraph(built, batch, samplesPerRun, classes, sampleShape, curvature, parameters) { DataInput = dataInput };
+    }
+
+    /// <summary>Clones the forward graph, upgrades it to opset 18 and strips a trailing Softmax; returns the logits' name.</summary>
+    private static (GraphBuilder Graph, string Logits) PrepareForward(OnnxModel model)
+    {
+        GraphProto graph = model.Graph.Clone();
+        graph.Output.Clear();
+        graph.ValueInfo.Clear();
+        var builder = new GraphBuilder(graph);
+        OpsetUpgrade.Apply(builder, model.DefaultOpset);
+        string logits = model.Outputs[0].Name;
+        while (true)
+        {
+            NodeProto? producer = graph.Node.LastOrDefault(n => n.Output.Contains(logits));
+            if (producer is null || !s_softmaxOps.Contains(producer.OpType))
+            {
+                break;
+            }
+            graph.Node.Remove(producer);
+            logits = producer.Input[0];
+        }
+        return (builder, logits);
+    }
+
+    private static int CountClasses(GraphProto graph, long opset, string input, long[] sampleShape, string logits, int batch)
+    {
+        ShapeProbe probe = ShapeProbe.Run(graph, opset, input, [batch, .. sampleShape]);
+        long[] shape = probe.Shape(logits);
+        return checked((int)(shape.Aggregate(1L, (a, d) => a * d) / batch));
+    }
+
+    private ModelProto Assemble(string logits, int classes, long[] sampleShape, CurvatureKind curvature, IReadOnlyList<TrainableParameter> parameters)
+    {
+        CollectConstants();
+        MarkDependencies();
+        CheckSupported(logits);
+        MakeParametersInputs(parameters);
+        MaxPoolsWithIndices();
+
+        Graph.Input.Clear();
+        _g.Input(_dataInput, DataType.Float, [.. new long[] { _batch }.Concat(sampleShape)]);
+        string labels = _g.Input(DerivativeGraph.LabelsInput, DataType.Int64, _batch);
+        string weights = _g.Input(DerivativeGraph.WeightsInput, DataType.Float, _batch);
+        foreach (TrainableParameter p in parameters)
+        {
+            Graph.Input.Add(GraphBuilder.ValueInfo(p.Name, DataType.Float, p.Dims.Select(d => (object)d).ToArray()));
+        }
+
+        // The head: softmax cross-entropy on logits z of shape [B, C], weighted per sample.
+        string z = Reshape(logits, [_batch, classes]);
+        string probabilities = _g.Node("Softmax", [z], ("axis", 1));
+        string logProbabilities = _g.Node("LogSoftmax", [z], ("axis", 1));
+        string oneHot = _g.Node("OneHot", [labels, _g.Ints("classes", classes), _g.Initializer("one_hot_values", [2], [0f, 1f])], ("axis", -1));
+        string w = _g.Node("Unsqueeze", [weights, _g.Ints("axis1", 1)]);
+        string nll = _g.Node("Neg", [_g.Node("ReduceSum", [_g.Node("Mul", [logProbabilities, oneHot]), _g.Ints("axis1", 1)], ("keepdims", 0))]);
+        Output(_g.Node("ReduceSum", [_g.Node("Mul", [nll, weights])], ("keepdims", 0)), DerivativeGraph.LossOutput);
+        string predicted = _g.Node("ArgMax", [z], ("axis", 1), ("keepdims", 0));
+        string hits = _g.Node("Cast", [_g.Node("Equal", [predicted, labels])], ("to", (int)DataType.Float));
+        Output(_g.Node("ReduceSum", [_g.Node("Mul", [hits, weights])], ("keepdims", 0)), DerivativeGraph.CorrectOutput);
+        string residual = _g.Node("Sub", [probabilities, oneHot]);
+
+        // Gradient: d(loss)/dz = w (p - onehot).
+        Dictionary<string, string> gradients = Backward(logits, Reshape(_g.Node("Mul", [residual, w]), _probe.Shape(logits)), PassKind.Gradient);
+        foreach (TrainableParameter p in parameters)
+        {
+            Output(gradients.GetValueOrDefault(p.Name) ?? Zeros(p.Dims), DerivativeGraph.GradientOutput(p.Name));
+        }
+
+        Dictionary<string, string>? curvatures = curvature switch
+        {
+            CurvatureKind.None => null,
+            CurvatureKind.Obd => Backward(logits, Reshape(_g.Node("Mul", [_g.Node("Mul", [probabilities, _g.Node("Sub", [Scalar(1f), probabilities])]), w]), _probe.Shape(logits)), PassKind.Curvature),
+            CurvatureKind.Ggn => Backward(logits, Reshape(GgnSeed(probabilities, w, classes), _probe.Shape(logits)), PassKind.PerSampleSquared),
+            CurvatureKind.GgnMonteCarlo => Backward(logits, Reshape(MonteCarloSeed(probabilities, w, classes), _probe.Shape(logits)), PassKind.PerSampleSquared),
+            _ => throw new ArgumentOutOfRangeException(nameof(curvature)),
+        };
+        if (curvatures is not null)
+        {
+            foreach (TrainableParameter p in parameters)
+            {
+                Output(curvatures.GetValueOrDefault(p.Name) ?? Zeros(p.Dims), DerivativeGraph.CurvatureOutput(p.Name));
+            }
+        }
+        return _g.ToModel(OpsetUpgrade.TargetOpset);
+    }
+
+    /// <summary>
+    /// Column c of a square-root factor of diag(p) - p p^T is sqrt(p_c) (e_c - p). Sample n runs as rows
+    /// n*C .. n*C + C - 1, row n*C + c carrying column c; the fed weights are w_n / C, so sqrt(C w) restores
+    /// sqrt(w_n) (the factor for a weighted sum of losses).
+    /// </summary>
+    private string GgnSeed(string probabilities, string w, int classes)
+    {
+        var select = new float[_batch * classes];
+        for (int row = 0; row < _batch; row++)
+        {
+            select[row * classes + row % classes] = 1f;
+        }
+        string e = _g.Initializer("ggn_columns", [_batch, classes], select);
+        string pc = _g.Node("ReduceSum", [_g.Node("Mul", [probabilities, e]), _g.Ints("axis1", 1)], ("keepdims", 1));
+        string scale = _g.Node("Sqrt", [_g.Node("Mul", [_g.Node("Mul", [pc, w]), Scalar(classes)])]);
+        return _g.Node("Mul", [scale, _g.Node("Sub", [e, probabilities])]);
+    }
+
+    /// <summary>
+    /// sqrt(w) (p - e_y) with y drawn from p by inverse transform sampling: y counts the classes whose
+    /// cumulative probability is below a uniform draw fed from outside (seeded, so runs repeat).
+    /// </summary>
+    private string MonteCarloSeed(string probabilities, string w, int classes)
+    {
+        string uniform = _g.Input(DerivativeGraph.UniformInput, DataType.Float, _batch);
+        string cumulative = _g.Node("CumSum", [probabilities, _g.Int64Initializer("axis_scalar", [], [1])]);
+        string below = _g.Node("Cast", [_g.Node("Less", [cumulative, _g.Node("Unsqueeze", [uniform, _g.Ints("axis1", 1)])])], ("to", (int)DataType.Int64));
+        string drawn = _g.Node("Min", [_g.Node("ReduceSum", [below, _g.Ints("axis1", 1)], ("keepdims", 0)), _g.Int64Initializer("last_class", [], [classes - 1])]);
+        string oneHot = _g.Node("OneHot", [drawn, _g.Ints("classes", classes), _g.Initializer("one_hot_values", [2], [0f, 1f])], ("axis", -1));
+        return _g.Node("Mul", [_g.Node("Sqrt", [w]), _g.Node("Sub", [probabilities, oneHot])]);
+    }
+
+    private GraphProto Graph => _g.Graph;
+
+    private void Output(string value, string name)
+    {
+        Graph.Node.Add(new NodeProto { OpType = "Identity", Name = _g.Fresh("output_" + name), Input = { value }, Output = { name } });
+        Graph.Output.Add(new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DataType.Float } },
+        });
+    }
+
+    /// <summary>Reverse pass from <paramref name="seed"/> at <paramref name="root"/>; returns each parameter's accumulated result.</summary>
+    private Dictionary<string, string> Backward(string root, string seed, PassKind kind)
+    {
+        _kind = kind;
+        _upstream = new Dictionary<string, List<string>>(StringComparer.Ordinal) { [root] = [seed] };
+        for (int i = _forward.Count - 1; i >= 0; i--)
+        {
+            NodeProto node = _forward[i];
+            if (node.Output.Count == 0 || !_upstream.ContainsKey(node.Output[0]) || !node.Input.Any(_needsGradient.Contains))
+            {
+                continue;
+            }
+            string dy = Upstream(node.Output[0])!;
+            Propagate(node, dy);
+        }
+        var results = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string parameter in _parameters)
+        {
+            if (Upstream(parameter) is { } total)
+            {
+                results[parameter] = total;
+            }
+        }
+        return results;
+    }
+
+    private string? Upstream(string value)
+    {
+        if (!_upstream.TryGetValue(value, out List<string>? parts) || parts.Count == 0)
+        {
+            return null;
+        }
+        if (parts.Count > 1)
+        {
+            string sum = _g.Node("Sum", parts);
+            parts.Clear();
+            parts.Add(sum);
+        }
+        return parts[0];
+    }
+
+    private void Contribute(string value, string contribution)
+    {
+        if (!_needsGradient.Contains(value))
+        {
+            return;
+        }
+        if (!_upstream.TryGetValue(value, out List<string>? parts))
+        {
+            _upstream[value] = parts = [];
+        }
+        parts.Add(contribution);
+    }
+
+    private bool Needs(NodeProto node, int input) => input < node.Input.Count && _needsGradient.Contains(node.Input[input]);
+
+    /// <summary>A value computed from parameters alone (a weight, a transposed weight): its contributions are weight terms.</summary>
+    private bool IsWeightBranch(string value) => _needsGradient.Contains(value) && !_dependsOnData.Contains(value);
+
+    private void CollectConstants()
+    {
+        foreach (TensorProto t in Graph.Initializer)
+        {
+            _constants[t.Name] = t;
+        }
+        foreach (NodeProto node in Graph.Node.Where(n => n.OpType == "Constant"))
+        {
+            AttributeProto? value = node.Attribute.FirstOrDefault(a => a.Name == "value");
+            if (value?.T is { } tensor)
+            {
+                _constants[node.Output[0]] = tensor;
+            }
+        }
+    }
+
+    private void MarkDependencies()
+    {
+        _dependsOnData.Add(_dataInput);
+        foreach (string p in _parameters)
+        {
+            _needsGradient.Add(p);
+        }
+        foreach (NodeProto node in _forward)
+        {
+            if (node.OpType is "Shape" or "Size")
+            {
+                continue;
+            }
+            bool data = node.Input.Any(_dependsOnData.Contains);
+            bool grad = node.Input.Any(_needsGradient.Contains);
+            foreach (string output in node.Output)
+            {
+                if (data)
+                {
+                    _dependsOnData.Add(output);
+                }
+                if (grad && _probe.IsFloat(output))
+                {
+                    _needsGradient.Add(output);
+                }
+            }
+        }
+    }
+
+    private void CheckSupported(string logits)
+    {
+        var onPath = new HashSet<string>(StringComparer.Ordinal) { logits };
+        for (int i = _forward.Count - 1; i >= 0; i--)
+        {
+            NodeProto node = _forward[i];
+            if (!node.Output.Any(onPath.Contains) || !node.Input.Any(_needsGradient.Contains))
+            {
+                continue;
+            }
+            bool defaultDomain = string.IsNullOrEmpty(node.Domain) || node.Domain == "ai.onnx";
+            if (!defaultDomain || !SupportedOperators.Contains(node.OpType))
+            {
+                throw new OnnxModelException(
+                    $"model {_model.Description}: node '{OnnxModel.NodeLabel(node, i)}' uses op '{(defaultDomain ? node.OpType : node.Domain + "." + node.OpType)}', which the sensitivity graph does not support " +
+                    $"(supported: {string.Join(", ", SupportedOperators)}). Export the model without it, or replace the layer.");
+            }
+            foreach (string input in node.Input.Where(_needsGradient.Contains))
+            {
+                onPath.Add(input);
+            }
+        }
+        if (!_needsGradient.Contains(logits))
+        {
+            throw new OnnxModelException($"model {_model.Description}: no mapped weight reaches the output '{logits}'.");
+        }
+    }
+
+    private void MakeParametersInputs(IReadOnlyList<TrainableParameter> parameters)
+    {
+        foreach (TrainableParameter p in parameters)
+        {
+            TensorProto? initializer = Graph.Initializer.FirstOrDefault(t => t.Name == p.Name);
+            if (initializer is not null)
+            {
+                Graph.Initializer.Remove(initializer);
+            }
+        }
+    }
+
+    /// <summary>Gives every MaxPool on a differentiated path its Indices output, which its derivative routes by.</summary>
+    private void MaxPoolsWithIndices()
+    {
+        foreach (NodeProto node in _forward.Where(n => n.OpType == "MaxPool" && _needsGradient.Contains(n.Output[0])))
+        {
+            if (node.Attribute.Any(a => a.Name == "storage_order" && a.I != 0))
+            {
+                throw new OnnxModelException($"model {_model.Description}: MaxPool node '{node.Name}' uses storage_order = 1 (column-major indices), which the sensitivity graph does not support.");
+            }
+            if (node.Output.Count < 2 || node.Output[1].Length == 0)
+            {
+                if (node.Output.Count < 2)
+                {
+                    node.Output.Add(_g.Fresh(node.Output[0] + "_indices"));
+                }
+                else
+                {
+                    node.Output[1] = _g.Fresh(node.Output[0] + "_indices");
+                }
+            }
+        }
+    }
+}

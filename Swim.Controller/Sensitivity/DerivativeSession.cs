@@ -1,0 +1,146 @@
+using Microsoft.ML.OnnxRuntime;
+using Swim.Controller.Onnx;
+
+namespace Swim.Controller.Sensitivity;
+
+/// <summary>
+/// Runs a <see cref="DerivativeGraph"/> on ONNX Runtime batch after batch: pads a short batch with
+/// zero-weight samples, replicates samples for the exact Gauss-Newton diagonal, draws the Monte-Carlo labels'
+/// uniforms from a seeded generator, and adds each run's sums into <see cref="DerivativeTotals"/> in double.
+/// </summary>
+public sealed class DerivativeSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly float[] _features;
+    private readonly long[] _labels;
+    private readonly float[] _weights;
+    private readonly float[] _uniform;
+    private readonly int _sampleSize;
+
+    public DerivativeSession(DerivativeGraph graph, SessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        Graph = graph;
+        byte[] bytes = Google.Protobuf.MessageExtensions.ToByteArray(graph.Model);
+        try
+        {
+            _session = options is null ? new InferenceSession(bytes) : new InferenceSession(bytes, options);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new OnnxModelException($"ONNX Runtime rejected the derivative graph Swim built: {ex.Message}", ex);
+        }
+        _sampleSize = checked((int)graph.SampleShape.Aggregate(1L, (a, d) => a * d));
+        _features = new float[graph.BatchSize * _sampleSize];
+        _labels = new long[graph.BatchSize];
+        _weights = new float[graph.BatchSize];
+        _uniform = new float[graph.BatchSize];
+        var inputs = new List<string> { graph.DataInput, DerivativeGraph.LabelsInput, DerivativeGraph.WeightsInput };
+        if (graph.Curvature == CurvatureKind.GgnMonteCarlo)
+        {
+            inputs.Add(DerivativeGraph.UniformInput);
+        }
+        inputs.AddRange(graph.Parameters.Select(p => p.Name));
+        _inputNames = [.. inputs];
+        var outputs = new List<string> { DerivativeGraph.LossOutput, DerivativeGraph.CorrectOutput };
+        outputs.AddRange(graph.Parameters.Select(p => DerivativeGraph.GradientOutput(p.Name)));
+        if (graph.Curvature != CurvatureKind.None)
+        {
+            outputs.AddRange(graph.Parameters.Select(p => DerivativeGraph.CurvatureOutput(p.Name)));
+        }
+        _outputNames = [.. outputs];
+    }
+
+    public DerivativeGraph Graph { get; }
+
+    /// <summary>
+    /// Adds the sums of one batch of up to <see cref="DerivativeGraph.SamplesPerRun"/> samples.
+    /// <paramref name="random"/> draws the Monte-Carlo labels (ggn-mc only).
+    /// </summary>
+    public void Accumulate(ReadOnlySpan<float> features, ReadOnlySpan<long> labels, int count,
+        IReadOnlyDictionary<string, float[]> parameters, DerivativeTotals totals, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(totals);
+        if (count < 1 || count > Graph.SamplesPerRun)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"a run takes 1 to {Graph.SamplesPerRun} samples.");
+        }
+        int replicas = Graph.Replicas;
+        Array.Clear(_weights);
+        for (int n = 0; n < count; n++)
+        {
+            for (int r = 0; r < replicas; r++)
+            {
+                int row = n * replicas + r;
+                features.Slice(n * _sampleSize, _sampleSize).CopyTo(_features.AsSpan(row * _sampleSize, _sampleSize));
+                _labels[row] = labels[n];
+                _weights[row] = 1f / replicas;
+            }
+        }
+        _features.AsSpan(count * replicas * _sampleSize).Clear();
+        _labels.AsSpan(count * replicas).Clear();
+        if (Graph.Curvature == CurvatureKind.GgnMonteCarlo)
+        {
+            Random generator = random ?? throw new ArgumentNullException(nameof(random), "ggn-mc draws labels and needs a seeded generator.");
+            for (int i = 0; i < _uniform.Length; i++)
+            {
+                _uniform[i] = (float)generator.NextDouble();
+            }
+        }
+
+        var values = new List<OrtValue>();
+        try
+        {
+            values.Add(OrtValue.CreateTensorValueFromMemory(_features, [Graph.BatchSize, .. Graph.SampleShape]));
+            values.Add(OrtValue.CreateTensorValueFromMemory(_labels, [Graph.BatchSize]));
+            values.Add(OrtValue.CreateTensorValueFromMemory(_weights, [Graph.BatchSize]));
+            if (Graph.Curvature == CurvatureKind.GgnMonteCarlo)
+            {
+                values.Add(OrtValue.CreateTensorValueFromMemory(_uniform, [Graph.BatchSize]));
+            }
+            foreach (TrainableParameter p in Graph.Parameters)
+            {
+                float[] data = parameters.TryGetValue(p.Name, out float[]? v) ? v
+                    : throw new ArgumentException($"no values for parameter '{p.Name}'.", nameof(parameters));
+                values.Add(OrtValue.CreateTensorValueFromMemory(data, [.. p.Dims]));
+            }
+            using var run = new RunOptions();
+            using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(run, _inputNames, values, _outputNames);
+            totals.LossSum += outputs[0].GetTensorDataAsSpan<float>()[0];
+            totals.CorrectSum += outputs[1].GetTensorDataAsSpan<float>()[0];
+            totals.Samples += count;
+            int index = 2;
+            foreach (TrainableParameter p in Graph.Parameters)
+            {
+                Add(totals.Gradient[p.Name], outputs[index++].GetTensorDataAsSpan<float>());
+            }
+            if (Graph.Curvature != CurvatureKind.None)
+            {
+                foreach (TrainableParameter p in Graph.Parameters)
+                {
+                    Add(totals.Curvature[p.Name], outputs[index++].GetTensorDataAsSpan<float>());
+                }
+            }
+        }
+        finally
+        {
+            foreach (OrtValue value in values)
+            {
+                value.Dispose();
+            }
+        }
+    }
+
+    private static void Add(double[] sums, ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < sums.Length; i++)
+        {
+            sums[i] += values[i];
+        }
+    }
+
+    public void Dispose() => _session.Dispose();
+}

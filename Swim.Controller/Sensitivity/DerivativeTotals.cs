@@ -1,0 +1,55 @@
+namespace Swim.Controller.Sensitivity;
+
+/// <summary>Sums over batches, in double: loss, correct predictions, samples, and per parameter gradient and curvature.</summary>
+public sealed class DerivativeTotals
+{
+    public DerivativeTotals(IEnumerable<TrainableParameter> parameters, bool curvature)
+    {
+        foreach (TrainableParameter p in parameters)
+        {
+            Gradient[p.Name] = new double[p.ElementCount];
+            if (curvature)
+            {
+                Curvature[p.Name] = new double[p.ElementCount];
+            }
+        }
+    }
+
+    public double LossSum { get; set; }
+
+    public double CorrectSum { get; set; }
+
+    public int Samples { get; set; }
+
+    public Dictionary<string, double[]> Gradient { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, double[]> Curvature { get; } = new(StringComparer.Ordinal);
+
+    public double MeanLoss => Samples == 0 ? 0 : LossSum / Samples;
+
+    public double Accuracy => Samples == 0 ? 0 : CorrectSum / Samples;
+
+    /// <summary>Mean over samples of a parameter's summed quantity, as float32.</summary>
+    public float[] Mean(Dictionary<string, double[]> sums, string parameter)
+    {
+        ArgumentNullException.ThrowIfNull(sums);
+        double[] sum = sums[parameter];
+        var mean = new float[sum.Length];
+        for (int i = 0; i < sum.Length; i++)
+        {
+            mean[i] = (float)(sum[i] / Samples);
+        }
+        return mean;
+    }
+
+    public void Clear()
+    {
+        LossSum = 0;
+        CorrectSum = 0;
+        Samples = 0;
+        foreach (double[] values in Gradient.Values.Concat(Curvature.Values))
+        {
+            Array.Clear(values);
+        }
+    }
+}
