@@ -1,0 +1,204 @@
+using Swim.Controller.Onnx;
+using Swim.Controller.Onnx.Schema;
+using DataType = Swim.Controller.Onnx.Schema.TensorProto.Types.DataType;
+
+namespace Swim.Tests.Support;
+
+/// <summary>Small classifiers that exercise one operator family each, with seeded random weights.</summary>
+public sealed class TestNets
+{
+    private readonly Random _random;
+    private readonly GraphBuilder _g = new();
+
+    private TestNets(int seed, string activation = "Relu")
+    {
+        _random = new Random(seed);
+        _activation = activation;
+    }
+
+    private readonly string _activation;
+
+    /// <summary>The net's nonlinearity: ReLU (piecewise linear, so Gauss-Newton is the exact Hessian) or Tanh (smooth, so finite differences of the loss see no kinks).</summary>
+    private string Act(string x) => _g.Node(_activation, [x]);
+
+    private string W(string name, params long[] dims)
+    {
+        long count = dims.Aggregate(1L, (a, d) => a * d);
+        long fanIn = dims.Length > 1 ? count / dims[0] : 4;
+        double scale = 1.2 / Math.Sqrt(fanIn);
+        return _g.Initializer(name, dims, Enumerable.Range(0, (int)count).Select(_ => (float)(DerivativeHarness.Gaussian(_random) * scale)).ToArray());
+    }
+
+    private string Bias(string name, long size) =>
+        _g.Initializer(name, [size], Enumerable.Range(0, (int)size).Select(_ => (float)(DerivativeHarness.Gaussian(_random) * 0.1)).ToArray());
+
+    private string Input(params long[] sample) => _g.Input("x", DataType.Float, [.. new object[] { "N" }.Concat(sample.Cast<object>())]);
+
+    private ModelProto Finish(string logits, long classes, long opset = 18)
+    {
+        _g.Output(logits, DataType.Float, "N", classes);
+        return _g.ToModel(opset);
+    }
+
+    private string Dense(string x, long inFeatures, long outFeatures, string name) =>
+        _g.Node("Gemm", [x, W(name + ".weight", outFeatures, inFeatures), Bias(name + ".bias", outFeatures)], ("transB", 1));
+
+    private string Flatten(string x) => _g.Node("Flatten", [x], ("axis", 1));
+
+    public static ModelProto Gemm(int seed, bool transA, bool transB, float alpha, float beta, bool rowBias)
+    {
+        var t = new TestNets(seed);
+        string x = t.Input(6);
+        string a = transA ? t._g.Node("Transpose", [x], ("perm", new long[] { 1, 0 })) : x;
+        string w = transB ? t.W("fc.weight", 4, 6) : t.W("fc.weight", 6, 4);
+        string c = rowBias ? t._g.Initializer("fc.bias", [1, 4], [0.1f, -0.2f, 0.05f, 0.3f]) : t.Bias("fc.bias", 4);
+        string y = t._g.Node("Gemm", [a, w, c], ("transA", transA ? 1 : 0), ("transB", transB ? 1 : 0), ("alpha", alpha), ("beta", beta));
+        return t.Finish(y, 4);
+    }
+
+    public static ModelProto MatMulBatched(int seed, string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(3, 4);
+        string h = t.Act(t._g.Node("Add", [t._g.Node("MatMul", [x, t.W("proj.weight", 4, 5)]), t.Bias("proj.bias", 5)]));
+        return t.Finish(t.Dense(t.Flatten(h), 15, 3, "head"), 3);
+    }
+
+    public static ModelProto MatMulWeightOnLeft(int seed, string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(4, 3);
+        string h = t.Act(t._g.Node("MatMul", [t.W("mix.weight", 5, 4), x]));
+        return t.Finish(t.Dense(t.Flatten(h), 15, 3, "head"), 3);
+    }
+
+    public static ModelProto Conv(int seed, int group, int stride, int pad, int dilation, string autoPad = "NOTSET", string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(4, 7, 7);
+        var attributes = new List<(string, object)> { ("group", group), ("strides", new long[] { stride, stride }), ("dilations", new long[] { dilation, dilation }) };
+        if (autoPad == "NOTSET")
+        {
+            attributes.Add(("pads", new long[] { pad, pad, pad + 1, pad }));
+        }
+        else
+        {
+            attributes.Add(("auto_pad", autoPad));
+        }
+        string y = t._g.Node("Conv", [x, t.W("conv.weight", 8, 4 / group, 3, 3), t.Bias("conv.bias", 8)], [.. attributes]);
+        string flat = t.Flatten(t.Act(y));
+        long features = ProbeFeatures(t, flat, [4, 7, 7]);
+        return t.Finish(t.Dense(flat, features, 3, "head"), 3);
+    }
+
+    /// <summary>A conv layer whose kernel covers its whole input: one output position, so OBD is exact.</summary>
+    public static ModelProto ConvSinglePosition(int seed)
+    {
+        var t = new TestNets(seed);
+        string x = t.Input(2, 3, 3);
+        string y = t._g.Node("Conv", [x, t.W("conv.weight", 4, 2, 3, 3), t.Bias("conv.bias", 4)]);
+        return t.Finish(t.Flatten(y), 4);
+    }
+
+    public static ModelProto Activation(int seed, string op)
+    {
+        var t = new TestNets(seed);
+        string x = t.Input(5);
+        string h = t.Dense(x, 5, 6, "fc1");
+        h = op switch
+        {
+            "LeakyRelu" => t._g.Node("LeakyRelu", [h], ("alpha", 0.1f)),
+            "Clip" => t._g.Node("Clip", [t._g.Node("Mul", [h, t._g.Scalar("gain", 4f)]), t._g.Scalar("lo", 0f), t._g.Scalar("hi", 1f)]),
+            _ => t._g.Node(op, [h]),
+        };
+        return t.Finish(t.Dense(h, 6, 3, "fc2"), 3);
+    }
+
+    public static ModelProto Pooling(int seed, string pool, string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(2, 7, 7);
+        string h = t.Act(t._g.Node("Conv", [x, t.W("conv.weight", 3, 2, 3, 3), t.Bias("conv.bias", 3)], ("pads", new long[] { 1, 1, 1, 1 })));
+        h = pool switch
+        {
+            "MaxPool" => t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 })),
+            "MaxPoolPadded" => t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 0, 0 })),
+            "AveragePool" => t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 })),
+            "AveragePoolIncludePad" => t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }), ("count_include_pad", 1)),
+            "GlobalAveragePool" => t._g.Node("GlobalAveragePool", [h]),
+            _ => throw new ArgumentException(pool, nameof(pool)),
+        };
+        string flat = t.Flatten(h);
+        return t.Finish(t.Dense(flat, ProbeFeatures(t, flat, [2, 7, 7]), 3, "head"), 3);
+    }
+
+    public static ModelProto BatchNorm(int seed, string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(2, 5, 5);
+        string c = t._g.Node("Conv", [x, t.W("conv.weight", 3, 2, 3, 3)], ("pads", new long[] { 1, 1, 1, 1 }));
+        string bn = t._g.Node("BatchNormalization", [c, t._g.Initializer("bn.gamma", [3], [1.5f, 0.7f, -0.9f]), t._g.Initializer("bn.beta", [3], [0.1f, 0f, -0.2f]),
+            t._g.Initializer("bn.mean", [3], [0.2f, -0.1f, 0f]), t._g.Initializer("bn.var", [3], [0.5f, 2f, 1.2f])], ("epsilon", 1e-3f));
+        string h = t.Flatten(t._g.Node("GlobalAveragePool", [t.Act(bn)]));
+        return t.Finish(t.Dense(h, 3, 3, "head"), 3);
+    }
+
+    /// <summary>Pad, Transpose, a Reshape whose shape a Shape/Gather/Unsqueeze/Concat subgraph computes, Identity, Dropout, Squeeze/Unsqueeze.</summary>
+    public static ModelProto ShapeOps(int seed, long opset = 18, string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(1, 4, 4);
+        string c = t.Act(t._g.Node("Conv", [x, t.W("conv.weight", 2, 1, 3, 3), t.Bias("conv.bias", 2)]));
+        string padded = t._g.Node("Pad", [c, t._g.Ints("pads", 0, 0, 1, 0, 0, 0, 0, 1)]);
+        string tr = t._g.Node("Transpose", [padded], ("perm", new long[] { 0, 2, 3, 1 }));
+        string batch = t._g.Node("Gather", [t._g.Node("Shape", [tr]), t._g.Int64Initializer("zero", [], [0])], ("axis", 0));
+        string shape = t._g.Node("Concat", [t.Unsqueeze(batch, 0, opset), t._g.Ints("rest", -1)], ("axis", 0));
+        string flat = t._g.Node("Dropout", [t._g.Node("Identity", [t._g.Node("Reshape", [tr, shape])])]);
+        string u = t.Unsqueeze(flat, 1, opset);
+        string m = t._g.Node("MatMul", [u, t.W("proj.weight", 18, 3)]);
+        return t.Finish(t.Squeeze(m, 1, opset), 3, opset);
+    }
+
+    private string Unsqueeze(string x, long axis, long opset) => opset >= 13
+        ? _g.Node("Unsqueeze", [x, _g.Ints("axes", axis)])
+        : _g.Node("Unsqueeze", [x], ("axes", new long[] { axis }));
+
+    private string Squeeze(string x, long axis, long opset) => opset >= 13
+        ? _g.Node("Squeeze", [x, _g.Ints("axes", axis)])
+        : _g.Node("Squeeze", [x], ("axes", new long[] { axis }));
+
+    /// <summary>Two branches concatenated along channels, a residual Add, and arithmetic with constants.</summary>
+    public static ModelProto ConcatResidual(int seed, string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(3, 5, 5);
+        long[] same = [1, 1, 1, 1];
+        string a = t._g.Node("Conv", [x, t.W("a.weight", 2, 3, 3, 3), t.Bias("a.bias", 2)], ("pads", same));
+        string b = t._g.Node("Conv", [x, t.W("b.weight", 2, 3, 3, 3)], ("pads", same));
+        string cat = t._g.Node("Concat", [a, t.Act(b)], ("axis", 1));
+        string r = t._g.Node("Conv", [t.Act(cat), t.W("c.weight", 4, 4, 3, 3), t.Bias("c.bias", 4)], ("pads", same));
+        string sum = t._g.Node("Add", [r, cat]);
+        string scaled = t._g.Node("Div", [t._g.Node("Sub", [t._g.Node("Mul", [sum, t._g.Initializer("gain", [1, 4, 1, 1], [0.5f, 2f, -1f, 1.5f])]), t._g.Scalar("shift", 0.1f)]), t._g.Scalar("div", 1.7f)]);
+        string flat = t.Flatten(t.Act(scaled));
+        return t.Finish(t.Dense(flat, 100, 3, "head"), 3);
+    }
+
+    /// <summary>A LeNet-shaped network at a small scale: conv, ReLU, max pool, conv, ReLU, average pool, two dense layers.</summary>
+    public static ModelProto SmallLeNet(int seed)
+    {
+        var t = new TestNets(seed);
+        string x = t.Input(1, 8, 8);
+        string h = t._g.Node("Relu", [t._g.Node("Conv", [x, t.W("c1.weight", 3, 1, 3, 3), t.Bias("c1.bias", 3)], ("pads", new long[] { 1, 1, 1, 1 }))]);
+        h = t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
+        h = t._g.Node("Relu", [t._g.Node("Conv", [h, t.W("c2.weight", 4, 3, 3, 3), t.Bias("c2.bias", 4)])]);
+        h = t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
+        h = t._g.Node("Relu", [t.Dense(t.Flatten(h), 4, 6, "fc1")]);
+        return t.Finish(t.Dense(h, 6, 3, "fc2"), 3);
+    }
+
+    private static long ProbeFeatures(TestNets t, string value, long[] sample)
+    {
+        var probe = ShapeProbe.Run(t._g.Graph, 18, "x", [1, .. sample]);
+        return probe.Shape(value)[1];
+    }
+}
