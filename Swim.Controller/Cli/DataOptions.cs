@@ -8,7 +8,7 @@ internal sealed class DataOptions
 {
     private readonly DataSplit _defaultSplit;
 
-    public DataOptions(string dataOptionName, string description, DataSplit defaultSplit)
+    public DataOptions(string dataOptionName, string description, DataSplit defaultSplit, int defaultBatch = 256)
     {
         _defaultSplit = defaultSplit;
         Data = new Option<string>(dataOptionName) { Description = description, Required = true };
@@ -19,7 +19,7 @@ internal sealed class DataOptions
         };
         Split.AcceptOnlyFromAmong("train", "test", "all");
         Samples = new Option<int?>("--samples") { Description = "Use only the first N samples." };
-        Batch = new Option<int>("--batch") { Description = "Samples per ONNX Runtime call (ignored when the model fixes its batch size).", DefaultValueFactory = _ => 256 };
+        Batch = new Option<int>("--batch") { Description = "Samples per ONNX Runtime call (ignored when the model fixes its batch size).", DefaultValueFactory = _ => defaultBatch };
     }
 
     public Option<string> Data { get; }

@@ -11,6 +11,8 @@ public static class SwimCommandLine
         root.Subcommands.Add(DemoCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
+        root.Subcommands.Add(SensitivityCommand.Create(context));
+        root.Subcommands.Add(TrainCommand.Create(context));
         return root;
     }
 

@@ -6,7 +6,7 @@ namespace Swim.Controller.Data;
 /// A NumPy .npz file: a zip archive of .npy arrays, stored or deflated (numpy.savez and savez_compressed).
 /// Arrays are opened as streams on demand; nothing is read that is not asked for.
 /// </summary>
-internal sealed class NpzArchive
+public sealed class NpzArchive
 {
     private readonly string _path;
 
@@ -43,7 +43,29 @@ internal sealed class NpzArchive
         return new NpzArchive(path, arrays);
     }
 
-    public ArraySource Source(string name)
+    /// <summary>Reads a whole float32 array (as Swim writes sensitivity files).</summary>
+    public float[] ReadFloat32(string name)
+    {
+        ArraySource source = Source(name);
+        if (source.Type != ElementType.Float32)
+        {
+            throw new DataSetException($"{source.Label} holds {source.Type}, expected float32.");
+        }
+        long count = source.Shape.Aggregate(1L, (a, d) => a * d);
+        var bytes = new byte[checked(count * 4)];
+        using (Stream stream = source.OpenData())
+        {
+            if (!NpyHeader.TryReadExactly(stream, bytes))
+            {
+                throw new DataSetException($"{source.Label} is truncated.");
+            }
+        }
+        var values = new float[count];
+        ElementTypes.ToFeatures(bytes, ElementType.Float32, bigEndian: false, values);
+        return values;
+    }
+
+    internal ArraySource Source(string name)
     {
         NpyHeader header = Arrays[name];
         string label = $"'{_path}' array '{name}'";

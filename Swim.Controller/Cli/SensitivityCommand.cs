@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Spectre.Console;
+using Swim.Controller.Data;
+using Swim.Controller.Onnx;
+using Swim.Controller.Sensitivity;
+
+namespace Swim.Controller.Cli;
+
+/// <summary><c>swim sensitivity MODEL.onnx --data CALIB.npz --out SENS.npz</c>: SWIM's per-weight second derivatives.</summary>
+internal static class SensitivityCommand
+{
+    public static Command Create(Func<CommandContext> context)
+    {
+        var model = new Argument<string>("model") { Description = "The ONNX classifier." };
+        var data = new DataOptions("--data", "Calibration samples: .npz with x and y, or IDX images (with --labels).", DataSplit.Train);
+        var curvature = CurvatureOption();
+        var output = new Option<string>("--out") { Description = "Where to write grad/NAME, hess/NAME and score/NAME (an .npz).", Required = true };
+        var seed = new Option<int>("--seed") { Description = "Seed of the Monte-Carlo labels for --curvature ggn-mc.", DefaultValueFactory = _ => 0 };
+        var command = new Command("sensitivity", "Gradient and second-derivative diagonal of the loss for every mapped weight (SWIM's score).");
+        command.Arguments.Add(model);
+        data.AddTo(command);
+        command.Options.Add(curvature);
+        command.Options.Add(output);
+        command.Options.Add(seed);
+        command.SetAction(result => context().Run(() =>
+        {
+            CommandContext ctx = context();
+            OnnxModel onnx = OnnxModel.Load(result.GetRequiredValue(model));
+            DataSet samples = data.Open(result);
+            CurvatureKind kind = ParseCurvature(result.GetValue(curvature)!);
+            var clock = Stopwatch.StartNew();
+            SensitivityResult sensitivity = ProgressDisplay.Run(ctx, $"sensitivity ({Name(kind)})", samples.Count,
+                report => SensitivityAnalysis.Run(onnx, samples, data.BatchSize(result), kind, result.GetValue(seed), n => report(n)));
+            SensitivityAnalysis.Save(sensitivity, result.GetRequiredValue(output));
+            ctx.Out.WriteLine($"model      {result.GetRequiredValue(model)}");
+            ctx.Out.WriteLine($"data       {samples.Description}: {sensitivity.Samples} samples, mean loss {sensitivity.MeanLoss:F4}, accuracy {sensitivity.Accuracy:P2}");
+            ctx.Out.WriteLine($"curvature  {Name(kind)}, {clock.Elapsed.TotalSeconds:F2} s");
+            var table = new Table().Border(TableBorder.Simple).Title("per layer");
+            table.AddColumn("weight");
+            table.AddColumn(new TableColumn("elements").RightAligned());
+            table.AddColumn(new TableColumn("max|W|").RightAligned());
+            table.AddColumn(new TableColumn("mean score").RightAligned());
+            table.AddColumn(new TableColumn("top 10 % share").RightAligned());
+            foreach (ParameterSensitivity p in sensitivity.MappedWeights)
+            {
+                table.AddRow(Markup.Escape(p.Parameter.Name), p.Parameter.ElementCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
+                    p.FullScale.ToString("G4", System.Globalization.CultureInfo.InvariantCulture),
+                    p.Score!.Average(s => (double)s).ToString("E3", System.Globalization.CultureInfo.InvariantCulture),
+                    SensitivityResult.TopShare(p.Score!, 0.1).ToString("P1", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            ctx.Out.Write(table);
+            ctx.Out.WriteLine($"wrote      {result.GetRequiredValue(output)}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    public static Option<string> CurvatureOption()
+    {
+        var option = new Option<string>("--curvature")
+        {
+            Description = "obd: SWIM's (Optimal Brain Damage, Gauss-Newton form); ggn: the exact Gauss-Newton diagonal; ggn-mc: its one-sample Monte-Carlo estimate.",
+            DefaultValueFactory = _ => "obd",
+        };
+        option.AcceptOnlyFromAmong("obd", "ggn", "ggn-mc");
+        return option;
+    }
+
+    public static CurvatureKind ParseCurvature(string name) => name switch
+    {
+        "obd" => CurvatureKind.Obd,
+        "ggn" => CurvatureKind.Ggn,
+        "ggn-mc" => CurvatureKind.GgnMonteCarlo,
+        _ => throw new SwimInputException($"--curvature '{name}' is not one of obd, ggn, ggn-mc."),
+    };
+
+    public static string Name(CurvatureKind kind) => kind switch
+    {
+        CurvatureKind.Obd => "obd",
+        CurvatureKind.Ggn => "ggn",
+        CurvatureKind.GgnMonteCarlo => "ggn-mc",
+        _ => "none",
+    };
+}

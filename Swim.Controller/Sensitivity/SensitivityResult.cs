@@ -1,0 +1,35 @@
+namespace Swim.Controller.Sensitivity;
+
+/// <summary>One parameter's derivatives of the mean loss over the calibration samples.</summary>
+/// <param name="Gradient">dL/dw, raw weight units.</param>
+/// <param name="Curvature">The chosen second-derivative diagonal d2L/dw2, raw weight units.</param>
+/// <param name="Score">
+/// For mapped weights, SWIM's score: the curvature in units of the layer's full scale, h * max|W|^2, which
+/// makes layers comparable because device noise scales with max|W|. Null for biases.
+/// </param>
+/// <param name="FullScale">max|W| of the parameter's layer weight.</param>
+public sealed record ParameterSensitivity(TrainableParameter Parameter, float[] Gradient, float[] Curvature, float[]? Score, float FullScale);
+
+/// <summary>The outcome of a sensitivity pass: every parameter's derivatives and the loss they were taken at.</summary>
+public sealed record SensitivityResult(
+    IReadOnlyList<ParameterSensitivity> Parameters,
+    CurvatureKind Curvature,
+    int Samples,
+    double MeanLoss,
+    double Accuracy)
+{
+    public IEnumerable<ParameterSensitivity> MappedWeights => Parameters.Where(p => p.Parameter.IsMappedWeight);
+
+    /// <summary>Share of a layer's total score held by its top <paramref name="fraction"/> of weights.</summary>
+    public static double TopShare(float[] score, double fraction)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        double total = score.Sum(s => (double)Math.Abs(s));
+        if (total == 0)
+        {
+            return 0;
+        }
+        int top = Math.Max(1, (int)Math.Ceiling(score.Length * fraction));
+        return score.Select(Math.Abs).OrderDescending().Take(top).Sum(s => (double)s) / total;
+    }
+}

@@ -1,0 +1,103 @@
+using Google.Protobuf;
+using Swim.Controller.Cli;
+using Swim.Controller.Data;
+using Swim.Controller.Onnx;
+using Swim.Controller.Sensitivity;
+using Swim.Tests.Support;
+using static Swim.Tests.Support.FormatWriters;
+
+namespace Swim.Tests.Sensitivity;
+
+public sealed class SensitivityCommandTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private (string Model, string Data) Write(int samples)
+    {
+        string model = _dir.File("net.onnx");
+        File.WriteAllBytes(model, TestNets.SmallLeNet(3).ToByteArray());
+        var random = new Random(5);
+        float[] x = Enumerable.Range(0, samples * 64).Select(_ => (float)random.NextDouble()).ToArray();
+        long[] y = Enumerable.Range(0, samples).Select(_ => (long)random.Next(3)).ToArray();
+        string data = _dir.File("calib.npz");
+        File.WriteAllBytes(data, Zip(true, ("x.npy", Npy("<f4", [samples, 1, 8, 8], Floats(x))), ("y.npy", Npy("<i8", [samples], Int64s(y)))));
+        return (model, data);
+    }
+
+    [Fact]
+    public void Writes_grad_hess_and_score_for_every_mapped_weight_in_its_shape()
+    {
+        (string model, string data) = Write(23);
+        string output = _dir.File("sens.npz");
+
+        CliRun run = CliRun.Of("sensitivity", model, "--data", data, "--out", output, "--batch", "8");
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        NpzArchive npz = NpzArchive.Open(output);
+        OnnxModel onnx = OnnxModel.Load(model);
+        foreach (MappedWeight w in onnx.FindMappedWeights())
+        {
+            Assert.Equal(w.Dims, npz.Arrays["grad/" + w.Name].Shape);
+            Assert.Equal(w.Dims, npz.Arrays["hess/" + w.Name].Shape);
+            float[] hess = npz.ReadFloat32("hess/" + w.Name);
+            float[] score = npz.ReadFloat32("score/" + w.Name);
+            float fullScale = onnx.ReadWeights(w.Name).Max(MathF.Abs);
+            Assert.All(hess, h => Assert.True(h >= 0, "the OBD diagonal of a cross-entropy loss is never negative"));
+            for (int i = 0; i < hess.Length; i++)
+            {
+                Assert.Equal(hess[i] * fullScale * fullScale, score[i], 1e-6f * Math.Max(1, score[i]));
+            }
+        }
+        Assert.Contains("top 10 % share", run.Output);
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_batch_size()
+    {
+        // 23 samples in batches of 5 leaves a short last batch padded with zero-weight samples.
+        (string model, string data) = Write(23);
+        OnnxModel onnx = OnnxModel.Load(model);
+        DataSet samples = DataSet.Open(data);
+
+        SensitivityResult small = SensitivityAnalysis.Run(onnx, samples, 5, CurvatureKind.Obd);
+        SensitivityResult whole = SensitivityAnalysis.Run(onnx, samples, 64, CurvatureKind.Obd);
+
+        Assert.Equal(23, small.Samples);
+        Assert.Equal(whole.MeanLoss, small.MeanLoss, 5);
+        foreach ((ParameterSensitivity a, ParameterSensitivity b) in small.Parameters.Zip(whole.Parameters))
+        {
+            for (int i = 0; i < a.Curvature.Length; i++)
+            {
+                Assert.Equal(b.Curvature[i], a.Curvature[i], 1e-5f + 1e-4f * Math.Abs(b.Curvature[i]));
+                Assert.Equal(b.Gradient[i], a.Gradient[i], 1e-5f + 1e-4f * Math.Abs(b.Gradient[i]));
+            }
+        }
+    }
+
+    [Fact]
+    public void Ggn_and_ggn_mc_curvatures_are_selectable_and_mc_is_seeded()
+    {
+        (string model, string data) = Write(10);
+        CliRun ggn = CliRun.Of("sensitivity", model, "--data", data, "--out", _dir.File("g.npz"), "--curvature", "ggn");
+        CliRun mc1 = CliRun.Of("sensitivity", model, "--data", data, "--out", _dir.File("m1.npz"), "--curvature", "ggn-mc", "--seed", "4");
+        CliRun mc2 = CliRun.Of("sensitivity", model, "--data", data, "--out", _dir.File("m2.npz"), "--curvature", "ggn-mc", "--seed", "4");
+
+        Assert.Equal(ExitCodes.Success, ggn.ExitCode);
+        Assert.Equal(ExitCodes.Success, mc1.ExitCode);
+        Assert.Equal(NpzArchive.Open(_dir.File("m1.npz")).ReadFloat32("hess/c1.weight"), NpzArchive.Open(_dir.File("m2.npz")).ReadFloat32("hess/c1.weight"));
+    }
+
+    [Fact]
+    public void Bad_curvature_and_missing_output_are_refused()
+    {
+        (string model, string data) = Write(4);
+
+        Assert.Equal(ExitCodes.BadInput, CliRun.Of("sensitivity", model, "--data", data, "--out", _dir.File("x.npz"), "--curvature", "exact").ExitCode);
+        CliRun noOut = CliRun.Of("sensitivity", model, "--data", data);
+        Assert.Equal(ExitCodes.BadInput, noOut.ExitCode);
+        Assert.Contains("--out", noOut.Error);
+        Assert.False(File.Exists(_dir.File("x.npz")));
+    }
+}
