@@ -11,8 +11,10 @@ public sealed partial class DerivativeGraphBuilder
         string y = node.Output[0];
         string dx = node.OpType switch
         {
-            "Relu" => _g.Node("Where", [_g.Node("Greater", [x, Scalar(0f)]), dy, Scalar(0f)]),
-            "LeakyRelu" => _g.Node("Where", [_g.Node("Greater", [x, Scalar(0f)]), dy, Scale(dy, Coefficient(FloatAttribute(node, "alpha", 0.01f)))]),
+            // relu(x) > 0 exactly where x > 0: reading the mask off the output leaves the pre-activation
+            // unused, so ONNX Runtime can fuse the layer into its ReLU; the mask is shared by every pass.
+            "Relu" => _g.Node("Where", [PositiveMask(y), dy, Scalar(0f)]),
+            "LeakyRelu" => _g.Node("Where", [PositiveMask(x), dy, Scale(dy, Coefficient(FloatAttribute(node, "alpha", 0.01f)))]),
             "Clip" => ClipDerivative(node, dy),
             // The derivative of tanh is 1 - y^2, of the logistic sigmoid y (1 - y); OBD squares it (f'' is dropped).
             "Tanh" => _g.Node("Mul", [dy, Coefficient(_g.Node("Sub", [Scalar(1f), Square(y)]))]),
@@ -20,6 +22,15 @@ public sealed partial class DerivativeGraphBuilder
             _ => throw Unsupported(node, "not an activation"),
         };
         Contribute(x, dx);
+    }
+
+    private string PositiveMask(string value)
+    {
+        if (!_masks.TryGetValue(value, out string? mask))
+        {
+            _masks[value] = mask = _g.Node("Greater", [value, Scalar(0f)]);
+        }
+        return mask;
     }
 
     /// <summary>Clip passes the derivative strictly inside (min, max), as ReLU6/hardtanh do.</summary>

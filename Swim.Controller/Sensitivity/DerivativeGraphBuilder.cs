@@ -39,6 +39,7 @@ public sealed partial class DerivativeGraphBuilder
     private readonly Dictionary<string, TensorProto> _constants = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _squares = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _transposed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _masks = new(StringComparer.Ordinal);
     private readonly Dictionary<float, string> _scalars = [];
     private readonly string _dataInput;
     private readonly int _batch;
