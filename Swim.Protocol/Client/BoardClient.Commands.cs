@@ -1,0 +1,98 @@
+using Swim.Protocol.Messages;
+
+namespace Swim.Protocol.Client;
+
+// Typed commands, with long cell lists split into the board's batch size and sent pipelined.
+public sealed partial class BoardClient
+{
+    /// <summary>IDENTIFY; afterwards the window, batch size and payload limit follow the board's own.</summary>
+    public async Task<BoardInfo> IdentifyAsync(CancellationToken cancellationToken = default)
+    {
+        IdentifyResponse response = await SendAsync<IdentifyResponse>(new IdentifyRequest(), cancellationToken).ConfigureAwait(false);
+        BoardInfo info = response.Info;
+        if (info.ProtocolVersion != Framing.ProtocolConstants.Version)
+        {
+            throw new IOException($"the board speaks protocol version {info.ProtocolVersion}; this controller speaks {Framing.ProtocolConstants.Version}.");
+        }
+        lock (_gate)
+        {
+            Board = info;
+            _window = Math.Max(1, Math.Min(_options.Window, info.ResponseCacheDepth));
+        }
+        return info;
+    }
+
+    public Task<ResetResponse> ResetAsync(bool clearCounters = false, CancellationToken cancellationToken = default) =>
+        SendAsync<ResetResponse>(new ResetRequest(clearCounters), cancellationToken);
+
+    public async Task<BoardStatus> StatusAsync(CancellationToken cancellationToken = default) =>
+        (await SendAsync<StatusResponse>(new StatusRequest(), cancellationToken).ConfigureAwait(false)).Status;
+
+    /// <summary>Reads cells (each the mean of <paramref name="samples"/> reads), in the order given, microsiemens.</summary>
+    public async Task<float[]> ReadAsync(IReadOnlyList<CellAddress> cells, byte samples = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        IReadOnlyList<float>[] parts = await Chunked(cells, CellAddress.WireLength,
+            chunk => SendAsync<ReadResponse>(ReadRequest.Cells(chunk, samples), cancellationToken), r => r.Conductances).ConfigureAwait(false);
+        return [.. parts.SelectMany(p => p)];
+    }
+
+    /// <summary>Open-loop PROGRAM; returns each cell's status.</summary>
+    public async Task<StatusCode[]> ProgramAsync(IReadOnlyList<ProgramTarget> targets, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        IReadOnlyList<StatusCode>[] parts = await Chunked(targets, ProgramTarget.WireLength,
+            chunk => SendAsync<ProgramResponse>(new ProgramRequest(chunk), cancellationToken), r => r.Cells).ConfigureAwait(false);
+        return [.. parts.SelectMany(p => p)];
+    }
+
+    /// <summary>The board's own write-verify loop for each target; returns each cell's outcome.</summary>
+    public async Task<VerifyOutcome[]> ProgramVerifyAsync(IReadOnlyList<VerifyTarget> targets, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        IReadOnlyList<VerifyOutcome>[] parts = await Chunked(targets, VerifyTarget.WireLength,
+            chunk => SendAsync<ProgramVerifyResponse>(new ProgramVerifyRequest(chunk), cancellationToken), r => r.Outcomes).ConfigureAwait(false);
+        return [.. parts.SelectMany(p => p)];
+    }
+
+    public async Task WritePulsesAsync(IReadOnlyList<Pulse> pulses, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pulses);
+        await Chunked(pulses, Pulse.WireLength,
+            chunk => SendAsync<WritePulseResponse>(new WritePulseRequest(chunk), cancellationToken), r => r.PulsesApplied).ConfigureAwait(false);
+    }
+
+    public async Task<CellCounters[]> CountersAsync(IReadOnlyList<CellAddress> cells, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        IReadOnlyList<CellCounters>[] parts = await Chunked(cells, CellAddress.WireLength,
+            chunk => SendAsync<CountersResponse>(new CountersRequest(chunk), cancellationToken), r => r.Cells).ConfigureAwait(false);
+        return [.. parts.SelectMany(p => p)];
+    }
+
+    /// <summary>Several requests in one frame; each sub-request answers with its own status.</summary>
+    public async Task<IReadOnlyList<SubResponse>> BatchAsync(IReadOnlyList<BoardRequest> requests, CancellationToken cancellationToken = default) =>
+        (await SendAsync<BatchResponse>(new BatchRequest(requests), cancellationToken).ConfigureAwait(false)).Responses;
+
+    /// <summary>Items per command: the board's maximum batch, and no more than fit its payload limit.</summary>
+    public int ItemsPerCommand(int itemWireLength)
+    {
+        int maxBatch = Board?.MaxBatch ?? DefaultMaxBatch;
+        int maxPayload = Board?.MaxPayload ?? Framing.ProtocolConstants.MaxPayloadLength;
+        return Math.Max(1, Math.Min(maxBatch, (maxPayload - 2) / itemWireLength));
+    }
+
+    private async Task<TPart[]> Chunked<TItem, TResponse, TPart>(IReadOnlyList<TItem> items, int itemWireLength,
+        Func<TItem[], Task<TResponse>> send, Func<TResponse, TPart> part)
+    {
+        int size = ItemsPerCommand(itemWireLength);
+        var tasks = new List<Task<TResponse>>();
+        for (int start = 0; start < items.Count; start += size)
+        {
+            TItem[] chunk = items.Skip(start).Take(size).ToArray();
+            tasks.Add(send(chunk));
+        }
+        TResponse[] responses = await Task.WhenAll(tasks).ConfigureAwait(false);
+        return [.. responses.Select(part)];
+    }
+}

@@ -1,0 +1,347 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+using Swim.Protocol.Framing;
+using Swim.Protocol.Messages;
+using Swim.Protocol.Transports;
+
+namespace Swim.Protocol.Client;
+
+/// <summary>
+/// Talks to a board over any <see cref="ByteTransport"/>: correlates responses by sequence number, keeps a
+/// window of requests in flight, retries lost or refused attempts with the same sequence number (so the
+/// board's response cache answers a request that already ran), backs off with jitter and opens a circuit
+/// when the link is dead. Board status codes surface as <see cref="BoardException"/>.
+/// </summary>
+public sealed partial class BoardClient : IAsyncDisposable
+{
+    /// <summary>Items per command before IDENTIFY has told the board's own limit.</summary>
+    public const int DefaultMaxBatch = 64;
+
+    /// <summary>The smallest response cache the spec allows a board; the window never exceeds it before IDENTIFY.</summary>
+    public const int MinimumResponseCache = 32;
+
+    private readonly ByteTransport _transport;
+    private readonly BoardClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly FrameDecoder _decoder = new();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<uint, PendingRequest> _pending = [];
+    private readonly LinkedList<uint> _order = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _receiveLoop;
+    private TaskCompletionSource _windowChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private uint _nextSequence;
+    private int _window;
+    private Exception? _linkFailure;
+    private long _requests, _framesSent, _bytesSent, _framesReceived, _bytesReceived, _retransmissions, _timeouts, _corrupt, _stray, _replays;
+
+    public BoardClient(ByteTransport transport, BoardClientOptions? options = null, TimeProvider? timeProvider = null, ILogger<BoardClient>? logger = null)
+    {
+        _transport = transport ?? throw new ArgumentNullException(nameof(transport));
+        _options = options ?? new BoardClientOptions();
+        _options.Validate();
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _window = Math.Min(_options.Window, MinimumResponseCache);
+        _nextSequence = _options.InitialSequence ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue);
+        _pipeline = BuildPipeline();
+        _receiveLoop = Task.Run(ReceiveLoopAsync);
+    }
+
+    /// <summary>What IDENTIFY reported; null until <see cref="IdentifyAsync"/> has run.</summary>
+    public BoardInfo? Board { get; private set; }
+
+    public string LinkDescription => _transport.Description;
+
+    public LinkStatistics Statistics => new(
+        Interlocked.Read(ref _requests), Interlocked.Read(ref _framesSent), Interlocked.Read(ref _bytesSent),
+        Interlocked.Read(ref _framesReceived), Interlocked.Read(ref _bytesReceived), Interlocked.Read(ref _retransmissions),
+        Interlocked.Read(ref _timeouts), Interlocked.Read(ref _corrupt), Interlocked.Read(ref _stray), Interlocked.Read(ref _replays));
+
+    /// <summary>
+    /// Sends one request and returns its response. Retries reuse the sequence number; a board status other
+    /// than OK (after retryable ones are exhausted) throws <see cref="BoardException"/>; a dead link throws
+    /// <see cref="TimeoutRejectedException"/>, <see cref="BrokenCircuitException"/> or <see cref="IOException"/>.
+    /// </summary>
+    public async Task<TResponse> SendAsync<TResponse>(BoardRequest request, CancellationToken cancellationToken = default) where TResponse : BoardResponse
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        byte[] payload = request.ToPayload();
+        int maxPayload = Board?.MaxPayload ?? ProtocolConstants.MaxPayloadLength;
+        if (payload.Length > maxPayload)
+        {
+            throw new ArgumentException($"{request.Opcode} carries {payload.Length} payload bytes; the board takes at most {maxPayload}. Split it.", nameof(request));
+        }
+        PendingRequest pending = await AcquireAsync(request.Opcode, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _requests);
+        byte[] frame = FrameEncoder.Encode(FrameFlags.None, pending.Sequence, (byte)request.Opcode, 0, payload);
+        try
+        {
+            AttemptResult result = await _pipeline.ExecuteAsync(async token =>
+            {
+                var attempt = new TaskCompletionSource<AttemptResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                lock (_gate)
+                {
+                    pending.Attempt = attempt;
+                }
+                if (pending.Attempts++ > 0)
+                {
+                    Interlocked.Increment(ref _retransmissions);
+                    LogRetransmit(request.Opcode, pending.Sequence, pending.Attempts);
+                }
+                await WriteFrameAsync(frame, token).ConfigureAwait(false);
+                AttemptResult answer = await attempt.Task.WaitAsync(token).ConfigureAwait(false);
+                if (StatusCodes.IsRetryable(answer.Status))
+                {
+                    throw new RetryableAttemptException($"the board answered {answer.Status}");
+                }
+                return answer;
+            }, cancellationToken).ConfigureAwait(false);
+            if (result.Status != StatusCode.Ok)
+            {
+                throw new BoardException(result.Status, request.Opcode, pending.Sequence);
+            }
+            BoardResponse response;
+            try
+            {
+                response = BoardResponse.Decode(request.Opcode, result.Payload);
+            }
+            catch (MalformedPayloadException ex)
+            {
+                throw new IOException($"the board's {request.Opcode} response (sequence {pending.Sequence}) does not parse: {ex.Message}", ex);
+            }
+            return response as TResponse
+                ?? throw new InvalidOperationException($"{request.Opcode} answers with {response.GetType().Name}, not {typeof(TResponse).Name}.");
+        }
+        catch (TimeoutRejectedException)
+        {
+            Interlocked.Increment(ref _timeouts);
+            throw;
+        }
+        finally
+        {
+            Release(pending);
+        }
+    }
+
+    private ResiliencePipeline BuildPipeline()
+    {
+        var builder = new ResiliencePipelineBuilder { TimeProvider = _time };
+        if (_options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<TimeoutRejectedException>().Handle<RetryableAttemptException>(),
+                MaxRetryAttempts = _options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = _options.BackoffBase,
+                MaxDelay = _options.MaxBackoff,
+            });
+        }
+        return builder
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<TimeoutRejectedException>(),
+                FailureRatio = _options.BreakerFailureRatio,
+                MinimumThroughput = _options.BreakerMinimumThroughput,
+                SamplingDuration = _options.BreakerSampling,
+                BreakDuration = _options.BreakDuration,
+            })
+            .AddTimeout(_options.AttemptTimeout)
+            .Build();
+    }
+
+    private async ValueTask WriteFrameAsync(byte[] frame, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfLinkFailed();
+            await _transport.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _framesSent);
+            Interlocked.Add(ref _bytesSent, frame.Length);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Waits until the request's sequence number fits the window: at most Window ahead of the oldest unanswered.</summary>
+    private async ValueTask<PendingRequest> AcquireAsync(Opcode opcode, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                ThrowIfLinkFailed();
+                if (_order.Count == 0 || unchecked(_nextSequence - _order.First!.Value) < (uint)_window)
+                {
+                    var pending = new PendingRequest(_nextSequence, opcode);
+                    _nextSequence = unchecked(_nextSequence + 1);
+                    pending.Node = _order.AddLast(pending.Sequence);
+                    _pending[pending.Sequence] = pending;
+                    return pending;
+                }
+                changed = _windowChanged.Task;
+            }
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Release(PendingRequest pending)
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            _pending.Remove(pending.Sequence);
+            if (pending.Node is not null)
+            {
+                _order.Remove(pending.Node);
+            }
+            changed = _windowChanged;
+            _windowChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        changed.TrySetResult();
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                int read = await _transport.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    Fail(new IOException($"the link ({_transport.Description}) was closed by the board side."));
+                    return;
+                }
+                Interlocked.Add(ref _bytesReceived, read);
+                Dispatch(buffer.AsSpan(0, read));
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // Disposal.
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            Fail(new IOException($"the link ({_transport.Description}) failed: {ex.Message}", ex));
+        }
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> input)
+    {
+        while (_decoder.TryDecode(ref input, out Frame frame, out FrameError error, out uint? hint))
+        {
+            if (error != FrameError.None)
+            {
+                Interlocked.Increment(ref _corrupt);
+                LogCorrupt(error, hint);
+                continue;
+            }
+            if (!frame.IsResponse)
+            {
+                Interlocked.Increment(ref _stray);
+                continue;
+            }
+            Interlocked.Increment(ref _framesReceived);
+            if ((frame.Flags & FrameFlags.Replayed) != 0)
+            {
+                Interlocked.Increment(ref _replays);
+            }
+            TaskCompletionSource<AttemptResult>? attempt = null;
+            lock (_gate)
+            {
+                // Framing refusals (BAD_CRC, BAD_VERSION, BAD_LENGTH) carry opcode 0: the board could not trust it.
+                if (_pending.TryGetValue(frame.Sequence, out PendingRequest? pending) && ((byte)pending.Opcode == frame.Opcode || frame.Opcode == 0))
+                {
+                    attempt = pending.Attempt;
+                }
+            }
+            if (attempt is null || !attempt.TrySetResult(new AttemptResult((StatusCode)frame.Status, frame.Payload.ToArray())))
+            {
+                // A late duplicate of a response already taken: harmless, by the exactly-once design.
+                Interlocked.Increment(ref _stray);
+            }
+        }
+    }
+
+    private void Fail(Exception failure)
+    {
+        List<PendingRequest> waiting;
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            _linkFailure ??= failure;
+            waiting = [.. _pending.Values];
+            changed = _windowChanged;
+        }
+        LogLinkFailed(failure.Message);
+        foreach (PendingRequest pending in waiting)
+        {
+            pending.Attempt?.TrySetException(failure);
+        }
+        changed.TrySetResult();
+    }
+
+    private void ThrowIfLinkFailed()
+    {
+        if (_linkFailure is { } failure)
+        {
+            throw new IOException(failure.Message, failure);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        Fail(new ObjectDisposedException(nameof(BoardClient)));
+        try
+        {
+            await _receiveLoop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected on shutdown.
+        }
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+        _writeLock.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "retransmitting {Opcode} sequence {Sequence} (attempt {Attempt})")]
+    private partial void LogRetransmit(Opcode opcode, uint sequence, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "dropped a corrupt frame ({Error}, sequence as received {Sequence})")]
+    private partial void LogCorrupt(FrameError error, uint? sequence);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "link failed: {Reason}")]
+    private partial void LogLinkFailed(string reason);
+
+    private sealed class PendingRequest(uint sequence, Opcode opcode)
+    {
+        public uint Sequence { get; } = sequence;
+
+        public Opcode Opcode { get; } = opcode;
+
+        public LinkedListNode<uint>? Node { get; set; }
+
+        public TaskCompletionSource<AttemptResult>? Attempt { get; set; }
+
+        public int Attempts { get; set; }
+    }
+
+    private readonly record struct AttemptResult(StatusCode Status, byte[] Payload);
+}

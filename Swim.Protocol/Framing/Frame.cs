@@ -1,0 +1,10 @@
+namespace Swim.Protocol.Framing;
+
+/// <summary>
+/// A decoded frame. Its payload points into the decoder's buffer and is valid until the decoder is fed again;
+/// copy it to keep it.
+/// </summary>
+public readonly record struct Frame(byte Version, FrameFlags Flags, uint Sequence, byte Opcode, byte Status, ReadOnlyMemory<byte> Payload)
+{
+    public bool IsResponse => (Flags & FrameFlags.Response) != 0;
+}

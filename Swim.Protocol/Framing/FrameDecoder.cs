@@ -1,0 +1,141 @@
+using System.Buffers.Binary;
+
+namespace Swim.Protocol.Framing;
+
+/// <summary>
+/// Turns a byte stream into frames. Bytes accumulate until a delimiter; the block is COBS-decoded and
+/// checked (length, CRC, version). Anything wrong drops that block only, so after garbage the decoder is
+/// back in step at the next delimiter. Buffers are allocated once; decoding allocates nothing per frame.
+/// </summary>
+public sealed class FrameDecoder
+{
+    private readonly byte[] _raw;
+    private readonly byte[] _body;
+    private int _rawLength;
+    private bool _overflowed;
+
+    public FrameDecoder(int maxPayloadLength = ProtocolConstants.MaxPayloadLength)
+    {
+        if (maxPayloadLength is < 0 or > ProtocolConstants.MaxPayloadLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxPayloadLength));
+        }
+        MaxPayloadLength = maxPayloadLength;
+        _raw = new byte[ProtocolConstants.MaxWireLength(maxPayloadLength)];
+        _body = new byte[_raw.Length];
+    }
+
+    public int MaxPayloadLength { get; }
+
+    public long FramesDecoded { get; private set; }
+
+    public long Errors { get; private set; }
+
+    /// <summary>
+    /// Consumes <paramref name="input"/> up to and including the next delimiter. Returns true when a block
+    /// ended: then either <paramref name="error"/> is <see cref="FrameError.None"/> and <paramref name="frame"/>
+    /// is valid (until the next call), or the block was dropped for <paramref name="error"/>. Returns false when
+    /// the input ran out inside a block, which is kept for the next call.
+    /// </summary>
+    /// <param name="sequenceHint">For a bad CRC, the sequence number as received (it may itself be damaged).</param>
+    public bool TryDecode(ref ReadOnlySpan<byte> input, out Frame frame, out FrameError error, out uint? sequenceHint)
+    {
+        frame = default;
+        error = FrameError.None;
+        sequenceHint = null;
+        while (true)
+        {
+            int delimiter = input.IndexOf(ProtocolConstants.Delimiter);
+            ReadOnlySpan<byte> chunk = delimiter < 0 ? input : input[..delimiter];
+            if (!_overflowed)
+            {
+                if (_rawLength + chunk.Length > _raw.Length)
+                {
+                    _overflowed = true;
+                }
+                else
+                {
+                    chunk.CopyTo(_raw.AsSpan(_rawLength));
+                    _rawLength += chunk.Length;
+                }
+            }
+            if (delimiter < 0)
+            {
+                input = default;
+                return false;
+            }
+            input = input[(delimiter + 1)..];
+            if (_overflowed)
+            {
+                _overflowed = false;
+                _rawLength = 0;
+                error = FrameError.TooLong;
+                Errors++;
+                return true;
+            }
+            if (_rawLength == 0)
+            {
+                // Back-to-back delimiters: idle filler (SPI) or the leading delimiter a sender may add.
+                continue;
+            }
+            error = Check(out frame, out sequenceHint);
+            _rawLength = 0;
+            if (error == FrameError.None)
+            {
+                FramesDecoded++;
+            }
+            else
+            {
+                Errors++;
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Drops any partial block, e.g. after the link was reopened.</summary>
+    public void Reset()
+    {
+        _rawLength = 0;
+        _overflowed = false;
+    }
+
+    private FrameError Check(out Frame frame, out uint? sequenceHint)
+    {
+        frame = default;
+        sequenceHint = null;
+        if (!Cobs.TryDecode(_raw.AsSpan(0, _rawLength), _body, out int length))
+        {
+            return FrameError.Cobs;
+        }
+        if (length < ProtocolConstants.HeaderLength + ProtocolConstants.CrcLength)
+        {
+            return FrameError.TooShort;
+        }
+        ReadOnlySpan<byte> body = _body.AsSpan(0, length);
+        uint expected = BinaryPrimitives.ReadUInt32LittleEndian(body[^ProtocolConstants.CrcLength..]);
+        if (FrameCrc.Compute(body[..^ProtocolConstants.CrcLength]) != expected)
+        {
+            sequenceHint = BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..]);
+            return FrameError.BadCrc;
+        }
+        if (body[ProtocolConstants.VersionOffset] != ProtocolConstants.Version)
+        {
+            sequenceHint = BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..]);
+            return FrameError.BadVersion;
+        }
+        int payloadLength = BinaryPrimitives.ReadUInt16LittleEndian(body[ProtocolConstants.LengthOffset..]);
+        if (payloadLength != length - ProtocolConstants.HeaderLength - ProtocolConstants.CrcLength || payloadLength > MaxPayloadLength)
+        {
+            sequenceHint = BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..]);
+            return FrameError.BadLength;
+        }
+        frame = new Frame(
+            body[ProtocolConstants.VersionOffset],
+            (FrameFlags)body[ProtocolConstants.FlagsOffset],
+            BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..]),
+            body[ProtocolConstants.OpcodeOffset],
+            body[ProtocolConstants.StatusOffset],
+            _body.AsMemory(ProtocolConstants.HeaderLength, payloadLength));
+        return FrameError.None;
+    }
+}

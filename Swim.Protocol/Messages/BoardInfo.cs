@@ -1,0 +1,110 @@
+using System.Text;
+
+namespace Swim.Protocol.Messages;
+
+/// <summary>Optional commands a board implements.</summary>
+[Flags]
+public enum BoardCapabilities : uint
+{
+    None = 0,
+    ProgramVerify = 1 << 0,
+    Program = 1 << 1,
+    Counters = 1 << 2,
+    Batch = 1 << 3,
+}
+
+/// <summary>Pulse limits the board enforces: a WRITE_PULSE outside them is refused whole, before any pulse.</summary>
+public sealed record SafeOperatingArea(float AmplitudeMinVolts, float AmplitudeMaxVolts, uint WidthMinNs, uint WidthMaxNs)
+{
+    public bool Allows(float amplitude, uint width) =>
+        amplitude >= AmplitudeMinVolts && amplitude <= AmplitudeMaxVolts && width >= WidthMinNs && width <= WidthMaxNs;
+}
+
+/// <summary>What IDENTIFY reports (firmware-spec/protocol.md, "IDENTIFY").</summary>
+public sealed record BoardInfo(
+    byte ProtocolVersion,
+    byte FirmwareMajor,
+    byte FirmwareMinor,
+    byte FirmwarePatch,
+    string Serial,
+    ushort Tiles,
+    ushort Rows,
+    ushort Columns,
+    ushort LevelsPerCell,
+    float ConductanceMinMicrosiemens,
+    float ConductanceMaxMicrosiemens,
+    float ReadResolutionMicrosiemens,
+    SafeOperatingArea SafeOperatingArea,
+    ushort MaxBatch,
+    ushort MaxPayload,
+    ushort ResponseCacheDepth,
+    uint ReadNs,
+    uint PulseNs,
+    uint VerifyIterationNs,
+    BoardCapabilities Capabilities,
+    string DeviceModel)
+{
+    public const int SerialLength = 16;
+    public const int MaxDeviceModelLength = 32;
+
+    public long CellCount => (long)Tiles * Rows * Columns;
+
+    internal int PayloadLength => 4 + SerialLength + 8 + 12 + 16 + 6 + 12 + 4 + 1 + Encoding.UTF8.GetByteCount(DeviceModel);
+
+    internal void Write(ref PayloadWriter w)
+    {
+        w.U8(ProtocolVersion);
+        w.U8(FirmwareMajor);
+        w.U8(FirmwareMinor);
+        w.U8(FirmwarePatch);
+        Span<byte> serial = stackalloc byte[SerialLength];
+        serial.Clear();
+        Encoding.ASCII.GetBytes(Serial.AsSpan(0, Math.Min(Serial.Length, SerialLength)), serial);
+        w.Bytes(serial);
+        w.U16(Tiles);
+        w.U16(Rows);
+        w.U16(Columns);
+        w.U16(LevelsPerCell);
+        w.F32(ConductanceMinMicrosiemens);
+        w.F32(ConductanceMaxMicrosiemens);
+        w.F32(ReadResolutionMicrosiemens);
+        w.F32(SafeOperatingArea.AmplitudeMinVolts);
+        w.F32(SafeOperatingArea.AmplitudeMaxVolts);
+        w.U32(SafeOperatingArea.WidthMinNs);
+        w.U32(SafeOperatingArea.WidthMaxNs);
+        w.U16(MaxBatch);
+        w.U16(MaxPayload);
+        w.U16(ResponseCacheDepth);
+        w.U32(ReadNs);
+        w.U32(PulseNs);
+        w.U32(VerifyIterationNs);
+        w.U32((uint)Capabilities);
+        byte[] model = Encoding.UTF8.GetBytes(DeviceModel);
+        if (model.Length > MaxDeviceModelLength)
+        {
+            throw new ArgumentException($"device model '{DeviceModel}' is longer than {MaxDeviceModelLength} bytes.");
+        }
+        w.U8((byte)model.Length);
+        w.Bytes(model);
+    }
+
+    internal static BoardInfo Read(ref PayloadReader r)
+    {
+        byte version = r.U8(), major = r.U8(), minor = r.U8(), patch = r.U8();
+        string serial = Encoding.ASCII.GetString(r.Bytes(SerialLength)).TrimEnd('\0');
+        ushort tiles = r.U16(), rows = r.U16(), columns = r.U16(), levels = r.U16();
+        float gMin = r.F32(), gMax = r.F32(), resolution = r.F32();
+        var soa = new SafeOperatingArea(r.F32(), r.F32(), r.U32(), r.U32());
+        ushort maxBatch = r.U16(), maxPayload = r.U16(), cache = r.U16();
+        uint readNs = r.U32(), pulseNs = r.U32(), verifyNs = r.U32();
+        var capabilities = (BoardCapabilities)r.U32();
+        byte modelLength = r.U8();
+        if (modelLength > MaxDeviceModelLength)
+        {
+            throw new MalformedPayloadException($"device model length {modelLength} exceeds {MaxDeviceModelLength}.");
+        }
+        string model = Encoding.UTF8.GetString(r.Bytes(modelLength));
+        return new BoardInfo(version, major, minor, patch, serial, tiles, rows, columns, levels, gMin, gMax, resolution, soa,
+            maxBatch, maxPayload, cache, readNs, pulseNs, verifyNs, capabilities, model);
+    }
+}

@@ -1,0 +1,233 @@
+using Microsoft.Extensions.Time.Testing;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using Swim.Protocol.Board;
+using Swim.Protocol.Client;
+using Swim.Protocol.Framing;
+using Swim.Protocol.Messages;
+using Swim.Protocol.Transports;
+using Swim.Tests.Support;
+
+namespace Swim.Tests.Protocol;
+
+public sealed class BoardClientTests
+{
+    private static (BoardClient Client, CancellationTokenSource Stop, Task Served) Connect(CountingDevice device, BoardClientOptions options,
+        FaultProfile? hostFaults = null, FaultProfile? boardFaults = null, int seed = 1, TimeProvider? time = null)
+    {
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        if (hostFaults is not null)
+        {
+            host = new FaultInjectingTransport(host, hostFaults, seed);
+        }
+        if (boardFaults is not null)
+        {
+            board = new FaultInjectingTransport(board, boardFaults, seed + 1000);
+        }
+        var stop = new CancellationTokenSource();
+        var endpoint = new BoardEndpoint(device);
+        Task served = Task.Run(() => endpoint.ServeAsync(board, stop.Token));
+        return (new BoardClient(host, options, time), stop, served);
+    }
+
+    private static ProgramRequest Program(int i) => new([new ProgramTarget(new CellAddress(0, (ushort)(i / 512), (ushort)(i % 512)), TargetKind.Level, 3)]);
+
+    [Fact]
+    public async Task Pipelined_requests_on_a_clean_link_each_execute_once()
+    {
+        var device = new CountingDevice();
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { Window = 8 });
+        await using (client)
+        {
+            BoardInfo info = await client.IdentifyAsync();
+            Assert.Equal("rram", info.DeviceModel);
+            await Task.WhenAll(Enumerable.Range(0, 300).Select(i => client.SendAsync<ProgramResponse>(Program(i))));
+
+            Assert.Equal(300, device.Executions.Count);
+            Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
+            Assert.Equal(0, client.Statistics.Retransmissions);
+        }
+        await stop.CancelAsync();
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Under_drops_corruption_duplicates_delays_and_noise_no_request_executes_twice(int seed)
+    {
+        var faults = new FaultProfile(Drop: 0.08, Corrupt: 0.08, Duplicate: 0.08, Delay: 0.08, MaxDelay: TimeSpan.FromMilliseconds(60), Garbage: 0.05);
+        var device = new CountingDevice();
+        var options = new BoardClientOptions { Window = 8, AttemptTimeout = TimeSpan.FromMilliseconds(40), MaxRetries = 12, BackoffBase = TimeSpan.FromMilliseconds(2), MaxBackoff = TimeSpan.FromMilliseconds(20) };
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, options, faults, faults, seed);
+        const int Requests = 250;
+        var outcomes = new Task<ProgramResponse>[Requests];
+        await using (client)
+        {
+            for (int i = 0; i < Requests; i++)
+            {
+                outcomes[i] = client.SendAsync<ProgramResponse>(Program(i));
+            }
+            try
+            {
+                await Task.WhenAll(outcomes);
+            }
+            catch (Exception)
+            {
+                // Inspected per request below.
+            }
+            LinkStatistics stats = client.Statistics;
+            Assert.True(stats.Retransmissions > 0, "the faults should have forced retransmissions");
+        }
+        await stop.CancelAsync();
+
+        int succeeded = 0;
+        for (int i = 0; i < Requests; i++)
+        {
+            CellAddress cell = Program(i).Targets[0].Cell;
+            int executed = device.Executions.GetValueOrDefault(cell);
+            Assert.True(executed <= 1, $"request {i} executed {executed} times");
+            if (outcomes[i].IsCompletedSuccessfully)
+            {
+                succeeded++;
+                Assert.Equal(1, executed);
+            }
+            else
+            {
+                Assert.IsType<TimeoutRejectedException>(outcomes[i].Exception!.InnerException);
+            }
+        }
+        Assert.True(succeeded >= Requests * 0.98, $"only {succeeded} of {Requests} completed");
+    }
+
+    [Fact]
+    public async Task Busy_answers_are_retried_with_the_same_sequence_and_execute_once()
+    {
+        var device = new CountingDevice { BusyOnFirstAttempt = true };
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { BackoffBase = TimeSpan.FromMilliseconds(1) });
+        await using (client)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(i => client.SendAsync<ProgramResponse>(Program(i))));
+            Assert.Equal(20, client.Statistics.Retransmissions);
+        }
+        await stop.CancelAsync();
+        Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
+    }
+
+    [Fact]
+    public async Task Board_status_codes_surface_as_board_exceptions_carrying_the_code()
+    {
+        var device = new CountingDevice();
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions());
+        await using (client)
+        {
+            BoardException ex = await Assert.ThrowsAsync<BoardException>(() => client.ReadAsync([new CellAddress(0, 600, 0)]));
+            Assert.Equal(StatusCode.OutOfRange, ex.Status);
+            Assert.Equal(Opcode.Read, ex.Opcode);
+            Assert.Contains("OutOfRange", ex.Message);
+        }
+        await stop.CancelAsync();
+    }
+
+    [Fact]
+    public async Task Long_reads_are_split_into_the_boards_batch_size_and_reassembled_in_order()
+    {
+        var device = new CountingDevice(maxBatch: 10);
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions());
+        await using (client)
+        {
+            await client.IdentifyAsync();
+            CellAddress[] cells = Enumerable.Range(0, 95).Select(i => new CellAddress(0, (ushort)(i * 3 % 500), 0)).ToArray();
+            float[] values = await client.ReadAsync(cells);
+            Assert.Equal(cells.Select(c => (float)c.Row), values);
+            Assert.Equal(1 + 10, client.Statistics.Requests);
+        }
+        await stop.CancelAsync();
+    }
+
+    [Fact]
+    public async Task A_silent_board_times_out_after_every_retry_on_the_injected_clock()
+    {
+        var time = new FakeTimeProvider();
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        var options = new BoardClientOptions { MaxRetries = 3, AttemptTimeout = TimeSpan.FromMilliseconds(100), BackoffBase = TimeSpan.FromMilliseconds(10), BreakerMinimumThroughput = 100 };
+        await using var client = new BoardClient(host, options, time);
+
+        Task<StatusResponse> pending = client.SendAsync<StatusResponse>(new StatusRequest());
+        for (int step = 0; step < 200 && !pending.IsCompleted; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(1);
+        }
+
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => pending);
+        Assert.Equal(4, client.Statistics.FramesSent);
+        Assert.Equal(1, client.Statistics.Timeouts);
+        await board.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_dead_link_opens_the_circuit_so_later_requests_fail_fast()
+    {
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        var options = new BoardClientOptions { MaxRetries = 1, AttemptTimeout = TimeSpan.FromMilliseconds(10), BackoffBase = TimeSpan.FromMilliseconds(1), BreakerMinimumThroughput = 4, BreakDuration = TimeSpan.FromSeconds(30) };
+        await using var client = new BoardClient(host, options);
+
+        for (int i = 0; i < 4; i++)
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync<StatusResponse>(new StatusRequest()));
+        }
+        await Assert.ThrowsAsync<BrokenCircuitException>(() => client.SendAsync<StatusResponse>(new StatusRequest()));
+        await board.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_closed_link_fails_pending_and_later_requests_with_io_errors()
+    {
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        await using var client = new BoardClient(host, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(5) });
+        Task<StatusResponse> pending = client.SendAsync<StatusResponse>(new StatusRequest());
+
+        await board.DisposeAsync();
+
+        IOException ex = await Assert.ThrowsAsync<IOException>(() => pending);
+        Assert.Contains("closed", ex.Message);
+        await Assert.ThrowsAsync<IOException>(() => client.SendAsync<StatusResponse>(new StatusRequest()));
+    }
+
+    [Fact]
+    public void The_endpoint_replays_cached_responses_and_refuses_stale_sequences()
+    {
+        var device = new CountingDevice(cacheDepth: 32);
+        var endpoint = new BoardEndpoint(device);
+        var decoder = new FrameDecoder();
+        var replies = new List<byte[]>();
+        byte[] Send(uint sequence, BoardRequest request)
+        {
+            replies.Clear();
+            endpoint.Receive(decoder, FrameEncoder.Encode(FrameFlags.None, sequence, (byte)request.Opcode, 0, request.ToPayload()), replies);
+            return Assert.Single(replies);
+        }
+        static Frame Decode(byte[] wire)
+        {
+            var d = new FrameDecoder();
+            ReadOnlySpan<byte> input = wire;
+            Assert.True(d.TryDecode(ref input, out Frame f, out FrameError e, out _));
+            Assert.Equal(FrameError.None, e);
+            return new Frame(f.Version, f.Flags, f.Sequence, f.Opcode, f.Status, f.Payload.ToArray());
+        }
+
+        Frame first = Decode(Send(1000, Program(1)));
+        Frame again = Decode(Send(1000, Program(1)));
+        Assert.Equal(1, device.Executions[Program(1).Targets[0].Cell]);
+        Assert.Equal(FrameFlags.Response | FrameFlags.Replayed, again.Flags);
+        Assert.Equal(first.Payload.ToArray(), again.Payload.ToArray());
+
+        Decode(Send(1040, Program(2)));
+        Frame stale = Decode(Send(1000, Program(1)));
+        Assert.Equal((byte)StatusCode.StaleSequence, stale.Status);
+        Frame late = Decode(Send(1020, Program(3)));
+        Assert.Equal((byte)StatusCode.Ok, late.Status);
+        Assert.Equal(1, device.Executions[Program(1).Targets[0].Cell]);
+    }
+}

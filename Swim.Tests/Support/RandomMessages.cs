@@ -1,0 +1,49 @@
+using Swim.Protocol.Messages;
+
+namespace Swim.Tests.Support;
+
+/// <summary>Random requests and responses of every opcode, for round-trip properties.</summary>
+public static class RandomMessages
+{
+    private static CellAddress Cell(Random r) => new((ushort)r.Next(4), (ushort)r.Next(512), (ushort)r.Next(512));
+
+    private static float F(Random r) => (float)(r.NextDouble() * 200 - 20);
+
+    private static T[] Many<T>(Random r, Func<T> item, int most = 40) => Enumerable.Range(0, r.Next(most)).Select(_ => item()).ToArray();
+
+    public static BoardRequest Request(Random r, bool allowBatch = true) => r.Next(allowBatch ? 10 : 9) switch
+    {
+        0 => new IdentifyRequest(),
+        1 => new ResetRequest(r.Next(2) == 1),
+        2 => ReadRequest.Cells(Many(r, () => Cell(r)), (byte)r.Next(1, 9)),
+        3 => ReadRequest.Rectangle(Cell(r), (ushort)r.Next(1, 64), (ushort)r.Next(1, 64), (byte)r.Next(1, 9)),
+        4 => new WritePulseRequest(Many(r, () => new Pulse(Cell(r), (PulsePolarity)r.Next(2), F(r), (uint)r.Next(10, 100_000)))),
+        5 => new ProgramRequest(Many(r, () => new ProgramTarget(Cell(r), (TargetKind)r.Next(2), F(r)))),
+        6 => new ProgramVerifyRequest(Many(r, () => new VerifyTarget(Cell(r), F(r), F(r), (ushort)r.Next(100)))),
+        7 => new StatusRequest(),
+        8 => new CountersRequest(Many(r, () => Cell(r))),
+        _ => new BatchRequest(Many(r, () => Request(r, allowBatch: false), 6)),
+    };
+
+    public static BoardResponse Response(Random r, bool allowBatch = true) => r.Next(allowBatch ? 9 : 8) switch
+    {
+        0 => new IdentifyResponse(Info(r)),
+        1 => new ResetResponse(),
+        2 => new ReadResponse(Many(r, () => F(r))),
+        3 => new WritePulseResponse((ushort)r.Next(1000)),
+        4 => new ProgramResponse(Many(r, () => (StatusCode)r.Next(0, 15))),
+        5 => new ProgramVerifyResponse(Many(r, () => new VerifyOutcome((StatusCode)r.Next(0, 15), (ushort)r.Next(100), (ushort)r.Next(200), F(r)))),
+        6 => new StatusResponse(new BoardStatus((byte)r.Next(3), (ulong)r.NextInt64(), (ulong)r.NextInt64(), (uint)r.Next(), (uint)r.Next(), (uint)r.Next(), (uint)r.Next(), (uint)r.Next(), (ulong)r.NextInt64(), (ulong)r.NextInt64(), (ulong)r.NextInt64(), (uint)r.Next())),
+        7 => new CountersResponse(Many(r, () => new CellCounters((uint)r.Next(), (uint)r.Next(), (ulong)r.NextInt64()))),
+        _ => new BatchResponse(Many(r, () =>
+        {
+            BoardResponse inner = Response(r, allowBatch: false);
+            bool ok = r.Next(3) > 0;
+            return new SubResponse(inner.Opcode, ok ? StatusCode.Ok : StatusCode.OutOfRange, ok ? inner : null);
+        }, 6)),
+    };
+
+    public static BoardInfo Info(Random r) => new(1, 1, 2, 3, "SN" + r.Next(100000), 4, 256, 256, 16, 1f, 100f, 0.01f,
+        new SafeOperatingArea(0.2f, 3.5f, 10, 1_000_000), 256, 4096, 64, 1000, 100, 2000,
+        BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Batch | BoardCapabilities.Counters, "rram");
+}
