@@ -1,0 +1,142 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Swim.Protocol.Framing;
+using Swim.Protocol.Messages;
+
+namespace Swim.Tests.Protocol;
+
+/// <summary>
+/// The frames of firmware-spec/conformance-vectors.json: one or more per command, request and response,
+/// plus refusals, a replay and a payload long enough to split a COBS group. The file is the contract; this
+/// list is how it was made (set SWIM_WRITE_VECTORS=1 and run the tests to rewrite it after a deliberate change).
+/// </summary>
+internal static class ConformanceVectors
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper) },
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        // Fields are what the wire carries; derived sizes and the opcode (already in the header) are left out.
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver
+        {
+            Modifiers =
+            {
+                info =>
+                {
+                    if (info.Type == typeof(BoardRequest) || info.Type == typeof(BoardResponse))
+                    {
+                        // Sub-messages of a BATCH: name each by its opcode so they serialize whole.
+                        var polymorphism = new System.Text.Json.Serialization.Metadata.JsonPolymorphismOptions { TypeDiscriminatorPropertyName = "command" };
+                        foreach (Type derived in info.Type.Assembly.GetTypes().Where(t => t.IsSealed && t.IsSubclassOf(info.Type)))
+                        {
+                            string opcode = ((Opcode)derived.GetProperty("Opcode")!.GetValue(System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(derived))!).ToString();
+                            polymorphism.DerivedTypes.Add(new System.Text.Json.Serialization.Metadata.JsonDerivedType(derived, JsonNamingPolicy.SnakeCaseUpper.ConvertName(opcode)));
+                        }
+                        info.PolymorphismOptions = polymorphism;
+                    }
+                    foreach (var property in info.Properties.Where(p => p.Name is "payload_length" or "item_count" or "opcode" or "cell_count").ToList())
+                    {
+                        if (info.Type != typeof(SubResponse) || property.Name != "opcode")
+                        {
+                            info.Properties.Remove(property);
+                        }
+                    }
+                },
+            },
+        },
+    };
+
+    public sealed record Vector(string Name, string Meaning, uint Sequence, FrameFlags Flags, Opcode Opcode, StatusCode Status, object? Message);
+
+    private static readonly CellAddress A = new(0, 1, 2);
+    private static readonly CellAddress B = new(1, 255, 300);
+    private static readonly CellAddress C = new(3, 0, 511);
+
+    public static BoardInfo Board { get; } = new(1, 1, 0, 2, "SWIM-EMU-000042", 4, 256, 256, 16, 1f, 100f, 0.01f,
+        new SafeOperatingArea(0.3f, 3.3f, 10, 1_000_000), 256, 4096, 64, 1_000, 100, 1_500,
+        BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Batch | BoardCapabilities.Counters, "rram");
+
+    public static IReadOnlyList<Vector> All { get; } =
+    [
+        new("identify-request", "IDENTIFY, sequence 1", 1, FrameFlags.None, Opcode.Identify, StatusCode.Ok, new IdentifyRequest()),
+        new("identify-response", "IDENTIFY answered: 4 tiles of 256 x 256 cells, 16 levels, 1-100 uS, SOA 0.3-3.3 V and 10 ns-1 ms, batch 256, payload 4096, cache 64",
+            1, FrameFlags.Response, Opcode.Identify, StatusCode.Ok, new IdentifyResponse(Board)),
+        new("reset-request", "RESET, clearing counters", 2, FrameFlags.None, Opcode.Reset, StatusCode.Ok, new ResetRequest(true)),
+        new("reset-response", "RESET done", 2, FrameFlags.Response, Opcode.Reset, StatusCode.Ok, new ResetResponse()),
+        new("read-list-request", "READ three cells, 4 samples each", 3, FrameFlags.None, Opcode.Read, StatusCode.Ok, ReadRequest.Cells([A, B, C], 4)),
+        new("read-list-response", "READ results: 12.5, 99.25 and 1.0 uS", 3, FrameFlags.Response, Opcode.Read, StatusCode.Ok, new ReadResponse([12.5f, 99.25f, 1f])),
+        new("read-rectangle-request", "READ a 2 x 3 rectangle of tile 1 from row 10, column 20, 1 sample", 4, FrameFlags.None, Opcode.Read, StatusCode.Ok,
+            ReadRequest.Rectangle(new CellAddress(1, 10, 20), 2, 3)),
+        new("write-pulse-request", "WRITE_PULSE: SET 1.2 V 500 ns on A, RESET 2.0 V 1 us on B", 5, FrameFlags.None, Opcode.WritePulse, StatusCode.Ok,
+            new WritePulseRequest([new Pulse(A, PulsePolarity.Set, 1.2f, 500), new Pulse(B, PulsePolarity.Reset, 2f, 1000)])),
+        new("write-pulse-response", "WRITE_PULSE applied 2 pulses", 5, FrameFlags.Response, Opcode.WritePulse, StatusCode.Ok, new WritePulseResponse(2)),
+        new("write-pulse-refused", "WRITE_PULSE refused: outside the safe operating area, nothing pulsed", 6, FrameFlags.Response, Opcode.WritePulse,
+            StatusCode.OutsideSafeOperatingArea, null),
+        new("program-request", "PROGRAM A to level 7, B to 42.5 uS", 7, FrameFlags.None, Opcode.Program, StatusCode.Ok,
+            new ProgramRequest([new ProgramTarget(A, TargetKind.Level, 7), new ProgramTarget(B, TargetKind.Conductance, 42.5f)])),
+        new("program-response", "PROGRAM: A OK, B stuck", 7, FrameFlags.Response, Opcode.Program, StatusCode.Ok, new ProgramResponse([StatusCode.Ok, StatusCode.CellStuck])),
+        new("program-verify-request", "PROGRAM_VERIFY A to 55.5 +- 1 uS and C to 20 +- 0.5 uS, at most 20 iterations each", 8, FrameFlags.None, Opcode.ProgramVerify,
+            StatusCode.Ok, new ProgramVerifyRequest([new VerifyTarget(A, 55.5f, 1f, 20), new VerifyTarget(C, 20f, 0.5f, 20)])),
+        new("program-verify-response", "PROGRAM_VERIFY: A converged in 3 iterations (3 pulses) at 55.125 uS; C did not converge in 20 (20 pulses), ends at 21.75 uS",
+            8, FrameFlags.Response, Opcode.ProgramVerify, StatusCode.Ok,
+            new ProgramVerifyResponse([new VerifyOutcome(StatusCode.Ok, 3, 3, 55.125f), new VerifyOutcome(StatusCode.DidNotConverge, 20, 20, 21.75f)])),
+        new("batch-request", "BATCH of PROGRAM_VERIFY A and READ B", 9, FrameFlags.None, Opcode.Batch, StatusCode.Ok,
+            new BatchRequest([new ProgramVerifyRequest([new VerifyTarget(A, 30f, 1f, 10)]), ReadRequest.Cells([B])])),
+        new("batch-response", "BATCH: PROGRAM_VERIFY OK (1 iteration, 30.5 uS), READ out of range", 9, FrameFlags.Response, Opcode.Batch, StatusCode.Ok,
+            new BatchResponse([new SubResponse(Opcode.ProgramVerify, StatusCode.Ok, new ProgramVerifyResponse([new VerifyOutcome(StatusCode.Ok, 1, 1, 30.5f)])),
+                new SubResponse(Opcode.Read, StatusCode.OutOfRange, null)])),
+        new("status-request", "STATUS", 10, FrameFlags.None, Opcode.Status, StatusCode.Ok, new StatusRequest()),
+        new("status-response", "STATUS: idle, up 5 s, 2 ms of device time, 10 frames, 1 CRC error, 1 replay, 9 executed",
+            10, FrameFlags.Response, Opcode.Status, StatusCode.Ok,
+            new StatusResponse(new BoardStatus(0, 5_000_000, 2_000_000, 10, 1, 0, 1, 9, 40, 120, 35, 1))),
+        new("counters-request", "COUNTERS of A and B", 11, FrameFlags.None, Opcode.Counters, StatusCode.Ok, new CountersRequest([A, B])),
+        new("counters-response", "COUNTERS: A 4 pulses, 9 reads, 15 us; B none", 11, FrameFlags.Response, Opcode.Counters, StatusCode.Ok,
+            new CountersResponse([new CellCounters(4, 9, 15_000), new CellCounters(0, 0, 0)])),
+        new("replayed-response", "sequence 8 again: the cached PROGRAM_VERIFY answer, flagged REPLAYED, nothing executed", 8, FrameFlags.Response | FrameFlags.Replayed,
+            Opcode.ProgramVerify, StatusCode.Ok,
+            new ProgramVerifyResponse([new VerifyOutcome(StatusCode.Ok, 3, 3, 55.125f), new VerifyOutcome(StatusCode.DidNotConverge, 20, 20, 21.75f)])),
+        new("bad-crc-refusal", "a request with sequence 12 arrived with a bad CRC: opcode 0, status BAD_CRC; the host resends", 12, FrameFlags.Response, 0,
+            StatusCode.BadCrc, null),
+        new("stale-refusal", "sequence 4000000000 is 100 behind the newest executed (cache 64): STALE_SEQUENCE, not executed", 4_000_000_000, FrameFlags.Response,
+            Opcode.Program, StatusCode.StaleSequence, null),
+        new("long-read-request", "READ of 60 cells: the body exceeds 254 bytes without a zero, so COBS splits a group", 0x01020304, FrameFlags.None, Opcode.Read,
+            StatusCode.Ok, ReadRequest.Cells(Enumerable.Range(1, 60).Select(i => new CellAddress(1, (ushort)(i + 1), (ushort)(300 + i))).ToArray(), 1)),
+    ];
+
+    public static byte[] Payload(Vector v) => v.Message switch
+    {
+        BoardRequest request => request.ToPayload(),
+        BoardResponse response => response.ToPayload(),
+        _ => [],
+    };
+
+    public static byte[] Wire(Vector v) => FrameEncoder.Encode(v.Flags, v.Sequence, (byte)v.Opcode, (byte)v.Status, Payload(v));
+
+    public static JsonNode? Fields(object? message) => message is null ? null : JsonSerializer.SerializeToNode(message, message.GetType(), Json);
+
+    public static JsonObject Document() => new()
+    {
+        ["protocol_version"] = ProtocolConstants.Version,
+        ["about"] = "Swim board protocol conformance vectors: each wire_hex is a whole frame on the wire (COBS-encoded body and 0x00 delimiter). " +
+            "payload_hex is the payload inside it; fields is the payload decoded, per firmware-spec/protocol.md. Floats are IEEE 754 binary32.",
+        ["vectors"] = new JsonArray(All.Select(v => (JsonNode)new JsonObject
+        {
+            ["name"] = v.Name,
+            ["meaning"] = v.Meaning,
+            ["direction"] = (v.Flags & FrameFlags.Response) != 0 ? "board-to-host" : "host-to-board",
+            ["sequence"] = v.Sequence,
+            ["flags"] = (int)v.Flags,
+            ["opcode"] = (int)v.Opcode,
+            ["opcode_name"] = v.Opcode == 0 ? "NONE" : JsonNamingPolicy.SnakeCaseUpper.ConvertName(v.Opcode.ToString()),
+            ["status"] = (int)v.Status,
+            ["status_name"] = JsonNamingPolicy.SnakeCaseUpper.ConvertName(v.Status.ToString()),
+            ["payload_hex"] = Convert.ToHexString(Payload(v)).ToLowerInvariant(),
+            ["fields"] = Fields(v.Message),
+            ["wire_hex"] = Convert.ToHexString(Wire(v)).ToLowerInvariant(),
+        }).ToArray()),
+    };
+}
