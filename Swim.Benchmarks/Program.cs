@@ -1,5 +1,19 @@
 using BenchmarkDotNet.Running;
+using Swim.Benchmarks;
 
-// Run all: dotnet run -c Release --project Swim.Benchmarks -- --filter '*'
-// One suite: dotnet run -c Release --project Swim.Benchmarks -- --filter '*Sensitivity*'
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Microbenchmarks (BenchmarkDotNet):   dotnet run -c Release --project Swim.Benchmarks -- --filter '*'
+// Link utilisation experiment:        dotnet run -c Release --project Swim.Benchmarks -- link
+// Decoder fuzz run (1,000,000 frames): dotnet run -c Release --project Swim.Benchmarks -- fuzz [FRAMES] [SEED]
+return args.FirstOrDefault() switch
+{
+    "link" => await LinkUtilisation.RunAsync(Console.Out),
+    "fuzz" => DecoderFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
+    _ => RunBenchmarks(args),
+};
+
+static int RunBenchmarks(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(SensitivityBenchmarks).Assembly).Run(args);
+    return 0;
+}

@@ -13,8 +13,9 @@ public static class Cobs
         int write = 1;
         int codeAt = 0;
         byte code = 1;
-        foreach (byte b in source)
+        for (int i = 0; i < source.Length; i++)
         {
+            byte b = source[i];
             if (b == 0)
             {
                 destination[codeAt] = code;
@@ -26,8 +27,13 @@ public static class Cobs
             if (++code == 0xFF)
             {
                 destination[codeAt] = code;
-                codeAt = write++;
                 code = 1;
+                if (i == source.Length - 1)
+                {
+                    // Canonical COBS: a full group that ends the block is not followed by an empty one.
+                    return write;
+                }
+                codeAt = write++;
             }
         }
         destination[codeAt] = code;

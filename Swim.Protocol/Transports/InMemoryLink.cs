@@ -36,17 +36,41 @@ public static class InMemoryLink
                     long now = time.GetTimestamp();
                     long start = Math.Max(now, _lineFreeAtTicks);
                     _lineFreeAtTicks = start + (long)(data.Length * 10.0 / baudRate * time.TimestampFrequency);
-                    TimeSpan wait = time.GetElapsedTime(now, _lineFreeAtTicks);
-                    if (wait > TimeSpan.Zero)
-                    {
-                        await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
-                    }
+                    await WaitUntilAsync(_lineFreeAtTicks, cancellationToken).ConfigureAwait(false);
                 }
                 await writer.WriteAsync(data, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
                 _writeLock.Release();
+            }
+        }
+
+        /// <summary>
+        /// Sleeps most of the way and spins the last millisecond: timer sleeps are coarse (about 1 ms), and a
+        /// small frame at 3 Mbaud takes about 0.1 ms, so sleeping alone would model a much slower link.
+        /// </summary>
+        private async ValueTask WaitUntilAsync(long timestamp, CancellationToken cancellationToken)
+        {
+            TimeSpan remaining = time.GetElapsedTime(time.GetTimestamp(), timestamp);
+            if (remaining > TimeSpan.FromMilliseconds(2))
+            {
+                await Task.Delay(remaining - TimeSpan.FromMilliseconds(1), time, cancellationToken).ConfigureAwait(false);
+            }
+            if (time != TimeProvider.System)
+            {
+                // A test clock only moves when the test moves it.
+                if (time.GetTimestamp() < timestamp)
+                {
+                    await Task.Delay(time.GetElapsedTime(time.GetTimestamp(), timestamp), time, cancellationToken).ConfigureAwait(false);
+                }
+                return;
+            }
+            var spinner = new SpinWait();
+            while (time.GetTimestamp() < timestamp)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                spinner.SpinOnce(sleep1Threshold: -1);
             }
         }
 

@@ -32,14 +32,21 @@ public sealed class FramingTests
     [Fact]
     public void Cobs_splits_runs_of_254_and_more_non_zero_bytes()
     {
+        // Canonical form, as the reference encoder: a full group ending the block takes no empty group after it.
         byte[] run254 = Enumerable.Range(1, 254).Select(i => (byte)i).ToArray();
         byte[] run255 = Enumerable.Range(1, 255).Select(i => (byte)i).ToArray();
         var buffer = new byte[300];
 
         int length = Cobs.Encode(run254, buffer);
-        Assert.Equal([0xFF, .. run254, 0x01], buffer[..length]);
+        Assert.Equal([0xFF, .. run254], buffer[..length]);
         length = Cobs.Encode(run255, buffer);
         Assert.Equal([0xFF, .. run254, 0x02, 0xFF], buffer[..length]);
+        byte[] zeroThen254 = [0, .. run254];
+        length = Cobs.Encode(zeroThen254, buffer);
+        Assert.Equal([0x01, 0xFF, .. run254], buffer[..length]);
+        var decoded = new byte[300];
+        Assert.True(Cobs.TryDecode(buffer.AsSpan(0, length), decoded, out int written));
+        Assert.Equal(zeroThen254, decoded[..written]);
     }
 
     [Property(MaxTest = 300)]

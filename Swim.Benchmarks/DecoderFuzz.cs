@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Swim.Protocol.Framing;
+using Swim.Protocol.Messages;
+
+namespace Swim.Benchmarks;
+
+/// <summary>
+/// Feeds random frames through one long-lived decoder: pure noise, valid frames, and valid frames with bit
+/// flips, dropped bytes, inserted bytes or truncation, as one continuous stream in random chunk sizes.
+/// Passes when nothing throws, every undamaged frame decodes, and no damaged frame passes as valid.
+/// </summary>
+public static class DecoderFuzz
+{
+    public static int Run(TextWriter output, int frames, int seed)
+    {
+        var random = new Random(seed);
+        var decoder = new FrameDecoder();
+        var errors = new Dictionary<FrameError, long>();
+        long intact = 0, intactDecoded = 0, damagedAccepted = 0, bytes = 0, noiseDecoded = 0;
+        var clock = Stopwatch.StartNew();
+        var expected = new Queue<(uint Sequence, bool Intact)>();
+        for (int i = 0; i < frames; i++)
+        {
+            byte[] wire;
+            int kind = random.Next(10);
+            uint sequence = (uint)random.NextInt64(0, uint.MaxValue);
+            var payload = new byte[random.Next(0, 300)];
+            random.NextBytes(payload);
+            byte[] original = FrameEncoder.Encode(FrameFlags.None, sequence, (byte)random.Next(1, 10), 0, payload);
+            byte[] valid = (byte[])original.Clone();
+            switch (kind)
+            {
+                case 0:
+                    wire = new byte[random.Next(1, 400)];
+                    random.NextBytes(wire);
+                    break;
+                case 1:
+                    wire = valid;
+                    wire[random.Next(wire.Length - 1)] ^= (byte)(1 << random.Next(8));
+                    break;
+                case 2:
+                    int cut = random.Next(valid.Length - 1);
+                    wire = [.. valid[..cut], .. valid[(cut + 1 + random.Next(Math.Min(8, valid.Length - 1 - cut)))..]];
+                    break;
+                case 3:
+                    int at = random.Next(valid.Length);
+                    wire = [.. valid[..at], (byte)random.Next(1, 256), .. valid[at..]];
+                    break;
+                default:
+                    wire = valid;
+                    break;
+            }
+            // A mutation can leave the frame as it was (a flip of a flip, say): judge by the bytes, not the mutation.
+            bool isIntact = kind != 0 && wire.AsSpan().SequenceEqual(original);
+            if (isIntact)
+            {
+                intact++;
+            }
+            bytes += wire.Length;
+            // Damaged frames may lose their delimiter and run into the next; a leading delimiter keeps each trial separate.
+            ReadOnlySpan<byte> input = [0, .. wire];
+            while (!input.IsEmpty)
+            {
+                int chunk = Math.Min(input.Length, random.Next(1, 64));
+                ReadOnlySpan<byte> part = input[..chunk];
+                input = input[chunk..];
+                while (decoder.TryDecode(ref part, out Frame frame, out FrameError error, out _))
+                {
+                    if (error != FrameError.None)
+                    {
+                        errors[error] = errors.GetValueOrDefault(error) + 1;
+                    }
+                    else if (isIntact && frame.Sequence == sequence)
+                    {
+                        intactDecoded++;
+                    }
+                    else if (kind == 0 || frame.Sequence != sequence)
+                    {
+                        noiseDecoded++;
+                    }
+                    else
+                    {
+                        damagedAccepted++;
+                        output.WriteLine($"  damaged frame accepted (mutation {kind}): sent {Convert.ToHexString(original)}, received {Convert.ToHexString(wire)}");
+                    }
+                }
+            }
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        output.WriteLine($"fuzz: {frames:N0} frames ({bytes:N0} bytes) in {seconds:F1} s, seed {seed}: no exception");
+        output.WriteLine($"  intact frames decoded {intactDecoded:N0} of {intact:N0}; damaged frames accepted as valid {damagedAccepted}; noise accepted as valid {noiseDecoded}");
+        output.WriteLine($"  blocks dropped: {string.Join(", ", errors.OrderBy(e => e.Key).Select(e => $"{e.Key} {e.Value:N0}"))}");
+        return intactDecoded == intact && damagedAccepted == 0 ? 0 : 1;
+    }
+}
