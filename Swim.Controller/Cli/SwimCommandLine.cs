@@ -9,6 +9,7 @@ public static class SwimCommandLine
     {
         var root = new RootCommand("Swim: program neural-network weights into NVM crossbars and write-verify only the weights that matter.");
         root.Subcommands.Add(DemoCommand.Create(context));
+        root.Subcommands.Add(EmulatorCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(SensitivityCommand.Create(context));

@@ -43,25 +43,126 @@ public sealed record FaultProfile(double Drop = 0, double Corrupt = 0, double Du
     }
 }
 
-/// <summary>
-/// Wraps a transport and damages what it sends, one write (one frame) at a time: drops it, flips a bit,
-/// sends it twice, holds it back (so later frames overtake it), or sends line noise before it. Seeded, so a
-/// failing run repeats.
-/// </summary>
-public sealed class FaultInjectingTransport(ByteTransport inner, FaultProfile profile, int seed, TimeProvider? time = null) : ByteTransport
+/// <summary>Which way a <see cref="FaultInjectingTransport"/> damages frames.</summary>
+[Flags]
+public enum FaultDirection
 {
-    private readonly Random _random = new(seed);
+    /// <summary>Frames this end sends.</summary>
+    Outbound = 1,
+
+    /// <summary>Frames this end receives (split at delimiters before they reach the reader).</summary>
+    Inbound = 2,
+
+    Both = Outbound | Inbound,
+}
+
+/// <summary>
+/// Wraps a transport and damages frames, one at a time: drops one, flips a bit, sends it twice, holds it
+/// back (so later frames overtake it), or puts line noise before it. Outbound frames are the writes made
+/// through it; inbound frames are split at delimiters from what it reads. Seeded, so a failing run repeats.
+/// </summary>
+public sealed class FaultInjectingTransport : ByteTransport
+{
+    private readonly ByteTransport _inner;
+    private readonly FaultProfile _profile;
+    private readonly FaultDirection _direction;
+    private readonly Random _random;
     private readonly Lock _gate = new();
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly TimeProvider _time;
+    private readonly System.IO.Pipelines.Pipe? _inbound;
+    private readonly SemaphoreSlim _inboundWrite = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task? _inboundPump;
     private long _dropped, _corrupted, _duplicated, _delayed, _garbage, _frames;
 
-    public override string Description => $"{inner.Description} with faults";
+    public FaultInjectingTransport(ByteTransport inner, FaultProfile profile, int seed, TimeProvider? time = null, FaultDirection direction = FaultDirection.Outbound)
+    {
+        _inner = inner ?? throw new ArgumentNullException(nameof(inner));
+        _profile = profile ?? throw new ArgumentNullException(nameof(profile));
+        _direction = direction;
+        _random = new Random(seed);
+        _time = time ?? TimeProvider.System;
+        if ((direction & FaultDirection.Inbound) != 0)
+        {
+            _inbound = new System.IO.Pipelines.Pipe(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
+            _inboundPump = Task.Run(PumpInboundAsync);
+        }
+    }
+
+    public override string Description => $"{_inner.Description} with faults";
 
     public (long Frames, long Dropped, long Corrupted, long Duplicated, long Delayed, long Garbage) Injected =>
         (Interlocked.Read(ref _frames), Interlocked.Read(ref _dropped), Interlocked.Read(ref _corrupted), Interlocked.Read(ref _duplicated),
          Interlocked.Read(ref _delayed), Interlocked.Read(ref _garbage));
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        (_direction & FaultDirection.Outbound) != 0 ? DamageAsync(data, _inner.WriteAsync, cancellationToken) : _inner.WriteAsync(data, cancellationToken);
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (_inbound is null)
+        {
+            return await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        System.IO.Pipelines.ReadResult result = await _inbound.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        System.Buffers.ReadOnlySequence<byte> available = result.Buffer;
+        if (available.IsEmpty && result.IsCompleted)
+        {
+            _inbound.Reader.AdvanceTo(available.End);
+            return 0;
+        }
+        int count = (int)Math.Min(available.Length, buffer.Length);
+        System.Buffers.ReadOnlySequence<byte> slice = available.Slice(0, count);
+        System.Buffers.BuffersExtensions.CopyTo(slice, buffer.Span);
+        _inbound.Reader.AdvanceTo(slice.End);
+        return count;
+    }
+
+    private async Task PumpInboundAsync()
+    {
+        var buffer = new byte[8192];
+        var frame = new List<byte>();
+        try
+        {
+            while (true)
+            {
+                int read = await _inner.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+                for (int i = 0; i < read; i++)
+                {
+                    frame.Add(buffer[i]);
+                    if (buffer[i] == 0)
+                    {
+                        await DamageAsync(frame.ToArray(), DeliverInboundAsync, _stop.Token).ConfigureAwait(false);
+                        frame.Clear();
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The link closed: so does the damaged view of it.
+        }
+        await _inbound!.Writer.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask DeliverInboundAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await _inboundWrite.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _inbound!.Writer.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _inboundWrite.Release();
+        }
+    }
+
+    private async ValueTask DamageAsync(ReadOnlyMemory<byte> data, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> deliver, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _frames);
         double drop, corrupt, duplicate, delay, garbage;
@@ -77,34 +178,34 @@ public sealed class FaultInjectingTransport(ByteTransport inner, FaultProfile pr
             garbage = _random.NextDouble();
             corruptAt = _random.Next(data.Length);
             corruptBit = _random.Next(8);
-            wait = TimeSpan.FromTicks((long)(_random.NextDouble() * profile.DelayLimit.Ticks));
+            wait = TimeSpan.FromTicks((long)(_random.NextDouble() * _profile.DelayLimit.Ticks));
             noise = new byte[_random.Next(1, 16)];
             _random.NextBytes(noise);
         }
-        if (garbage < profile.Garbage)
+        if (garbage < _profile.Garbage)
         {
             Interlocked.Increment(ref _garbage);
-            await inner.WriteAsync(noise, cancellationToken).ConfigureAwait(false);
+            await deliver(noise, cancellationToken).ConfigureAwait(false);
         }
-        if (drop < profile.Drop)
+        if (drop < _profile.Drop)
         {
             Interlocked.Increment(ref _dropped);
             return;
         }
         ReadOnlyMemory<byte> frame = data;
-        if (corrupt < profile.Corrupt)
+        if (corrupt < _profile.Corrupt)
         {
             Interlocked.Increment(ref _corrupted);
             byte[] copy = data.ToArray();
             copy[corruptAt] ^= (byte)(1 << corruptBit);
             frame = copy;
         }
-        int copies = duplicate < profile.Duplicate ? 2 : 1;
+        int copies = duplicate < _profile.Duplicate ? 2 : 1;
         if (copies == 2)
         {
             Interlocked.Increment(ref _duplicated);
         }
-        if (delay < profile.Delay)
+        if (delay < _profile.Delay)
         {
             Interlocked.Increment(ref _delayed);
             byte[] held = frame.ToArray();
@@ -115,7 +216,7 @@ public sealed class FaultInjectingTransport(ByteTransport inner, FaultProfile pr
                     await Task.Delay(wait, _time, CancellationToken.None).ConfigureAwait(false);
                     for (int i = 0; i < copies; i++)
                     {
-                        await inner.WriteAsync(held, CancellationToken.None).ConfigureAwait(false);
+                        await deliver(held, CancellationToken.None).ConfigureAwait(false);
                     }
                 }
                 catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
@@ -127,11 +228,19 @@ public sealed class FaultInjectingTransport(ByteTransport inner, FaultProfile pr
         }
         for (int i = 0; i < copies; i++)
         {
-            await inner.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            await deliver(frame, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken) => inner.ReadAsync(buffer, cancellationToken);
-
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _inner.DisposeAsync().ConfigureAwait(false);
+        if (_inboundPump is not null)
+        {
+            await _inboundPump.ConfigureAwait(false);
+        }
+        _stop.Dispose();
+        _inboundWrite.Dispose();
+    }
 }

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Net;
+using Swim.Emulator;
+using Swim.Emulator.Hosting;
+using Swim.Emulator.Physics;
+using Swim.Protocol.Transports;
+
+namespace Swim.Controller.Cli;
+
+/// <summary><c>swim emulator</c>: a software board on a virtual serial port or TCP, until stopped.</summary>
+internal static class EmulatorCommand
+{
+    public const string DefaultTcp = "127.0.0.1:5025";
+
+    public static Command Create(Func<CommandContext> context)
+    {
+        var serial = new Option<bool>("--serial") { Description = "Serve on a virtual serial port (a pseudo-terminal); its device path is printed." };
+        var tcp = new Option<string?>("--tcp") { Description = $"Serve on TCP HOST:PORT (default {DefaultTcp} when --serial is not given; other addresses only when named)." };
+        var device = new Option<string>("--device") { Description = $"Device preset: {string.Join(", ", DevicePreset.Names)}.", DefaultValueFactory = _ => "rram" };
+        device.AcceptOnlyFromAmong([.. DevicePreset.Names]);
+        var geometry = new Option<string>("--geometry") { Description = "TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => BoardGeometry.Default.ToString() };
+        var seed = new Option<ulong>("--seed") { Description = "Seeds the device physics; the same seed gives the same board.", DefaultValueFactory = _ => 1UL };
+        var faults = new Option<string?>("--faults") { Description = "Damage frames both ways, e.g. drop=0.01,corrupt=0.01,duplicate=0.005,delay=0.01,maxdelay=50ms,garbage=0.001." };
+        var state = new Option<string?>("--state") { Description = "Keep cell state in FILE across runs: loaded at start when present, saved every few seconds and at exit." };
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl+C)." };
+        var command = new Command("emulator", "Run a software crossbar board that speaks the Swim protocol over a virtual serial port or TCP.");
+        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, faults, state, duration })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            CommandContext ctx = context();
+            try
+            {
+                return await RunAsync(ctx, result.GetValue(serial), result.GetValue(tcp), result.GetValue(device)!, result.GetValue(geometry)!,
+                    result.GetValue(seed), result.GetValue(faults), result.GetValue(state), result.GetValue(duration), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException)
+            {
+                ctx.Error.WriteLine($"swim: error: {ex.Message}");
+                return ExitCodes.BadInput;
+            }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or PlatformNotSupportedException)
+            {
+                ctx.Error.WriteLine($"swim: failed: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CommandContext ctx, bool serial, string? tcp, string presetName, string geometryText, ulong seed,
+        string? faultText, string? statePath, double? seconds, CancellationToken cancellationToken)
+    {
+        FaultProfile? faults = faultText is null ? null : FaultProfile.Parse(faultText);
+        EmulatedBoard board;
+        if (statePath is not null && File.Exists(statePath))
+        {
+            board = BoardStateFile.Load(statePath);
+            ctx.Output.WriteLine($"emulator: state loaded from {statePath} ({board.Cells.Preset.Name} {board.Geometry}, seed {board.Seed}); --device, --geometry and --seed come from the file");
+        }
+        else
+        {
+            board = new EmulatedBoard(DevicePreset.ByName(presetName), BoardGeometry.Parse(geometryText), seed);
+        }
+        await using var host = new EmulatorHost(board, faults);
+        host.Log += message => ctx.Error.WriteLine($"emulator: {message}");
+        ctx.Output.WriteLine($"emulator: {board.Cells.Preset.Name} board, {board.Geometry} ({board.Geometry.CellCount:N0} cells), seed {board.Seed}" +
+            (faults is null ? "" : $", faults {faultText}"));
+        if (serial)
+        {
+            ctx.Output.WriteLine($"emulator: serial port {host.OpenSerialPort()}");
+        }
+        if (tcp is not null || !serial)
+        {
+            (IPAddress address, int port) = ParseEndpoint(tcp ?? DefaultTcp);
+            IPEndPoint bound = host.ListenTcp(address, port);
+            ctx.Output.WriteLine($"emulator: tcp {bound}");
+        }
+        ctx.Output.Flush();
+        using var stopAfter = seconds is { } s ? new CancellationTokenSource(TimeSpan.FromSeconds(s)) : new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopAfter.Token);
+        ulong savedAt = ulong.MaxValue;
+        while (!linked.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            ulong activity = board.Cells.TotalPulses + board.Cells.TotalReads;
+            if (statePath is not null && activity != savedAt)
+            {
+                BoardStateFile.Save(board, statePath);
+                savedAt = activity;
+            }
+        }
+        if (statePath is not null)
+        {
+            BoardStateFile.Save(board, statePath);
+            ctx.Output.WriteLine($"emulator: state saved to {statePath}");
+        }
+        ctx.Output.WriteLine($"emulator: stopped after {board.Cells.TotalPulses:N0} pulses, {board.Cells.TotalReads:N0} reads, {board.Cells.ClockNs / 1e9:F3} s of device time");
+        return ExitCodes.Success;
+    }
+
+    public static (IPAddress Address, int Port) ParseEndpoint(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out int port) || port is < 0 or > 65535)
+        {
+            throw new FormatException($"'{text}' is not HOST:PORT (e.g. {DefaultTcp}).");
+        }
+        string host = text[..colon].Trim('[', ']');
+        IPAddress address = host == "localhost" ? IPAddress.Loopback
+            : IPAddress.TryParse(host, out IPAddress? parsed) ? parsed
+            : throw new FormatException($"'{host}' is not an IP address; give one, e.g. 127.0.0.1.");
+        return (address, port);
+    }
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using Swim.Emulator.Physics;
+using Swim.Protocol.Board;
+using Swim.Protocol.Framing;
+using Swim.Protocol.Messages;
+
+namespace Swim.Emulator;
+
+/// <summary>
+/// A crossbar test board in software: validates every command as firmware-spec requires (the whole command
+/// before any cell is touched), then runs it on the <see cref="CellArray"/> physics.
+/// </summary>
+public sealed class EmulatedBoard : IBoardDevice
+{
+    public const ushort MaxBatch = 256;
+    public const ushort MaxPayload = 4096;
+    public const ushort CacheDepth = 64;
+
+    private readonly Stopwatch _uptime = Stopwatch.StartNew();
+
+    public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        Geometry = geometry;
+        Seed = seed;
+        Cells = new CellArray(preset, geometry.CellCount, seed);
+        Info = new BoardInfo(ProtocolConstants.Version, 1, 0, 0, $"SWIM-EMU-{seed % 1_000_000:D6}", geometry.Tiles, geometry.Rows, geometry.Columns,
+            (ushort)preset.Levels, preset.ConductanceMin, preset.ConductanceMax, (float)Math.Max(preset.ReadSigma * preset.Window / 4, 1e-3),
+            new SafeOperatingArea(preset.AmplitudeMinVolts, preset.AmplitudeMaxVolts, preset.WidthMinNs, preset.WidthMaxNs),
+            MaxBatch, MaxPayload, CacheDepth, preset.ReadNs, preset.PulseNs, preset.PulseNs + preset.ReadNs + preset.VerifyOverheadNs,
+            BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch, preset.Name);
+    }
+
+    public BoardGeometry Geometry { get; }
+
+    public ulong Seed { get; }
+
+    public CellArray Cells { get; }
+
+    public BoardInfo Info { get; }
+
+    public DeviceCounters Counters =>
+        new(0, (ulong)_uptime.Elapsed.TotalMicroseconds, (ulong)Cells.ClockNs, Cells.TotalPulses, Cells.TotalReads, Cells.TotalVerifyIterations);
+
+    public int IndexOf(CellAddress cell) => (cell.Tile * Geometry.Rows + cell.Row) * Geometry.Columns + cell.Column;
+
+    public BoardResponse Execute(BoardRequest request) => request switch
+    {
+        IdentifyRequest => new IdentifyResponse(Info),
+        ReadRequest read => Read(read),
+        WritePulseRequest pulses => WritePulses(pulses),
+        ProgramRequest program => Program(program),
+        ProgramVerifyRequest verify => ProgramVerify(verify),
+        CountersRequest counters => new CountersResponse(Indices(counters.Cells).Select(Cells.CountersOf).ToArray()),
+        _ => throw new BoardStatusException(StatusCode.UnknownOpcode, $"{request.Opcode} is not executed by the device."),
+    };
+
+    public void Reset(bool clearCounters)
+    {
+        if (clearCounters)
+        {
+            Cells.ClearCounters();
+        }
+    }
+
+    private ReadResponse Read(ReadRequest read)
+    {
+        if (read.Samples == 0)
+        {
+            throw new BoardStatusException(StatusCode.OutOfRange, "READ with 0 samples.");
+        }
+        if (read.CellList is null && ((long)read.Origin.Row + read.RectangleRows > Geometry.Rows || (long)read.Origin.Column + read.RectangleColumns > Geometry.Columns))
+        {
+            throw new BoardStatusException(StatusCode.OutOfRange, "READ rectangle outside the tile.");
+        }
+        int[] cells = Indices(read.Addresses().ToList());
+        return new ReadResponse(cells.Select(c => Cells.Read(c, read.Samples)).ToArray());
+    }
+
+    private WritePulseResponse WritePulses(WritePulseRequest request)
+    {
+        int[] cells = Indices(request.Pulses.Select(p => p.Cell).ToList());
+        if (request.Pulses.Any(p => !Info.SafeOperatingArea.Allows(p.AmplitudeVolts, p.WidthNs)))
+        {
+            throw new BoardStatusException(StatusCode.OutsideSafeOperatingArea, "a pulse outside the safe operating area.");
+        }
+        for (int i = 0; i < cells.Length; i++)
+        {
+            Pulse p = request.Pulses[i];
+            Cells.Pulse(cells[i], p.Polarity, p.AmplitudeVolts, p.WidthNs);
+        }
+        return new WritePulseResponse((ushort)cells.Length);
+    }
+
+    private ProgramResponse Program(ProgramRequest request)
+    {
+        int[] cells = Indices(request.Targets.Select(t => t.Cell).ToList());
+        var statuses = new StatusCode[cells.Length];
+        for (int i = 0; i < cells.Length; i++)
+        {
+            ProgramTarget t = request.Targets[i];
+            double? target = t.Kind == TargetKind.Level
+                ? t.Value >= 0 && t.Value <= Info.LevelsPerCell - 1 && t.Value == MathF.Round(t.Value) ? Cells.Preset.LevelConductance((int)t.Value) : null
+                : t.Value >= Info.ConductanceMinMicrosiemens && t.Value <= Info.ConductanceMaxMicrosiemens ? t.Value : null;
+            if (target is null)
+            {
+                statuses[i] = StatusCode.OutOfRange;
+                continue;
+            }
+            // Open loop: the board cannot tell a stuck cell without reading it, so it reports OK.
+            Cells.Program(cells[i], target.Value);
+            statuses[i] = StatusCode.Ok;
+        }
+        return new ProgramResponse(statuses);
+    }
+
+    private ProgramVerifyResponse ProgramVerify(ProgramVerifyRequest request)
+    {
+        int[] cells = Indices(request.Targets.Select(t => t.Cell).ToList());
+        if (request.Targets.Any(t => !(t.ToleranceMicrosiemens > 0) || t.MaxIterations == 0))
+        {
+            throw new BoardStatusException(StatusCode.OutOfRange, "PROGRAM_VERIFY needs a positive tolerance and at least one iteration.");
+        }
+        var outcomes = new VerifyOutcome[cells.Length];
+        for (int i = 0; i < cells.Length; i++)
+        {
+            VerifyTarget t = request.Targets[i];
+            outcomes[i] = t.TargetMicrosiemens < Info.ConductanceMinMicrosiemens || t.TargetMicrosiemens > Info.ConductanceMaxMicrosiemens
+                ? new VerifyOutcome(StatusCode.OutOfRange, 0, 0, 0)
+                : VerifyLoop.Run(Cells, cells[i], t.TargetMicrosiemens, t.ToleranceMicrosiemens, t.MaxIterations);
+        }
+        return new ProgramVerifyResponse(outcomes);
+    }
+
+    private int[] Indices(IReadOnlyList<CellAddress> cells)
+    {
+        var indices = new int[cells.Count];
+        for (int i = 0; i < cells.Count; i++)
+        {
+            CellAddress c = cells[i];
+            if (c.Tile >= Geometry.Tiles || c.Row >= Geometry.Rows || c.Column >= Geometry.Columns)
+            {
+                throw new BoardStatusException(StatusCode.OutOfRange, $"cell {c} is outside the {Geometry} board.");
+            }
+            indices[i] = IndexOf(c);
+        }
+        return indices;
+    }
+}

@@ -1,0 +1,208 @@
+using Swim.Protocol.Messages;
+
+namespace Swim.Emulator.Physics;
+
+/// <summary>
+/// The cells of an emulated crossbar and their physics: open-loop programming with device-to-device and
+/// state-dependent cycle-to-cycle variation, read noise, a soft-bounded nonlinear pulse response with cycle
+/// noise, power-law drift on a virtual clock, stuck cells and wear-out. Every operation advances the virtual
+/// device clock by its documented cost. Deterministic for a seed: see <see cref="CounterRandom"/>.
+/// </summary>
+public sealed class CellArray
+{
+    /// <summary>t0 of the drift law: one second after programming.</summary>
+    public const double DriftReferenceNs = 1e9;
+
+    private const byte NotStuck = 0, StuckLow = 1, StuckHigh = 2, WornOut = 3;
+
+    // Draw streams, so each kind of randomness has its own sequence per cell and operation.
+    private const ulong StreamProgram = 1, StreamRead = 2, StreamPulseRelative = 3, StreamPulseAdditive = 4;
+
+    private readonly ulong _seed;
+    private readonly float[] _anchor;
+    private readonly long[] _anchoredAtNs;
+    private readonly float[] _nu;
+    private readonly float[] _deviceOffset;
+    private readonly byte[] _stuck;
+    private readonly uint[] _operations;
+    private readonly uint[] _pulses;
+    private readonly uint[] _reads;
+    private readonly ulong[] _timeNs;
+
+    public CellArray(DevicePreset preset, int count, ulong seed)
+    {
+        Preset = preset ?? throw new ArgumentNullException(nameof(preset));
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        Count = count;
+        _seed = seed;
+        _anchor = new float[count];
+        _anchoredAtNs = new long[count];
+        _nu = new float[count];
+        _deviceOffset = new float[count];
+        _stuck = new byte[count];
+        _operations = new uint[count];
+        _pulses = new uint[count];
+        _reads = new uint[count];
+        _timeNs = new ulong[count];
+        double window = preset.Window;
+        for (int i = 0; i < count; i++)
+        {
+            // Cell properties fixed at manufacture, from their own streams (operation counter = uint.MaxValue).
+            _deviceOffset[i] = (float)(preset.DeviceSigma * window * CounterRandom.Gaussian(seed, (ulong)i, uint.MaxValue, 10));
+            _nu[i] = (float)Math.Max(0, preset.DriftNuMean + preset.DriftNuStd * CounterRandom.Gaussian(seed, (ulong)i, uint.MaxValue, 11));
+            double u = CounterRandom.Uniform(seed, (ulong)i, uint.MaxValue, 12);
+            _stuck[i] = u < preset.StuckRate / 2 ? StuckLow : u < preset.StuckRate ? StuckHigh : NotStuck;
+            _anchor[i] = _stuck[i] == StuckHigh ? preset.ConductanceMax : preset.ConductanceMin;
+        }
+    }
+
+    public DevicePreset Preset { get; }
+
+    public int Count { get; }
+
+    /// <summary>The virtual device clock, ns: the sum of the costs of every operation so far plus any waiting.</summary>
+    public long ClockNs { get; private set; }
+
+    public ulong TotalPulses { get; private set; }
+
+    public ulong TotalReads { get; private set; }
+
+    public ulong TotalVerifyIterations { get; private set; }
+
+    public bool IsStuck(int cell) => _stuck[cell] != NotStuck;
+
+    /// <summary>Lets virtual time pass with no activity (retention).</summary>
+    public void Wait(TimeSpan duration) => ClockNs += duration.Ticks * 100;
+
+    /// <summary>The conductance now, drift included, without reading (no noise, no cost).</summary>
+    public double TrueConductance(int cell)
+    {
+        double g = _anchor[cell];
+        float nu = _nu[cell];
+        if (nu > 0 && _stuck[cell] == NotStuck)
+        {
+            double since = ClockNs - _anchoredAtNs[cell];
+            g = Preset.ConductanceMin + (g - Preset.ConductanceMin) * Math.Pow((since + DriftReferenceNs) / DriftReferenceNs, -nu);
+        }
+        return g;
+    }
+
+    /// <summary>A read: the conductance plus read noise, averaged over <paramref name="samples"/> reads.</summary>
+    public float Read(int cell, int samples = 1)
+    {
+        double g = TrueConductance(cell);
+        double sum = 0;
+        uint op = _operations[cell]++;
+        for (int s = 0; s < samples; s++)
+        {
+            sum += Preset.ReadSigma == 0 ? g : g + Preset.ReadSigma * Preset.Window * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamRead * 256 + (ulong)s);
+        }
+        _reads[cell] += (uint)samples;
+        TotalReads += (ulong)samples;
+        Spend(cell, (ulong)Preset.ReadNs * (ulong)samples);
+        return (float)(sum / samples);
+    }
+
+    /// <summary>An open-loop write to <paramref name="target"/> microsiemens: one programming operation.</summary>
+    public void Program(int cell, double target)
+    {
+        uint op = _operations[cell]++;
+        CountPulse(cell);
+        if (_stuck[cell] != NotStuck)
+        {
+            return;
+        }
+        double sigma = Preset.ProgramSigma * Preset.SigmaFactorAt(target) * Preset.Window;
+        double g = target + _deviceOffset[cell] + sigma * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamProgram);
+        Anchor(cell, g);
+    }
+
+    /// <summary>The step a pulse would make on average at conductance <paramref name="g"/> (no noise).</summary>
+    public double ExpectedStep(double g, PulsePolarity polarity, float amplitude, uint widthNs)
+    {
+        double drive = (amplitude - Preset.ThresholdVolts) / (Preset.AmplitudeMaxVolts - Preset.ThresholdVolts);
+        if (drive <= 0)
+        {
+            return 0;
+        }
+        double room = polarity == PulsePolarity.Set ? (Preset.ConductanceMax - g) / Preset.Window : (g - Preset.ConductanceMin) / Preset.Window;
+        double bound = Preset.SoftBoundExponent == 1 ? Math.Max(room, 0) : Math.Pow(Math.Max(room, 0), Preset.SoftBoundExponent);
+        double step = Preset.PulseGain * Preset.Window * drive * Math.Sqrt(widthNs / (double)Preset.ReferenceWidthNs) * bound;
+        return polarity == PulsePolarity.Set ? step : -step;
+    }
+
+    /// <summary>One pulse: the soft-bounded step for its polarity, amplitude and width, with cycle noise.</summary>
+    public void Pulse(int cell, PulsePolarity polarity, float amplitude, uint widthNs)
+    {
+        uint op = _operations[cell]++;
+        CountPulse(cell);
+        if (_stuck[cell] != NotStuck)
+        {
+            return;
+        }
+        double g = TrueConductance(cell);
+        double step = ExpectedStep(g, polarity, amplitude, widthNs);
+        if (step == 0)
+        {
+            return;
+        }
+        step *= 1 + Preset.PulseRelativeSigma * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamPulseRelative);
+        step += Preset.PulseAdditiveSigma * Preset.Window * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamPulseAdditive);
+        Anchor(cell, g + step);
+    }
+
+    public CellCounters CountersOf(int cell) => new(_pulses[cell], _reads[cell], _timeNs[cell]);
+
+    public void ClearCounters()
+    {
+        Array.Clear(_pulses);
+        Array.Clear(_reads);
+        Array.Clear(_timeNs);
+        TotalPulses = 0;
+        TotalReads = 0;
+        TotalVerifyIterations = 0;
+    }
+
+    internal void CountVerifyIteration(int cell)
+    {
+        TotalVerifyIterations++;
+        Spend(cell, Preset.VerifyOverheadNs);
+    }
+
+    private void CountPulse(int cell)
+    {
+        _pulses[cell]++;
+        TotalPulses++;
+        Spend(cell, Preset.PulseNs);
+        if (Preset.Endurance > 0 && _pulses[cell] > Preset.Endurance && _stuck[cell] == NotStuck)
+        {
+            // Worn out: the cell keeps whatever it holds now and no longer responds.
+            _anchor[cell] = (float)TrueConductance(cell);
+            _stuck[cell] = WornOut;
+        }
+    }
+
+    private void Spend(int cell, ulong ns)
+    {
+        ClockNs += (long)ns;
+        _timeNs[cell] += ns;
+    }
+
+    private void Anchor(int cell, double g)
+    {
+        _anchor[cell] = (float)Math.Clamp(g, Preset.ConductanceMin, Preset.ConductanceMax);
+        _anchoredAtNs[cell] = ClockNs;
+    }
+
+    /// <summary>The persistent state, for saving a board between runs.</summary>
+    internal (float[] Anchor, long[] AnchoredAt, byte[] Stuck, uint[] Operations, uint[] Pulses, uint[] Reads, ulong[] TimeNs) State =>
+        (_anchor, _anchoredAtNs, _stuck, _operations, _pulses, _reads, _timeNs);
+
+    internal void Restore(long clockNs, ulong pulses, ulong reads, ulong iterations)
+    {
+        ClockNs = clockNs;
+        TotalPulses = pulses;
+        TotalReads = reads;
+        TotalVerifyIterations = iterations;
+    }
+}
