@@ -16,7 +16,7 @@ public sealed class CellArray
     private const byte NotStuck = 0, StuckLow = 1, StuckHigh = 2, WornOut = 3;
 
     // Draw streams, so each kind of randomness has its own sequence per cell and operation.
-    private const ulong StreamProgram = 1, StreamRead = 2, StreamPulseRelative = 3, StreamPulseAdditive = 4;
+    private const ulong StreamProgram = 1, StreamRead = 2, StreamPulse = 3;
 
     private readonly ulong _seed;
     private readonly float[] _anchor;
@@ -127,6 +127,7 @@ public sealed class CellArray
         }
         double room = polarity == PulsePolarity.Set ? (Preset.ConductanceMax - g) / Preset.Window : (g - Preset.ConductanceMin) / Preset.Window;
         double bound = Preset.SoftBoundExponent == 1 ? Math.Max(room, 0) : Math.Pow(Math.Max(room, 0), Preset.SoftBoundExponent);
+        bound = Math.Max(bound, Preset.SoftBoundFloor);
         double step = Preset.PulseGain * Preset.Window * drive * Math.Sqrt(widthNs / (double)Preset.ReferenceWidthNs) * bound;
         return polarity == PulsePolarity.Set ? step : -step;
     }
@@ -146,8 +147,8 @@ public sealed class CellArray
         {
             return;
         }
-        step *= 1 + Preset.PulseRelativeSigma * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamPulseRelative);
-        step += Preset.PulseAdditiveSigma * Preset.Window * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamPulseAdditive);
+        (double relative, double additive) = CounterRandom.GaussianPair(_seed, (ulong)cell, op, StreamPulse);
+        step = step * (1 + Preset.PulseRelativeSigma * relative) + Preset.PulseAdditiveSigma * Preset.Window * additive;
         Anchor(cell, g + step);
     }
 

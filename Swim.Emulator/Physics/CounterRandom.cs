@@ -19,6 +19,14 @@ public static class CounterRandom
     public static double Uniform(ulong seed, ulong cell, ulong counter, ulong stream) =>
         ((Hash(seed, cell, counter, stream) >> 11) + 0.5) * (1.0 / (1UL << 53));
 
+    /// <summary>Two independent standard normals from one Box-Muller pair.</summary>
+    public static (double First, double Second) GaussianPair(ulong seed, ulong cell, ulong counter, ulong stream)
+    {
+        double radius = Math.Sqrt(-2.0 * Math.Log(Uniform(seed, cell, counter, stream * 2)));
+        (double sin, double cos) = Math.SinCos(2.0 * Math.PI * Uniform(seed, cell, counter, stream * 2 + 1));
+        return (radius * cos, radius * sin);
+    }
+
     /// <summary>Standard normal by Box-Muller from two counter draws.</summary>
     public static double Gaussian(ulong seed, ulong cell, ulong counter, ulong stream)
     {

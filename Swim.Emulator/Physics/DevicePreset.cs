@@ -47,6 +47,12 @@ public sealed record DevicePreset
     /// <summary>Soft-bound exponent: the step shrinks as ((distance to the bound) / window)^gamma.</summary>
     public required double SoftBoundExponent { get; init; }
 
+    /// <summary>
+    /// The least fraction of a full step a pulse still makes next to a bound; the conductance then saturates
+    /// at the bound. Without it the window's edges could only be approached, never reached.
+    /// </summary>
+    public double SoftBoundFloor { get; init; } = 0.1;
+
     /// <summary>Cycle noise of a pulse: relative std of its step, plus an additive std (fraction of window).</summary>
     public required double PulseRelativeSigma { get; init; }
 

@@ -31,11 +31,15 @@ public static class VerifyLoop
                 break;
             }
             last = polarity;
-            cells.Pulse(cell, polarity, SizeAmplitude(cells, g, error, polarity, width), width);
+            float amplitude = SizeAmplitude(cells, g, error, polarity, width);
+            double expected = Math.Abs(cells.ExpectedStep(g, polarity, amplitude, width));
+            cells.Pulse(cell, polarity, amplitude, width);
             double next = cells.Read(cell);
             cells.CountVerifyIteration(cell);
             iterations++;
-            still = Math.Abs(next - g) < noMoveBand ? still + 1 : 0;
+            // Only a pulse that should clearly have moved the cell, and did not, is evidence that it is stuck.
+            bool expectedToMove = expected > 2 * noMoveBand;
+            still = expectedToMove && Math.Abs(next - g) < noMoveBand ? still + 1 : expectedToMove ? 0 : still;
             g = next;
             if (still >= StuckAfter)
             {

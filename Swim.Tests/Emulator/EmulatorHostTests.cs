@@ -1,0 +1,224 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Swim.Controller.Cli;
+using Swim.Emulator;
+using Swim.Emulator.Hosting;
+using Swim.Emulator.Physics;
+using Swim.Protocol.Client;
+using Swim.Protocol.Framing;
+using Swim.Protocol.Messages;
+using Swim.Protocol.Transports;
+using Swim.Tests.Support;
+
+namespace Swim.Tests.Emulator;
+
+public sealed class EmulatorHostTests
+{
+    private static EmulatedBoard Board(string preset = "rram", string geometry = "2x64x64", ulong seed = 1) =>
+        new(DevicePreset.ByName(preset), BoardGeometry.Parse(geometry), seed);
+
+    [LinuxFact]
+    public async Task A_real_serial_port_talks_to_the_emulators_virtual_serial_port()
+    {
+        await using var host = new EmulatorHost(Board());
+        string path = host.OpenSerialPort();
+
+        await using var client = new BoardClient(SerialTransport.Open(path, 3_000_000));
+        BoardInfo info = await client.IdentifyAsync();
+        VerifyOutcome[] outcomes = await client.ProgramVerifyAsync(Enumerable.Range(0, 100)
+            .Select(i => new VerifyTarget(new CellAddress(0, (ushort)(i / 64), (ushort)(i % 64)), 50f, 1f, 30)).ToArray());
+        float[] reads = await client.ReadAsync([new CellAddress(0, 0, 0)], samples: 4);
+
+        Assert.StartsWith("/dev/pts/", path);
+        Assert.Equal("rram", info.DeviceModel);
+        Assert.True(outcomes.Count(o => o.Status == StatusCode.Ok) >= 95);
+        Assert.InRange(reads[0], 47f, 53f);
+    }
+
+    [Fact]
+    public async Task Every_conformance_vector_request_gets_a_well_formed_answer_from_the_emulator()
+    {
+        await using var host = new EmulatorHost(new EmulatedBoard(DevicePreset.Rram, BoardGeometry.Parse("4x512x512"), 3));
+        ByteTransport link = host.ConnectInProcess();
+        JsonArray vectors = JsonNode.Parse(File.ReadAllText(Controller.BundledAssets.Require("firmware-spec/conformance-vectors.json")))!["vectors"]!.AsArray();
+        var decoder = new FrameDecoder();
+        var buffer = new byte[65536];
+        int answered = 0;
+        foreach (JsonNode? vector in vectors.Where(v => (string)v!["direction"]! == "host-to-board"))
+        {
+            await link.WriteAsync(Convert.FromHexString((string)vector!["wire_hex"]!), CancellationToken.None);
+            Frame? response = null;
+            while (response is null)
+            {
+                int read = await link.ReadAsync(buffer, CancellationToken.None);
+                Frame? decoded = DecodeOne(decoder, buffer.AsSpan(0, read));
+                response = decoded;
+            }
+            Assert.True(response.Value.IsResponse);
+            Assert.Equal((uint)vector["sequence"]!, response.Value.Sequence);
+            Assert.Equal((int)vector["opcode"]!, response.Value.Opcode);
+            Assert.Equal((byte)StatusCode.Ok, response.Value.Status);
+            BoardResponse.Decode((Opcode)response.Value.Opcode, response.Value.Payload.Span);
+            answered++;
+        }
+        Assert.Equal(11, answered);
+        await link.DisposeAsync();
+    }
+
+    private static Frame? DecodeOne(FrameDecoder decoder, ReadOnlySpan<byte> input)
+    {
+        Frame? result = null;
+        while (decoder.TryDecode(ref input, out Frame frame, out FrameError error, out _))
+        {
+            Assert.Equal(FrameError.None, error);
+            result = new Frame(frame.Version, frame.Flags, frame.Sequence, frame.Opcode, frame.Status, frame.Payload.ToArray());
+        }
+        return result;
+    }
+
+    [Fact]
+    public async Task The_board_refuses_bad_addresses_pulses_and_targets_before_touching_any_cell()
+    {
+        EmulatedBoard board = Board();
+        await using var host = new EmulatorHost(board);
+        await using var client = new BoardClient(host.ConnectInProcess());
+        await client.IdentifyAsync();
+
+        BoardException address = await Assert.ThrowsAsync<BoardException>(() => client.ProgramAsync([new ProgramTarget(new CellAddress(0, 0, 0), TargetKind.Level, 1), new ProgramTarget(new CellAddress(5, 0, 0), TargetKind.Level, 1)]));
+        Assert.Equal(StatusCode.OutOfRange, address.Status);
+        BoardException soa = await Assert.ThrowsAsync<BoardException>(() => client.WritePulsesAsync([new Pulse(new CellAddress(0, 0, 1), PulsePolarity.Set, 1f, 100), new Pulse(new CellAddress(0, 0, 2), PulsePolarity.Set, 9f, 100)]));
+        Assert.Equal(StatusCode.OutsideSafeOperatingArea, soa.Status);
+        StatusCode[] levels = await client.ProgramAsync([new ProgramTarget(new CellAddress(0, 0, 3), TargetKind.Level, 9)]);
+        Assert.Equal([StatusCode.OutOfRange], levels);
+
+        CellCounters[] counters = await client.CountersAsync([new CellAddress(0, 0, 0), new CellAddress(0, 0, 1), new CellAddress(0, 0, 2), new CellAddress(0, 0, 3)]);
+        Assert.All(counters, c => Assert.Equal(0u, c.Pulses));
+    }
+
+    [Fact]
+    public async Task Status_and_counters_report_device_time_pulses_and_reads()
+    {
+        EmulatedBoard board = Board();
+        await using var host = new EmulatorHost(board);
+        await using var client = new BoardClient(host.ConnectInProcess());
+        CellAddress cell = new(1, 2, 3);
+
+        VerifyOutcome[] outcome = await client.ProgramVerifyAsync([new VerifyTarget(cell, 70f, 0.5f, 40)]);
+        CellCounters counters = (await client.CountersAsync([cell]))[0];
+        BoardStatus status = await client.StatusAsync();
+
+        DevicePreset p = DevicePreset.Rram;
+        Assert.Equal(outcome[0].Pulses, counters.Pulses);
+        Assert.Equal(outcome[0].Iterations + 1u, counters.Reads);
+        Assert.Equal(counters.Pulses * (ulong)p.PulseNs + counters.Reads * (ulong)p.ReadNs + outcome[0].Iterations * (ulong)p.VerifyOverheadNs, counters.DeviceTimeNs);
+        Assert.Equal((ulong)board.Cells.ClockNs, status.DeviceTimeNs);
+        Assert.Equal(counters.Pulses, status.Pulses);
+        Assert.Equal((ulong)outcome[0].Iterations, status.VerifyIterations);
+    }
+
+    [Fact]
+    public async Task A_brown_out_keeps_conductances_and_loses_the_response_cache()
+    {
+        EmulatedBoard board = Board("paper");
+        await using var host = new EmulatorHost(board);
+        await using var client = new BoardClient(host.ConnectInProcess(), new BoardClientOptions { InitialSequence = 500 });
+        CellAddress cell = new(0, 5, 5);
+        await client.ProgramAsync([new ProgramTarget(cell, TargetKind.Conductance, 60f)]);
+        double before = board.Cells.TrueConductance(board.IndexOf(cell));
+
+        host.BrownOut();
+
+        Assert.Equal(before, board.Cells.TrueConductance(board.IndexOf(cell)));
+        Assert.Equal(before, (await client.ReadAsync([cell]))[0], 1e-4);
+        Assert.Equal(0u, (await client.StatusAsync()).Replays);
+    }
+
+    [Fact]
+    public void State_files_restore_the_board_exactly_and_truncated_ones_are_refused()
+    {
+        using var dir = new TempDirectory();
+        EmulatedBoard board = Board("pcm", "1x32x32", 4);
+        for (int i = 0; i < 200; i++)
+        {
+            board.Cells.Program(i, 10 + i % 7);
+            VerifyLoop.Run(board.Cells, i, 12, 0.3f, 20);
+        }
+        string path = dir.File("board.state");
+
+        BoardStateFile.Save(board, path);
+        EmulatedBoard restored = BoardStateFile.Load(path);
+
+        Assert.Equal(board.Cells.ClockNs, restored.Cells.ClockNs);
+        Assert.All(Enumerable.Range(0, 1024), i => Assert.Equal(board.Cells.TrueConductance(i), restored.Cells.TrueConductance(i)));
+        Assert.Equal(board.Cells.CountersOf(17), restored.Cells.CountersOf(17));
+        File.WriteAllBytes(path, File.ReadAllBytes(path)[..500]);
+        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => BoardStateFile.Load(path)).Message);
+    }
+
+    [Fact]
+    public async Task Injected_fault_rates_match_the_configuration()
+    {
+        var profile = new FaultProfile(Drop: 0.1, Corrupt: 0.05, Duplicate: 0.02, Delay: 0.03, MaxDelay: TimeSpan.FromMilliseconds(1), Garbage: 0.01);
+        (ByteTransport a, ByteTransport b) = InMemoryLink.CreatePair();
+        var faulty = new FaultInjectingTransport(a, profile, seed: 8);
+        const int Frames = 10_000;
+        byte[] frame = FrameEncoder.Encode(FrameFlags.None, 1, 8, 0, []);
+        for (int i = 0; i < Frames; i++)
+        {
+            await faulty.WriteAsync(frame, CancellationToken.None);
+        }
+        var injected = faulty.Injected;
+        static void Near(long count, double rate, string what) =>
+            Assert.True(Math.Abs(count - Frames * rate) <= 4 * Math.Sqrt(Frames * rate * (1 - rate)), $"{what}: {count} of {Frames} at rate {rate}");
+        Assert.Equal(Frames, injected.Frames);
+        Near(injected.Dropped, 0.1, "dropped");
+        // Corruption, duplication and delay apply to frames that were not dropped.
+        Near(injected.Corrupted, 0.05 * 0.9, "corrupted");
+        Near(injected.Duplicated, 0.02 * 0.9, "duplicated");
+        Near(injected.Delayed, 0.03 * 0.9, "delayed");
+        Near(injected.Garbage, 0.01, "garbage");
+        await faulty.DisposeAsync();
+        await b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_emulator_command_serves_tcp_on_loopback_and_stops_after_its_duration()
+    {
+        using var dir = new TempDirectory();
+        string state = dir.File("emu.state");
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Task<int> run = Task.Run(() => SwimCommandLine.Run(["emulator", "--tcp", "127.0.0.1:0", "--geometry", "1x16x16", "--duration", "2", "--state", state], output, error));
+        IPEndPoint? endpoint = null;
+        for (int i = 0; i < 100 && endpoint is null; i++)
+        {
+            await Task.Delay(50);
+            string text = output.ToString();
+            int at = text.IndexOf("emulator: tcp ", StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                endpoint = IPEndPoint.Parse(text[(at + 14)..].Split('\n')[0].Trim());
+            }
+        }
+        Assert.NotNull(endpoint);
+        Assert.True(IPAddress.IsLoopback(endpoint.Address));
+        await using (var client = new BoardClient(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port)))
+        {
+            Assert.Equal(16, (await client.IdentifyAsync()).Rows);
+            await client.ProgramAsync([new ProgramTarget(new CellAddress(0, 1, 1), TargetKind.Level, 2)]);
+        }
+        Assert.Equal(ExitCodes.Success, await run);
+        Assert.Contains("state saved", output.ToString());
+        Assert.Equal(1u, BoardStateFile.Load(state).Cells.CountersOf(17).Pulses);
+    }
+
+    [Fact]
+    public void Bad_emulator_options_exit_with_bad_input()
+    {
+        CliRun geometry = CliRun.Of("emulator", "--geometry", "8x0x256", "--duration", "0.1");
+        Assert.Equal(ExitCodes.BadInput, geometry.ExitCode);
+        Assert.Contains("TILESxROWSxCOLUMNS", geometry.Error);
+        CliRun faults = CliRun.Of("emulator", "--faults", "drop=7", "--duration", "0.1");
+        Assert.Equal(ExitCodes.BadInput, faults.ExitCode);
+    }
+}
