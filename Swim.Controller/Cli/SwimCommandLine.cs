@@ -20,18 +20,32 @@ public static class SwimCommandLine
     /// <summary>Runs the command line with output captured by the given writers (tests use this).</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false)
     {
+        ParseResult? parsed = Parse(args, output, error, interactive);
+        return parsed is null ? ExitCodes.BadInput : parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    /// <summary>Runs the command line until it finishes or <paramref name="cancellationToken"/> stops it (long-running commands).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ParseResult? parsed = Parse(args, output, error, interactive: false);
+        return parsed is null
+            ? ExitCodes.BadInput
+            : await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static ParseResult? Parse(string[] args, TextWriter output, TextWriter error, bool interactive)
+    {
         var ctx = new CommandContext(output, error, interactive);
-        RootCommand root = Build(() => ctx);
-        ParseResult parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        ParseResult parsed = Build(() => ctx).Parse(args);
+        if (parsed.Errors.Count == 0)
         {
-            foreach (System.CommandLine.Parsing.ParseError parseError in parsed.Errors)
-            {
-                error.WriteLine($"swim: error: {parseError.Message}");
-            }
-            error.WriteLine("Run 'swim --help' or 'swim COMMAND --help' for usage.");
-            return ExitCodes.BadInput;
+            return parsed;
         }
-        return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        foreach (System.CommandLine.Parsing.ParseError parseError in parsed.Errors)
+        {
+            error.WriteLine($"swim: error: {parseError.Message}");
+        }
+        error.WriteLine("Run 'swim --help' or 'swim COMMAND --help' for usage.");
+        return null;
     }
 }

@@ -182,15 +182,17 @@ public sealed class EmulatorHostTests
     }
 
     [Fact]
-    public async Task The_emulator_command_serves_tcp_on_loopback_and_stops_after_its_duration()
+    public async Task The_emulator_command_serves_tcp_on_loopback_and_saves_its_state_when_stopped()
     {
         using var dir = new TempDirectory();
         string state = dir.File("emu.state");
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Task<int> run = Task.Run(() => SwimCommandLine.Run(["emulator", "--tcp", "127.0.0.1:0", "--geometry", "1x16x16", "--duration", "2", "--state", state], output, error));
+        var output = new SynchronizedWriter();
+        var error = new SynchronizedWriter();
+        using var stop = new CancellationTokenSource();
+        // --duration is only a backstop: the test stops the emulator itself once it is done with it.
+        Task<int> run = Task.Run(() => SwimCommandLine.RunAsync(["emulator", "--tcp", "127.0.0.1:0", "--geometry", "1x16x16", "--duration", "120", "--state", state], output, error, stop.Token));
         IPEndPoint? endpoint = null;
-        for (int i = 0; i < 100 && endpoint is null; i++)
+        for (int i = 0; i < 400 && endpoint is null; i++)
         {
             await Task.Delay(50);
             string text = output.ToString();
@@ -207,9 +209,48 @@ public sealed class EmulatorHostTests
             Assert.Equal(16, (await client.IdentifyAsync()).Rows);
             await client.ProgramAsync([new ProgramTarget(new CellAddress(0, 1, 1), TargetKind.Level, 2)]);
         }
+        await stop.CancelAsync();
         Assert.Equal(ExitCodes.Success, await run);
         Assert.Contains("state saved", output.ToString());
         Assert.Equal(1u, BoardStateFile.Load(state).Cells.CountersOf(17).Pulses);
+    }
+
+    /// <summary>A writer two threads can share: the command writes while the test polls.</summary>
+    private sealed class SynchronizedWriter : StringWriter
+    {
+        private readonly Lock _gate = new();
+
+        public override void Write(char value)
+        {
+            lock (_gate)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_gate)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void WriteLine(string? value)
+        {
+            lock (_gate)
+            {
+                base.WriteLine(value);
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_gate)
+            {
+                return base.ToString();
+            }
+        }
     }
 
     [Fact]
