@@ -1,0 +1,148 @@
+using Swim.Controller.Onnx;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Mapping;
+
+/// <summary>
+/// Every cell of a mapped model with its target level, in a fixed order: weights layer by layer, element by
+/// element, and within a weight its sign groups and digits, most significant first. Cell c therefore belongs
+/// to global weight c / CellsPerWeight, group (c / Digits) % Groups and digit c % Digits.
+/// </summary>
+public sealed class CellPlan
+{
+    private CellPlan(CrossbarMapping mapping, CellAddress[] cells, byte[] levels, long[] layerStarts, float[][] targets)
+    {
+        Mapping = mapping;
+        Cells = cells;
+        Levels = levels;
+        LayerStarts = layerStarts;
+        TargetWeights = targets;
+    }
+
+    public CrossbarMapping Mapping { get; }
+
+    public CellAddress[] Cells { get; }
+
+    public byte[] Levels { get; }
+
+    /// <summary>The global index of each layer's first weight (one more entry: the total).</summary>
+    public long[] LayerStarts { get; }
+
+    /// <summary>Each layer's weights as quantized: what perfect cells would give back.</summary>
+    public float[][] TargetWeights { get; }
+
+    public int CellCount => Cells.Length;
+
+    public long WeightCount => LayerStarts[^1];
+
+    public int LayerOf(long weight)
+    {
+        int layer = Array.BinarySearch(LayerStarts, weight);
+        return layer >= 0 ? Math.Min(layer, Mapping.Weights.Count - 1) : ~layer - 1;
+    }
+
+    public float TargetConductance(int cell) => (float)(Mapping.ConductanceMin + Levels[cell] * Mapping.LevelStep);
+
+    /// <summary>A weight's change per microsiemens of error in cell <paramref name="cell"/> (signed by its group).</summary>
+    public double WeightPerMicrosiemens(int cell)
+    {
+        CrossbarMapping m = Mapping;
+        int digit = cell % m.Digits;
+        int group = cell / m.Digits % m.Groups;
+        WeightMapping layer = m.Weights[LayerOf(cell / m.CellsPerWeight)];
+        double significance = Math.Pow(2, m.BitsPerCell * (m.Digits - 1 - digit));
+        return m.StepOf(layer) * significance / m.LevelStep * (group == 1 ? -1 : 1);
+    }
+
+    public static CellPlan Build(CrossbarMapping mapping, OnnxModel model)
+    {
+        ArgumentNullException.ThrowIfNull(mapping);
+        ArgumentNullException.ThrowIfNull(model);
+        int perWeight = mapping.CellsPerWeight;
+        var starts = new long[mapping.Weights.Count + 1];
+        for (int l = 0; l < mapping.Weights.Count; l++)
+        {
+            starts[l + 1] = starts[l] + mapping.Weights[l].ElementCount;
+        }
+        var cells = new CellAddress[checked((int)(starts[^1] * perWeight))];
+        var levels = new byte[cells.Length];
+        var targets = new float[mapping.Weights.Count][];
+        int maxDigit = (1 << mapping.BitsPerCell) - 1;
+        for (int l = 0; l < mapping.Weights.Count; l++)
+        {
+            WeightMapping layer = mapping.Weights[l];
+            float[] values = model.ReadWeights(layer.Name);
+            targets[l] = new float[values.Length];
+            double step = mapping.StepOf(layer);
+            int blockColumns = (layer.FanOut * perWeight + mapping.Columns - 1) / mapping.Columns;
+            for (int e = 0; e < values.Length; e++)
+            {
+                (int input, int output) = layer.OutputsFirst ? (e % layer.FanIn, e / layer.FanIn) : (e / layer.FanOut, e % layer.FanOut);
+                (long magnitude, int group, float quantized) = Quantize(mapping, values[e], step);
+                targets[l][e] = quantized;
+                long first = (starts[l] + e) * perWeight;
+                for (int g = 0; g < mapping.Groups; g++)
+                {
+                    for (int d = 0; d < mapping.Digits; d++)
+                    {
+                        int cell = (int)(first + g * mapping.Digits + d);
+                        int digit = g == group ? (int)(magnitude >> (mapping.BitsPerCell * (mapping.Digits - 1 - d))) & maxDigit : 0;
+                        levels[cell] = (byte)digit;
+                        int column = output * perWeight + g * mapping.Digits + d;
+                        CrossbarBlock block = layer.Blocks[input / mapping.Rows * blockColumns + column / mapping.Columns];
+                        cells[cell] = new CellAddress((ushort)block.Tile, (ushort)(block.TileRow + input - block.MatrixRow), (ushort)(block.TileColumn + column - block.MatrixColumn));
+                    }
+                }
+            }
+        }
+        return new CellPlan(mapping, cells, levels, starts, targets);
+    }
+
+    /// <summary>(stored magnitude, which group holds it, the quantized weight).</summary>
+    private static (long Magnitude, int Group, float Quantized) Quantize(CrossbarMapping mapping, float w, double step)
+    {
+        long top = (1L << mapping.MagnitudeBits) - 1;
+        if (mapping.Signs == SignEncoding.Differential)
+        {
+            long q = Math.Min((long)Math.Round(Math.Abs(w) / step), top);
+            return (q, w < 0 ? 1 : 0, (float)(Math.Sign(w) * q * step));
+        }
+        long offset = 1L << (mapping.MagnitudeBits - 1);
+        long v = Math.Clamp((long)Math.Round(w / step) + offset, 0, top);
+        return (v, 0, (float)((v - offset) * step));
+    }
+
+    /// <summary>Weights as cells of these conductances (plan order, microsiemens) would hold them, layer by layer.</summary>
+    public float[][] Decode(ReadOnlySpan<float> conductances)
+    {
+        if (conductances.Length != Cells.Length)
+        {
+            throw new ArgumentException($"expected {Cells.Length} conductances, got {conductances.Length}.", nameof(conductances));
+        }
+        CrossbarMapping m = Mapping;
+        var weights = new float[m.Weights.Count][];
+        double gMin = m.ConductanceMin, levelStep = m.LevelStep;
+        long offset = m.Signs == SignEncoding.Offset ? 1L << (m.MagnitudeBits - 1) : 0;
+        for (int l = 0; l < m.Weights.Count; l++)
+        {
+            double step = m.StepOf(m.Weights[l]);
+            weights[l] = new float[m.Weights[l].ElementCount];
+            for (long e = 0; e < weights[l].Length; e++)
+            {
+                long first = (LayerStarts[l] + e) * m.CellsPerWeight;
+                double value = 0;
+                for (int g = 0; g < m.Groups; g++)
+                {
+                    double group = 0;
+                    for (int d = 0; d < m.Digits; d++)
+                    {
+                        group += (conductances[(int)(first + g * m.Digits + d)] - gMin) / levelStep * Math.Pow(2, m.BitsPerCell * (m.Digits - 1 - d));
+                    }
+                    value += g == 0 ? group : -group;
+                }
+                weights[l][e] = (float)((value - offset) * step);
+            }
+        }
+        return weights;
+    }
+}

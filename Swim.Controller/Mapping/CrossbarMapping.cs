@@ -1,0 +1,186 @@
+using System.Text.Json;
+using Swim.Controller.Cli;
+using Swim.Controller.Onnx;
+using Swim.Controller.Onnx.Schema;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Mapping;
+
+/// <summary>
+/// A model's mapped weights placed on a board: each weight quantized to sign and N magnitude bits, split into
+/// N/m digits of m bits (one digit a cell, significance 2^(-i m) of the layer's full scale), signs held by
+/// differential pairs or an offset, and each weight matrix laid out as a crossbar (inputs on rows, outputs
+/// times cells-per-weight on columns) cut into tile-sized blocks. Saved as JSON so reads decode back to weights.
+/// </summary>
+public sealed record CrossbarMapping
+{
+    public required int MagnitudeBits { get; init; }
+
+    public required int BitsPerCell { get; init; }
+
+    public required SignEncoding Signs { get; init; }
+
+    public required int Levels { get; init; }
+
+    public required float ConductanceMin { get; init; }
+
+    public required float ConductanceMax { get; init; }
+
+    public required int Tiles { get; init; }
+
+    public required int Rows { get; init; }
+
+    public required int Columns { get; init; }
+
+    public required IReadOnlyList<WeightMapping> Weights { get; init; }
+
+    public int Digits => MagnitudeBits / BitsPerCell;
+
+    public int Groups => Signs == SignEncoding.Differential ? 2 : 1;
+
+    public int CellsPerWeight => Digits * Groups;
+
+    public long CellCount => Weights.Sum(w => w.ElementCount) * CellsPerWeight;
+
+    /// <summary>Conductance of one level step.</summary>
+    public double LevelStep => (ConductanceMax - ConductanceMin) / (Levels - 1.0);
+
+    /// <summary>The quantization step of a weight: full scale over 2^N (differential) or 2^(N-1) (offset).</summary>
+    public double StepOf(WeightMapping weight) => weight.FullScale / Math.Pow(2, Signs == SignEncoding.Differential ? MagnitudeBits : MagnitudeBits - 1);
+
+    /// <summary>Maps every crossbar-held weight of <paramref name="model"/> onto a board of <paramref name="board"/>'s geometry.</summary>
+    public static CrossbarMapping Build(OnnxModel model, BoardInfo board, MappingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(board);
+        ArgumentNullException.ThrowIfNull(options);
+        if (board.LevelsPerCell < 2 || (board.LevelsPerCell & (board.LevelsPerCell - 1)) != 0)
+        {
+            throw new SwimInputException($"the board has {board.LevelsPerCell} levels per cell; Swim maps bits onto cells of 2, 4, 8 ... levels.");
+        }
+        int bitsPerCell = System.Numerics.BitOperations.Log2(board.LevelsPerCell);
+        options.Validate(bitsPerCell);
+        int cellsPerWeight = options.MagnitudeBits / bitsPerCell * (options.Signs == SignEncoding.Differential ? 2 : 1);
+        var layouts = new List<(MappedWeight Weight, int FanIn, int FanOut, bool OutputsFirst, float FullScale)>();
+        List<NodeProto> nodes = [.. model.Nodes];
+        foreach (MappedWeight weight in model.RequireMappedWeights())
+        {
+            (int fanIn, int fanOut, bool outputsFirst) = Orientation(weight, nodes.First(n => OnnxModel.NodeLabel(n, nodes.IndexOf(n)) == weight.NodeLabel));
+            float fullScale = model.ReadWeights(weight.Name).Max(MathF.Abs);
+            layouts.Add((weight, fanIn, fanOut, outputsFirst, fullScale == 0 ? 1 : fullScale));
+        }
+        long needed = layouts.Sum(l => (long)l.FanIn * l.FanOut * cellsPerWeight);
+        long available = board.CellCount;
+        var packer = new TilePacker(board.Tiles, board.Rows, board.Columns);
+        var weights = new List<WeightMapping>();
+        foreach (var l in layouts)
+        {
+            var blocks = new List<CrossbarBlock>();
+            int columns = l.FanOut * cellsPerWeight;
+            for (int r = 0; r < l.FanIn; r += board.Rows)
+            {
+                for (int c = 0; c < columns; c += board.Columns)
+                {
+                    int rows = Math.Min(board.Rows, l.FanIn - r);
+                    int cols = Math.Min(board.Columns, columns - c);
+                    (int tile, int row, int column) = packer.Place(rows, cols)
+                        ?? throw new SwimInputException(
+                            $"model {model.Description} does not fit the board: it needs {needed:N0} cells ({cellsPerWeight} per weight for {options.MagnitudeBits}-bit weights on {board.LevelsPerCell}-level cells, " +
+                            $"{options.Signs.ToString().ToLowerInvariant()} signs) and the board has {available:N0} ({board.Tiles} tiles of {board.Rows} x {board.Columns}); " +
+                            $"placement ran out at weight '{l.Weight.Name}'. Use fewer weight bits, a bigger board, or map the model in parts.");
+                    blocks.Add(new CrossbarBlock(tile, row, column, r, c, rows, cols));
+                }
+            }
+            weights.Add(new WeightMapping
+            {
+                Name = l.Weight.Name,
+                Dims = l.Weight.Dims,
+                FullScale = l.FullScale,
+                FanIn = l.FanIn,
+                FanOut = l.FanOut,
+                OutputsFirst = l.OutputsFirst,
+                Blocks = blocks,
+            });
+        }
+        return new CrossbarMapping
+        {
+            MagnitudeBits = options.MagnitudeBits,
+            BitsPerCell = bitsPerCell,
+            Signs = options.Signs,
+            Levels = board.LevelsPerCell,
+            ConductanceMin = board.ConductanceMinMicrosiemens,
+            ConductanceMax = board.ConductanceMaxMicrosiemens,
+            Tiles = board.Tiles,
+            Rows = board.Rows,
+            Columns = board.Columns,
+            Weights = weights,
+        };
+    }
+
+    /// <summary>Fan-in, fan-out, and whether the tensor stores outputs first, from its consumer.</summary>
+    private static (int FanIn, int FanOut, bool OutputsFirst) Orientation(MappedWeight weight, NodeProto consumer)
+    {
+        long[] d = [.. weight.Dims];
+        if (weight.OpType == "Conv")
+        {
+            return (checked((int)(weight.ElementCount / d[0])), checked((int)d[0]), true);
+        }
+        if (d.Length != 2)
+        {
+            throw new SwimInputException($"weight '{weight.Name}' of {weight.OpType} has {d.Length} dimensions; Swim maps 2-D dense weights.");
+        }
+        bool transposedOnTheWay = weight.Path.Count(p => p == "Transpose") % 2 == 1;
+        bool outputsFirst = weight.OpType switch
+        {
+            // Gemm computes A op(B): B is [in, out] unless transB, which stores it [out, in].
+            "Gemm" when weight.InputIndex == 1 => consumer.Attribute.Any(a => a.Name == "transB" && a.I != 0),
+            // MatMul(X, W): W is [in, out]; MatMul(W, X): W is [out, in].
+            "MatMul" => weight.InputIndex == 0,
+            _ => true,
+        };
+        outputsFirst ^= transposedOnTheWay;
+        return outputsFirst ? ((int)d[1], (int)d[0], true) : ((int)d[0], (int)d[1], false);
+    }
+
+    public void Save(string path)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full + ".partial", JsonSerializer.Serialize(this, JsonOutput.Options));
+        File.Move(full + ".partial", full, overwrite: true);
+    }
+
+    public static CrossbarMapping Load(string path) =>
+        JsonSerializer.Deserialize<CrossbarMapping>(File.ReadAllText(path), JsonOutput.Options)
+            ?? throw new SwimInputException($"'{path}' is not a Swim mapping file.");
+
+    /// <summary>Shelf packing: blocks fill a tile left to right on shelves as tall as their first block.</summary>
+    private sealed class TilePacker(int tiles, int rows, int columns)
+    {
+        private readonly List<List<(int Top, int Height, int Cursor)>> _shelves = Enumerable.Range(0, tiles).Select(_ => new List<(int, int, int)>()).ToList();
+
+        public (int Tile, int Row, int Column)? Place(int height, int width)
+        {
+            for (int t = 0; t < tiles; t++)
+            {
+                List<(int Top, int Height, int Cursor)> shelves = _shelves[t];
+                for (int s = 0; s < shelves.Count; s++)
+                {
+                    (int top, int shelfHeight, int cursor) = shelves[s];
+                    if (height <= shelfHeight && cursor + width <= columns)
+                    {
+                        shelves[s] = (top, shelfHeight, cursor + width);
+                        return (t, top, cursor);
+                    }
+                }
+                int used = shelves.Sum(s => s.Height);
+                if (used + height <= rows)
+                {
+                    shelves.Add((used, height, width));
+                    return (t, used, 0);
+                }
+            }
+            return null;
+        }
+    }
+}
