@@ -31,7 +31,8 @@ internal static class ProgressDisplay
                 reported = tenth;
                 double rate = done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 double left = rate > 0 ? (total - done) / rate : 0;
-                ctx.Error.WriteLine($"{description}: {done:F0}/{total:F0} ({100 * done / Math.Max(total, 1):F0} %), {rate:F0}/s, {left:F1} s left");
+                string amount = total > 1 ? $"{done:N0}/{total:N0} ({100 * done / total:F0} %), {rate:N0}/s" : $"{100 * done / Math.Max(total, 1e-12):F0} %";
+                ctx.Error.WriteLine($"{description}: {amount}, {left:F1} s left");
             }
         });
         return outcome;

@@ -1,0 +1,55 @@
+namespace Swim.Controller.Selection;
+
+/// <summary>Which weights (or cells) get write-verify.</summary>
+public enum SelectionMethod
+{
+    /// <summary>SWIM: the second derivative in units of the layer's full scale, h max|W|^2, largest first; ties by |w|.</summary>
+    Swim,
+
+    /// <summary>U-SWIM: SWIM's score times the weight's own expected error variance from the device's state-dependent table.</summary>
+    USwim,
+
+    /// <summary>Largest |w| first.</summary>
+    Magnitude,
+
+    /// <summary>A seeded random choice.</summary>
+    Random,
+
+    /// <summary>Largest |dL/dw| max|W| first.</summary>
+    Gradient,
+
+    /// <summary>
+    /// After open-loop programming and one read of every cell: the weights whose measured error d predicts the largest
+    /// loss increase, 1/2 h d^2 + g d.
+    /// </summary>
+    Posterior,
+
+    /// <summary>Individual cells rather than whole weights: h times the cell's share of the weight (its significance squared) times its variance.</summary>
+    CellLevel,
+}
+
+/// <summary>Names on the command line and in reports.</summary>
+public static class SelectionMethods
+{
+    public static IReadOnlyList<string> Names => ["swim", "uswim", "magnitude", "random", "gradient", "posterior", "cell-level"];
+
+    public static SelectionMethod Parse(string name) => name switch
+    {
+        "swim" => SelectionMethod.Swim,
+        "uswim" => SelectionMethod.USwim,
+        "magnitude" => SelectionMethod.Magnitude,
+        "random" => SelectionMethod.Random,
+        "gradient" => SelectionMethod.Gradient,
+        "posterior" => SelectionMethod.Posterior,
+        "cell-level" => SelectionMethod.CellLevel,
+        _ => throw new SwimInputException($"selection method '{name}' is not one of {string.Join(", ", Names)}."),
+    };
+
+    public static string Name(SelectionMethod method) => Names[(int)method];
+
+    /// <summary>Whether the method needs every cell read once after open-loop programming.</summary>
+    public static bool NeedsMeasuredCells(SelectionMethod method) => method == SelectionMethod.Posterior;
+
+    /// <summary>Whether the method needs the sensitivity pass (gradient and curvature).</summary>
+    public static bool NeedsSensitivity(SelectionMethod method) => method is not (SelectionMethod.Magnitude or SelectionMethod.Random);
+}

@@ -1,0 +1,26 @@
+using Swim.Controller.Mapping;
+using Swim.Controller.Selection;
+
+namespace Swim.Controller.Sessions;
+
+/// <summary>What a programming session does: which cells to verify, how tightly, and how weights map.</summary>
+public sealed record ProgrammingOptions
+{
+    public SelectionMethod Method { get; init; } = SelectionMethod.Swim;
+
+    /// <summary>Fraction of weights (of cells, for cell-level) to write-verify, 0..1.</summary>
+    public double Fraction { get; init; } = 0.1;
+
+    public MappingOptions Mapping { get; init; } = new();
+
+    /// <summary>Write-verify band, as a fraction of the conductance window.</summary>
+    public double ToleranceFraction { get; init; } = 0.01;
+
+    public ushort MaxIterations { get; init; } = 50;
+
+    /// <summary>Seeds random selection.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Cells per round of commands: the unit of progress reports.</summary>
+    public int ChunkCells { get; init; } = 16_384;
+}

@@ -1,0 +1,25 @@
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
+using Swim.Protocol.Client;
+
+namespace Swim.Controller.Sessions;
+
+/// <summary>A programmed model and what it cost.</summary>
+public sealed record ProgrammingResult(
+    OnnxModel Programmed,
+    CrossbarMapping Mapping,
+    int CellsProgrammed,
+    int CellsVerified,
+    int VerifyConverged,
+    int VerifyDidNotConverge,
+    int VerifyStuck,
+    ulong DeviceTimeNs,
+    ulong Pulses,
+    ulong Reads,
+    ulong VerifyIterations,
+    LinkStatistics Link,
+    IReadOnlyList<LayerError> Layers,
+    double WallSeconds);
+
+/// <summary>How far a layer's read-back weights are from their quantized targets, in units of the layer's full scale.</summary>
+public sealed record LayerError(string Weight, long Elements, double RmsError, double MaxError);
