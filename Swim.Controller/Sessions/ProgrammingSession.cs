@@ -16,9 +16,11 @@ namespace Swim.Controller.Sessions;
 public static class ProgrammingSession
 {
     /// <param name="cellVariance">The device's programming variance per cell at its target (uS^2), for uswim and cell-level.</param>
+    /// <param name="journal">Records every chunk before and after it runs; a journal with finished or started chunks is resumed.</param>
     /// <param name="progress">Called with a phase name and the cells done in it out of its total.</param>
     public static async Task<ProgrammingResult> RunAsync(BoardClient client, OnnxModel model, SensitivityResult? sensitivity, ProgrammingOptions options,
-        Func<CellPlan, Func<int, double>>? cellVariance = null, Action<string, int, int>? progress = null, CancellationToken cancellationToken = default)
+        Func<CellPlan, Func<int, double>>? cellVariance = null, Action<string, int, int>? progress = null, SessionJournal? journal = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(model);
@@ -27,58 +29,32 @@ public static class ProgrammingSession
         BoardInfo board = client.Board ?? await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         CrossbarMapping mapping = CrossbarMapping.Build(model, board, options.Mapping);
         CellPlan plan = CellPlan.Build(mapping, model);
+        var run = new Runner(client, plan, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
         BoardStatus before = await client.StatusAsync(cancellationToken).ConfigureAwait(false);
 
         // 1. Every cell, open loop.
-        await InChunks(plan.CellCount, options.ChunkCells, "program", progress, async (start, count) =>
-        {
-            var targets = new ProgramTarget[count];
-            for (int i = 0; i < count; i++)
-            {
-                targets[i] = new ProgramTarget(plan.Cells[start + i], TargetKind.Level, plan.Levels[start + i]);
-            }
-            StatusCode[] statuses = await client.ProgramAsync(targets, cancellationToken).ConfigureAwait(false);
-            int refused = statuses.Count(s => s != StatusCode.Ok);
-            if (refused > 0)
-            {
-                throw new IOException($"the board refused {refused} of {count} open-loop writes ({statuses.First(s => s != StatusCode.Ok)}); the mapping and the board disagree.");
-            }
-        }).ConfigureAwait(false);
+        await run.ProgramAllAsync().ConfigureAwait(false);
 
-        // 2. Which cells to verify (posterior first reads every cell once: cheap next to verifying).
-        float[]? measured = null;
-        if (SelectionMethods.NeedsMeasuredCells(options.Method))
+        // 2. Which cells to verify (posterior first reads every cell once: cheap next to verifying). The choice is
+        //    journalled, so a resumed session verifies the same cells whatever the method.
+        bool[] selected;
+        if (journal?.Selection() is { } stored)
         {
-            measured = await ReadAllAsync(client, plan, options, "measure", progress, cancellationToken).ConfigureAwait(false);
+            selected = [.. stored.Select(b => b != 0)];
         }
-        Func<int, double>? variance = cellVariance?.Invoke(plan);
-        bool[] selected = CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed);
+        else
+        {
+            float[]? measured = SelectionMethods.NeedsMeasuredCells(options.Method) ? await run.ReadAllAsync("measure").ConfigureAwait(false) : null;
+            selected = CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, cellVariance?.Invoke(plan), measured, options.Seed);
+            journal?.SaveSelection([.. selected.Select(b => b ? (byte)1 : (byte)0)]);
+        }
         int[] verify = Enumerable.Range(0, plan.CellCount).Where(c => selected[c]).ToArray();
 
         // 3. Write-verify of the selected cells, on the board's own loop.
-        float tolerance = (float)(options.ToleranceFraction * (mapping.ConductanceMax - mapping.ConductanceMin));
-        int converged = 0, didNotConverge = 0, stuck = 0;
-        await InChunks(verify.Length, options.ChunkCells, "verify", progress, async (start, count) =>
-        {
-            var targets = new VerifyTarget[count];
-            for (int i = 0; i < count; i++)
-            {
-                int cell = verify[start + i];
-                targets[i] = new VerifyTarget(plan.Cells[cell], plan.TargetConductance(cell), tolerance, options.MaxIterations);
-            }
-            foreach (VerifyOutcome outcome in await client.ProgramVerifyAsync(targets, cancellationToken).ConfigureAwait(false))
-            {
-                switch (outcome.Status)
-                {
-                    case StatusCode.Ok: converged++; break;
-                    case StatusCode.CellStuck: stuck++; break;
-                    default: didNotConverge++; break;
-                }
-            }
-        }).ConfigureAwait(false);
+        byte[] outcomes = await run.VerifyAsync(verify).ConfigureAwait(false);
 
         // 4. Read every cell back and rebuild the weights.
-        float[] readBack = await ReadAllAsync(client, plan, options, "read back", progress, cancellationToken).ConfigureAwait(false);
+        float[] readBack = await run.ReadAllAsync("read back").ConfigureAwait(false);
         float[][] weights = plan.Decode(readBack);
         OnnxModel programmed = model.Clone();
         var layers = new List<LayerError>();
@@ -96,31 +72,153 @@ public static class ProgrammingSession
             layers.Add(new LayerError(layer.Name, weights[l].Length, Math.Sqrt(sum / weights[l].Length), max));
         }
         BoardStatus after = await client.StatusAsync(cancellationToken).ConfigureAwait(false);
-        return new ProgrammingResult(programmed, mapping, plan.CellCount, verify.Length, converged, didNotConverge, stuck,
+        journal?.SetFact("state", "completed");
+        return new ProgrammingResult(programmed, mapping, plan.CellCount, verify.Length,
+            outcomes.Count(o => o == (byte)StatusCode.Ok), outcomes.Count(o => o == (byte)StatusCode.DidNotConverge), outcomes.Count(o => o == (byte)StatusCode.CellStuck),
             after.DeviceTimeNs - before.DeviceTimeNs, after.Pulses - before.Pulses, after.Reads - before.Reads,
             after.VerifyIterations - before.VerifyIterations, client.Statistics, layers, clock.Elapsed.TotalSeconds);
     }
 
-    private static async Task<float[]> ReadAllAsync(BoardClient client, CellPlan plan, ProgrammingOptions options, string phase,
-        Action<string, int, int>? progress, CancellationToken cancellationToken)
-    {
-        var values = new float[plan.CellCount];
-        await InChunks(plan.CellCount, options.ChunkCells, phase, progress, async (start, count) =>
-        {
-            float[] read = await client.ReadAsync(new ArraySegment<CellAddress>(plan.Cells, start, count), 1, cancellationToken).ConfigureAwait(false);
-            read.CopyTo(values, start);
-        }).ConfigureAwait(false);
-        return values;
-    }
+    /// <summary>A verify outcome recorded as unknown: the board ran it before a crash, its answer was lost.</summary>
+    public const byte RecoveredOutcome = 0xFF;
 
-    private static async Task InChunks(int total, int chunk, string phase, Action<string, int, int>? progress, Func<int, int, Task> work)
+    /// <summary>Runs the phases chunk by chunk, journalled, and recovers chunks a crash left started.</summary>
+    private sealed class Runner(BoardClient client, CellPlan plan, ProgrammingOptions options, SessionJournal? journal,
+        Action<string, int, int>? progress, bool hasCounters, CancellationToken cancellationToken)
     {
-        progress?.Invoke(phase, 0, total);
-        for (int start = 0; start < total; start += chunk)
+        public async Task ProgramAllAsync()
         {
-            int count = Math.Min(chunk, total - start);
-            await work(start, count).ConfigureAwait(false);
-            progress?.Invoke(phase, start + count, total);
+            await Chunks("program", plan.CellCount, async (start, count, record) =>
+            {
+                int[] cells = Enumerable.Range(start, count).ToArray();
+                if (record is { } unfinished)
+                {
+                    // The chunk was sent but its answers were not journalled: program only cells the board never touched.
+                    cells = await UntouchedAsync(cells, unfinished.Before!, byPulses: true).ConfigureAwait(false);
+                }
+                else
+                {
+                    journal?.Started("program", start, count, await SnapshotAsync(cells).ConfigureAwait(false));
+                }
+                var targets = cells.Select(c => new ProgramTarget(plan.Cells[c], TargetKind.Level, plan.Levels[c])).ToArray();
+                StatusCode[] statuses = await client.ProgramAsync(targets, cancellationToken).ConfigureAwait(false);
+                int refused = statuses.Count(s => s != StatusCode.Ok);
+                if (refused > 0)
+                {
+                    throw new IOException($"the board refused {refused} of {targets.Length} open-loop writes ({statuses.First(s => s != StatusCode.Ok)}); the mapping and the board disagree.");
+                }
+                return null;
+            }).ConfigureAwait(false);
+        }
+
+        public async Task<byte[]> VerifyAsync(int[] verify)
+        {
+            var outcomes = new byte[verify.Length];
+            float tolerance = (float)(options.ToleranceFraction * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
+            await Chunks("verify", verify.Length, async (start, count, record) =>
+            {
+                int[] cells = verify[start..(start + count)];
+                var result = new byte[count];
+                int[] run = cells;
+                if (record is { } unfinished)
+                {
+                    // Cells the board read since the chunk started were verified; their outcome is lost, their state is final.
+                    run = await UntouchedAsync(cells, unfinished.Before!, byPulses: false).ConfigureAwait(false);
+                    Array.Fill(result, RecoveredOutcome);
+                }
+                else
+                {
+                    journal?.Started("verify", start, count, await SnapshotAsync(cells).ConfigureAwait(false));
+                }
+                var targets = run.Select(c => new VerifyTarget(plan.Cells[c], plan.TargetConductance(c), tolerance, options.MaxIterations)).ToArray();
+                VerifyOutcome[] answers = await client.ProgramVerifyAsync(targets, cancellationToken).ConfigureAwait(false);
+                var position = new Dictionary<int, int>(count);
+                for (int i = 0; i < count; i++)
+                {
+                    position[cells[i]] = i;
+                }
+                for (int i = 0; i < run.Length; i++)
+                {
+                    result[position[run[i]]] = (byte)answers[i].Status;
+                }
+                return result;
+            }, results: (start, bytes) => bytes.CopyTo(outcomes, start)).ConfigureAwait(false);
+            return outcomes;
+        }
+
+        public async Task<float[]> ReadAllAsync(string phase)
+        {
+            var values = new float[plan.CellCount];
+            await Chunks(phase, plan.CellCount, async (start, count, record) =>
+            {
+                if (record is null)
+                {
+                    journal?.Started(phase, start, count, null);
+                }
+                // Reading is idempotent: an unfinished read chunk is simply read again.
+                float[] read = await client.ReadAsync(new ArraySegment<CellAddress>(plan.Cells, start, count), 1, cancellationToken).ConfigureAwait(false);
+                return System.Runtime.InteropServices.MemoryMarshal.AsBytes(read.AsSpan()).ToArray();
+            }, results: (start, bytes) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values.AsSpan(start))).ConfigureAwait(false);
+            return values;
+        }
+
+        /// <summary>What recovery compares against: per-cell pulse and read counters (or, without COUNTERS, conductances).</summary>
+        private async Task<byte[]?> SnapshotAsync(int[] cells)
+        {
+            if (journal is null)
+            {
+                return null;
+            }
+            CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
+            if (hasCounters)
+            {
+                CellCounters[] counters = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
+                return System.Runtime.InteropServices.MemoryMarshal.AsBytes(counters.SelectMany(c => new[] { c.Pulses, c.Reads }).ToArray().AsSpan()).ToArray();
+            }
+            float[] values = await client.ReadAsync(addresses, 1, cancellationToken).ConfigureAwait(false);
+            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        }
+
+        /// <summary>The cells of an unfinished chunk that the board did not act on, judged against the snapshot taken before it.</summary>
+        private async Task<int[]> UntouchedAsync(int[] cells, byte[] before, bool byPulses)
+        {
+            CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
+            if (hasCounters)
+            {
+                uint[] then = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(before).ToArray();
+                CellCounters[] now = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
+                return cells.Where((_, i) => byPulses ? now[i].Pulses == then[2 * i] : now[i].Reads == then[2 * i + 1]).ToArray();
+            }
+            // Without COUNTERS: a cell whose conductance moved by more than the read noise could explain was acted on.
+            float[] was = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(before).ToArray();
+            float[] current = await client.ReadAsync(addresses, 4, cancellationToken).ConfigureAwait(false);
+            double band = Math.Max(4 * (client.Board?.ReadResolutionMicrosiemens ?? 0), 0.01 * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
+            return cells.Where((_, i) => Math.Abs(current[i] - was[i]) <= band).ToArray();
+        }
+
+        private async Task Chunks(string phase, int total, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null)
+        {
+            progress?.Invoke(phase, 0, total);
+            for (int start = 0; start < total; start += options.ChunkCells)
+            {
+                int count = Math.Min(options.ChunkCells, total - start);
+                ChunkRecord? record = journal?.Find(phase, start);
+                byte[]? result;
+                if (record is { Done: true })
+                {
+                    result = record.Result;
+                }
+                else
+                {
+                    result = await work(start, count, record).ConfigureAwait(false);
+                    journal?.Done(phase, start, result);
+                }
+                if (result is not null)
+                {
+                    results?.Invoke(start, result);
+                }
+                progress?.Invoke(phase, start + count, total);
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ namespace Swim.Emulator.Hosting;
 /// </summary>
 public static class BoardStateFile
 {
-    private const string Magic = "SWIMEMU1";
+    private const string Magic = "SWIMEMU2";
 
     public static void Save(EmulatedBoard board, string path)
     {
@@ -37,6 +37,7 @@ public static class BoardStateFile
             foreach (long v in state.AnchoredAt) w.Write(v);
             w.Write(state.Stuck);
             foreach (uint v in state.Operations) w.Write(v);
+            foreach (uint v in state.ReadOperations) w.Write(v);
             foreach (uint v in state.Pulses) w.Write(v);
             foreach (uint v in state.Reads) w.Write(v);
             foreach (ulong v in state.TimeNs) w.Write(v);
@@ -65,6 +66,7 @@ public static class BoardStateFile
             for (int i = 0; i < state.AnchoredAt.Length; i++) state.AnchoredAt[i] = r.ReadInt64();
             r.Read(state.Stuck);
             for (int i = 0; i < state.Operations.Length; i++) state.Operations[i] = r.ReadUInt32();
+            for (int i = 0; i < state.ReadOperations.Length; i++) state.ReadOperations[i] = r.ReadUInt32();
             for (int i = 0; i < state.Pulses.Length; i++) state.Pulses[i] = r.ReadUInt32();
             for (int i = 0; i < state.Reads.Length; i++) state.Reads[i] = r.ReadUInt32();
             for (int i = 0; i < state.TimeNs.Length; i++) state.TimeNs[i] = r.ReadUInt64();

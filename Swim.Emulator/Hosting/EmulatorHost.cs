@@ -35,11 +35,17 @@ public sealed class EmulatorHost : IAsyncDisposable
     public event Action<string>? Log;
 
     /// <summary>A link into the board in this process; <paramref name="baudRate"/> models the line rate (0: unlimited).</summary>
-    public ByteTransport ConnectInProcess(int baudRate = 0)
+    public ByteTransport ConnectInProcess(int baudRate = 0) => ConnectInProcessWithCompletion(baudRate).Link;
+
+    /// <summary>
+    /// A link into the board, and a task that completes once the board has executed every frame sent on it and
+    /// the link has closed: what a host that lost a connection waits for before recovering, so that the dead
+    /// connection's queued commands cannot run after its checks.
+    /// </summary>
+    public (ByteTransport Link, Task Drained) ConnectInProcessWithCompletion(int baudRate = 0)
     {
         (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair(baudRate);
-        Serve(board, "in-process");
-        return host;
+        return (host, Serve(board, "in-process"));
     }
 
     /// <summary>Listens on <paramref name="address"/>:<paramref name="port"/> (port 0 picks one) and serves each connection.</summary>
@@ -64,7 +70,8 @@ public sealed class EmulatorHost : IAsyncDisposable
                         break;
                     }
                     client.NoDelay = true;
-                    Serve(new StreamTransport(client.GetStream(), shouldDispose: true, $"tcp {client.Client.RemoteEndPoint}", client), $"tcp {client.Client.RemoteEndPoint}");
+                    // Tracked in _serving and awaited on disposal.
+                    _ = Serve(new StreamTransport(client.GetStream(), shouldDispose: true, $"tcp {client.Client.RemoteEndPoint}", client), $"tcp {client.Client.RemoteEndPoint}");
                 }
                 listener.Stop();
             }));
@@ -80,21 +87,21 @@ public sealed class EmulatorHost : IAsyncDisposable
         {
             _owned.Add(terminal);
         }
-        Serve(new StreamTransport(terminal.Stream, shouldDispose: false, $"serial {terminal.SlavePath}"), $"serial {terminal.SlavePath}");
+        _ = Serve(new StreamTransport(terminal.Stream, shouldDispose: false, $"serial {terminal.SlavePath}"), $"serial {terminal.SlavePath}");
         return terminal.SlavePath;
     }
 
     /// <summary>A brown-out: the response cache and volatile state are lost; conductances stay.</summary>
     public void BrownOut() => Endpoint.PowerCycle();
 
-    private void Serve(ByteTransport transport, string name)
+    private Task Serve(ByteTransport transport, string name)
     {
         ByteTransport link = _faults is null
             ? transport
             : new FaultInjectingTransport(transport, _faults, Interlocked.Increment(ref _faultSeed), direction: FaultDirection.Both);
         lock (_gate)
         {
-            _serving.Add(Task.Run(async () =>
+            Task serving = Task.Run(async () =>
             {
                 Log?.Invoke($"serving {name}");
                 try
@@ -107,7 +114,9 @@ public sealed class EmulatorHost : IAsyncDisposable
                 }
                 Log?.Invoke($"{name} closed");
                 await link.DisposeAsync().ConfigureAwait(false);
-            }));
+            });
+            _serving.Add(serving);
+            return serving;
         }
     }
 

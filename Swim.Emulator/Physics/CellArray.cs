@@ -25,6 +25,7 @@ public sealed class CellArray
     private readonly float[] _deviceOffset;
     private readonly byte[] _stuck;
     private readonly uint[] _operations;
+    private readonly uint[] _readOperations;
     private readonly uint[] _pulses;
     private readonly uint[] _reads;
     private readonly ulong[] _timeNs;
@@ -41,6 +42,7 @@ public sealed class CellArray
         _deviceOffset = new float[count];
         _stuck = new byte[count];
         _operations = new uint[count];
+        _readOperations = new uint[count];
         _pulses = new uint[count];
         _reads = new uint[count];
         _timeNs = new ulong[count];
@@ -92,7 +94,8 @@ public sealed class CellArray
     {
         double g = TrueConductance(cell);
         double sum = 0;
-        uint op = _operations[cell]++;
+        // Reads draw from their own counter, so reading a cell never changes what later writes do to it.
+        uint op = _readOperations[cell]++;
         for (int s = 0; s < samples; s++)
         {
             sum += Preset.ReadSigma == 0 ? g : g + Preset.ReadSigma * Preset.Window * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamRead * 256 + (ulong)s);
@@ -196,8 +199,8 @@ public sealed class CellArray
     }
 
     /// <summary>The persistent state, for saving a board between runs.</summary>
-    internal (float[] Anchor, long[] AnchoredAt, byte[] Stuck, uint[] Operations, uint[] Pulses, uint[] Reads, ulong[] TimeNs) State =>
-        (_anchor, _anchoredAtNs, _stuck, _operations, _pulses, _reads, _timeNs);
+    internal (float[] Anchor, long[] AnchoredAt, byte[] Stuck, uint[] Operations, uint[] ReadOperations, uint[] Pulses, uint[] Reads, ulong[] TimeNs) State =>
+        (_anchor, _anchoredAtNs, _stuck, _operations, _readOperations, _pulses, _reads, _timeNs);
 
     internal void Restore(long clockNs, ulong pulses, ulong reads, ulong iterations)
     {

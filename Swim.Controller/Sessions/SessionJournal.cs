@@ -1,0 +1,172 @@
+using Microsoft.Data.Sqlite;
+
+namespace Swim.Controller.Sessions;
+
+/// <summary>
+/// The record of a programming session, in SQLite (docs/journal.md). A chunk of cells is written as
+/// <c>started</c> (with the board's per-cell counters at that moment) before any command for it is sent, and
+/// as <c>done</c> (with its results) after every answer is in. WAL mode with synchronous=FULL: a kill at any
+/// point leaves a consistent journal, and on resume a chunk still marked started is the only uncertainty.
+/// </summary>
+public sealed class SessionJournal : IDisposable
+{
+    public const int SchemaVersion = 1;
+
+    private readonly SqliteConnection _connection;
+
+    private SessionJournal(SqliteConnection connection, string path)
+    {
+        _connection = connection;
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    /// <summary>Starts a journal for a new session; refuses to overwrite one (resume it, or choose another file).</summary>
+    public static SessionJournal Create(string path, IReadOnlyDictionary<string, string> facts)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        if (File.Exists(path))
+        {
+            throw new SwimInputException($"journal '{path}' already exists; continue that session with --resume, or give a new --journal file.");
+        }
+        SessionJournal journal = OpenConnection(path);
+        journal.Execute("""
+            CREATE TABLE session (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE chunk (
+                phase TEXT NOT NULL,
+                first_cell INTEGER NOT NULL,
+                cell_count INTEGER NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('started', 'done')),
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                before BLOB,
+                result BLOB,
+                PRIMARY KEY (phase, first_cell));
+            CREATE TABLE selection (id INTEGER PRIMARY KEY CHECK (id = 1), cells BLOB NOT NULL);
+            """);
+        using SqliteTransaction transaction = journal._connection.BeginTransaction();
+        foreach ((string key, string value) in facts.Append(new("schema_version", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))).Append(new("state", "running")))
+        {
+            journal.Execute("INSERT INTO session (key, value) VALUES ($k, $v)", ("$k", key), ("$v", value));
+        }
+        transaction.Commit();
+        return journal;
+    }
+
+    /// <summary>Opens an existing journal to resume its session.</summary>
+    public static SessionJournal Open(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new SwimInputException($"journal '{path}' does not exist; start the session without --resume.");
+        }
+        SessionJournal journal = OpenConnection(path);
+        try
+        {
+            if (journal.Fact("schema_version") != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            {
+                throw new SwimInputException($"journal '{path}' has schema version {journal.Fact("schema_version") ?? "none"}; this Swim reads version {SchemaVersion}.");
+            }
+        }
+        catch (SqliteException ex)
+        {
+            journal.Dispose();
+            throw new SwimInputException($"'{path}' is not a Swim session journal ({ex.Message}).", ex);
+        }
+        return journal;
+    }
+
+    private static SessionJournal OpenConnection(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
+        connection.Open();
+        var journal = new SessionJournal(connection, full);
+        journal.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+        return journal;
+    }
+
+    public string? Fact(string key)
+    {
+        using SqliteCommand command = Command("SELECT value FROM session WHERE key = $k", ("$k", key));
+        return command.ExecuteScalar() as string;
+    }
+
+    public void SetFact(string key, string value) =>
+        Execute("INSERT INTO session (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value", ("$k", key), ("$v", value));
+
+    public ChunkRecord? Find(string phase, int firstCell)
+    {
+        using SqliteCommand command = Command("SELECT cell_count, state, before, result FROM chunk WHERE phase = $p AND first_cell = $f", ("$p", phase), ("$f", firstCell));
+        using SqliteDataReader reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+        return new ChunkRecord(phase, firstCell, reader.GetInt32(0), reader.GetString(1) == "done",
+            reader.IsDBNull(2) ? null : (byte[])reader[2], reader.IsDBNull(3) ? null : (byte[])reader[3]);
+    }
+
+    /// <summary>Recorded before any command of the chunk is sent.</summary>
+    public void Started(string phase, int firstCell, int count, byte[]? before) =>
+        Execute("INSERT INTO chunk (phase, first_cell, cell_count, state, started_at, before) VALUES ($p, $f, $n, 'started', $t, $b)",
+            ("$p", phase), ("$f", firstCell), ("$n", count), ("$t", Now()), ("$b", (object?)before ?? DBNull.Value));
+
+    /// <summary>Recorded after every answer of the chunk is in.</summary>
+    public void Done(string phase, int firstCell, byte[]? result) =>
+        Execute("UPDATE chunk SET state = 'done', finished_at = $t, result = $r WHERE phase = $p AND first_cell = $f",
+            ("$p", phase), ("$f", firstCell), ("$t", Now()), ("$r", (object?)result ?? DBNull.Value));
+
+    public byte[]? Selection()
+    {
+        using SqliteCommand command = Command("SELECT cells FROM selection WHERE id = 1");
+        return command.ExecuteScalar() as byte[];
+    }
+
+    public void SaveSelection(byte[] cells) => Execute("INSERT INTO selection (id, cells) VALUES (1, $c)", ("$c", cells));
+
+    /// <summary>Chunks per phase and state, for reports and checks.</summary>
+    public IReadOnlyList<(string Phase, bool Done, int Chunks, long Cells)> Summary()
+    {
+        using SqliteCommand command = Command("SELECT phase, state, COUNT(*), SUM(cell_count) FROM chunk GROUP BY phase, state ORDER BY phase, state");
+        using SqliteDataReader reader = command.ExecuteReader();
+        var rows = new List<(string, bool, int, long)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1) == "done", reader.GetInt32(2), reader.GetInt64(3)));
+        }
+        return rows;
+    }
+
+    public string IntegrityCheck()
+    {
+        using SqliteCommand command = Command("PRAGMA integrity_check");
+        return command.ExecuteScalar() as string ?? "no answer";
+    }
+
+    private static string Now() => DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+
+    private void Execute(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using SqliteCommand command = Command(sql, parameters);
+        command.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
+    {
+        SqliteCommand command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach ((string name, object? value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        return command;
+    }
+
+    public void Dispose() => _connection.Dispose();
+}
+
+/// <summary>A journalled chunk: its cells, whether it finished, the counters before it, and its results.</summary>
+public sealed record ChunkRecord(string Phase, int FirstCell, int Count, bool Done, byte[]? Before, byte[]? Result);
