@@ -12,6 +12,7 @@ public static class SwimCommandLine
         root.Subcommands.Add(EmulatorCommand.Create(context));
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
+        root.Subcommands.Add(ProgramCommand.Create(context));
         root.Subcommands.Add(SensitivityCommand.Create(context));
         root.Subcommands.Add(TrainCommand.Create(context));
         return root;

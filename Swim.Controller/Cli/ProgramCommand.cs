@@ -1,0 +1,211 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Spectre.Console;
+using Swim.Controller.Data;
+using Swim.Controller.Evaluation;
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
+using Swim.Controller.Selection;
+using Swim.Controller.Sensitivity;
+using Swim.Controller.Sessions;
+using Swim.Emulator;
+using Swim.Emulator.Physics;
+using Swim.Protocol.Client;
+
+namespace Swim.Controller.Cli;
+
+/// <summary><c>swim program MODEL.onnx --board ... --method M --ratio P --journal J.db --out OUT.onnx --report DIR</c>.</summary>
+internal static class ProgramCommand
+{
+    public static Command Create(Func<CommandContext> context)
+    {
+        var model = new Argument<string>("model") { Description = "The ONNX classifier to program." };
+        var board = new Option<string>("--board") { Description = $"The board: {BoardSpec.Help}.", Required = true };
+        var calib = new DataOptions("--calib", "Calibration samples for the sensitivity pass (not needed by magnitude and random).", DataSplit.Train);
+        calib.Data.Required = false;
+        var test = new Option<string?>("--data") { Description = "Test samples: evaluate the read-back model on them (test split when the file has one)." };
+        var method = new Option<string>("--method") { Description = $"Selection: {string.Join(", ", SelectionMethods.Names)}.", DefaultValueFactory = _ => "swim" };
+        method.AcceptOnlyFromAmong([.. SelectionMethods.Names]);
+        var ratio = new Option<double>("--ratio") { Description = "Fraction of weights (cells for cell-level) to write-verify, 0..1.", DefaultValueFactory = _ => 0.1 };
+        var bits = new Option<int>("--weight-bits") { Description = "Magnitude bits per weight.", DefaultValueFactory = _ => 8 };
+        var signs = new Option<string>("--signs") { Description = "differential or offset.", DefaultValueFactory = _ => "differential" };
+        signs.AcceptOnlyFromAmong("differential", "offset");
+        var tolerance = new Option<double>("--tolerance") { Description = "Write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => 0.01 };
+        var iterations = new Option<int>("--max-iterations") { Description = "Write-verify iteration limit per cell.", DefaultValueFactory = _ => 50 };
+        var seed = new Option<int>("--seed") { Description = "Seeds random selection.", DefaultValueFactory = _ => 1 };
+        var journal = new Option<string?>("--journal") { Description = "SQLite journal of the session (docs/journal.md); required to --resume." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the session recorded in --journal after a crash, kill or disconnect." };
+        var output = new Option<string>("--out") { Description = "Where to write the programmed model (read-back weights).", Required = true };
+        var report = new Option<string?>("--report") { Description = "Directory for report.json, report.md and mapping.json." };
+        var geometry = new Option<string>("--geometry") { Description = "Emulator geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => "16x256x256" };
+        var emulatorSeed = new Option<ulong>("--emulator-seed") { Description = "Seed of the in-process emulator's physics.", DefaultValueFactory = _ => 1UL };
+        var command = new Command("program", "Map a model onto a board, program every cell, write-verify the selected ones, read back, rebuild and evaluate.");
+        command.Arguments.Add(model);
+        calib.AddTo(command);
+        foreach (Option o in new Option[] { board, test, method, ratio, bits, signs, tolerance, iterations, seed, journal, resume, output, report, geometry, emulatorSeed })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            CommandContext ctx = context();
+            try
+            {
+                return await RunAsync(ctx, result, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SwimInputException ex)
+            {
+                ctx.Error.WriteLine($"swim: error: {ex.Message}");
+                return ExitCodes.BadInput;
+            }
+            catch (Exception ex) when (ex is BoardException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+            {
+                ctx.Error.WriteLine($"swim: failed: {ex.Message}" + (result.GetValue(journal) is { } j ? $" The journal '{j}' holds what was done; continue with --resume." : ""));
+                return ExitCodes.Failure;
+            }
+        });
+        return command;
+
+        async Task<int> RunAsync(CommandContext ctx, ParseResult r, CancellationToken cancellationToken)
+        {
+            string modelPath = r.GetRequiredValue(model);
+            OnnxModel onnx = OnnxModel.Load(modelPath);
+            SelectionMethod selection = SelectionMethods.Parse(r.GetValue(method)!);
+            var options = new ProgrammingOptions
+            {
+                Method = selection,
+                Fraction = r.GetValue(ratio),
+                Mapping = new MappingOptions { MagnitudeBits = r.GetValue(bits), Signs = r.GetValue(signs) == "offset" ? SignEncoding.Offset : SignEncoding.Differential },
+                ToleranceFraction = r.GetValue(tolerance) is > 0 and < 1 and var t ? t : throw new SwimInputException("--tolerance must lie between 0 and 1 (a fraction of the window)."),
+                MaxIterations = r.GetValue(iterations) is >= 1 and <= ushort.MaxValue and var n ? (ushort)n : throw new SwimInputException("--max-iterations must be 1 to 65535."),
+                Seed = r.GetValue(seed),
+            };
+            if (options.Fraction is < 0 or > 1)
+            {
+                throw new SwimInputException($"--ratio must lie in [0, 1] (got {options.Fraction}).");
+            }
+            string? journalPath = r.GetValue(journal);
+            if (r.GetValue(resume) && journalPath is null)
+            {
+                throw new SwimInputException("--resume needs the --journal of the session to continue.");
+            }
+            SensitivityResult? sensitivity = null;
+            if (SelectionMethods.NeedsSensitivity(selection))
+            {
+                if (r.GetValue(calib.Data) is null)
+                {
+                    throw new SwimInputException($"--method {r.GetValue(method)} ranks weights by the sensitivity pass: give calibration samples with --calib.");
+                }
+                DataSet calibration = calib.Open(r);
+                sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));
+            }
+            string facts = JsonOutput.Serialize(new { options.Method, options.Fraction, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed });
+            string modelHash = Convert.ToHexStringLower(SHA256.HashData(onnx.ToBytes()));
+            await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), cancellationToken).ConfigureAwait(false);
+            await using var client = new BoardClient(spec.Transport);
+            var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+            using SessionJournal? record = journalPath is null ? null
+                : r.GetValue(resume) ? SessionJournal.Open(journalPath)
+                : SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = info.Serial, ["model_path"] = modelPath });
+            if (record is not null && r.GetValue(resume))
+            {
+                CheckSameSession(record, modelHash, facts, info.Serial);
+            }
+            ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
+            Func<CellPlan, Func<int, double>>? variance = spec.Profile is { } profile ? DeviceVariance.From(profile)
+                : selection is SelectionMethod.USwim or SelectionMethod.CellLevel ? DeviceVariance.From(DevicePreset.ByName(info.DeviceModel is "rram" or "pcm" or "fefet" or "paper" ? info.DeviceModel : "rram")) : null;
+            string[] phases = ["program", "measure", "verify", "read back"];
+            ProgrammingResult programmed = await ProgressDisplay.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", phases.Length, report =>
+                ProgrammingSession.RunAsync(client, onnx, sensitivity, options, variance,
+                    (phase, done, total) => report(Array.IndexOf(phases, phase) + (total == 0 ? 1 : done / (double)total)), record, cancellationToken)).ConfigureAwait(false);
+            programmed.Programmed.Save(r.GetRequiredValue(output));
+            double? accuracy = null;
+            if (r.GetValue(test) is { } testPath)
+            {
+                using var classifier = new Classifier(programmed.Programmed);
+                accuracy = classifier.Evaluate(DataSet.Open(testPath, DataSplit.Test), 500).Accuracy;
+            }
+            var summary = new
+            {
+                model = modelPath,
+                board = $"{info.DeviceModel} {info.Serial}",
+                method = r.GetValue(method),
+                ratio = options.Fraction,
+                cells_programmed = programmed.CellsProgrammed,
+                cells_verified = programmed.CellsVerified,
+                verify_converged = programmed.VerifyConverged,
+                verify_did_not_converge = programmed.VerifyDidNotConverge,
+                verify_stuck = programmed.VerifyStuck,
+                device_time_s = programmed.DeviceTimeNs / 1e9,
+                pulses = programmed.Pulses,
+                reads = programmed.Reads,
+                verify_iterations = programmed.VerifyIterations,
+                link = programmed.Link,
+                layers = programmed.Layers,
+                accuracy,
+                wall_s = programmed.WallSeconds,
+            };
+            if (r.GetValue(report) is { } directory)
+            {
+                Directory.CreateDirectory(directory);
+                File.WriteAllText(Path.Combine(directory, "report.json"), JsonOutput.Serialize(summary));
+                File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(summary.model, summary.board, summary.method, options.Fraction, programmed, accuracy));
+                programmed.Mapping.Save(Path.Combine(directory, "mapping.json"));
+            }
+            ctx.Out.WriteLine($"programmed {programmed.CellsProgrammed:N0} cells, verified {programmed.CellsVerified:N0} ({programmed.VerifyConverged:N0} in band, {programmed.VerifyDidNotConverge:N0} did not converge, {programmed.VerifyStuck:N0} stuck)");
+            ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads; link {programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent");
+            if (accuracy is { } a)
+            {
+                ctx.Out.WriteLine($"accuracy   {a:P2} on the read-back model");
+            }
+            ctx.Out.WriteLine($"wrote      {r.GetRequiredValue(output)}");
+            return ExitCodes.Success;
+        }
+    }
+
+    private static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial)
+    {
+        if (journal.Fact("model_sha256") != modelHash)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' belongs to another model ({journal.Fact("model_path")}); resume with the same model, or start a new journal.");
+        }
+        if (journal.Fact("options") != facts)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' was started with other options ({journal.Fact("options")}); resume with the same --method, --ratio, --weight-bits, --signs, --tolerance, --max-iterations and --seed.");
+        }
+        if (journal.Fact("board_serial") != serial)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");
+        }
+    }
+
+    private static string Markdown(string model, string board, string? method, double ratio, ProgrammingResult p, double? accuracy)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Programming report: {Path.GetFileName(model)}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Board {board}; selection {method} at {ratio:P1}; {p.Mapping.MagnitudeBits}-bit weights on {p.Mapping.Levels}-level cells, {p.Mapping.Signs.ToString().ToLowerInvariant()} signs.");
+        md.AppendLine();
+        md.AppendLine("| measure | value |");
+        md.AppendLine("|---|---:|");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| cells programmed | {p.CellsProgrammed:N0} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| cells write-verified | {p.CellsVerified:N0} ({p.VerifyConverged:N0} in band, {p.VerifyDidNotConverge:N0} not converged, {p.VerifyStuck:N0} stuck) |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| device time | {p.DeviceTimeNs / 1e9:F3} s |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| pulses / reads / verify iterations | {p.Pulses:N0} / {p.Reads:N0} / {p.VerifyIterations:N0} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| link frames out / in / resent / corrupt | {p.Link.FramesSent:N0} / {p.Link.FramesReceived:N0} / {p.Link.Retransmissions:N0} / {p.Link.CorruptFrames:N0} |");
+        if (accuracy is { } a)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| accuracy of the read-back model | {a:P2} |");
+        }
+        md.AppendLine();
+        md.AppendLine("| layer | weights | RMS error (of full scale) | max error |");
+        md.AppendLine("|---|---:|---:|---:|");
+        foreach (LayerError layer in p.Layers)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {layer.Weight} | {layer.Elements:N0} | {layer.RmsError:P2} | {layer.MaxError:P2} |");
+        }
+        return md.ToString();
+    }
+}
