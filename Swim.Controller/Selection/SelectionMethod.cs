@@ -20,7 +20,8 @@ public enum SelectionMethod
 
     /// <summary>
     /// After open-loop programming and one read of every cell: the weights whose measured error d predicts the largest
-    /// loss increase, 1/2 h d^2 + g d.
+    /// loss change, 1/2 h d^2 + |g d| (the first-order term counted as risk in either direction: selecting on its
+    /// sign leaves errors that all point along -g, which together overshoot).
     /// </summary>
     Posterior,
 

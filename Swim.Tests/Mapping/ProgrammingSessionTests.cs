@@ -1,5 +1,6 @@
 using Swim.Controller;
 using Swim.Controller.Data;
+using Swim.Controller.Evaluation;
 using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
@@ -63,6 +64,28 @@ public sealed class ProgrammingSessionTests
 
         int expected = method == SelectionMethod.CellLevel ? (int)Math.Round(0.1 * 491_760) : (int)Math.Round(0.1 * 61_470) * 8;
         Assert.Equal(expected, result.CellsVerified);
+    }
+
+    [Theory]
+    [InlineData(SelectionMethod.Swim)]
+    [InlineData(SelectionMethod.Posterior)]
+    [InlineData(SelectionMethod.Magnitude)]
+    public async Task Verifying_ten_percent_never_ends_below_open_loop(SelectionMethod method)
+    {
+        // A selection that verifies the wrong weights can make things worse than none at all (posterior ranked by
+        // the signed g d did: 59.8 %); every method must at least match the open-loop result.
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0, DriftNuMean = 0, DriftNuStd = 0 };
+        DataSet test = DataSet.Open(BundledAssets.Require(BundledAssets.MnistData), DataSplit.Test).Take(1000);
+        double Accuracy(ProgrammingResult r)
+        {
+            using var classifier = new Classifier(r.Programmed);
+            return classifier.Evaluate(test, 500).Accuracy;
+        }
+
+        double open = Accuracy(await Program(preset, SelectionMethod.Swim, 0));
+        double selected = Accuracy(await Program(preset, method, 0.1));
+
+        Assert.True(selected >= open - 0.005, $"{method} at 10 %: {selected:P2}, open loop {open:P2}");
     }
 
     [Fact]
