@@ -116,6 +116,7 @@ internal static class DemoCommand
             table.AddColumn(column == "selection" ? new TableColumn(column) : new TableColumn(column).RightAligned());
         }
         var rows = new List<object>();
+        var points = new List<(string, double, double)>();
         await using (EmulatorHost host = new(board))
         {
             foreach ((string label, SelectionMethod method, double fraction) in runs)
@@ -132,6 +133,7 @@ internal static class DemoCommand
                 }
                 table.AddRow(label, fraction.ToString("P0", CultureInfo.InvariantCulture), result.CellsVerified.ToString("N0", CultureInfo.InvariantCulture),
                     $"{result.DeviceTimeNs / 1e9:F2} s", result.Pulses.ToString("N0", CultureInfo.InvariantCulture), accuracy.ToString("P2", CultureInfo.InvariantCulture));
+                points.Add((label + (fraction is > 0 and < 1 ? $" {fraction:P0}" : ""), result.DeviceTimeNs / 1e9, accuracy));
                 rows.Add(new { selection = label, method = SelectionMethods.Name(method), fraction, cells_verified = result.CellsVerified,
                     device_time_s = result.DeviceTimeNs / 1e9, pulses = result.Pulses, reads = result.Reads, accuracy, wall_s = result.WallSeconds });
             }
@@ -140,7 +142,8 @@ internal static class DemoCommand
         string reportDirectory = Path.Combine(Directory.GetCurrentDirectory(), "out", "demo");
         Directory.CreateDirectory(reportDirectory);
         File.WriteAllText(Path.Combine(reportDirectory, "demo.json"), JsonOutput.Serialize(new { model = BundledAssets.LeNetModel, board = $"{preset.Name} {board.Geometry}", runs = rows }));
-        ctx.Out.WriteLine($"report        {Path.Combine(reportDirectory, "demo.json")}");
+        Reports.ReportPlots.AccuracyVersusDeviceTime(points, Path.Combine(reportDirectory, "accuracy-vs-device-time.png"));
+        ctx.Out.WriteLine($"report        {Path.Combine(reportDirectory, "demo.json")} and accuracy-vs-device-time.png");
         return ExitCodes.Success;
     }
 }

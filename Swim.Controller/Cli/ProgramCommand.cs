@@ -153,6 +153,7 @@ internal static class ProgramCommand
                 File.WriteAllText(Path.Combine(directory, "report.json"), JsonOutput.Serialize(summary));
                 File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(summary.model, summary.board, summary.method, options.Fraction, programmed, accuracy));
                 programmed.Mapping.Save(Path.Combine(directory, "mapping.json"));
+                Reports.ReportPlots.LayerErrors(programmed.Layers, Path.Combine(directory, "layer-errors.png"));
             }
             ctx.Out.WriteLine($"programmed {programmed.CellsProgrammed:N0} cells, verified {programmed.CellsVerified:N0} ({programmed.VerifyConverged:N0} in band, {programmed.VerifyDidNotConverge:N0} did not converge, {programmed.VerifyStuck:N0} stuck)");
             ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads; link {programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent");

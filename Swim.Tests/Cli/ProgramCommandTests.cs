@@ -33,6 +33,8 @@ public sealed class ProgramCommandTests : IDisposable
         Assert.True(report.GetProperty("device_time_s").GetDouble() > 0);
         Assert.True(File.Exists(_dir.File("report/report.md")));
         Assert.True(File.Exists(_dir.File("report/mapping.json")));
+        byte[] png = File.ReadAllBytes(_dir.File("report/layer-errors.png"));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         Assert.NotEqual(Controller.Onnx.OnnxModel.Load(s_model).ReadWeights("fc1.weight"), Controller.Onnx.OnnxModel.Load(_dir.File("programmed.onnx")).ReadWeights("fc1.weight"));
     }
 
