@@ -2,6 +2,8 @@ using Swim.Controller.Onnx;
 using Swim.Controller.Onnx.Schema;
 using DataType = Swim.Controller.Onnx.Schema.TensorProto.Types.DataType;
 
+using Swim.Controller.Variation;
+
 namespace Swim.Controller.Training;
 
 /// <summary>
@@ -20,7 +22,7 @@ public static class LeNet5
         {
             long count = dims.Aggregate(1L, (a, d) => a * d);
             double std = Math.Sqrt(2.0 / (count / dims[0]));
-            return g.Initializer(name, dims, Enumerable.Range(0, (int)count).Select(_ => (float)(Gaussian(random) * std)).ToArray());
+            return g.Initializer(name, dims, Enumerable.Range(0, (int)count).Select(_ => (float)(NormalRandom.Next(random) * std)).ToArray());
         }
         string Bias(string name, long size) => g.Initializer(name, [size], new float[size]);
         long[] pool = [2, 2];
@@ -39,6 +41,4 @@ public static class LeNet5
         return OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(model), "built-in LeNet-5", null);
     }
 
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

@@ -113,13 +113,11 @@ public static class Trainer
             var noisy = new float[clean.Length];
             for (int i = 0; i < clean.Length; i++)
             {
-                noisy[i] = (float)(clean[i] + std * Gaussian(random));
+                noisy[i] = (float)(clean[i] + std * NormalRandom.Next(random));
             }
             perturbed[p.Name] = noisy;
         }
         return perturbed;
     }
 
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }
