@@ -81,6 +81,60 @@ public sealed class ProgramCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_model_too_big_for_the_board_fails_with_cells_needed_and_available()
+    {
+        CliRun run = CliRun.Of(Args("emulator:rram", "magnitude", "--geometry", "4x256x256", "--journal", _dir.File("j.db")));
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("does not fit", run.Error);
+        Assert.Contains("491,760 cells", run.Error);
+        Assert.False(File.Exists(_dir.File("programmed.onnx")));
+    }
+
+    [Fact]
+    public void An_unsupported_operator_fails_naming_node_and_op()
+    {
+        var g = new Controller.Onnx.GraphBuilder();
+        string x = g.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, [(object)"N", 1L, 28L, 28L]);
+        string flat = g.Node("Flatten", [x], ("axis", 1));
+        string h = g.Node("Elu", [g.Node("Gemm", [flat, g.Initializer("w1", [16, 784], new float[16 * 784]), g.Initializer("b1", [16], new float[16])], ("transB", 1))]);
+        g.Output(g.Node("Gemm", [h, g.Initializer("w2", [10, 16], new float[160])], ("transB", 1)), Controller.Onnx.Schema.TensorProto.Types.DataType.Float, "N", 10L);
+        string model = _dir.File("elu.onnx");
+        File.WriteAllBytes(model, Google.Protobuf.MessageExtensions.ToByteArray(g.ToModel()));
+
+        CliRun run = CliRun.Of("program", model, "--board", "emulator", "--calib", s_data, "--samples", "50", "--out", _dir.File("x.onnx"));
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("uses op 'Elu'", run.Error);
+        Assert.False(File.Exists(_dir.File("x.onnx")));
+    }
+
+    [Fact]
+    public async Task A_link_lost_mid_session_fails_naming_the_journal_which_stays_consistent()
+    {
+        var board = new EmulatedBoard(DevicePreset.Rram, new BoardGeometry(16, 256, 256), 3);
+        var host = new EmulatorHost(board);
+        System.Net.IPEndPoint endpoint = host.ListenTcp(System.Net.IPAddress.Loopback, 0);
+        string journal = _dir.File("j.db");
+        Task<CliRun> run = Task.Run(() => CliRun.Of(Args($"tcp:127.0.0.1:{endpoint.Port}", "magnitude", "--journal", journal)));
+        while (board.Cells.TotalPulses < 100_000 && !run.IsCompleted)
+        {
+            await Task.Delay(20);
+        }
+        await host.DisposeAsync();
+
+        CliRun result = await run;
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Contains("--resume", result.Error);
+        Assert.False(File.Exists(_dir.File("programmed.onnx")));
+        using Controller.Sessions.SessionJournal record = Controller.Sessions.SessionJournal.Open(journal);
+        Assert.Equal("ok", record.IntegrityCheck());
+        Assert.Equal("running", record.Fact("state"));
+        Assert.True(record.Summary().Count(row => !row.Done) <= 1);
+    }
+
+    [Fact]
     public void Swim_without_calibration_data_is_refused()
     {
         CliRun run = CliRun.Of("program", s_model, "--board", "emulator", "--method", "swim", "--out", _dir.File("x.onnx"));
