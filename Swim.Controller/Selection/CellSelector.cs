@@ -19,23 +19,33 @@ public static class CellSelector
         {
             throw new SwimInputException($"the verified fraction must lie in [0, 1] (got {fraction}).");
         }
+        int units = method == SelectionMethod.CellLevel ? plan.CellCount : checked((int)plan.WeightCount);
+        int perUnit = method == SelectionMethod.CellLevel ? 1 : plan.Mapping.CellsPerWeight;
         var selected = new bool[plan.CellCount];
-        int perWeight = plan.Mapping.CellsPerWeight;
+        foreach (int cell in Rank(method, plan, sensitivity, cellVariance, measured, seed).Take((int)Math.Round(fraction * units) * perUnit))
+        {
+            selected[cell] = true;
+        }
+        return selected;
+    }
+
+    /// <summary>
+    /// Every cell, most deserving of write-verify first: whole weights (all their cells together) in the method's
+    /// order, or single cells for cell-level. Verifying a prefix of this order is what a fraction or a device-time
+    /// budget buys.
+    /// </summary>
+    public static int[] Rank(SelectionMethod method, CellPlan plan, SensitivityResult? sensitivity,
+        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
         if (method == SelectionMethod.CellLevel)
         {
             double[] cellScores = CellScores(plan, Require(sensitivity, method), cellVariance ?? throw new SwimInputException("cell-level selection needs the device's variance model."));
-            foreach (int cell in Top(cellScores, (int)Math.Round(fraction * plan.CellCount), null))
-            {
-                selected[cell] = true;
-            }
-            return selected;
+            return [.. Top(cellScores, plan.CellCount, null)];
         }
         (double[] scores, double[]? ties) = WeightScores(method, plan, sensitivity, cellVariance, measured, seed);
-        foreach (int weight in Top(scores, (int)Math.Round(fraction * plan.WeightCount), ties))
-        {
-            Array.Fill(selected, true, weight * perWeight, perWeight);
-        }
-        return selected;
+        int perWeight = plan.Mapping.CellsPerWeight;
+        return [.. Top(scores, scores.Length, ties).SelectMany(weight => Enumerable.Range(weight * perWeight, perWeight))];
     }
 
     private static (double[] Scores, double[]? Ties) WeightScores(SelectionMethod method, CellPlan plan, SensitivityResult? sensitivity,
