@@ -29,6 +29,7 @@ internal static class ProgramCommand
         var method = new Option<string>("--method") { Description = $"Selection: {string.Join(", ", SelectionMethods.Names)}.", DefaultValueFactory = _ => "swim" };
         method.AcceptOnlyFromAmong([.. SelectionMethods.Names]);
         var ratio = new Option<double>("--ratio") { Description = "Fraction of weights (cells for cell-level) to write-verify, 0..1.", DefaultValueFactory = _ => 0.1 };
+        var budget = new Option<double?>("--budget") { Description = "Instead of --ratio: seconds of device time write-verify may spend; weights are verified in rank order until it is spent." };
         var bits = new Option<int>("--weight-bits") { Description = "Magnitude bits per weight.", DefaultValueFactory = _ => 8 };
         var signs = new Option<string>("--signs") { Description = "differential or offset.", DefaultValueFactory = _ => "differential" };
         signs.AcceptOnlyFromAmong("differential", "offset");
@@ -44,7 +45,7 @@ internal static class ProgramCommand
         var command = new Command("program", "Map a model onto a board, program every cell, write-verify the selected ones, read back, rebuild and evaluate.");
         command.Arguments.Add(model);
         calib.AddTo(command);
-        foreach (Option o in new Option[] { board, test, method, ratio, bits, signs, tolerance, iterations, seed, journal, resume, output, report, geometry, emulatorSeed })
+        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, journal, resume, output, report, geometry, emulatorSeed })
         {
             command.Options.Add(o);
         }
@@ -81,6 +82,9 @@ internal static class ProgramCommand
                 ToleranceFraction = r.GetValue(tolerance) is > 0 and < 1 and var t ? t : throw new SwimInputException("--tolerance must lie between 0 and 1 (a fraction of the window)."),
                 MaxIterations = r.GetValue(iterations) is >= 1 and <= ushort.MaxValue and var n ? (ushort)n : throw new SwimInputException("--max-iterations must be 1 to 65535."),
                 Seed = r.GetValue(seed),
+                VerifyBudget = r.GetValue(budget) is { } seconds
+                    ? seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw new SwimInputException($"--budget must be a positive number of seconds (got {seconds}).")
+                    : null,
             };
             if (options.Fraction is < 0 or > 1)
             {
@@ -101,7 +105,7 @@ internal static class ProgramCommand
                 DataSet calibration = calib.Open(r);
                 sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));
             }
-            string facts = JsonOutput.Serialize(new { options.Method, options.Fraction, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed });
+            string facts = JsonOutput.Serialize(new { options.Method, options.Fraction, BudgetSeconds = options.VerifyBudget?.TotalSeconds, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed });
             string modelHash = Convert.ToHexStringLower(SHA256.HashData(onnx.ToBytes()));
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), cancellationToken).ConfigureAwait(false);
             await using var client = new BoardClient(spec.Transport);
@@ -174,7 +178,7 @@ internal static class ProgramCommand
         }
         if (journal.Fact("options") != facts)
         {
-            throw new SwimInputException($"journal '{journal.Path}' was started with other options ({journal.Fact("options")}); resume with the same --method, --ratio, --weight-bits, --signs, --tolerance, --max-iterations and --seed.");
+            throw new SwimInputException($"journal '{journal.Path}' was started with other options ({journal.Fact("options")}); resume with the same --method, --ratio, --budget, --weight-bits, --signs, --tolerance, --max-iterations and --seed.");
         }
         if (journal.Fact("board_serial") != serial)
         {

@@ -11,6 +11,12 @@ public sealed record ProgrammingOptions
     /// <summary>Fraction of weights (of cells, for cell-level) to write-verify, 0..1.</summary>
     public double Fraction { get; init; } = 0.1;
 
+    /// <summary>
+    /// Instead of a fraction: device time the write-verify phase may spend. Weights are verified in rank order,
+    /// a chunk at a time, until the board's STATUS shows the budget spent (so it overshoots by at most one chunk).
+    /// </summary>
+    public TimeSpan? VerifyBudget { get; init; }
+
     public MappingOptions Mapping { get; init; } = new();
 
     /// <summary>Write-verify band, as a fraction of the conductance window.</summary>

@@ -35,23 +35,25 @@ public static class ProgrammingSession
         // 1. Every cell, open loop.
         await run.ProgramAllAsync().ConfigureAwait(false);
 
-        // 2. Which cells to verify (posterior first reads every cell once: cheap next to verifying). The choice is
-        //    journalled, so a resumed session verifies the same cells whatever the method.
-        bool[] selected;
+        // 2. Which cells to verify, in the order to verify them (posterior first reads every cell once: cheap next
+        //    to verifying). The order is journalled, so a resumed session verifies the same cells whatever the method.
+        int[] verify;
         if (journal?.Selection() is { } stored)
         {
-            selected = [.. stored.Select(b => b != 0)];
+            verify = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(stored).ToArray();
         }
         else
         {
             float[]? measured = SelectionMethods.NeedsMeasuredCells(options.Method) ? await run.ReadAllAsync("measure").ConfigureAwait(false) : null;
-            selected = CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, cellVariance?.Invoke(plan), measured, options.Seed);
-            journal?.SaveSelection([.. selected.Select(b => b ? (byte)1 : (byte)0)]);
+            Func<int, double>? variance = cellVariance?.Invoke(plan);
+            verify = options.VerifyBudget is null
+                ? [.. CellSelectorPlanOrder(CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed))]
+                : CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed);
+            journal?.SaveSelection(System.Runtime.InteropServices.MemoryMarshal.AsBytes(verify.AsSpan()).ToArray());
         }
-        int[] verify = Enumerable.Range(0, plan.CellCount).Where(c => selected[c]).ToArray();
 
-        // 3. Write-verify of the selected cells, on the board's own loop.
-        byte[] outcomes = await run.VerifyAsync(verify).ConfigureAwait(false);
+        // 3. Write-verify of the selected cells, on the board's own loop; with a budget, until it is spent.
+        (byte[] outcomes, int verified) = await run.VerifyAsync(verify, options.VerifyBudget).ConfigureAwait(false);
 
         // 4. Read every cell back and rebuild the weights.
         float[] readBack = await run.ReadAllAsync("read back").ConfigureAwait(false);
@@ -73,11 +75,13 @@ public static class ProgrammingSession
         }
         BoardStatus after = await client.StatusAsync(cancellationToken).ConfigureAwait(false);
         journal?.SetFact("state", "completed");
-        return new ProgrammingResult(programmed, mapping, plan.CellCount, verify.Length,
+        return new ProgrammingResult(programmed, mapping, plan.CellCount, verified,
             outcomes.Count(o => o == (byte)StatusCode.Ok), outcomes.Count(o => o == (byte)StatusCode.DidNotConverge), outcomes.Count(o => o == (byte)StatusCode.CellStuck),
             after.DeviceTimeNs - before.DeviceTimeNs, after.Pulses - before.Pulses, after.Reads - before.Reads,
             after.VerifyIterations - before.VerifyIterations, client.Statistics, layers, clock.Elapsed.TotalSeconds);
     }
+
+    private static IEnumerable<int> CellSelectorPlanOrder(bool[] selected) => Enumerable.Range(0, selected.Length).Where(c => selected[c]);
 
     /// <summary>A verify outcome recorded as unknown: the board ran it before a crash, its answer was lost.</summary>
     public const byte RecoveredOutcome = 0xFF;
@@ -111,9 +115,21 @@ public static class ProgrammingSession
             }).ConfigureAwait(false);
         }
 
-        public async Task<byte[]> VerifyAsync(int[] verify)
+        public async Task<(byte[] Outcomes, int Verified)> VerifyAsync(int[] verify, TimeSpan? budget)
         {
             var outcomes = new byte[verify.Length];
+            int verified = 0;
+            ulong? startNs = null;
+            if (budget is not null)
+            {
+                // Where the budget is counted from survives a crash in the journal.
+                string? recorded = journal?.Fact("verify_start_device_ns");
+                startNs = recorded is null ? (await client.StatusAsync(cancellationToken).ConfigureAwait(false)).DeviceTimeNs : ulong.Parse(recorded, System.Globalization.CultureInfo.InvariantCulture);
+                if (recorded is null)
+                {
+                    journal?.SetFact("verify_start_device_ns", startNs.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
             float tolerance = (float)(options.ToleranceFraction * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
             await Chunks("verify", verify.Length, async (start, count, record) =>
             {
@@ -142,8 +158,13 @@ public static class ProgrammingSession
                     result[position[run[i]]] = (byte)answers[i].Status;
                 }
                 return result;
-            }, results: (start, bytes) => bytes.CopyTo(outcomes, start)).ConfigureAwait(false);
-            return outcomes;
+            }, results: (start, bytes) =>
+            {
+                bytes.CopyTo(outcomes, start);
+                verified = start + bytes.Length;
+            }, stopBefore: budget is null ? null : async () =>
+                (await client.StatusAsync(cancellationToken).ConfigureAwait(false)).DeviceTimeNs - startNs!.Value >= (ulong)(budget.Value.TotalMilliseconds * 1e6)).ConfigureAwait(false);
+            return (outcomes[..verified], verified);
         }
 
         public async Task<float[]> ReadAllAsync(string phase)
@@ -196,7 +217,8 @@ public static class ProgrammingSession
             return cells.Where((_, i) => Math.Abs(current[i] - was[i]) <= band).ToArray();
         }
 
-        private async Task Chunks(string phase, int total, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null)
+        private async Task Chunks(string phase, int total, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
+            Func<Task<bool>>? stopBefore = null)
         {
             progress?.Invoke(phase, 0, total);
             for (int start = 0; start < total; start += options.ChunkCells)
@@ -210,6 +232,12 @@ public static class ProgrammingSession
                 }
                 else
                 {
+                    // A chunk already started must be finished (its cells may be half done); a new one may be skipped.
+                    if (record is null && stopBefore is not null && await stopBefore().ConfigureAwait(false))
+                    {
+                        progress?.Invoke(phase, total, total);
+                        return;
+                    }
                     result = await work(start, count, record).ConfigureAwait(false);
                     journal?.Done(phase, start, result);
                 }

@@ -89,6 +89,31 @@ public sealed class ProgrammingSessionTests
     }
 
     [Fact]
+    public async Task A_device_time_budget_verifies_a_ranked_prefix_that_grows_with_the_budget()
+    {
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
+        async Task<ProgrammingResult> WithBudget(double seconds)
+        {
+            var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 5);
+            await using var host = new EmulatorHost(board);
+            await using var client = new BoardClient(host.ConnectInProcess());
+            return await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value,
+                new ProgrammingOptions { Method = SelectionMethod.Swim, VerifyBudget = TimeSpan.FromSeconds(seconds), ChunkCells = 4096 });
+        }
+        ProgrammingResult open = await Program(preset, SelectionMethod.Swim, 0);
+
+        ProgrammingResult small = await WithBudget(0.1);
+        ProgrammingResult large = await WithBudget(0.4);
+
+        Assert.InRange(small.CellsVerified, 4096, large.CellsVerified - 1);
+        Assert.InRange(large.CellsVerified, 1, 491_759);
+        Assert.Equal(0, small.CellsVerified % 4096);
+        // Write-verify spent the budget, give or take the last chunk (open loop and read back are the same in all runs).
+        double smallVerify = (small.DeviceTimeNs - open.DeviceTimeNs) / 1e9;
+        Assert.InRange(smallVerify, 0.1, 0.1 + 0.05);
+    }
+
+    [Fact]
     public void Swim_selects_the_weights_with_the_largest_normalized_second_derivative()
     {
         CrossbarMapping mapping = CrossbarMapping.Build(s_lenet, Tests.Support.RandomMessages.Info(new Random(1)) with { Tiles = 16, Rows = 256, Columns = 256, LevelsPerCell = 4 }, new MappingOptions());
