@@ -24,7 +24,14 @@ public sealed class EmulatedBoard : IBoardDevice
         Geometry = geometry;
         Seed = seed;
         Cells = new CellArray(preset, geometry.CellCount, seed);
-        Info = new BoardInfo(ProtocolConstants.Version, 1, 0, 0, $"SWIM-EMU-{seed % 1_000_000:D6}", geometry.Tiles, geometry.Rows, geometry.Columns,
+        Info = Describe(preset, geometry, seed);
+    }
+
+    /// <summary>What IDENTIFY reports for a board of this preset and geometry, without building its cells.</summary>
+    public static BoardInfo Describe(DevicePreset preset, BoardGeometry geometry, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        return new BoardInfo(ProtocolConstants.Version, 1, 0, 0, $"SWIM-EMU-{seed % 1_000_000:D6}", geometry.Tiles, geometry.Rows, geometry.Columns,
             (ushort)preset.Levels, preset.ConductanceMin, preset.ConductanceMax, (float)Math.Max(preset.ReadSigma * preset.Window / 4, 1e-3),
             new SafeOperatingArea(preset.AmplitudeMinVolts, preset.AmplitudeMaxVolts, preset.WidthMinNs, preset.WidthMaxNs),
             MaxBatch, MaxPayload, CacheDepth, preset.ReadNs, preset.PulseNs, preset.PulseNs + preset.ReadNs + preset.VerifyOverheadNs,

@@ -79,7 +79,8 @@ public sealed class Classifier : IDisposable
     /// Top-1 class of each of <paramref name="count"/> samples. With a fixed batch dimension the last batch is
     /// padded with zeros and the padding's outputs are dropped.
     /// </summary>
-    public int[] Predict(float[] features, int count, IReadOnlyList<int> sampleShape, int labelClasses = 0)
+    /// <param name="weights">Values fed for initializers the model lists as inputs (see <see cref="OnnxModel.WithOverridableInitializers"/>).</param>
+    public int[] Predict(float[] features, int count, IReadOnlyList<int> sampleShape, int labelClasses = 0, IReadOnlyList<WeightValues>? weights = null)
     {
         long[] inputSampleShape = ResolveSampleShape(sampleShape);
         int sampleSize = checked((int)inputSampleShape.Aggregate(1L, (a, d) => a * d));
@@ -95,9 +96,30 @@ public sealed class Classifier : IDisposable
             features.AsSpan(0, count * sampleSize).CopyTo(input);
         }
         long[] shape = [runBatch, .. inputSampleShape];
-        using OrtValue inputValue = OrtValue.CreateTensorValueFromMemory(input, shape);
+        var inputNames = new List<string> { _inputName };
+        var inputValues = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(input, shape) };
+        try
+        {
+            foreach (WeightValues w in weights ?? [])
+            {
+                inputNames.Add(w.Name);
+                inputValues.Add(OrtValue.CreateTensorValueFromMemory(w.Values, w.Dims));
+            }
+            return Run(inputNames, inputValues, runBatch, count, labelClasses);
+        }
+        finally
+        {
+            foreach (OrtValue value in inputValues)
+            {
+                value.Dispose();
+            }
+        }
+    }
+
+    private int[] Run(List<string> inputNames, List<OrtValue> inputValues, int runBatch, int count, int labelClasses)
+    {
         using var runOptions = new RunOptions();
-        using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(runOptions, [_inputName], [inputValue], [_outputName]);
+        using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(runOptions, inputNames, inputValues, [_outputName]);
         OrtValue output = outputs[0];
         OrtTensorTypeAndShapeInfo info = output.GetTensorTypeAndShape();
         if (info.ElementDataType != TensorElementType.Float)
@@ -140,3 +162,6 @@ public sealed class Classifier : IDisposable
 
     public void Dispose() => _session.Dispose();
 }
+
+/// <summary>Values for one overridable initializer of a run: its name, its elements and its shape.</summary>
+public sealed record WeightValues(string Name, float[] Values, long[] Dims);

@@ -231,6 +231,26 @@ public sealed class OnnxModel
     /// <summary>A deep copy, so weights can be replaced without changing this model.</summary>
     public OnnxModel Clone() => new(Proto.Clone(), Description);
 
+    /// <summary>
+    /// A copy in which the named initializers are also graph inputs, so ONNX Runtime lets each run feed other
+    /// values for them (and does not fold them into constants): one session evaluates many perturbed weight sets.
+    /// </summary>
+    public OnnxModel WithOverridableInitializers(IEnumerable<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        OnnxModel copy = Clone();
+        var listed = copy.Graph.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (string name in names)
+        {
+            TensorProto tensor = copy.GetInitializer(name);
+            if (listed.Add(name))
+            {
+                copy.Graph.Input.Add(GraphBuilder.ValueInfo(name, (TensorProto.Types.DataType)tensor.DataType, [.. tensor.Dims.Cast<object>()]));
+            }
+        }
+        return copy;
+    }
+
     public byte[] ToBytes() => Proto.ToByteArray();
 
     /// <summary>Writes the model to <paramref name="path"/> through a temporary file, so a failure never leaves half a model.</summary>

@@ -40,6 +40,37 @@ public static class ReportPlots
         Save(plot, path);
     }
 
+    /// <summary>
+    /// A Monte-Carlo study, one line per method with error bars of one standard deviation over the trials:
+    /// accuracy against <paramref name="x"/> of each point in percent (the verified fraction, or the relative cost).
+    /// </summary>
+    public static void StudyCurves(IReadOnlyList<Simulation.SimulationPoint> points, Func<Simulation.SimulationPoint, double> x, string xLabel, string title, string path)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentNullException.ThrowIfNull(x);
+        var plot = new ScottPlot.Plot();
+        ScottPlot.Palettes.Category10 palette = new();
+        int index = 0;
+        foreach (IGrouping<string, Simulation.SimulationPoint> method in points.GroupBy(p => p.Method))
+        {
+            Simulation.SimulationPoint[] line = [.. method.OrderBy(x)];
+            double[] xs = [.. line.Select(p => 100 * x(p))];
+            double[] ys = [.. line.Select(p => 100 * p.MeanAccuracy)];
+            double[] errors = [.. line.Select(p => 100 * p.StdAccuracy)];
+            ScottPlot.Color color = palette.GetColor(index++);
+            var scatter = plot.Add.Scatter(xs, ys);
+            scatter.Color = color;
+            scatter.LegendText = method.Key;
+            var bars = plot.Add.ErrorBar(xs, ys, errors);
+            bars.Color = color;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel("top-1 test accuracy (%), mean +- std over trials");
+        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
+        Save(plot, path);
+    }
+
     private static void Save(ScottPlot.Plot plot, string path)
     {
         string full = Path.GetFullPath(path);

@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Spectre.Console;
+using Swim.Controller.Data;
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
+using Swim.Controller.Reports;
+using Swim.Controller.Selection;
+using Swim.Controller.Sensitivity;
+using Swim.Controller.Simulation;
+using Swim.Emulator.Physics;
+
+namespace Swim.Controller.Cli;
+
+/// <summary>
+/// <c>swim simulate MODEL.onnx --data TEST.npz --calib CALIB.npz --methods ... --ratios ... --out DIR</c>:
+/// SWIM's Monte-Carlo evaluation of selection methods over sampled chips.
+/// </summary>
+internal static class SimulateCommand
+{
+    public static Command Create(Func<CommandContext> context)
+    {
+        var model = new Argument<string>("model") { Description = "The ONNX classifier." };
+        var test = new DataOptions("--data", "Test samples to measure accuracy on (.npz with x and y, or IDX with --labels).", DataSplit.Test, defaultBatch: 1000);
+        var calib = new Option<string>("--calib") { Description = "Calibration samples for the sensitivity pass (.npz; its train split where it has one).", Required = true };
+        var calibSamples = new Option<int?>("--calib-samples") { Description = "Use only the first N calibration samples." };
+        var curvature = SensitivityCommand.CurvatureOption();
+        var methods = new Option<string>("--methods") { Description = $"Comma-separated selection methods: {string.Join(", ", SelectionMethods.Names)}.", DefaultValueFactory = _ => "swim,magnitude,random" };
+        var ratios = new Option<string>("--ratios") { Description = "Comma-separated verified fractions in [0, 1].", DefaultValueFactory = _ => "0,0.01,0.02,0.05,0.1,0.2,0.3,0.5,1" };
+        var noise = new Option<string>("--noise-model") { Description = "paper: the SWIM authors' additive model; device: the emulator's device physics with its write-verify loop.", DefaultValueFactory = _ => "paper" };
+        noise.AcceptOnlyFromAmong("paper", "device");
+        var device = new Option<string>("--device") { Description = $"Device preset of --noise-model device: {string.Join(", ", DevicePreset.Names)}.", DefaultValueFactory = _ => "rram" };
+        var bits = new Option<int>("--weight-bits") { Description = "N: magnitude bits per weight (step max|W_layer| / 2^N).", DefaultValueFactory = _ => 8 };
+        var sigma = new Option<double?>("--sigma") { Description = "Paper model: each device's std as a fraction of its range (default 0.1). Device model: overrides the preset's programming sigma." };
+        var sigmaWv = new Option<double?>("--sigma-wv") { Description = "Paper model: the std of a verified device (default sigma / 10)." };
+        var tolerance = new Option<double>("--tolerance") { Description = "Device model: write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => 0.01 };
+        var trials = new Option<int>("--trials") { Description = "Sampled chips; every method and ratio is evaluated on each.", DefaultValueFactory = _ => 30 };
+        var seed = new Option<int>("--seed") { Description = "Seeds the chips and random selection.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Trials run at once (one core each).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var output = new Option<string>("--out") { Description = "Directory for results.json, results.csv and the plots.", Required = true };
+        var command = new Command("simulate", "Monte-Carlo study of write-verify selection: accuracy and programming cost per method and verified fraction.");
+        command.Arguments.Add(model);
+        test.AddTo(command);
+        foreach (Option o in new Option[] { calib, calibSamples, curvature, methods, ratios, noise, device, bits, sigma, sigmaWv, tolerance, trials, seed, threads, output })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(r => context().Run(() =>
+        {
+            CommandContext ctx = context();
+            bool paper = r.GetValue(noise) == "paper";
+            if (!paper && r.GetValue(sigmaWv) is not null)
+            {
+                throw new SwimInputException("--sigma-wv belongs to --noise-model paper; under the device model write-verify is the board's loop: set its band with --tolerance.");
+            }
+            DevicePreset preset = ParsePreset(r.GetValue(device)!);
+            double s = r.GetValue(sigma) ?? (paper ? 0.1 : preset.ProgramSigma);
+            if (!paper && r.GetValue(sigma) is { } programSigma)
+            {
+                preset = preset with { ProgramSigma = programSigma };
+            }
+            var options = new SimulationOptions
+            {
+                Methods = [.. SplitList(r.GetValue(methods)!, "--methods").Select(SelectionMethods.Parse)],
+                Ratios = [.. SplitList(r.GetValue(ratios)!, "--ratios").Select(ParseRatio)],
+                NoiseModel = paper ? NoiseModelKind.Paper : NoiseModelKind.Device,
+                Device = preset,
+                WeightBits = r.GetValue(bits),
+                Sigma = s,
+                SigmaVerified = r.GetValue(sigmaWv) ?? s / 10,
+                ToleranceFraction = r.GetValue(tolerance),
+                Trials = r.GetValue(trials),
+                Seed = r.GetValue(seed),
+                Parallelism = r.GetValue(threads),
+            };
+            options.Validate();
+            string modelPath = r.GetRequiredValue(model);
+            OnnxModel onnx = OnnxModel.Load(modelPath);
+            DataSet testData = test.Open(r);
+            DataSet calibration = DataSet.Open(r.GetRequiredValue(calib), DataSplit.Train, splitRequired: false, null).Take(r.GetValue(calibSamples) is <= 0 ? throw new SwimInputException("--calib-samples must be at least 1.") : r.GetValue(calibSamples));
+            CurvatureKind kind = SensitivityCommand.ParseCurvature(r.GetValue(curvature)!);
+            using var staged = new StagedDirectory(r.GetRequiredValue(output));
+
+            SensitivityResult? sensitivity = options.Methods.Any(SelectionMethods.NeedsSensitivity)
+                ? ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, 256, kind, options.Seed, n => report(n)))
+                : null;
+            int evaluations = options.Trials * options.Methods.Count * options.Ratios.Count;
+            SimulationReport report = ProgressDisplay.Run(ctx, $"simulate ({options.Trials} trials)", evaluations,
+                progress => MonteCarloSimulation.Run(onnx, testData, sensitivity, options, n => progress(n)));
+            report = report with { Model = Path.GetFileName(modelPath) };
+
+            File.WriteAllText(staged.PathOf("results.json"), JsonOutput.Serialize(report));
+            File.WriteAllText(staged.PathOf("results.csv"), Csv(report));
+            string what = paper ? $"paper model, sigma {options.Sigma:G3}, sigma_wv {options.SigmaVerified:G3}" : $"{preset.Name} device model";
+            ReportPlots.StudyCurves(report.Results, p => p.VerifiedFraction, "verified fraction of devices/cells (%)", $"Accuracy against verified fraction ({what})", staged.PathOf("accuracy-vs-ratio.png"));
+            ReportPlots.StudyCurves(report.Results, p => p.RelativeCost, "programming cost (% of full write-verify)", $"Accuracy against programming cost ({what})", staged.PathOf("accuracy-vs-cost.png"));
+            staged.Commit();
+
+            var table = new Table().Border(TableBorder.Simple).Title($"{report.Model}, {what}, {report.Trials} trials, {report.TestSamples} test samples");
+            foreach (string column in new[] { "method", "ratio", "accuracy", "std", "relative cost", "speedup" })
+            {
+                table.AddColumn(column == "method" ? new TableColumn(column) : new TableColumn(column).RightAligned());
+            }
+            foreach (SimulationPoint p in report.Results)
+            {
+                table.AddRow(p.Method, p.Ratio.ToString("P0", CultureInfo.InvariantCulture), p.MeanAccuracy.ToString("P2", CultureInfo.InvariantCulture),
+                    p.StdAccuracy.ToString("P2", CultureInfo.InvariantCulture), p.RelativeCost.ToString("P1", CultureInfo.InvariantCulture), p.Speedup.ToString("F2", CultureInfo.InvariantCulture) + "x");
+            }
+            ctx.Out.Write(table);
+            ctx.Out.WriteLine($"full write-verify {report.FullWriteVerifyAccuracy:P2}, none {report.NoWriteVerifyAccuracy:P2}; {report.Evaluations} evaluations in {report.Seconds:F1} s");
+            ctx.Out.WriteLine($"wrote      {r.GetRequiredValue(output)}/results.json, results.csv, accuracy-vs-ratio.png, accuracy-vs-cost.png");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static DevicePreset ParsePreset(string name)
+    {
+        try
+        {
+            return DevicePreset.ByName(name);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SwimInputException($"--device: {ex.Message}");
+        }
+    }
+
+    private static string[] SplitList(string text, string option)
+    {
+        string[] items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return items.Length > 0 ? items : throw new SwimInputException($"{option} is empty; give a comma-separated list.");
+    }
+
+    private static double ParseRatio(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value is >= 0 and <= 1
+            ? value
+            : throw new SwimInputException($"--ratios: '{text}' is not a fraction in [0, 1] (write 10 % as 0.1).");
+
+    /// <summary>One row per (method, ratio); accuracies as fractions, as in results.json.</summary>
+    private static string Csv(SimulationReport report)
+    {
+        var csv = new StringBuilder("method,ratio,mean_accuracy,std_accuracy,trials,cost,cost_unit,relative_cost,speedup,verified_fraction\n");
+        foreach (SimulationPoint p in report.Results)
+        {
+            csv.AppendLine(string.Join(',', p.Method, F(p.Ratio), F(p.MeanAccuracy), F(p.StdAccuracy), p.Trials.ToString(CultureInfo.InvariantCulture),
+                F(p.Cost), p.CostUnit, F(p.RelativeCost), F(p.Speedup), F(p.VerifiedFraction)));
+        }
+        return csv.ToString();
+    }
+
+    private static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,111 @@
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
+using Swim.Controller.Selection;
+using Swim.Controller.Sensitivity;
+using Swim.Emulator;
+using Swim.Emulator.Physics;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Simulation;
+
+/// <summary>
+/// The emulator's device physics, with the programming session's mapping: every cell written open loop, read
+/// once (what posterior selection sees), read back; and every cell also write-verified by the board's loop and
+/// read back. Cells draw from their own random streams, so a cell verified or not comes out exactly as in a
+/// session that verified that selection, and one sampled chip serves every method and ratio.
+/// Cost is the emulator's device time. Each cell is read right after it is programmed or verified, so drift
+/// between programming and a session's later read-back is not part of the study (a programming session measures it).
+/// </summary>
+internal sealed class DeviceVariation : VariationModel
+{
+    private readonly CellPlan _plan;
+    private readonly Func<int, double> _cellVariance;
+    private readonly SimulationOptions _options;
+
+    public DeviceVariation(OnnxModel model, SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        DevicePreset preset = options.Device;
+        var mappingOptions = new MappingOptions { MagnitudeBits = options.WeightBits, Signs = options.Signs };
+        mappingOptions.Validate(System.Numerics.BitOperations.Log2((uint)preset.Levels));
+        // A board as big as the model needs: the simulation studies variation, not whether the model fits.
+        int cellsPerWeight = options.WeightBits / System.Numerics.BitOperations.Log2((uint)preset.Levels) * (options.Signs == SignEncoding.Differential ? 2 : 1);
+        long needed = model.RequireMappedWeights().Sum(w => w.Dims.Aggregate(1L, (a, d) => a * d)) * cellsPerWeight;
+        ushort tiles = (ushort)Math.Min(ushort.MaxValue, 2 * needed / (256 * 256) + 4 * model.RequireMappedWeights().Count + 4);
+        BoardInfo board = EmulatedBoard.Describe(preset, new BoardGeometry(tiles, 256, 256), 0);
+        _plan = CellPlan.Build(CrossbarMapping.Build(model, board, mappingOptions), model);
+        _cellVariance = DeviceVariance.From(preset)(_plan);
+        Layers = WeightLayers.Of(_plan);
+    }
+
+    public override WeightLayers Layers { get; }
+
+    public override int UnitsPerWeight => _plan.Mapping.CellsPerWeight;
+
+    public override string CostUnit => "device seconds";
+
+    public override int[] Rank(SelectionMethod method, SensitivityResult? sensitivity, TrialInstance? instance, int seed) =>
+        CellSelector.Rank(method, _plan, sensitivity, _cellVariance, method == SelectionMethod.Posterior ? ((DeviceInstance)instance!).Measured : null, seed);
+
+    public override TrialInstance Sample(int trial, ulong seed)
+    {
+        int count = _plan.CellCount;
+        var cells = new CellArray(_options.Device, count, (ulong)(uint)MonteCarloSimulation.TrialSeed(seed, trial) | (ulong)trial << 32);
+        float tolerance = (float)(_options.ToleranceFraction * (_plan.Mapping.ConductanceMax - _plan.Mapping.ConductanceMin));
+        var measured = new float[count];
+        var open = new float[count];
+        var verified = new float[count];
+        var verifyNs = new double[count];
+        double programNs = 0, readNs = 0;
+        for (int c = 0; c < count; c++)
+        {
+            double target = _plan.TargetConductance(c);
+            ulong t0 = cells.CountersOf(c).DeviceTimeNs;
+            cells.Program(c, target);
+            ulong t1 = cells.CountersOf(c).DeviceTimeNs;
+            measured[c] = cells.Read(c);
+            ulong t2 = cells.CountersOf(c).DeviceTimeNs;
+            open[c] = cells.Read(c);
+            ulong t3 = cells.CountersOf(c).DeviceTimeNs;
+            VerifyLoop.Run(cells, c, (float)target, tolerance, _options.MaxIterations);
+            ulong t4 = cells.CountersOf(c).DeviceTimeNs;
+            verified[c] = cells.Read(c);
+            programNs += t1 - t0;
+            readNs += t2 - t1;
+            verifyNs[c] = t4 - t3;
+        }
+        return new DeviceInstance(_plan, measured, open, verified, verifyNs, programNs, readNs);
+    }
+
+    private sealed class DeviceInstance(CellPlan plan, float[] measured, float[] open, float[] verifiedReads, double[] verifyNs, double programNs, double readNs)
+        : TrialInstance
+    {
+        public float[] Measured => measured;
+
+        public override float[][] Weights(bool[] verified)
+        {
+            var cells = new float[open.Length];
+            for (int c = 0; c < cells.Length; c++)
+            {
+                cells[c] = verified[c] ? verifiedReads[c] : open[c];
+            }
+            return plan.Decode(cells);
+        }
+
+        // Every cell written and read back once; selected cells verified; posterior reads every cell once more first.
+        public override double Cost(bool[] verified, bool measuredFirst)
+        {
+            double ns = programNs + readNs + (measuredFirst ? readNs : 0);
+            for (int c = 0; c < verified.Length; c++)
+            {
+                if (verified[c])
+                {
+                    ns += verifyNs[c];
+                }
+            }
+            return ns / 1e9;
+        }
+    }
+}

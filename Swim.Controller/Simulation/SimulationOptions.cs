@@ -1,0 +1,86 @@
+using Swim.Controller.Mapping;
+using Swim.Controller.Selection;
+using Swim.Emulator.Physics;
+
+namespace Swim.Controller.Simulation;
+
+/// <summary>Which variation a Monte-Carlo trial samples.</summary>
+public enum NoiseModelKind
+{
+    /// <summary>The SWIM authors' model: quantized weights plus the additive error of eight one-bit devices, sigma or sigma_wv.</summary>
+    Paper,
+
+    /// <summary>The emulator's device physics: open-loop programming, the board's write-verify loop, read-back.</summary>
+    Device,
+}
+
+/// <summary>What a Monte-Carlo study sweeps and how it samples device instances.</summary>
+public sealed record SimulationOptions
+{
+    public IReadOnlyList<SelectionMethod> Methods { get; init; } = [SelectionMethod.Swim, SelectionMethod.Magnitude, SelectionMethod.Random];
+
+    /// <summary>Verified fractions of weights (of cells, for cell-level), each in [0, 1].</summary>
+    public IReadOnlyList<double> Ratios { get; init; } = [0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1];
+
+    public NoiseModelKind NoiseModel { get; init; } = NoiseModelKind.Paper;
+
+    /// <summary>The device profile of <see cref="NoiseModelKind.Device"/>.</summary>
+    public DevicePreset Device { get; init; } = DevicePreset.Rram;
+
+    /// <summary>N: magnitude bits of a weight (step max|W_layer| / 2^N).</summary>
+    public int WeightBits { get; init; } = 8;
+
+    /// <summary>Paper model: each device's std as a fraction of its range, unverified.</summary>
+    public double Sigma { get; init; } = 0.1;
+
+    /// <summary>Paper model: the same for verified devices.</summary>
+    public double SigmaVerified { get; init; } = 0.01;
+
+    /// <summary>Device model: the band of the board's write-verify loop, as a fraction of the conductance window.</summary>
+    public double ToleranceFraction { get; init; } = 0.01;
+
+    public ushort MaxIterations { get; init; } = 50;
+
+    /// <summary>Device model: how signs are held (the programming session's default: differential pairs).</summary>
+    public SignEncoding Signs { get; init; } = SignEncoding.Differential;
+
+    /// <summary>Device instances sampled per (method, ratio); every method sees the same instances.</summary>
+    public int Trials { get; init; } = 30;
+
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Trials run at once, one core each.</summary>
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
+
+    public void Validate()
+    {
+        if (Methods.Count == 0)
+        {
+            throw new SwimInputException($"--methods is empty; give one or more of {string.Join(", ", SelectionMethods.Names)}.");
+        }
+        if (Ratios.Count == 0 || Ratios.Any(r => r is < 0 or > 1 || double.IsNaN(r)))
+        {
+            throw new SwimInputException($"--ratios must be fractions in [0, 1], e.g. 0,0.05,0.1,1 (got {string.Join(",", Ratios)}).");
+        }
+        if (Trials < 1)
+        {
+            throw new SwimInputException($"--trials must be at least 1 (got {Trials}).");
+        }
+        if (WeightBits is < 1 or > 16)
+        {
+            throw new SwimInputException($"--weight-bits must be 1 to 16 (got {WeightBits}).");
+        }
+        if (!(Sigma >= 0) || !(SigmaVerified >= 0) || double.IsInfinity(Sigma) || double.IsInfinity(SigmaVerified))
+        {
+            throw new SwimInputException($"--sigma and --sigma-wv must be finite and non-negative (got {Sigma} and {SigmaVerified}).");
+        }
+        if (!(ToleranceFraction > 0 && ToleranceFraction < 1))
+        {
+            throw new SwimInputException($"--tolerance must lie between 0 and 1 of the conductance window (got {ToleranceFraction}).");
+        }
+        if (Parallelism < 1)
+        {
+            throw new SwimInputException($"--threads must be at least 1 (got {Parallelism}).");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+namespace Swim.Controller.Simulation;
+
+/// <summary>One (method, ratio) of a study: accuracy over the sampled chips and what programming them cost.</summary>
+/// <param name="Ratio">The verified fraction asked for (of weights; of cells for cell-level).</param>
+/// <param name="MeanAccuracy">Mean top-1 test accuracy over the trials, a fraction.</param>
+/// <param name="StdAccuracy">Sample standard deviation of the accuracy over the trials.</param>
+/// <param name="Cost">Mean programming cost, in <paramref name="CostUnit"/>.</param>
+/// <param name="RelativeCost">Cost as a fraction of full write-verify's on the same chips.</param>
+/// <param name="Speedup">Full write-verify's cost over this one's.</param>
+/// <param name="VerifiedFraction">Fraction of all units (devices or cells) verified.</param>
+/// <param name="Accuracies">Each trial's accuracy, in trial order.</param>
+public sealed record SimulationPoint(
+    string Method,
+    double Ratio,
+    double MeanAccuracy,
+    double StdAccuracy,
+    int Trials,
+    double Cost,
+    string CostUnit,
+    double RelativeCost,
+    double Speedup,
+    double VerifiedFraction,
+    IReadOnlyList<double> Accuracies);
+
+/// <summary>A whole study: its settings, every point, and how long it took.</summary>
+public sealed record SimulationReport(
+    string Model,
+    string NoiseModel,
+    string? Device,
+    int WeightBits,
+    double? Sigma,
+    double? SigmaVerified,
+    int Trials,
+    int Seed,
+    int TestSamples,
+    int CalibrationSamples,
+    string Curvature,
+    double FullWriteVerifyAccuracy,
+    double NoWriteVerifyAccuracy,
+    int Evaluations,
+    double Seconds,
+    IReadOnlyList<SimulationPoint> Results);

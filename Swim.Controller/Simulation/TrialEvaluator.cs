@@ -1,0 +1,87 @@
+using Microsoft.ML.OnnxRuntime;
+using Swim.Controller.Data;
+using Swim.Controller.Evaluation;
+using Swim.Controller.Onnx;
+using Swim.Controller.Selection;
+
+namespace Swim.Controller.Simulation;
+
+/// <summary>
+/// Test accuracy of perturbed weight sets through one ONNX Runtime session whose mapped weights are inputs:
+/// no model is rebuilt per trial, and concurrent calls (one per core, one thread each) share the session.
+/// </summary>
+internal sealed class TrialEvaluator : IDisposable
+{
+    private const int MaxRunBatch = 1000;
+
+    private readonly Classifier _classifier;
+    private readonly SessionOptions _sessionOptions;
+    private readonly float[] _features;
+    private readonly long[] _labels;
+    private readonly int _sampleSize;
+    private readonly IReadOnlyList<int> _sampleShape;
+    private readonly int _classes;
+    private readonly long[][] _dims;
+    private readonly IReadOnlyList<string> _names;
+
+    public TrialEvaluator(OnnxModel model, WeightLayers layers, DataSet test)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(test);
+        _names = layers.Names;
+        _dims = [.. layers.Names.Select(n => model.GetInitializer(n).Dims.ToArray())];
+        _sessionOptions = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        _classifier = new Classifier(model.WithOverridableInitializers(layers.Names), _sessionOptions);
+        _sampleShape = test.SampleShape;
+        _sampleSize = test.SampleShape.Aggregate(1, (a, d) => a * d);
+        _classes = test.ClassCount;
+        var features = new List<float>();
+        var labels = new List<long>();
+        foreach (DataBatch batch in test.ReadBatches(MaxRunBatch))
+        {
+            features.AddRange(batch.Features.AsSpan(0, batch.Count * _sampleSize));
+            labels.AddRange(batch.Labels.AsSpan(0, batch.Count));
+        }
+        if (labels.Count == 0)
+        {
+            throw new SwimInputException($"{test.Description} has no samples to evaluate on.");
+        }
+        _features = [.. features];
+        _labels = [.. labels];
+    }
+
+    public int Samples => _labels.Length;
+
+    /// <summary>Top-1 accuracy (a fraction) with each layer's weights replaced by <paramref name="weights"/>.</summary>
+    public double Accuracy(float[][] weights)
+    {
+        var values = new WeightValues[_names.Count];
+        for (int l = 0; l < values.Length; l++)
+        {
+            values[l] = new WeightValues(_names[l], weights[l], _dims[l]);
+        }
+        int batch = _classifier.FixedBatchSize ?? MaxRunBatch;
+        int correct = 0;
+        for (int start = 0; start < _labels.Length; start += batch)
+        {
+            int count = Math.Min(batch, _labels.Length - start);
+            float[] features = start == 0 && count == _labels.Length ? _features : _features[(start * _sampleSize)..((start + count) * _sampleSize)];
+            int[] predicted = _classifier.Predict(features, count, _sampleShape, _classes, values);
+            for (int i = 0; i < count; i++)
+            {
+                if (predicted[i] == _labels[start + i])
+                {
+                    correct++;
+                }
+            }
+        }
+        return correct / (double)_labels.Length;
+    }
+
+    public void Dispose()
+    {
+        _classifier.Dispose();
+        _sessionOptions.Dispose();
+    }
+}
