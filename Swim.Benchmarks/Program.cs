@@ -5,10 +5,12 @@ using Swim.Benchmarks;
 // Link utilisation experiment:        dotnet run -c Release --project Swim.Benchmarks -- link
 // Decoder fuzz run (1,000,000 frames): dotnet run -c Release --project Swim.Benchmarks -- fuzz [FRAMES] [SEED]
 // Emulator verify throughput:         dotnet run -c Release --project Swim.Benchmarks -- emulator
+// Monte-Carlo simulation throughput:   dotnet run -c Release --project Swim.Benchmarks -- simulate
 return args.FirstOrDefault() switch
 {
     "link" => await LinkUtilisation.RunAsync(Console.Out),
     "emulator" => EmulatorThroughput.Run(Console.Out),
+    "simulate" => SimulationThroughput.Run(Console.Out),
     "fuzz" => DecoderFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
     _ => RunBenchmarks(args),

@@ -17,6 +17,11 @@ public sealed class CommandContext
             ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
         });
+        if (!interactive)
+        {
+            // Logs and pipes: one line per message, not wrapped at 80 columns mid-path.
+            Out.Profile.Width = 400;
+        }
     }
 
     public TextWriter Output { get; }

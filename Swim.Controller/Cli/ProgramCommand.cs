@@ -13,6 +13,7 @@ using Swim.Controller.Sessions;
 using Swim.Emulator;
 using Swim.Emulator.Physics;
 using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
 
 namespace Swim.Controller.Cli;
 
@@ -105,7 +106,7 @@ internal static class ProgramCommand
                 DataSet calibration = calib.Open(r);
                 sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));
             }
-            string facts = JsonOutput.Serialize(new { options.Method, options.Fraction, BudgetSeconds = options.VerifyBudget?.TotalSeconds, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed });
+            string facts = SessionFacts(options);
             string modelHash = Convert.ToHexStringLower(SHA256.HashData(onnx.ToBytes()));
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), cancellationToken).ConfigureAwait(false);
             await using var client = new BoardClient(spec.Transport);
@@ -118,8 +119,7 @@ internal static class ProgramCommand
                 CheckSameSession(record, modelHash, facts, info.Serial);
             }
             ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
-            Func<CellPlan, Func<int, double>>? variance = spec.Profile is { } profile ? DeviceVariance.From(profile)
-                : selection is SelectionMethod.USwim or SelectionMethod.CellLevel ? DeviceVariance.From(DevicePreset.ByName(info.DeviceModel is "rram" or "pcm" or "fefet" or "paper" ? info.DeviceModel : "rram")) : null;
+            Func<CellPlan, Func<int, double>>? variance = VarianceModel(spec, info, selection);
             string[] phases = ["program", "measure", "verify", "read back"];
             ProgrammingResult programmed = await ProgressDisplay.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", phases.Length, report =>
                 ProgrammingSession.RunAsync(client, onnx, sensitivity, options, variance,
@@ -170,7 +170,19 @@ internal static class ProgramCommand
         }
     }
 
-    private static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial)
+    /// <summary>The options a journal records, so a resume can be refused when they differ.</summary>
+    internal static string SessionFacts(ProgrammingOptions options) =>
+        JsonOutput.Serialize(new { options.Method, options.Fraction, BudgetSeconds = options.VerifyBudget?.TotalSeconds, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed });
+
+    /// <summary>
+    /// The device variance uswim and cell-level weigh by: the emulator's own profile, or for a physical board
+    /// the preset its IDENTIFY names (rram when it names none Swim knows).
+    /// </summary>
+    internal static Func<CellPlan, Func<int, double>>? VarianceModel(BoardSpec spec, BoardInfo info, SelectionMethod selection) =>
+        spec.Profile is { } profile ? DeviceVariance.From(profile)
+            : selection is SelectionMethod.USwim or SelectionMethod.CellLevel ? DeviceVariance.From(DevicePreset.ByName(DevicePreset.Names.Contains(info.DeviceModel) ? info.DeviceModel : "rram")) : null;
+
+    internal static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial)
     {
         if (journal.Fact("model_sha256") != modelHash)
         {
@@ -186,7 +198,7 @@ internal static class ProgramCommand
         }
     }
 
-    private static string Markdown(string model, string board, string? method, double ratio, ProgrammingResult p, double? accuracy)
+    internal static string Markdown(string model, string board, string? method, double ratio, ProgrammingResult p, double? accuracy)
     {
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Programming report: {Path.GetFileName(model)}");

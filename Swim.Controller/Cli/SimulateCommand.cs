@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using Spectre.Console;
 using Swim.Controller.Data;
 using Swim.Controller.Mapping;
@@ -75,12 +74,15 @@ internal static class SimulateCommand
                 Parallelism = r.GetValue(threads),
             };
             options.Validate();
+            if (File.Exists(r.GetRequiredValue(output)))
+            {
+                throw new SwimInputException($"--out '{r.GetRequiredValue(output)}' is a file; give a directory for the results.");
+            }
             string modelPath = r.GetRequiredValue(model);
             OnnxModel onnx = OnnxModel.Load(modelPath);
             DataSet testData = test.Open(r);
             DataSet calibration = DataSet.Open(r.GetRequiredValue(calib), DataSplit.Train, splitRequired: false, null).Take(r.GetValue(calibSamples) is <= 0 ? throw new SwimInputException("--calib-samples must be at least 1.") : r.GetValue(calibSamples));
             CurvatureKind kind = SensitivityCommand.ParseCurvature(r.GetValue(curvature)!);
-            using var staged = new StagedDirectory(r.GetRequiredValue(output));
 
             SensitivityResult? sensitivity = options.Methods.Any(SelectionMethods.NeedsSensitivity)
                 ? ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, 256, kind, options.Seed, n => report(n)))
@@ -90,12 +92,8 @@ internal static class SimulateCommand
                 progress => MonteCarloSimulation.Run(onnx, testData, sensitivity, options, n => progress(n)));
             report = report with { Model = Path.GetFileName(modelPath) };
 
-            File.WriteAllText(staged.PathOf("results.json"), JsonOutput.Serialize(report));
-            File.WriteAllText(staged.PathOf("results.csv"), Csv(report));
-            string what = paper ? $"paper model, sigma {options.Sigma:G3}, sigma_wv {options.SigmaVerified:G3}" : $"{preset.Name} device model";
-            ReportPlots.StudyCurves(report.Results, p => p.VerifiedFraction, "verified fraction of devices/cells (%)", $"Accuracy against verified fraction ({what})", staged.PathOf("accuracy-vs-ratio.png"));
-            ReportPlots.StudyCurves(report.Results, p => p.RelativeCost, "programming cost (% of full write-verify)", $"Accuracy against programming cost ({what})", staged.PathOf("accuracy-vs-cost.png"));
-            staged.Commit();
+            StudyFiles.Write(report, r.GetRequiredValue(output));
+            string what = StudyFiles.Describe(report);
 
             var table = new Table().Border(TableBorder.Simple).Title($"{report.Model}, {what}, {report.Trials} trials, {report.TestSamples} test samples");
             foreach (string column in new[] { "method", "ratio", "accuracy", "std", "relative cost", "speedup" })
@@ -109,7 +107,13 @@ internal static class SimulateCommand
             }
             ctx.Out.Write(table);
             ctx.Out.WriteLine($"full write-verify {report.FullWriteVerifyAccuracy:P2}, none {report.NoWriteVerifyAccuracy:P2}; {report.Evaluations} evaluations in {report.Seconds:F1} s");
-            ctx.Out.WriteLine($"wrote      {r.GetRequiredValue(output)}/results.json, results.csv, accuracy-vs-ratio.png, accuracy-vs-cost.png");
+            foreach ((string name, SimulationPoint? p) in StudySummary.SmallestWithin(report))
+            {
+                ctx.Out.WriteLine(p is null
+                    ? $"{name}: no ratio within 0.3 points of full write-verify"
+                    : $"{name}: within 0.3 points of full write-verify from {p.Ratio:P0} verified, {p.Speedup:F2}x faster than full");
+            }
+            ctx.Out.WriteLine($"wrote      {r.GetRequiredValue(output)}/results.json, results.csv, results.md, accuracy-vs-ratio.png, accuracy-vs-cost.png");
             return ExitCodes.Success;
         }));
         return command;
@@ -138,17 +142,4 @@ internal static class SimulateCommand
             ? value
             : throw new SwimInputException($"--ratios: '{text}' is not a fraction in [0, 1] (write 10 % as 0.1).");
 
-    /// <summary>One row per (method, ratio); accuracies as fractions, as in results.json.</summary>
-    private static string Csv(SimulationReport report)
-    {
-        var csv = new StringBuilder("method,ratio,mean_accuracy,std_accuracy,trials,cost,cost_unit,relative_cost,speedup,verified_fraction\n");
-        foreach (SimulationPoint p in report.Results)
-        {
-            csv.AppendLine(string.Join(',', p.Method, F(p.Ratio), F(p.MeanAccuracy), F(p.StdAccuracy), p.Trials.ToString(CultureInfo.InvariantCulture),
-                F(p.Cost), p.CostUnit, F(p.RelativeCost), F(p.Speedup), F(p.VerifiedFraction)));
-        }
-        return csv.ToString();
-    }
-
-    private static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

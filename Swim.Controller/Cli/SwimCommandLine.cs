@@ -13,6 +13,7 @@ public static class SwimCommandLine
         root.Subcommands.Add(EvalCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(ProgramCommand.Create(context));
+        root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(SensitivityCommand.Create(context));
         root.Subcommands.Add(SimulateCommand.Create(context));
         root.Subcommands.Add(TrainCommand.Create(context));

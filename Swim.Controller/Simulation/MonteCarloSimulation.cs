@@ -42,7 +42,7 @@ public static class MonteCarloSimulation
         var verifiedUnits = new long[methods, ratios];
         var none = new double[options.Trials];
         var full = new double[options.Trials];
-        int done = 0;
+        int done = 0, evaluations = 0;
         ulong seed = (ulong)options.Seed;
         Parallel.For(0, options.Trials, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism }, trial =>
         {
@@ -55,6 +55,7 @@ public static class MonteCarloSimulation
             // No selection and full selection are the same for every method: evaluated once per chip.
             none[trial] = evaluator.Accuracy(chip.Weights(nothing));
             full[trial] = evaluator.Accuracy(chip.Weights(all));
+            Interlocked.Add(ref evaluations, 2);
             for (int m = 0; m < methods; m++)
             {
                 SelectionMethod method = options.Methods[m];
@@ -68,10 +69,19 @@ public static class MonteCarloSimulation
                     {
                         verified[u] = true;
                     }
-                    accuracy[m, r, trial] = take == 0 ? none[trial] : take == units ? full[trial] : evaluator.Accuracy(chip.Weights(verified));
+                    if (take == 0 || take == units)
+                    {
+                        accuracy[m, r, trial] = take == 0 ? none[trial] : full[trial];
+                    }
+                    else
+                    {
+                        accuracy[m, r, trial] = evaluator.Accuracy(chip.Weights(verified));
+                        Interlocked.Increment(ref evaluations);
+                    }
                     cost[m, r, trial] = chip.Cost(verified, measuredFirst: take > 0 && SelectionMethods.NeedsMeasuredCells(method));
                     verifiedUnits[m, r] = take;
-                    progress?.Invoke(Interlocked.Increment(ref done));
+                    int points = Interlocked.Increment(ref done);
+                    progress?.Invoke(points);
                 }
             }
         });
@@ -91,7 +101,7 @@ public static class MonteCarloSimulation
         bool paper = options.NoiseModel == NoiseModelKind.Paper;
         return new SimulationReport(model.Description, paper ? "paper" : "device", paper ? null : options.Device.Name, options.WeightBits,
             paper ? options.Sigma : null, paper ? options.SigmaVerified : null, options.Trials, options.Seed, evaluator.Samples, sensitivity?.Samples ?? 0,
-            sensitivity?.Curvature.ToString().ToLowerInvariant() ?? "none", full.Average(), none.Average(), done + 2 * options.Trials, clock.Elapsed.TotalSeconds, points);
+            sensitivity?.Curvature.ToString().ToLowerInvariant() ?? "none", full.Average(), none.Average(), evaluations, clock.Elapsed.TotalSeconds, points);
     }
 
     /// <summary>How many leading units of a ranking a verified fraction buys: whole weights, or single cells for cell-level.</summary>

@@ -23,6 +23,7 @@ public sealed record SimulationPoint(
     IReadOnlyList<double> Accuracies);
 
 /// <summary>A whole study: its settings, every point, and how long it took.</summary>
+/// <param name="Evaluations">Test-set evaluations run (none and full write-verify once per trial, shared by all methods).</param>
 public sealed record SimulationReport(
     string Model,
     string NoiseModel,

@@ -31,7 +31,14 @@ internal sealed class TrialEvaluator : IDisposable
         ArgumentNullException.ThrowIfNull(test);
         _names = layers.Names;
         _dims = [.. layers.Names.Select(n => model.GetInitializer(n).Dims.ToArray())];
-        _sessionOptions = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        _sessionOptions = new SessionOptions
+        {
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            // ONNX Runtime warns about every initializer that is also an input; here that is the point.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
         _classifier = new Classifier(model.WithOverridableInitializers(layers.Names), _sessionOptions);
         _sampleShape = test.SampleShape;
         _sampleSize = test.SampleShape.Aggregate(1, (a, d) => a * d);

@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Text;
+using Swim.Controller.Simulation;
+
+namespace Swim.Controller.Reports;
+
+/// <summary>What a Monte-Carlo study leaves in its directory: results.json, results.csv, results.md and two plots.</summary>
+public static class StudyFiles
+{
+    public static readonly IReadOnlyList<string> Names = ["results.json", "results.csv", "results.md", "accuracy-vs-ratio.png", "accuracy-vs-cost.png"];
+
+    /// <summary>Writes every file into <paramref name="directory"/> together (none if any fails).</summary>
+    public static void Write(SimulationReport report, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        using var staged = new StagedDirectory(directory);
+        File.WriteAllText(staged.PathOf("results.json"), Cli.JsonOutput.Serialize(report));
+        File.WriteAllText(staged.PathOf("results.csv"), Csv(report));
+        File.WriteAllText(staged.PathOf("results.md"), StudySummary.Markdown(report));
+        string what = Describe(report);
+        ReportPlots.StudyCurves(report.Results, p => p.VerifiedFraction, "verified fraction of devices/cells (%)", $"Accuracy against verified fraction ({what})", staged.PathOf("accuracy-vs-ratio.png"));
+        ReportPlots.StudyCurves(report.Results, p => p.RelativeCost, "programming cost (% of full write-verify)", $"Accuracy against programming cost ({what})", staged.PathOf("accuracy-vs-cost.png"));
+        staged.Commit();
+    }
+
+    public static string Describe(SimulationReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.NoiseModel == "paper"
+            ? string.Create(CultureInfo.InvariantCulture, $"paper model, sigma {report.Sigma:G3}, sigma_wv {report.SigmaVerified:G3}")
+            : $"{report.Device} device model";
+    }
+
+    /// <summary>One row per (method, ratio); accuracies as fractions, as in results.json.</summary>
+    public static string Csv(SimulationReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var csv = new StringBuilder("method,ratio,mean_accuracy,std_accuracy,trials,cost,cost_unit,relative_cost,speedup,verified_fraction\n");
+        foreach (SimulationPoint p in report.Results)
+        {
+            csv.AppendLine(string.Join(',', p.Method, F(p.Ratio), F(p.MeanAccuracy), F(p.StdAccuracy), p.Trials.ToString(CultureInfo.InvariantCulture),
+                F(p.Cost), p.CostUnit, F(p.RelativeCost), F(p.Speedup), F(p.VerifiedFraction)));
+        }
+        return csv.ToString();
+    }
+
+    private static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

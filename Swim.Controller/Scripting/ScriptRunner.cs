@@ -1,0 +1,254 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Spectre.Console;
+using Swim.Controller.Cli;
+using Swim.Controller.Data;
+using Swim.Controller.Evaluation;
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
+using Swim.Controller.Reports;
+using Swim.Controller.Selection;
+using Swim.Controller.Sensitivity;
+using Swim.Controller.Sessions;
+using Swim.Controller.Simulation;
+using Swim.Emulator;
+using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Scripting;
+
+/// <summary>
+/// Runs a checked session script step by step on one board connection. Each program step journals into
+/// journals/NN-LABEL.db and saves programmed/NN-LABEL.onnx with its mapping; a rerun with resume continues
+/// each journal instead of starting over.
+/// </summary>
+public sealed class ScriptRunner : IAsyncDisposable
+{
+    private readonly SessionScript _script;
+    private readonly CommandContext _ctx;
+    private readonly bool _resume;
+    private readonly OnnxModel _model;
+    private readonly List<ProgrammedRun> _runs = [];
+    private BoardSpec? _spec;
+    private BoardClient? _client;
+    private BoardInfo? _info;
+    private SensitivityResult? _sensitivity;
+    private int _programCount;
+    private int _simulateCount;
+
+    private ScriptRunner(SessionScript script, CommandContext ctx, bool resume)
+    {
+        _script = script;
+        _ctx = ctx;
+        _resume = resume;
+        _model = OnnxModel.Load(script.Model);
+    }
+
+    /// <summary>One programmed model: what was asked, what it cost, and (after an eval) its accuracy.</summary>
+    public sealed record ProgrammedRun(string Label, string Method, double? Ratio, double? BudgetSeconds, int CellsVerified, double DeviceTimeS,
+        ulong Pulses, ulong Reads, IReadOnlyList<LayerError> Layers, string ProgrammedModel, double? Accuracy);
+
+    public IReadOnlyList<ProgrammedRun> Runs => _runs;
+
+    public static async Task<IReadOnlyList<ProgrammedRun>> RunAsync(SessionScript script, CommandContext ctx, bool resume, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(script);
+        ArgumentNullException.ThrowIfNull(ctx);
+        Directory.CreateDirectory(script.Output);
+        await using var runner = new ScriptRunner(script, ctx, resume);
+        for (int i = 0; i < script.Steps.Count; i++)
+        {
+            ScriptStep step = script.Steps[i];
+            ctx.Out.WriteLine($"step {i + 1}/{script.Steps.Count} (line {step.Line}): {step.Describe()}");
+            await runner.ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
+        }
+        return runner.Runs;
+    }
+
+    private async Task ExecuteAsync(ScriptStep step, CancellationToken cancellationToken)
+    {
+        switch (step)
+        {
+            case IdentifyStep:
+                BoardInfo info = await BoardAsync(cancellationToken).ConfigureAwait(false);
+                _ctx.Out.WriteLine($"  board {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, " +
+                    $"{info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, firmware {info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}, over {_client!.LinkDescription}");
+                break;
+            case SensitivityStep s:
+                _sensitivity = ComputeSensitivity(s.Curvature);
+                string path = Path.Combine(_script.Output, "sensitivity.npz");
+                SensitivityAnalysis.Save(_sensitivity, path);
+                _ctx.Out.WriteLine($"  {_sensitivity.Samples:N0} samples, mean loss {_sensitivity.MeanLoss:F4}; wrote {path}");
+                break;
+            case ProgramStep p:
+                await ProgramAsync(p, cancellationToken).ConfigureAwait(false);
+                break;
+            case EvalStep:
+                Evaluate();
+                break;
+            case SweepStep sweep:
+                foreach (SelectionMethod method in sweep.Methods)
+                {
+                    foreach (double ratio in sweep.Ratios)
+                    {
+                        await ProgramAsync(new ProgramStep(sweep.Line, method, ratio, null, sweep.Seed), cancellationToken).ConfigureAwait(false);
+                        Evaluate();
+                    }
+                }
+                break;
+            case SimulateStep simulate:
+                Simulate(simulate);
+                break;
+            case ReportStep:
+                Report();
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(step), step, "unknown step");
+        }
+    }
+
+    private async Task<BoardInfo> BoardAsync(CancellationToken cancellationToken)
+    {
+        if (_info is null)
+        {
+            _spec = await BoardSpec.OpenAsync(_script.Board!, BoardGeometry.Parse(_script.EmulatorGeometry), _script.EmulatorSeed, cancellationToken).ConfigureAwait(false);
+            _client = new BoardClient(_spec.Transport);
+            _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return _info;
+    }
+
+    private SensitivityResult ComputeSensitivity(CurvatureKind curvature)
+    {
+        DataSet calibration = OpenData(_script.Calibration!, DataSplit.Train);
+        return ProgressDisplay.Run(_ctx, "  sensitivity", calibration.Count, report => SensitivityAnalysis.Run(_model, calibration, 256, curvature, 0, n => report(n)));
+    }
+
+    private SensitivityResult? SensitivityFor(IEnumerable<SelectionMethod> methods) =>
+        methods.Any(SelectionMethods.NeedsSensitivity) ? _sensitivity ??= ComputeSensitivity(CurvatureKind.Obd) : _sensitivity;
+
+    private static DataSet OpenData(DataReference data, DataSplit split) => DataSet.Open(data.Path, split, splitRequired: false, null).Take(data.Samples);
+
+    private async Task ProgramAsync(ProgramStep step, CancellationToken cancellationToken)
+    {
+        BoardInfo info = await BoardAsync(cancellationToken).ConfigureAwait(false);
+        SensitivityResult? sensitivity = SensitivityFor([step.Method]);
+        var options = new ProgrammingOptions
+        {
+            Method = step.Method,
+            Fraction = step.Ratio,
+            VerifyBudget = step.Budget,
+            Mapping = _script.Programming.Mapping,
+            ToleranceFraction = _script.Programming.ToleranceFraction,
+            MaxIterations = _script.Programming.MaxIterations,
+            Seed = step.Seed,
+        };
+        string label = $"{++_programCount:D2}-{step.Label}";
+        string journalPath = Path.Combine(_script.Output, "journals", label + ".db");
+        Directory.CreateDirectory(Path.GetDirectoryName(journalPath)!);
+        string facts = ProgramCommand.SessionFacts(options);
+        string modelHash = Convert.ToHexStringLower(SHA256.HashData(_model.ToBytes()));
+        SessionJournal journal;
+        if (File.Exists(journalPath))
+        {
+            if (!_resume)
+            {
+                throw new SwimInputException($"journal '{journalPath}' exists from an earlier run of this script; continue it with 'swim run --resume', or choose a new output directory.");
+            }
+            journal = SessionJournal.Open(journalPath);
+            ProgramCommand.CheckSameSession(journal, modelHash, facts, info.Serial);
+        }
+        else
+        {
+            journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = info.Serial, ["model_path"] = _script.Model });
+        }
+        using (journal)
+        {
+            string[] phases = ["program", "measure", "verify", "read back"];
+            ProgrammingResult result = await ProgressDisplay.RunAsync(_ctx, $"  programming ({step.Label})", phases.Length, report =>
+                ProgrammingSession.RunAsync(_client!, _model, sensitivity, options, ProgramCommand.VarianceModel(_spec!, info, step.Method),
+                    (phase, done, total) => report(Array.IndexOf(phases, phase) + (total == 0 ? 1 : done / (double)total)), journal, cancellationToken)).ConfigureAwait(false);
+            string programmedPath = Path.Combine(_script.Output, "programmed", label + ".onnx");
+            Directory.CreateDirectory(Path.GetDirectoryName(programmedPath)!);
+            result.Programmed.Save(programmedPath);
+            result.Mapping.Save(Path.Combine(_script.Output, "programmed", label + ".mapping.json"));
+            _runs.Add(new ProgrammedRun(label, SelectionMethods.Name(step.Method), step.Budget is null ? step.Ratio : null, step.Budget?.TotalSeconds,
+                result.CellsVerified, result.DeviceTimeNs / 1e9, result.Pulses, result.Reads, result.Layers, programmedPath, null));
+            _ctx.Out.WriteLine($"  programmed {result.CellsProgrammed:N0} cells, verified {result.CellsVerified:N0}; device {result.DeviceTimeNs / 1e9:F3} s; wrote {programmedPath}");
+        }
+    }
+
+    private void Evaluate()
+    {
+        DataSet test = OpenData(_script.Test!, DataSplit.Test);
+        if (_runs.Count == 0)
+        {
+            using var original = new Classifier(_model);
+            _ctx.Out.WriteLine($"  the model as trained: {original.Evaluate(test, 500).Accuracy:P2} on {test.Count:N0} test samples");
+            return;
+        }
+        ProgrammedRun last = _runs[^1];
+        using var classifier = new Classifier(OnnxModel.Load(last.ProgrammedModel));
+        double accuracy = classifier.Evaluate(test, 500).Accuracy;
+        _runs[^1] = last with { Accuracy = accuracy };
+        _ctx.Out.WriteLine($"  {last.Label}: {accuracy:P2} on {test.Count:N0} test samples");
+    }
+
+    private void Simulate(SimulateStep step)
+    {
+        DataSet test = OpenData(_script.Test!, DataSplit.Test);
+        SensitivityResult? sensitivity = SensitivityFor(step.Options.Methods);
+        int evaluations = step.Options.Trials * step.Options.Methods.Count * step.Options.Ratios.Count;
+        SimulationReport report = ProgressDisplay.Run(_ctx, "  simulate", evaluations, progress => MonteCarloSimulation.Run(_model, test, sensitivity, step.Options, n => progress(n)));
+        report = report with { Model = Path.GetFileName(_script.Model) };
+        string directory = Path.Combine(_script.Output, $"simulate-{++_simulateCount}");
+        StudyFiles.Write(report, directory);
+        foreach ((string method, SimulationPoint? p) in StudySummary.SmallestWithin(report))
+        {
+            _ctx.Out.WriteLine(p is null ? $"  {method}: no ratio within 0.3 points of full write-verify"
+                : $"  {method}: within 0.3 points of full write-verify ({report.FullWriteVerifyAccuracy:P2}) from {p.Ratio:P0} verified, {p.Speedup:F2}x faster");
+        }
+        _ctx.Out.WriteLine($"  wrote {directory}");
+    }
+
+    private void Report()
+    {
+        using var staged = new StagedDirectory(_script.Output);
+        var report = new { script = _script.Source, model = _script.Model, board = _info is null ? null : $"{_info.DeviceModel} {_info.Serial}", runs = _runs };
+        File.WriteAllText(staged.PathOf("report.json"), JsonOutput.Serialize(report));
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Session report: {Path.GetFileName(_script.Source)}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Model {Path.GetFileName(_script.Model)}; board {report.board ?? "none"}.");
+        md.AppendLine();
+        md.AppendLine("| run | method | ratio or budget | cells verified | device time (s) | pulses | reads | accuracy |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (ProgrammedRun run in _runs)
+        {
+            string amount = run.BudgetSeconds is { } b ? $"{b:G4} s" : $"{run.Ratio:P0}";
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {run.Label} | {run.Method} | {amount} | {run.CellsVerified:N0} | {run.DeviceTimeS:F3} | {run.Pulses:N0} | {run.Reads:N0} | {(run.Accuracy is { } a ? $"{100 * a:F2} %" : "not evaluated")} |"));
+        }
+        File.WriteAllText(staged.PathOf("report.md"), md.ToString());
+        var plotted = _runs.Where(r => r.Accuracy is not null).Select(r => (r.Label, r.DeviceTimeS, r.Accuracy!.Value)).ToList();
+        if (plotted.Count > 0)
+        {
+            ReportPlots.AccuracyVersusDeviceTime(plotted, staged.PathOf("accuracy-vs-device-time.png"));
+        }
+        staged.Commit();
+        _ctx.Out.WriteLine($"  wrote {Path.Combine(_script.Output, "report.md")} ({_runs.Count} runs)");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client is not null)
+        {
+            await _client.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_spec is not null)
+        {
+            await _spec.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

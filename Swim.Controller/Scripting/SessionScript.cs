@@ -1,0 +1,79 @@
+using Swim.Controller.Mapping;
+using Swim.Controller.Selection;
+using Swim.Controller.Sensitivity;
+using Swim.Controller.Simulation;
+
+namespace Swim.Controller.Scripting;
+
+/// <summary>A scripted mapping session (docs/session-yaml.md): where things are, how weights map, and the steps in order.</summary>
+/// <param name="Board">A board spec as <c>swim program --board</c> takes it; null when no step needs a board.</param>
+/// <param name="Output">The directory every step writes into.</param>
+public sealed record SessionScript(
+    string Source,
+    string? Board,
+    string EmulatorGeometry,
+    ulong EmulatorSeed,
+    string Model,
+    DataReference? Calibration,
+    DataReference? Test,
+    ProgrammingSettings Programming,
+    string Output,
+    IReadOnlyList<ScriptStep> Steps);
+
+/// <summary>A data file and how many of its first samples to use (all when null).</summary>
+public sealed record DataReference(string Path, int? Samples);
+
+/// <summary>The script's mapping section: how every program step maps and verifies.</summary>
+public sealed record ProgrammingSettings(MappingOptions Mapping, double ToleranceFraction, ushort MaxIterations);
+
+/// <summary>One step of a script, with the line it was written on (for messages).</summary>
+public abstract record ScriptStep(int Line)
+{
+    public abstract string Describe();
+}
+
+/// <summary>IDENTIFY the board and print what it reports.</summary>
+public sealed record IdentifyStep(int Line) : ScriptStep(Line)
+{
+    public override string Describe() => "identify";
+}
+
+/// <summary>The sensitivity pass over the calibration data; saved as sensitivity.npz.</summary>
+public sealed record SensitivityStep(int Line, CurvatureKind Curvature) : ScriptStep(Line)
+{
+    public override string Describe() => $"sensitivity ({Curvature.ToString().ToLowerInvariant()})";
+}
+
+/// <summary>A programming session: every cell open loop, write-verify of the selection (a fraction or a device-time budget), read-back.</summary>
+public sealed record ProgramStep(int Line, SelectionMethod Method, double Ratio, TimeSpan? Budget, int Seed) : ScriptStep(Line)
+{
+    public string Label => Budget is { } b
+        ? $"{SelectionMethods.Name(Method)}-budget-{b.TotalSeconds.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}s"
+        : $"{SelectionMethods.Name(Method)}-{(100 * Ratio).ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}pct";
+
+    public override string Describe() => $"program ({Label})";
+}
+
+/// <summary>Evaluate the last programmed model (or, before any program step, the model as trained) on the test data.</summary>
+public sealed record EvalStep(int Line) : ScriptStep(Line)
+{
+    public override string Describe() => "eval";
+}
+
+/// <summary>A program step and an eval for every method and ratio.</summary>
+public sealed record SweepStep(int Line, IReadOnlyList<SelectionMethod> Methods, IReadOnlyList<double> Ratios, int Seed) : ScriptStep(Line)
+{
+    public override string Describe() => $"sweep ({Methods.Count} methods x {Ratios.Count} ratios)";
+}
+
+/// <summary>A Monte-Carlo study (as <c>swim simulate</c>) into simulate-N/.</summary>
+public sealed record SimulateStep(int Line, SimulationOptions Options) : ScriptStep(Line)
+{
+    public override string Describe() => $"simulate ({Options.NoiseModel.ToString().ToLowerInvariant()}, {Options.Trials} trials)";
+}
+
+/// <summary>report.json, report.md and accuracy-vs-device-time.png over every programmed run so far.</summary>
+public sealed record ReportStep(int Line) : ScriptStep(Line)
+{
+    public override string Describe() => "report";
+}
