@@ -33,6 +33,7 @@ internal static class SimulateCommand
         var bits = new Option<int>("--weight-bits") { Description = "N: magnitude bits per weight (step max|W_layer| / 2^N).", DefaultValueFactory = _ => 8 };
         var sigma = new Option<double?>("--sigma") { Description = "Paper model: each device's std as a fraction of its range (default 0.1). Device model: overrides the preset's programming sigma." };
         var sigmaWv = new Option<double?>("--sigma-wv") { Description = "Paper model: the std of a verified device (default sigma / 10)." };
+        var stuck = new Option<double?>("--stuck-rate") { Description = "Device model: overrides the preset's fraction of stuck cells (0 studies variation alone)." };
         var tolerance = new Option<double>("--tolerance") { Description = "Device model: write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => 0.01 };
         var trials = new Option<int>("--trials") { Description = "Sampled chips; every method and ratio is evaluated on each.", DefaultValueFactory = _ => 30 };
         var seed = new Option<int>("--seed") { Description = "Seeds the chips and random selection.", DefaultValueFactory = _ => 1 };
@@ -41,7 +42,7 @@ internal static class SimulateCommand
         var command = new Command("simulate", "Monte-Carlo study of write-verify selection: accuracy and programming cost per method and verified fraction.");
         command.Arguments.Add(model);
         test.AddTo(command);
-        foreach (Option o in new Option[] { calib, calibSamples, curvature, methods, ratios, noise, device, bits, sigma, sigmaWv, tolerance, trials, seed, threads, output })
+        foreach (Option o in new Option[] { calib, calibSamples, curvature, methods, ratios, noise, device, bits, sigma, sigmaWv, stuck, tolerance, trials, seed, threads, output })
         {
             command.Options.Add(o);
         }
@@ -58,6 +59,11 @@ internal static class SimulateCommand
             if (!paper && r.GetValue(sigma) is { } programSigma)
             {
                 preset = preset with { ProgramSigma = programSigma };
+            }
+            if (r.GetValue(stuck) is { } stuckRate)
+            {
+                preset = paper ? throw new SwimInputException("--stuck-rate belongs to --noise-model device; the paper model has no stuck cells.")
+                    : stuckRate is >= 0 and <= 1 ? preset with { StuckRate = stuckRate } : throw new SwimInputException($"--stuck-rate must be a fraction in [0, 1] (got {stuckRate}).");
             }
             var options = new SimulationOptions
             {

@@ -182,7 +182,7 @@ public static class SessionScriptParser
             case "simulate":
             {
                 body ??= new YamlMappingNode();
-                reader.OnlyFields(body, at, ["noise_model", "device", "weight_bits", "sigma", "sigma_wv", "tolerance", "trials", "seed", "methods", "ratios", "threads"]);
+                reader.OnlyFields(body, at, ["noise_model", "device", "weight_bits", "sigma", "sigma_wv", "stuck_rate", "tolerance", "trials", "seed", "methods", "ratios", "threads"]);
                 bool paper = (reader.OptionalChoice(body, "noise_model", $"{at}.noise_model", ["paper", "device"]) ?? "paper") == "paper";
                 DevicePreset preset = DevicePreset.ByName(reader.OptionalChoice(body, "device", $"{at}.device", [.. DevicePreset.Names]) ?? "rram");
                 double? sigma = reader.OptionalDouble(body, "sigma", $"{at}.sigma", 0, 10);
@@ -191,6 +191,12 @@ public static class SessionScriptParser
                 {
                     throw reader.Error(body, $"{at}.sigma_wv", "sigma_wv belongs to noise_model paper; under the device model write-verify is the board's loop (set its band with tolerance).");
                 }
+                double? stuckRate = reader.OptionalDouble(body, "stuck_rate", $"{at}.stuck_rate", 0, 1);
+                if (paper && stuckRate is not null)
+                {
+                    throw reader.Error(body, $"{at}.stuck_rate", "stuck_rate belongs to noise_model device; the paper model has no stuck cells.");
+                }
+                preset = stuckRate is { } rate ? preset with { StuckRate = rate } : preset;
                 var defaults = new SimulationOptions();
                 double s = sigma ?? (paper ? 0.1 : preset.ProgramSigma);
                 var options = new SimulationOptions

@@ -99,9 +99,25 @@ public static class MonteCarloSimulation
             }
         }
         bool paper = options.NoiseModel == NoiseModelKind.Paper;
-        return new SimulationReport(model.Description, paper ? "paper" : "device", paper ? null : options.Device.Name, options.WeightBits,
+        return new SimulationReport(model.Description, paper ? "paper" : "device", paper ? null : DescribeDevice(options.Device), options.WeightBits,
             paper ? options.Sigma : null, paper ? options.SigmaVerified : null, options.Trials, options.Seed, evaluator.Samples, sensitivity?.Samples ?? 0,
             sensitivity?.Curvature.ToString().ToLowerInvariant() ?? "none", full.Average(), none.Average(), evaluations, clock.Elapsed.TotalSeconds, points);
+    }
+
+    /// <summary>The preset's name, with any setting that differs from the named preset's (e.g. "rram, stuck rate 0").</summary>
+    private static string DescribeDevice(Swim.Emulator.Physics.DevicePreset device)
+    {
+        Swim.Emulator.Physics.DevicePreset named = Swim.Emulator.Physics.DevicePreset.ByName(device.Name);
+        var changes = new List<string>();
+        if (device.StuckRate != named.StuckRate)
+        {
+            changes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"stuck rate {device.StuckRate:G3}"));
+        }
+        if (device.ProgramSigma != named.ProgramSigma)
+        {
+            changes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"programming sigma {device.ProgramSigma:G3}"));
+        }
+        return string.Join(", ", [device.Name, .. changes]);
     }
 
     /// <summary>How many leading units of a ranking a verified fraction buys: whole weights, or single cells for cell-level.</summary>
