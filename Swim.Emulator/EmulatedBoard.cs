@@ -18,24 +18,27 @@ public sealed class EmulatedBoard : IBoardDevice
 
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
 
-    public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed)
+    /// <summary>Everything an emulated board can do; leave PROGRAM_VERIFY out to stand in for firmware without its own loop.</summary>
+    public const BoardCapabilities AllCapabilities = BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch;
+
+    public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities)
     {
         ArgumentNullException.ThrowIfNull(preset);
         Geometry = geometry;
         Seed = seed;
         Cells = new CellArray(preset, geometry.CellCount, seed);
-        Info = Describe(preset, geometry, seed);
+        Info = Describe(preset, geometry, seed, capabilities);
     }
 
     /// <summary>What IDENTIFY reports for a board of this preset and geometry, without building its cells.</summary>
-    public static BoardInfo Describe(DevicePreset preset, BoardGeometry geometry, ulong seed)
+    public static BoardInfo Describe(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities)
     {
         ArgumentNullException.ThrowIfNull(preset);
         return new BoardInfo(ProtocolConstants.Version, 1, 0, 0, $"SWIM-EMU-{seed % 1_000_000:D6}", geometry.Tiles, geometry.Rows, geometry.Columns,
             (ushort)preset.Levels, preset.ConductanceMin, preset.ConductanceMax, (float)Math.Max(preset.ReadSigma * preset.Window / 4, 1e-3),
             new SafeOperatingArea(preset.AmplitudeMinVolts, preset.AmplitudeMaxVolts, preset.WidthMinNs, preset.WidthMaxNs),
             MaxBatch, MaxPayload, CacheDepth, preset.ReadNs, preset.PulseNs, preset.PulseNs + preset.ReadNs + preset.VerifyOverheadNs,
-            BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch, preset.Name);
+            capabilities, preset.Name);
     }
 
     public BoardGeometry Geometry { get; }
@@ -57,7 +60,8 @@ public sealed class EmulatedBoard : IBoardDevice
         ReadRequest read => Read(read),
         WritePulseRequest pulses => WritePulses(pulses),
         ProgramRequest program => Program(program),
-        ProgramVerifyRequest verify => ProgramVerify(verify),
+        ProgramVerifyRequest verify => (Info.Capabilities & BoardCapabilities.ProgramVerify) != 0 ? ProgramVerify(verify)
+            : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board does not run write-verify itself (no PROGRAM_VERIFY capability); drive it with READ and WRITE_PULSE."),
         CountersRequest counters => new CountersResponse(Indices(counters.Cells).Select(Cells.CountersOf).ToArray()),
         _ => throw new BoardStatusException(StatusCode.UnknownOpcode, $"{request.Opcode} is not executed by the device."),
     };

@@ -3,6 +3,7 @@ using System.Net;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
 using Swim.Emulator.Physics;
+using Swim.Protocol.Messages;
 using Swim.Protocol.Transports;
 
 namespace Swim.Controller.Cli;
@@ -22,9 +23,10 @@ internal static class EmulatorCommand
         var seed = new Option<ulong>("--seed") { Description = "Seeds the device physics; the same seed gives the same board.", DefaultValueFactory = _ => 1UL };
         var faults = new Option<string?>("--faults") { Description = "Damage frames both ways, e.g. drop=0.01,corrupt=0.01,duplicate=0.005,delay=0.01,maxdelay=50ms,garbage=0.001." };
         var state = new Option<string?>("--state") { Description = "Keep cell state in FILE across runs: loaded at start when present, saved every few seconds and at exit." };
+        var noVerify = new Option<bool>("--no-program-verify") { Description = "Leave PROGRAM_VERIFY out of the board's capabilities, as firmware without its own write-verify loop (hosts then drive READ and WRITE_PULSE)." };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl+C)." };
         var command = new Command("emulator", "Run a software crossbar board that speaks the Swim protocol over a virtual serial port or TCP.");
-        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, faults, state, duration })
+        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, faults, state, duration, noVerify })
         {
             command.Options.Add(option);
         }
@@ -34,7 +36,8 @@ internal static class EmulatorCommand
             try
             {
                 return await RunAsync(ctx, result.GetValue(serial), result.GetValue(tcp), result.GetValue(device)!, result.GetValue(geometry)!,
-                    result.GetValue(seed), result.GetValue(faults), result.GetValue(state), result.GetValue(duration), cancellationToken).ConfigureAwait(false);
+                    result.GetValue(seed), result.GetValue(faults), result.GetValue(state), result.GetValue(duration),
+                    result.GetValue(noVerify) ? EmulatedBoard.AllCapabilities & ~BoardCapabilities.ProgramVerify : EmulatedBoard.AllCapabilities, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException)
             {
@@ -51,23 +54,24 @@ internal static class EmulatorCommand
     }
 
     private static async Task<int> RunAsync(CommandContext ctx, bool serial, string? tcp, string presetName, string geometryText, ulong seed,
-        string? faultText, string? statePath, double? seconds, CancellationToken cancellationToken)
+        string? faultText, string? statePath, double? seconds, BoardCapabilities capabilities, CancellationToken cancellationToken)
     {
         FaultProfile? faults = faultText is null ? null : FaultProfile.Parse(faultText);
         EmulatedBoard board;
         if (statePath is not null && File.Exists(statePath))
         {
-            board = BoardStateFile.Load(statePath);
+            board = BoardStateFile.Load(statePath, capabilities);
             ctx.Output.WriteLine($"emulator: state loaded from {statePath} ({board.Cells.Preset.Name} {board.Geometry}, seed {board.Seed}); --device, --geometry and --seed come from the file");
         }
         else
         {
-            board = new EmulatedBoard(DevicePreset.ByName(presetName), BoardGeometry.Parse(geometryText), seed);
+            board = new EmulatedBoard(DevicePreset.ByName(presetName), BoardGeometry.Parse(geometryText), seed, capabilities);
         }
         await using var host = new EmulatorHost(board, faults);
         host.Log += message => ctx.Error.WriteLine($"emulator: {message}");
         ctx.Output.WriteLine($"emulator: {board.Cells.Preset.Name} board, {board.Geometry} ({board.Geometry.CellCount:N0} cells), seed {board.Seed}" +
-            (faults is null ? "" : $", faults {faultText}"));
+            (faults is null ? "" : $", faults {faultText}") +
+            ((capabilities & BoardCapabilities.ProgramVerify) == 0 ? ", no PROGRAM_VERIFY" : ""));
         if (serial)
         {
             ctx.Output.WriteLine($"emulator: serial port {host.OpenSerialPort()}");

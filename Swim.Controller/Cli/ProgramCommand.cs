@@ -37,6 +37,7 @@ internal static class ProgramCommand
         var tolerance = new Option<double>("--tolerance") { Description = "Write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => 0.01 };
         var iterations = new Option<int>("--max-iterations") { Description = "Write-verify iteration limit per cell.", DefaultValueFactory = _ => 50 };
         var seed = new Option<int>("--seed") { Description = "Seeds random selection.", DefaultValueFactory = _ => 1 };
+        var hostVerify = new Option<bool>("--host-verify") { Description = "Drive write-verify from the host (READ and WRITE_PULSE) even when the board has PROGRAM_VERIFY; boards without it always get the host's loop." };
         var journal = new Option<string?>("--journal") { Description = "SQLite journal of the session (docs/journal.md); required to --resume." };
         var resume = new Option<bool>("--resume") { Description = "Continue the session recorded in --journal after a crash, kill or disconnect." };
         var output = new Option<string>("--out") { Description = "Where to write the programmed model (read-back weights).", Required = true };
@@ -46,7 +47,7 @@ internal static class ProgramCommand
         var command = new Command("program", "Map a model onto a board, program every cell, write-verify the selected ones, read back, rebuild and evaluate.");
         command.Arguments.Add(model);
         calib.AddTo(command);
-        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, journal, resume, output, report, geometry, emulatorSeed })
+        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, hostVerify, journal, resume, output, report, geometry, emulatorSeed })
         {
             command.Options.Add(o);
         }
@@ -83,6 +84,7 @@ internal static class ProgramCommand
                 ToleranceFraction = r.GetValue(tolerance) is > 0 and < 1 and var t ? t : throw new SwimInputException("--tolerance must lie between 0 and 1 (a fraction of the window)."),
                 MaxIterations = r.GetValue(iterations) is >= 1 and <= ushort.MaxValue and var n ? (ushort)n : throw new SwimInputException("--max-iterations must be 1 to 65535."),
                 Seed = r.GetValue(seed),
+                HostVerify = r.GetValue(hostVerify),
                 VerifyBudget = r.GetValue(budget) is { } seconds
                     ? seconds > 0 ? TimeSpan.FromSeconds(seconds) : throw new SwimInputException($"--budget must be a positive number of seconds (got {seconds}).")
                     : null,
@@ -172,7 +174,7 @@ internal static class ProgramCommand
 
     /// <summary>The options a journal records, so a resume can be refused when they differ.</summary>
     internal static string SessionFacts(ProgrammingOptions options) =>
-        JsonOutput.Serialize(new { options.Method, options.Fraction, BudgetSeconds = options.VerifyBudget?.TotalSeconds, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed });
+        JsonOutput.Serialize(new { options.Method, options.Fraction, BudgetSeconds = options.VerifyBudget?.TotalSeconds, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed, options.HostVerify });
 
     /// <summary>
     /// The device variance uswim and cell-level weigh by: the emulator's own profile, or for a physical board

@@ -24,6 +24,12 @@ public sealed record ProgrammingOptions
 
     public ushort MaxIterations { get; init; } = 50;
 
+    /// <summary>
+    /// Drive write-verify from the host (READ and WRITE_PULSE) even when the board has PROGRAM_VERIFY; boards
+    /// without it always get the host's loop.
+    /// </summary>
+    public bool HostVerify { get; init; }
+
     /// <summary>Seeds random selection.</summary>
     public int Seed { get; init; }
 

@@ -29,7 +29,7 @@ public static class ProgrammingSession
         BoardInfo board = client.Board ?? await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         CrossbarMapping mapping = CrossbarMapping.Build(model, board, options.Mapping);
         CellPlan plan = CellPlan.Build(mapping, model);
-        var run = new Runner(client, plan, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
+        var run = new Runner(client, board, plan, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
         BoardStatus before = await client.StatusAsync(cancellationToken).ConfigureAwait(false);
 
         // 1. Every cell, open loop.
@@ -87,7 +87,7 @@ public static class ProgrammingSession
     public const byte RecoveredOutcome = 0xFF;
 
     /// <summary>Runs the phases chunk by chunk, journalled, and recovers chunks a crash left started.</summary>
-    private sealed class Runner(BoardClient client, CellPlan plan, ProgrammingOptions options, SessionJournal? journal,
+    private sealed class Runner(BoardClient client, BoardInfo board, CellPlan plan, ProgrammingOptions options, SessionJournal? journal,
         Action<string, int, int>? progress, bool hasCounters, CancellationToken cancellationToken)
     {
         public async Task ProgramAllAsync()
@@ -131,9 +131,21 @@ public static class ProgrammingSession
                 }
             }
             float tolerance = (float)(options.ToleranceFraction * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
+            bool hostLoop = options.HostVerify || (board.Capabilities & BoardCapabilities.ProgramVerify) == 0;
             await Chunks("verify", verify.Length, async (start, count, record) =>
             {
                 int[] cells = verify[start..(start + count)];
+                if (hostLoop)
+                {
+                    // The host's loop reads before every pulse: an interrupted chunk simply runs again from the cells' states.
+                    if (record is null)
+                    {
+                        journal?.Started("verify", start, count, null);
+                    }
+                    StatusCode[] statuses = await HostVerifyLoop.RunAsync(client, board, [.. cells.Select(c => (plan.Cells[c], plan.TargetConductance(c)))],
+                        tolerance, options.MaxIterations, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    return [.. statuses.Select(s => (byte)s)];
+                }
                 var result = new byte[count];
                 int[] run = cells;
                 if (record is { } unfinished)

@@ -1,3 +1,4 @@
+using Swim.Protocol.Messages;
 using Swim.Emulator.Physics;
 
 namespace Swim.Emulator.Hosting;
@@ -46,7 +47,8 @@ public static class BoardStateFile
         File.Move(temporary, full, overwrite: true);
     }
 
-    public static EmulatedBoard Load(string path)
+    /// <param name="capabilities">What the restored board advertises (capabilities are how it is run, not state).</param>
+    public static EmulatedBoard Load(string path, BoardCapabilities capabilities = EmulatedBoard.AllCapabilities)
     {
         using var stream = File.OpenRead(path);
         using var r = new BinaryReader(stream);
@@ -58,7 +60,7 @@ public static class BoardStateFile
             }
             DevicePreset preset = DevicePreset.ByName(r.ReadString());
             var geometry = new BoardGeometry(r.ReadUInt16(), r.ReadUInt16(), r.ReadUInt16());
-            var board = new EmulatedBoard(preset, geometry, r.ReadUInt64());
+            var board = new EmulatedBoard(preset, geometry, r.ReadUInt64(), capabilities);
             long clock = r.ReadInt64();
             ulong pulses = r.ReadUInt64(), reads = r.ReadUInt64(), iterations = r.ReadUInt64();
             var state = board.Cells.State;

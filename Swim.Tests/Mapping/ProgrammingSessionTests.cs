@@ -10,6 +10,7 @@ using Swim.Emulator;
 using Swim.Emulator.Hosting;
 using Swim.Emulator.Physics;
 using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
 
 namespace Swim.Tests.Mapping;
 
@@ -111,6 +112,36 @@ public sealed class ProgrammingSessionTests
         // Write-verify spent the budget, give or take the last chunk (open loop and read back are the same in all runs).
         double smallVerify = (small.DeviceTimeNs - open.DeviceTimeNs) / 1e9;
         Assert.InRange(smallVerify, 0.1, 0.1 + 0.05);
+    }
+
+    [Fact]
+    public async Task A_board_without_program_verify_is_verified_by_the_host_loop_as_well_as_by_its_own()
+    {
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
+        async Task<ProgrammingResult> Run(BoardCapabilities capabilities)
+        {
+            var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 5, capabilities);
+            await using var host = new EmulatorHost(board);
+            await using var client = new BoardClient(host.ConnectInProcess());
+            return await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.2 });
+        }
+
+        ProgrammingResult own = await Run(EmulatedBoard.AllCapabilities);
+        ProgrammingResult hosted = await Run(EmulatedBoard.AllCapabilities & ~BoardCapabilities.ProgramVerify);
+
+        // The board's own loop counts its iterations; the host's loop is plain READs and WRITE_PULSEs to the board.
+        Assert.True(own.VerifyIterations > 0);
+        Assert.Equal(0UL, hosted.VerifyIterations);
+        Assert.Equal(own.CellsVerified, hosted.CellsVerified);
+        // Without a pulse model the host converges nearly as often, at the cost of more pulses per cell.
+        Assert.True(hosted.VerifyConverged >= 0.99 * hosted.CellsVerified, $"{hosted.VerifyConverged} of {hosted.CellsVerified} in band");
+        // Same cells, both loops to the same band: the model's overall read-back error (RMS over every weight, in
+        // units of full scale) within 5 %; single small layers (conv1: 150 weights) differ more by chance.
+        static double Overall(ProgrammingResult r) => Math.Sqrt(r.Layers.Sum(l => l.RmsError * l.RmsError * l.Elements) / r.Layers.Sum(l => l.Elements));
+        Assert.InRange(Overall(hosted) / Overall(own), 0.95, 1.05);
+        // Measured: 212,793 verify pulses against the board's 98,552 for the same 98,352 cells. Bounded at 3x.
+        ulong openLoop = (ulong)own.CellsProgrammed;
+        Assert.InRange(hosted.Pulses - openLoop, 1UL, 3 * (own.Pulses - openLoop));
     }
 
     [Fact]

@@ -25,15 +25,16 @@ public sealed class SessionResumeTests
         SensitivityAnalysis.Run(s_lenet, DataSet.Open(BundledAssets.Require(BundledAssets.MnistData), DataSplit.Train).Take(300), 150, CurvatureKind.Obd));
     private static readonly DevicePreset s_preset = DevicePreset.Rram with { DriftNuMean = 0, DriftNuStd = 0 };
 
-    private static ProgrammingOptions Options(SelectionMethod method) => new() { Method = method, Fraction = 0.1, Seed = 3, ChunkCells = 8192 };
+    private static ProgrammingOptions Options(SelectionMethod method, bool hostVerify = false) =>
+        new() { Method = method, Fraction = 0.1, Seed = 3, ChunkCells = 8192, HostVerify = hostVerify };
 
-    private static async Task<(ProgrammingResult Result, EmulatedBoard Board)> Uninterrupted(SelectionMethod method, string journalPath)
+    private static async Task<(ProgrammingResult Result, EmulatedBoard Board)> Uninterrupted(SelectionMethod method, string journalPath, bool hostVerify = false)
     {
         var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
         await using var host = new EmulatorHost(board);
         await using var client = new BoardClient(host.ConnectInProcess());
         using SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" });
-        ProgrammingResult result = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(method), DeviceVariance.From(s_preset), journal: journal);
+        ProgrammingResult result = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(method, hostVerify), DeviceVariance.From(s_preset), journal: journal);
         return (result, board);
     }
 
@@ -110,6 +111,54 @@ public sealed class SessionResumeTests
         {
             Assert.Equal(expected.Programmed.ReadWeights(w.Name), resumed.Programmed.ReadWeights(w.Name));
         }
+    }
+
+    /// <summary>
+    /// The host-driven loop resumed after a kill mid-verify: its lost READ answers must be read again (the read
+    /// noise of a new read differs), so the interrupted chunk's cells cannot be bit-identical; every other cell
+    /// must be, and the interrupted ones end in band with a bounded number of extra pulses (each after a fresh read).
+    /// </summary>
+    [Fact]
+    public async Task The_host_verify_loop_killed_mid_chunk_resumes_from_fresh_reads_and_changes_only_that_chunk()
+    {
+        using var dir = new TempDirectory();
+        (ProgrammingResult expected, EmulatedBoard reference) = await Uninterrupted(SelectionMethod.Swim, dir.File("reference.db"), hostVerify: true);
+
+        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
+        await using var host = new EmulatorHost(board);
+        string journalPath = dir.File("session.db");
+        (var link, Task drained) = host.ConnectInProcessWithCompletion();
+        using (var kill = new CancellationTokenSource())
+        using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
+        await using (var client = new BoardClient(new KillSwitch(link, 3_845 + 64 + 37, kill)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(SelectionMethod.Swim, hostVerify: true),
+                DeviceVariance.From(s_preset), journal: journal, cancellationToken: kill.Token));
+            Assert.Equal("verify", Assert.Single(journal.Summary(), row => !row.Done).Phase);
+        }
+        await drained.WaitAsync(TimeSpan.FromSeconds(30));
+
+        ProgrammingResult resumed;
+        using (SessionJournal journal = SessionJournal.Open(journalPath))
+        await using (var client = new BoardClient(host.ConnectInProcess()))
+        {
+            resumed = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(SelectionMethod.Swim, hostVerify: true), DeviceVariance.From(s_preset), journal: journal);
+            Assert.Equal("completed", journal.Fact("state"));
+        }
+
+        int differing = 0;
+        for (int cell = 0; cell < board.Cells.Count; cell++)
+        {
+            uint was = reference.Cells.CountersOf(cell).Pulses, now = board.Cells.CountersOf(cell).Pulses;
+            if (was != now || reference.Cells.TrueConductance(cell) != board.Cells.TrueConductance(cell))
+            {
+                differing++;
+                Assert.InRange((int)now - (int)was, -50, 50);
+            }
+        }
+        Assert.InRange(differing, 1, 8192);
+        Assert.Equal(expected.CellsVerified, resumed.CellsVerified);
+        Assert.InRange(resumed.VerifyConverged, expected.VerifyConverged - 100, expected.CellsVerified);
     }
 
     [Fact]
