@@ -154,7 +154,15 @@ public sealed class BoardEndpoint
 
     private void Remember(uint sequence, CachedResponse response)
     {
-        if (!_anyExecuted || unchecked((int)(sequence - _newest)) > 0)
+        if (_anyExecuted && unchecked(_newest - sequence) >= 4u * (uint)CacheDepth && unchecked((int)(_newest - sequence)) >= 0)
+        {
+            // Far behind the newest and not stale: a new host started below its predecessor's numbers. Its series
+            // starts here; otherwise its responses would fall out of the cache at once and its retransmissions
+            // would run again. What the old host left cached can never be asked for.
+            _cache.Clear();
+            _newest = sequence;
+        }
+        else if (!_anyExecuted || unchecked((int)(sequence - _newest)) > 0)
         {
             _newest = sequence;
         }

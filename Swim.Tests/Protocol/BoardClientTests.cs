@@ -230,4 +230,36 @@ public sealed class BoardClientTests
         Assert.Equal((byte)StatusCode.Ok, late.Status);
         Assert.Equal(1, device.Executions[Program(1).Targets[0].Cell]);
     }
+
+    /// <summary>
+    /// Found by the SIGKILL test under load: a resumed host whose random start fell below its predecessor's
+    /// numbers had every response expire from the cache at once, so a retransmission after a timeout executed
+    /// again (one cell pulsed once more than in an uninterrupted run).
+    /// </summary>
+    [Fact]
+    public void A_new_host_below_its_predecessors_numbers_gets_its_own_retransmissions_replayed()
+    {
+        var device = new CountingDevice(cacheDepth: 32);
+        var endpoint = new BoardEndpoint(device);
+        var decoder = new FrameDecoder();
+        var replies = new List<byte[]>();
+        void Send(uint sequence, BoardRequest request)
+        {
+            replies.Clear();
+            endpoint.Receive(decoder, FrameEncoder.Encode(FrameFlags.None, sequence, (byte)request.Opcode, 0, request.ToPayload()), replies);
+            Assert.Single(replies);
+        }
+
+        // The old host's series around 3,000,000,000; the new host starts 1e9 below it (behind, modulo 2^32).
+        for (uint s = 3_000_000_000; s < 3_000_000_040; s++)
+        {
+            Send(s, new StatusRequest());
+        }
+        Send(2_000_000_000, Program(7));
+        Send(2_000_000_001, Program(8));
+        Send(2_000_000_000, Program(7));
+
+        Assert.Equal(1, device.Executions[Program(7).Targets[0].Cell]);
+        Assert.Equal(1, device.Executions[Program(8).Targets[0].Cell]);
+    }
 }
