@@ -37,6 +37,7 @@ internal static class ProgramCommand
         var tolerance = new Option<double>("--tolerance") { Description = "Write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => 0.01 };
         var iterations = new Option<int>("--max-iterations") { Description = "Write-verify iteration limit per cell.", DefaultValueFactory = _ => 50 };
         var seed = new Option<int>("--seed") { Description = "Seeds random selection.", DefaultValueFactory = _ => 1 };
+        var sensitivityFile = new Option<string?>("--sensitivity") { Description = "Reuse derivatives written by 'swim sensitivity' instead of computing them from --calib." };
         var hostVerify = new Option<bool>("--host-verify") { Description = "Drive write-verify from the host (READ and WRITE_PULSE) even when the board has PROGRAM_VERIFY; boards without it always get the host's loop." };
         var journal = new Option<string?>("--journal") { Description = "SQLite journal of the session (docs/journal.md); required to --resume." };
         var resume = new Option<bool>("--resume") { Description = "Continue the session recorded in --journal after a crash, kill or disconnect." };
@@ -47,7 +48,7 @@ internal static class ProgramCommand
         var command = new Command("program", "Map a model onto a board, program every cell, write-verify the selected ones, read back, rebuild and evaluate.");
         command.Arguments.Add(model);
         calib.AddTo(command);
-        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, hostVerify, journal, resume, output, report, geometry, emulatorSeed })
+        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, sensitivityFile, hostVerify, journal, resume, output, report, geometry, emulatorSeed })
         {
             command.Options.Add(o);
         }
@@ -99,11 +100,15 @@ internal static class ProgramCommand
                 throw new SwimInputException("--resume needs the --journal of the session to continue.");
             }
             SensitivityResult? sensitivity = null;
-            if (SelectionMethods.NeedsSensitivity(selection))
+            if (SelectionMethods.NeedsSensitivity(selection) && r.GetValue(sensitivityFile) is { } file)
+            {
+                sensitivity = SensitivityAnalysis.Load(file, onnx);
+            }
+            else if (SelectionMethods.NeedsSensitivity(selection))
             {
                 if (r.GetValue(calib.Data) is null)
                 {
-                    throw new SwimInputException($"--method {r.GetValue(method)} ranks weights by the sensitivity pass: give calibration samples with --calib.");
+                    throw new SwimInputException($"--method {r.GetValue(method)} ranks weights by the sensitivity pass: give calibration samples with --calib, or a file from 'swim sensitivity' with --sensitivity.");
                 }
                 DataSet calibration = calib.Open(r);
                 sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));

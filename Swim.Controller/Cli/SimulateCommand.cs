@@ -22,7 +22,8 @@ internal static class SimulateCommand
     {
         var model = new Argument<string>("model") { Description = "The ONNX classifier." };
         var test = new DataOptions("--data", "Test samples to measure accuracy on (.npz with x and y, or IDX with --labels).", DataSplit.Test, defaultBatch: 1000);
-        var calib = new Option<string>("--calib") { Description = "Calibration samples for the sensitivity pass (.npz; its train split where it has one).", Required = true };
+        var calib = new Option<string?>("--calib") { Description = "Calibration samples for the sensitivity pass (.npz; its train split where it has one)." };
+        var sensitivityFile = new Option<string?>("--sensitivity") { Description = "Reuse derivatives written by 'swim sensitivity' instead of computing them from --calib." };
         var calibSamples = new Option<int?>("--calib-samples") { Description = "Use only the first N calibration samples." };
         var curvature = SensitivityCommand.CurvatureOption();
         var methods = new Option<string>("--methods") { Description = $"Comma-separated selection methods: {string.Join(", ", SelectionMethods.Names)}.", DefaultValueFactory = _ => "swim,magnitude,random" };
@@ -42,7 +43,7 @@ internal static class SimulateCommand
         var command = new Command("simulate", "Monte-Carlo study of write-verify selection: accuracy and programming cost per method and verified fraction.");
         command.Arguments.Add(model);
         test.AddTo(command);
-        foreach (Option o in new Option[] { calib, calibSamples, curvature, methods, ratios, noise, device, bits, sigma, sigmaWv, stuck, tolerance, trials, seed, threads, output })
+        foreach (Option o in new Option[] { calib, sensitivityFile, calibSamples, curvature, methods, ratios, noise, device, bits, sigma, sigmaWv, stuck, tolerance, trials, seed, threads, output })
         {
             command.Options.Add(o);
         }
@@ -87,12 +88,26 @@ internal static class SimulateCommand
             string modelPath = r.GetRequiredValue(model);
             OnnxModel onnx = OnnxModel.Load(modelPath);
             DataSet testData = test.Open(r);
-            DataSet calibration = DataSet.Open(r.GetRequiredValue(calib), DataSplit.Train, splitRequired: false, null).Take(r.GetValue(calibSamples) is <= 0 ? throw new SwimInputException("--calib-samples must be at least 1.") : r.GetValue(calibSamples));
             CurvatureKind kind = SensitivityCommand.ParseCurvature(r.GetValue(curvature)!);
-
-            SensitivityResult? sensitivity = options.Methods.Any(SelectionMethods.NeedsSensitivity)
-                ? ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, 256, kind, options.Seed, n => report(n)))
-                : null;
+            if (r.GetValue(calibSamples) is <= 0)
+            {
+                throw new SwimInputException("--calib-samples must be at least 1.");
+            }
+            SensitivityResult? sensitivity = null;
+            if (options.Methods.Any(SelectionMethods.NeedsSensitivity))
+            {
+                if (r.GetValue(sensitivityFile) is { } file)
+                {
+                    sensitivity = SensitivityAnalysis.Load(file, onnx);
+                }
+                else
+                {
+                    string calibPath = r.GetValue(calib) ?? throw new SwimInputException(
+                        $"--methods {r.GetValue(methods)} rank weights by the sensitivity pass: give calibration samples with --calib, or a file from 'swim sensitivity' with --sensitivity.");
+                    DataSet calibration = DataSet.Open(calibPath, DataSplit.Train, splitRequired: false, null).Take(r.GetValue(calibSamples));
+                    sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, 256, kind, options.Seed, n => report(n)));
+                }
+            }
             int evaluations = options.Trials * options.Methods.Count * options.Ratios.Count;
             SimulationReport report = ProgressDisplay.Run(ctx, $"simulate ({options.Trials} trials)", evaluations,
                 progress => MonteCarloSimulation.Run(onnx, testData, sensitivity, options, n => progress(n)));

@@ -75,6 +75,10 @@ public sealed class ScriptRunner : IAsyncDisposable
                 _ctx.Out.WriteLine($"  board {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, " +
                     $"{info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, firmware {info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}, over {_client!.LinkDescription}");
                 break;
+            case SensitivityStep { From: { } file }:
+                _sensitivity = SensitivityAnalysis.Load(file, _model);
+                _ctx.Out.WriteLine($"  read {_sensitivity.MappedWeights.Count()} weights' derivatives from {file}");
+                break;
             case SensitivityStep s:
                 _sensitivity = ComputeSensitivity(s.Curvature);
                 string path = Path.Combine(_script.Output, "sensitivity.npz");

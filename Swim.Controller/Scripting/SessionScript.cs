@@ -38,10 +38,10 @@ public sealed record IdentifyStep(int Line) : ScriptStep(Line)
     public override string Describe() => "identify";
 }
 
-/// <summary>The sensitivity pass over the calibration data; saved as sensitivity.npz.</summary>
-public sealed record SensitivityStep(int Line, CurvatureKind Curvature) : ScriptStep(Line)
+/// <summary>The sensitivity pass over the calibration data, saved as sensitivity.npz; or, with <paramref name="From"/>, a file from an earlier pass.</summary>
+public sealed record SensitivityStep(int Line, CurvatureKind Curvature, string? From = null) : ScriptStep(Line)
 {
-    public override string Describe() => $"sensitivity ({Curvature.ToString().ToLowerInvariant()})";
+    public override string Describe() => From is null ? $"sensitivity ({Curvature.ToString().ToLowerInvariant()})" : $"sensitivity (read from {Path.GetFileName(From)})";
 }
 
 /// <summary>A programming session: every cell open loop, write-verify of the selection (a fraction or a device-time budget), read-back.</summary>

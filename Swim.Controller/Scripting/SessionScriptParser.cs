@@ -93,16 +93,16 @@ public static class SessionScriptParser
         var steps = new List<ScriptStep>();
         for (int i = 0; i < sequence.Children.Count; i++)
         {
-            ScriptStep step = ParseStep(reader, sequence.Children[i], $"steps[{i}]", mapping);
+            ScriptStep step = ParseStep(reader, sequence.Children[i], $"steps[{i}]", mapping, Resolve);
             // What a step needs is checked now, not when the run reaches it an hour later.
             string field = $"steps[{i}]";
             if (step is IdentifyStep or ProgramStep or SweepStep && board is null)
             {
                 throw reader.Error(sequence.Children[i], field, $"{step.Describe()} needs a board: add 'board: emulator' (or tcp:, serial:, spi:) at the top of the script.");
             }
-            if (step is SensitivityStep && calibration is null)
+            if (step is SensitivityStep { From: null } && calibration is null)
             {
-                throw reader.Error(sequence.Children[i], field, "sensitivity needs calibration data: add 'calibration: {path: CALIB.npz}'.");
+                throw reader.Error(sequence.Children[i], field, "sensitivity needs calibration data: add 'calibration: {path: CALIB.npz}', or read an earlier pass with 'sensitivity: {from: SENS.npz}'.");
             }
             if (step is EvalStep or SimulateStep && test is null)
             {
@@ -115,7 +115,8 @@ public static class SessionScriptParser
                 SimulateStep s => s.Options.Methods,
                 _ => [],
             };
-            if (calibration is null && methods.FirstOrDefault(SelectionMethods.NeedsSensitivity) is var needing && methods.Any(SelectionMethods.NeedsSensitivity))
+            bool derivativesGiven = steps.Any(s => s is SensitivityStep { From: not null });
+            if (calibration is null && !derivativesGiven && methods.FirstOrDefault(SelectionMethods.NeedsSensitivity) is var needing && methods.Any(SelectionMethods.NeedsSensitivity))
             {
                 throw reader.Error(sequence.Children[i], field, $"method {SelectionMethods.Name(needing)} ranks weights by the sensitivity pass: add 'calibration: {{path: CALIB.npz}}'.");
             }
@@ -124,7 +125,7 @@ public static class SessionScriptParser
         return new SessionScript(source, board, geometry, emulatorSeed, model, calibration, test, new ProgrammingSettings(mapping, tolerance, maxIterations), output, steps);
     }
 
-    private static ScriptStep ParseStep(Reader reader, YamlNode node, string field, MappingOptions mapping)
+    private static ScriptStep ParseStep(Reader reader, YamlNode node, string field, MappingOptions mapping, Func<string, string> resolve)
     {
         int line = (int)node.Start.Line;
         (string name, YamlMappingNode? body) = node switch
@@ -151,8 +152,13 @@ public static class SessionScriptParser
                 {
                     return new SensitivityStep(line, CurvatureKind.Obd);
                 }
-                reader.OnlyFields(body, at, ["curvature"]);
-                return new SensitivityStep(line, SensitivityCommand.ParseCurvature(reader.OptionalChoice(body, "curvature", $"{at}.curvature", ["obd", "ggn", "ggn-mc"]) ?? "obd"));
+                reader.OnlyFields(body, at, ["curvature", "from"]);
+                string? from = reader.OptionalString(body, "from", $"{at}.from") is { } file ? resolve(file) : null;
+                if (from is not null)
+                {
+                    reader.RequireFile(body, "from", from, $"{at}.from");
+                }
+                return new SensitivityStep(line, SensitivityCommand.ParseCurvature(reader.OptionalChoice(body, "curvature", $"{at}.curvature", ["obd", "ggn", "ggn-mc"]) ?? "obd"), from);
             case "program":
             {
                 if (body is null)

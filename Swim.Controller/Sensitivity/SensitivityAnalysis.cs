@@ -63,4 +63,45 @@ public static class SensitivityAnalysis
         }
         npz.Save(path);
     }
+
+    /// <summary>
+    /// Reads what <see cref="Save"/> (or <c>swim sensitivity</c>) wrote, for <paramref name="model"/>: every mapped
+    /// weight's grad/ and hess/ in the weight's shape (biases when present). The score is recomputed from hess and
+    /// the model's own max|W|, so a file cannot carry a score that disagrees with the model.
+    /// </summary>
+    public static SensitivityResult Load(string path, OnnxModel model)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(model);
+        if (!File.Exists(path))
+        {
+            throw new SwimInputException($"sensitivity file '{path}' does not exist; write one with 'swim sensitivity MODEL.onnx --data CALIB.npz --out {path}'.");
+        }
+        NpzArchive npz = NpzArchive.Open(path);
+        var results = new List<ParameterSensitivity>();
+        foreach (TrainableParameter p in TrainableParameter.Find(model))
+        {
+            string grad = "grad/" + p.Name, hess = "hess/" + p.Name;
+            if (!npz.Arrays.TryGetValue(grad, out NpyHeader? gradHeader) || !npz.Arrays.TryGetValue(hess, out NpyHeader? hessHeader))
+            {
+                if (!p.IsMappedWeight)
+                {
+                    continue;
+                }
+                throw new SwimInputException($"'{path}' has no {grad} and {hess}: it was computed for another model than {model.Description}. Run 'swim sensitivity' on this model.");
+            }
+            foreach (NpyHeader header in new[] { gradHeader, hessHeader })
+            {
+                if (!header.Shape.SequenceEqual(p.Dims))
+                {
+                    throw new SwimInputException($"'{path}': the arrays for '{p.Name}' have shape {header.ShapeText}, the model's weight [{string.Join(", ", p.Dims)}]: the file belongs to another model. Run 'swim sensitivity' on this model.");
+                }
+            }
+            float fullScale = model.ReadWeights(p.LayerWeight).Max(MathF.Abs);
+            float[] curvature = npz.ReadFloat32(hess);
+            float[]? score = p.IsMappedWeight ? [.. curvature.Select(h => h * fullScale * fullScale)] : null;
+            results.Add(new ParameterSensitivity(p, npz.ReadFloat32(grad), curvature, score, fullScale));
+        }
+        return new SensitivityResult(results, CurvatureKind.None, 0, double.NaN, double.NaN) { Origin = Path.GetFullPath(path) };
+    }
 }

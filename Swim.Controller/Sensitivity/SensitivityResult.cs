@@ -20,6 +20,18 @@ public sealed record SensitivityResult(
 {
     public IEnumerable<ParameterSensitivity> MappedWeights => Parameters.Where(p => p.Parameter.IsMappedWeight);
 
+    /// <summary>The file these derivatives were read from; null when they were computed in this run.</summary>
+    public string? Origin { get; init; }
+
+    /// <summary>How the derivatives came about, for reports: the curvature, or the file they were read from.</summary>
+    public string Describe() => Origin is { } file ? $"read from {Path.GetFileName(file)}" : Curvature switch
+    {
+        CurvatureKind.Obd => "obd",
+        CurvatureKind.Ggn => "ggn",
+        CurvatureKind.GgnMonteCarlo => "ggn-mc",
+        _ => "none",
+    };
+
     /// <summary>Share of a layer's total score held by its top <paramref name="fraction"/> of weights.</summary>
     public static double TopShare(float[] score, double fraction)
     {

@@ -101,7 +101,7 @@ public static class MonteCarloSimulation
         bool paper = options.NoiseModel == NoiseModelKind.Paper;
         return new SimulationReport(model.Description, paper ? "paper" : "device", paper ? null : DescribeDevice(options.Device), options.WeightBits,
             paper ? options.Sigma : null, paper ? options.SigmaVerified : null, options.Trials, options.Seed, evaluator.Samples, sensitivity?.Samples ?? 0,
-            sensitivity?.Curvature.ToString().ToLowerInvariant() ?? "none", full.Average(), none.Average(), evaluations, clock.Elapsed.TotalSeconds, points);
+            sensitivity?.Describe() ?? "none", full.Average(), none.Average(), evaluations, clock.Elapsed.TotalSeconds, points);
     }
 
     /// <summary>The preset's name, with any setting that differs from the named preset's (e.g. "rram, stuck rate 0").</summary>

@@ -27,7 +27,7 @@ public static class StudySummary
             : $"device model, preset {report.Device}";
         md.AppendLine(CultureInfo.InvariantCulture, $"# Monte-Carlo study: {report.Model}");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"{noise}; {report.WeightBits}-bit weights; {report.Trials} trials (seed {report.Seed}); {report.TestSamples:N0} test samples; sensitivity ({report.Curvature}) from {report.CalibrationSamples:N0} calibration samples; {report.Evaluations:N0} evaluations in {report.Seconds:F1} s.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"{noise}; {report.WeightBits}-bit weights; {report.Trials} trials (seed {report.Seed}); {report.TestSamples:N0} test samples; sensitivity ({report.Curvature}){(report.CalibrationSamples > 0 ? $" from {report.CalibrationSamples:N0} calibration samples" : "")}; {report.Evaluations:N0} evaluations in {report.Seconds:F1} s.");
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Full write-verify: {P(report.FullWriteVerifyAccuracy)}; none: {P(report.NoWriteVerifyAccuracy)}.");
         md.AppendLine();

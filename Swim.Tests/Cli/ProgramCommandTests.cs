@@ -142,4 +142,40 @@ public sealed class ProgramCommandTests : IDisposable
         Assert.Equal(ExitCodes.BadInput, run.ExitCode);
         Assert.Contains("--calib", run.Error);
     }
+
+    [Fact]
+    public void A_saved_sensitivity_file_selects_exactly_what_the_same_pass_computed_in_the_session_does()
+    {
+        string sensitivity = _dir.File("sens.npz");
+        Assert.Equal(ExitCodes.Success, CliRun.Of("sensitivity", s_model, "--data", s_data, "--samples", "300", "--out", sensitivity).ExitCode);
+
+        // The paper preset has no drift, so two sessions on identical boards end identically whatever the timing.
+        CliRun computed = CliRun.Of(Args("emulator:paper", "swim", "--geometry", "32x256x256"));
+        CliRun reused = CliRun.Of(["program", s_model, "--board", "emulator:paper", "--sensitivity", sensitivity, "--data", s_data, "--method", "swim", "--ratio", "0.1",
+            "--out", _dir.File("reused.onnx"), "--report", _dir.File("reused"), "--geometry", "32x256x256"]);
+
+        Assert.True(computed.ExitCode == ExitCodes.Success, computed.Error);
+        Assert.True(reused.ExitCode == ExitCodes.Success, reused.Error);
+        Assert.Equal(Controller.Onnx.OnnxModel.Load(_dir.File("programmed.onnx")).ReadWeights("fc1.weight"), Controller.Onnx.OnnxModel.Load(_dir.File("reused.onnx")).ReadWeights("fc1.weight"));
+    }
+
+    [Fact]
+    public void A_sensitivity_file_of_another_model_is_refused_naming_the_fix()
+    {
+        string other = _dir.File("other.onnx");
+        File.WriteAllBytes(other, Google.Protobuf.MessageExtensions.ToByteArray(new TinyMlp(3).Build()));
+        string data = _dir.File("tiny.npz");
+        var random = new Random(1);
+        File.WriteAllBytes(data, FormatWriters.Zip(false,
+            ("x.npy", FormatWriters.Npy("<f4", [8, 1, 4, 4], FormatWriters.Floats([.. Enumerable.Range(0, 8 * 16).Select(_ => (float)random.NextDouble())]))),
+            ("y.npy", FormatWriters.Npy("<i8", [8], FormatWriters.Int64s([0, 1, 2, 0, 1, 2, 0, 1])))));
+        Assert.Equal(ExitCodes.Success, CliRun.Of("sensitivity", other, "--data", data, "--out", _dir.File("other.npz")).ExitCode);
+
+        CliRun run = CliRun.Of("program", s_model, "--board", "emulator:rram", "--sensitivity", _dir.File("other.npz"), "--out", _dir.File("x.onnx"));
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("another model", run.Error, StringComparison.Ordinal);
+        Assert.Contains("swim sensitivity", run.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("x.onnx")));
+    }
 }

@@ -133,4 +133,18 @@ public sealed class RunCommandTests : IDisposable
         using JsonDocument after = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
         Assert.Equal(runs.Select(r => r.GetProperty("accuracy").GetDouble()), after.RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("accuracy").GetDouble()));
     }
+
+    [Fact]
+    public void A_script_can_read_an_earlier_sensitivity_pass_instead_of_calibration_data()
+    {
+        string sensitivity = _dir.File("sens.npz");
+        Assert.Equal(0, CliRun.Of("sensitivity", s_model, "--data", s_data, "--samples", "100", "--out", sensitivity).ExitCode);
+
+        SessionScript script = SessionScriptParser.Parse($"board: emulator\nmodel: {s_model}\noutput: out\nsteps:\n  - sensitivity: {{from: {sensitivity}}}\n  - program: {{method: swim, ratio: 0.1}}\n", _dir.File("s.yaml"));
+        Assert.Equal(sensitivity, Assert.IsType<SensitivityStep>(script.Steps[0]).From);
+
+        var error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(
+            $"board: emulator\nmodel: {s_model}\noutput: out\nsteps:\n  - program: {{method: swim, ratio: 0.1}}\n  - sensitivity: {{from: {sensitivity}}}\n", _dir.File("s.yaml")));
+        Assert.Contains("steps[0]: method swim ranks weights by the sensitivity pass", error.Message, StringComparison.Ordinal);
+    }
 }

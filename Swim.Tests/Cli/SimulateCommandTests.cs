@@ -57,4 +57,19 @@ public sealed class SimulateCommandTests : IDisposable
         Assert.Contains(expected, run.Error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(output));
     }
+
+    [Fact]
+    public void A_saved_sensitivity_file_replaces_calibration_data()
+    {
+        string sensitivity = _dir.File("sens.npz");
+        Assert.Equal(0, CliRun.Of("sensitivity", s_model, "--data", s_data, "--samples", "300", "--out", sensitivity).ExitCode);
+
+        CliRun run = CliRun.Of("simulate", s_model, "--data", s_data, "--samples", "200", "--sensitivity", sensitivity,
+            "--methods", "swim", "--ratios", "0,0.1", "--trials", "2", "--out", _dir.File("study"));
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        using JsonDocument json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir.File("study"), "results.json")));
+        Assert.Equal("read from sens.npz", json.RootElement.GetProperty("curvature").GetString());
+        Assert.Contains("--sensitivity", CliRun.Of("simulate", s_model, "--data", s_data, "--methods", "swim", "--out", _dir.File("x")).Error, StringComparison.Ordinal);
+    }
 }
