@@ -54,4 +54,28 @@ public sealed class CommandContext
             return ExitCodes.Failure;
         }
     }
+
+    /// <summary>
+    /// Runs a command that drives a board: input problems exit 2 with the message; a refused command, a lost link
+    /// or an I/O failure exits 1 with the message and <paramref name="recovery"/> (how to continue), if any.
+    /// </summary>
+    public async Task<int> RunOnBoardAsync(Func<Task<int>> body, string? recovery)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (SwimInputException ex)
+        {
+            Error.WriteLine($"swim: error: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception ex) when (ex is Swim.Protocol.Client.BoardException or IOException or TimeoutException
+            or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+        {
+            Error.WriteLine($"swim: failed: {ex.Message}" + (recovery is null ? "" : " " + recovery));
+            return ExitCodes.Failure;
+        }
+    }
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Spectre.Console;
 using Swim.Controller.Data;
@@ -11,9 +10,7 @@ using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Sessions;
 using Swim.Emulator;
-using Swim.Emulator.Physics;
 using Swim.Protocol.Client;
-using Swim.Protocol.Messages;
 
 namespace Swim.Controller.Cli;
 
@@ -52,23 +49,11 @@ internal static class ProgramCommand
         {
             command.Options.Add(o);
         }
-        command.SetAction(async (result, cancellationToken) =>
+        command.SetAction((result, cancellationToken) =>
         {
             CommandContext ctx = context();
-            try
-            {
-                return await RunAsync(ctx, result, cancellationToken).ConfigureAwait(false);
-            }
-            catch (SwimInputException ex)
-            {
-                ctx.Error.WriteLine($"swim: error: {ex.Message}");
-                return ExitCodes.BadInput;
-            }
-            catch (Exception ex) when (ex is BoardException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
-            {
-                ctx.Error.WriteLine($"swim: failed: {ex.Message}" + (result.GetValue(journal) is { } j ? $" The journal '{j}' holds what was done; continue with --resume." : ""));
-                return ExitCodes.Failure;
-            }
+            return ctx.RunOnBoardAsync(() => RunAsync(ctx, result, cancellationToken),
+                result.GetValue(journal) is { } j ? $"The journal '{j}' holds what was done; continue with --resume." : null);
         });
         return command;
 
@@ -113,24 +98,13 @@ internal static class ProgramCommand
                 DataSet calibration = calib.Open(r);
                 sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));
             }
-            string facts = SessionFacts(options);
-            string modelHash = Convert.ToHexStringLower(SHA256.HashData(onnx.ToBytes()));
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), cancellationToken).ConfigureAwait(false);
             await using var client = new BoardClient(spec.Transport);
             var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
-            using SessionJournal? record = journalPath is null ? null
-                : r.GetValue(resume) ? SessionJournal.Open(journalPath)
-                : SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = info.Serial, ["model_path"] = modelPath });
-            if (record is not null && r.GetValue(resume))
-            {
-                CheckSameSession(record, modelHash, facts, info.Serial);
-            }
+            using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info);
             ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
-            Func<CellPlan, Func<int, double>>? variance = VarianceModel(spec, info, selection);
-            string[] phases = ["program", "measure", "verify", "read back"];
-            ProgrammingResult programmed = await ProgressDisplay.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", phases.Length, report =>
-                ProgrammingSession.RunAsync(client, onnx, sensitivity, options, variance,
-                    (phase, done, total) => report(Array.IndexOf(phases, phase) + (total == 0 ? 1 : done / (double)total)), record, cancellationToken)).ConfigureAwait(false);
+            ProgrammingResult programmed = await SessionLauncher.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", client, onnx, sensitivity, options,
+                SessionLauncher.VarianceModel(spec, info, selection), record, cancellationToken).ConfigureAwait(false);
             programmed.Programmed.Save(r.GetRequiredValue(output));
             double? accuracy = null;
             if (r.GetValue(test) is { } testPath)
@@ -174,34 +148,6 @@ internal static class ProgramCommand
             }
             ctx.Out.WriteLine($"wrote      {r.GetRequiredValue(output)}");
             return ExitCodes.Success;
-        }
-    }
-
-    /// <summary>The options a journal records, so a resume can be refused when they differ.</summary>
-    internal static string SessionFacts(ProgrammingOptions options) =>
-        JsonOutput.Serialize(new { options.Method, options.Fraction, BudgetSeconds = options.VerifyBudget?.TotalSeconds, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed, options.HostVerify });
-
-    /// <summary>
-    /// The device variance uswim and cell-level weigh by: the emulator's own profile, or for a physical board
-    /// the preset its IDENTIFY names (rram when it names none Swim knows).
-    /// </summary>
-    internal static Func<CellPlan, Func<int, double>>? VarianceModel(BoardSpec spec, BoardInfo info, SelectionMethod selection) =>
-        spec.Profile is { } profile ? DeviceVariance.From(profile)
-            : selection is SelectionMethod.USwim or SelectionMethod.CellLevel ? DeviceVariance.From(DevicePreset.ByName(DevicePreset.Names.Contains(info.DeviceModel) ? info.DeviceModel : "rram")) : null;
-
-    internal static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial)
-    {
-        if (journal.Fact("model_sha256") != modelHash)
-        {
-            throw new SwimInputException($"journal '{journal.Path}' belongs to another model ({journal.Fact("model_path")}); resume with the same model, or start a new journal.");
-        }
-        if (journal.Fact("options") != facts)
-        {
-            throw new SwimInputException($"journal '{journal.Path}' was started with other options ({journal.Fact("options")}); resume with the same --method, --ratio, --budget, --weight-bits, --signs, --tolerance, --max-iterations and --seed.");
-        }
-        if (journal.Fact("board_serial") != serial)
-        {
-            throw new SwimInputException($"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");
         }
     }
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Swim.Controller.Scripting;
-using Swim.Protocol.Client;
 
 namespace Swim.Controller.Cli;
 
@@ -16,10 +15,10 @@ internal static class RunCommand
         command.Arguments.Add(script);
         command.Options.Add(resume);
         command.Options.Add(check);
-        command.SetAction(async (result, cancellationToken) =>
+        command.SetAction((result, cancellationToken) =>
         {
             CommandContext ctx = context();
-            try
+            return ctx.RunOnBoardAsync(async () =>
             {
                 SessionScript session = SessionScriptParser.Load(result.GetRequiredValue(script));
                 if (result.GetValue(check))
@@ -33,17 +32,7 @@ internal static class RunCommand
                 }
                 await ScriptRunner.RunAsync(session, ctx, result.GetValue(resume), cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Success;
-            }
-            catch (SwimInputException ex)
-            {
-                ctx.Error.WriteLine($"swim: error: {ex.Message}");
-                return ExitCodes.BadInput;
-            }
-            catch (Exception ex) when (ex is BoardException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
-            {
-                ctx.Error.WriteLine($"swim: failed: {ex.Message} The journals under the script's output directory hold what was done; continue with 'swim run --resume'.");
-                return ExitCodes.Failure;
-            }
+            }, "The journals under the script's output directory hold what was done; continue with 'swim run --resume'.");
         });
         return command;
     }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Spectre.Console;
 using Swim.Controller.Cli;
@@ -151,28 +150,14 @@ public sealed class ScriptRunner : IAsyncDisposable
         string label = $"{++_programCount:D2}-{step.Label}";
         string journalPath = Path.Combine(_script.Output, "journals", label + ".db");
         Directory.CreateDirectory(Path.GetDirectoryName(journalPath)!);
-        string facts = ProgramCommand.SessionFacts(options);
-        string modelHash = Convert.ToHexStringLower(SHA256.HashData(_model.ToBytes()));
-        SessionJournal journal;
-        if (File.Exists(journalPath))
+        if (File.Exists(journalPath) && !_resume)
         {
-            if (!_resume)
-            {
-                throw new SwimInputException($"journal '{journalPath}' exists from an earlier run of this script; continue it with 'swim run --resume', or choose a new output directory.");
-            }
-            journal = SessionJournal.Open(journalPath);
-            ProgramCommand.CheckSameSession(journal, modelHash, facts, info.Serial);
+            throw new SwimInputException($"journal '{journalPath}' exists from an earlier run of this script; continue it with 'swim run --resume', or choose a new output directory.");
         }
-        else
+        using (SessionJournal journal = SessionLauncher.OpenJournal(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info))
         {
-            journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = info.Serial, ["model_path"] = _script.Model });
-        }
-        using (journal)
-        {
-            string[] phases = ["program", "measure", "verify", "read back"];
-            ProgrammingResult result = await ProgressDisplay.RunAsync(_ctx, $"  programming ({step.Label})", phases.Length, report =>
-                ProgrammingSession.RunAsync(_client!, _model, sensitivity, options, ProgramCommand.VarianceModel(_spec!, info, step.Method),
-                    (phase, done, total) => report(Array.IndexOf(phases, phase) + (total == 0 ? 1 : done / (double)total)), journal, cancellationToken)).ConfigureAwait(false);
+            ProgrammingResult result = await SessionLauncher.RunAsync(_ctx, $"  programming ({step.Label})", _client!, _model, sensitivity, options,
+                SessionLauncher.VarianceModel(_spec!, info, step.Method), journal, cancellationToken).ConfigureAwait(false);
             string programmedPath = Path.Combine(_script.Output, "programmed", label + ".onnx");
             Directory.CreateDirectory(Path.GetDirectoryName(programmedPath)!);
             result.Programmed.Save(programmedPath);

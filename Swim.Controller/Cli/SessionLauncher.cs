@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
+using Swim.Controller.Selection;
+using Swim.Controller.Sensitivity;
+using Swim.Controller.Sessions;
+using Swim.Emulator.Physics;
+using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Cli;
+
+/// <summary>What <c>swim program</c> and <c>swim run</c> share to start a journalled programming session and show its progress.</summary>
+internal static class SessionLauncher
+{
+    private static readonly string[] s_phases = ["program", "measure", "verify", "read back"];
+
+    /// <summary>
+    /// A new journal, or with <paramref name="resume"/> the one a stopped session left, refused unless it belongs to
+    /// the same model, options and board.
+    /// </summary>
+    public static SessionJournal OpenJournal(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardInfo board)
+    {
+        string facts = SessionFacts(options);
+        string modelHash = Convert.ToHexStringLower(SHA256.HashData(model.ToBytes()));
+        if (!resume)
+        {
+            return SessionJournal.Create(path, new Dictionary<string, string> { ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = board.Serial, ["model_path"] = modelPath });
+        }
+        SessionJournal journal = SessionJournal.Open(path);
+        try
+        {
+            CheckSameSession(journal, modelHash, facts, board.Serial);
+        }
+        catch
+        {
+            journal.Dispose();
+            throw;
+        }
+        return journal;
+    }
+
+    /// <summary>Runs the session with one progress bar over its four phases (log lines when not on a terminal).</summary>
+    public static Task<ProgrammingResult> RunAsync(CommandContext ctx, string description, BoardClient client, OnnxModel model, SensitivityResult? sensitivity,
+        ProgrammingOptions options, Func<CellPlan, Func<int, double>>? variance, SessionJournal? journal, CancellationToken cancellationToken) =>
+        ProgressDisplay.RunAsync(ctx, description, s_phases.Length, report =>
+            ProgrammingSession.RunAsync(client, model, sensitivity, options, variance,
+                (phase, done, total) => report(Array.IndexOf(s_phases, phase) + (total == 0 ? 1 : done / (double)total)), journal, cancellationToken));
+
+    /// <summary>The options a journal records, so a resume can be refused when they differ.</summary>
+    public static string SessionFacts(ProgrammingOptions options) =>
+        JsonOutput.Serialize(new { options.Method, options.Fraction, BudgetSeconds = options.VerifyBudget?.TotalSeconds, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed, options.HostVerify });
+
+    /// <summary>
+    /// The device variance uswim and cell-level weigh by: the emulator's own profile, or for a physical board
+    /// the preset its IDENTIFY names (rram when it names none Swim knows).
+    /// </summary>
+    public static Func<CellPlan, Func<int, double>>? VarianceModel(BoardSpec spec, BoardInfo info, SelectionMethod selection) =>
+        spec.Profile is { } profile ? DeviceVariance.From(profile)
+            : selection is SelectionMethod.USwim or SelectionMethod.CellLevel ? DeviceVariance.From(DevicePreset.ByName(DevicePreset.Names.Contains(info.DeviceModel) ? info.DeviceModel : "rram")) : null;
+
+    private static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial)
+    {
+        if (journal.Fact("model_sha256") != modelHash)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' belongs to another model ({journal.Fact("model_path")}); resume with the same model, or start a new journal.");
+        }
+        if (journal.Fact("options") != facts)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' was started with other options ({journal.Fact("options")}); resume with the same --method, --ratio, --budget, --weight-bits, --signs, --tolerance, --max-iterations, --seed and --host-verify.");
+        }
+        if (journal.Fact("board_serial") != serial)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");
+        }
+    }
+}
