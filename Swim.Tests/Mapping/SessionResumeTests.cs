@@ -59,6 +59,38 @@ public sealed class SessionResumeTests
         public override ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 
+    /// <summary>
+    /// A session on a fresh board identical to the reference, killed after the N-th frame it sends; once the board
+    /// has executed what the dead host sent (one serial line gives this order by itself; a second connection must
+    /// wait for the first to drain), a new connection resumes it. Returns the board, the resumed result and the
+    /// chunks the kill left started; the resumed journal must end complete and intact.
+    /// </summary>
+    private static async Task<(EmulatedBoard Board, ProgrammingResult Resumed, List<(string Phase, bool Done, int Chunks, long Cells)> LeftStarted)> KillAndResume(
+        ProgrammingOptions options, int killAfterFrames, string journalPath)
+    {
+        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
+        await using var host = new EmulatorHost(board);
+        (var link, Task drained) = host.ConnectInProcessWithCompletion();
+        List<(string Phase, bool Done, int Chunks, long Cells)> leftStarted;
+        using (var kill = new CancellationTokenSource())
+        using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
+        await using (var client = new BoardClient(new KillSwitch(link, killAfterFrames, kill)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options,
+                DeviceVariance.From(s_preset), journal: journal, cancellationToken: kill.Token));
+            leftStarted = [.. journal.Summary().Where(row => !row.Done)];
+        }
+        await drained.WaitAsync(TimeSpan.FromSeconds(30));
+
+        using SessionJournal resumedJournal = SessionJournal.Open(journalPath);
+        await using var resumedClient = new BoardClient(host.ConnectInProcess());
+        ProgrammingResult resumed = await ProgrammingSession.RunAsync(resumedClient, s_lenet, s_sensitivity.Value, options, DeviceVariance.From(s_preset), journal: resumedJournal);
+        Assert.Equal("ok", resumedJournal.IntegrityCheck());
+        Assert.DoesNotContain(resumedJournal.Summary(), row => !row.Done);
+        Assert.Equal("completed", resumedJournal.Fact("state"));
+        return (board, resumed, leftStarted);
+    }
+
     // Frames with 8,192-cell chunks: IDENTIFY and STATUS, then 61 program chunks of 64 frames (32 COUNTERS of
     // 256 cells, then 32 PROGRAM), so a chunk's commands are frames 64k + 35 .. 64k + 66; then verify chunks
     // (COUNTERS, PROGRAM_VERIFY) from about frame 3,845, then reads. Kills inside commands of programming and
@@ -74,33 +106,10 @@ public sealed class SessionResumeTests
         using var dir = new TempDirectory();
         (ProgrammingResult expected, EmulatedBoard reference) = await Uninterrupted(method, dir.File("reference.db"));
 
-        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
-        await using var host = new EmulatorHost(board);
-        string journalPath = dir.File("session.db");
-        (var link, Task drained) = host.ConnectInProcessWithCompletion();
-        using (var kill = new CancellationTokenSource())
-        using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
-        await using (var client = new BoardClient(new KillSwitch(link, killAfterFrames, kill)))
-        {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(method),
-                DeviceVariance.From(s_preset), journal: journal, cancellationToken: kill.Token));
-            // The kill came with commands of a journalled chunk in flight: exactly one chunk is left started.
-            Assert.True(journal.Summary().Count(row => !row.Done) == 1, string.Join("; ", journal.Summary()));
-        }
-        // Whatever the dead host had already sent, the board executes before the new host looks (one serial line
-        // gives this order by itself; a second connection must wait for the first to drain).
-        await drained.WaitAsync(TimeSpan.FromSeconds(30));
+        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(method), killAfterFrames, dir.File("session.db"));
 
-        ProgrammingResult resumed;
-        using (SessionJournal journal = SessionJournal.Open(journalPath))
-        await using (var client = new BoardClient(host.ConnectInProcess()))
-        {
-            resumed = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(method), DeviceVariance.From(s_preset), journal: journal);
-            Assert.Equal("ok", journal.IntegrityCheck());
-            Assert.DoesNotContain(journal.Summary(), row => !row.Done);
-            Assert.Equal("completed", journal.Fact("state"));
-        }
-
+        // The kill came with commands of a journalled chunk in flight: exactly one chunk was left started.
+        Assert.True(leftStarted.Count == 1, string.Join("; ", leftStarted));
         for (int cell = 0; cell < board.Cells.Count; cell++)
         {
             Assert.Equal(reference.Cells.CountersOf(cell).Pulses, board.Cells.CountersOf(cell).Pulses);
@@ -124,28 +133,9 @@ public sealed class SessionResumeTests
         using var dir = new TempDirectory();
         (ProgrammingResult expected, EmulatedBoard reference) = await Uninterrupted(SelectionMethod.Swim, dir.File("reference.db"), hostVerify: true);
 
-        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
-        await using var host = new EmulatorHost(board);
-        string journalPath = dir.File("session.db");
-        (var link, Task drained) = host.ConnectInProcessWithCompletion();
-        using (var kill = new CancellationTokenSource())
-        using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
-        await using (var client = new BoardClient(new KillSwitch(link, 3_845 + 64 + 37, kill)))
-        {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(SelectionMethod.Swim, hostVerify: true),
-                DeviceVariance.From(s_preset), journal: journal, cancellationToken: kill.Token));
-            Assert.Equal("verify", Assert.Single(journal.Summary(), row => !row.Done).Phase);
-        }
-        await drained.WaitAsync(TimeSpan.FromSeconds(30));
+        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(SelectionMethod.Swim, hostVerify: true), 3_845 + 64 + 37, dir.File("session.db"));
 
-        ProgrammingResult resumed;
-        using (SessionJournal journal = SessionJournal.Open(journalPath))
-        await using (var client = new BoardClient(host.ConnectInProcess()))
-        {
-            resumed = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(SelectionMethod.Swim, hostVerify: true), DeviceVariance.From(s_preset), journal: journal);
-            Assert.Equal("completed", journal.Fact("state"));
-        }
-
+        Assert.Equal("verify", Assert.Single(leftStarted).Phase);
         int differing = 0;
         for (int cell = 0; cell < board.Cells.Count; cell++)
         {
