@@ -1,5 +1,3 @@
-using Swim.Controller;
-using Swim.Controller.Data;
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
@@ -17,9 +15,8 @@ namespace Swim.Tests.Mapping;
 /// <summary>A board that answers a command with an error status mid-session: the session stops, the journal stays consistent, a resume finishes.</summary>
 public sealed class BoardErrorTests
 {
-    private static readonly OnnxModel s_lenet = OnnxModel.Load(BundledAssets.Require(BundledAssets.LeNetModel));
-    private static readonly Lazy<SensitivityResult> s_sensitivity = new(() =>
-        SensitivityAnalysis.Run(s_lenet, DataSet.Open(BundledAssets.Require(BundledAssets.MnistData), DataSplit.Train).Take(300), 150, CurvatureKind.Obd));
+    private static readonly OnnxModel s_lenet = BundledLeNet.Model;
+    private static readonly Lazy<SensitivityResult> s_sensitivity = new(() => BundledLeNet.Sensitivity(300, 150));
 
     /// <summary>The emulated board, except that the N-th PROGRAM_VERIFY fails with INTERNAL_ERROR (and changes nothing).</summary>
     private sealed class FailingBoard(EmulatedBoard inner, int failAt) : IBoardDevice

@@ -11,14 +11,14 @@ using Swim.Emulator.Hosting;
 using Swim.Emulator.Physics;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;
+using Swim.Tests.Support;
 
 namespace Swim.Tests.Mapping;
 
 public sealed class ProgrammingSessionTests
 {
-    private static readonly OnnxModel s_lenet = OnnxModel.Load(BundledAssets.Require(BundledAssets.LeNetModel));
-    private static readonly Lazy<SensitivityResult> s_sensitivity = new(() =>
-        SensitivityAnalysis.Run(s_lenet, DataSet.Open(BundledAssets.Require(BundledAssets.MnistData), DataSplit.Train).Take(500), 250, CurvatureKind.Obd));
+    private static readonly OnnxModel s_lenet = BundledLeNet.Model;
+    private static readonly Lazy<SensitivityResult> s_sensitivity = new(() => BundledLeNet.Sensitivity(500, 250));
 
     private static async Task<ProgrammingResult> Program(DevicePreset preset, SelectionMethod method, double fraction)
     {

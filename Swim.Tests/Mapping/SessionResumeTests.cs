@@ -1,5 +1,4 @@
 using Swim.Controller;
-using Swim.Controller.Data;
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
@@ -20,9 +19,8 @@ namespace Swim.Tests.Mapping;
 /// </summary>
 public sealed class SessionResumeTests
 {
-    private static readonly OnnxModel s_lenet = OnnxModel.Load(BundledAssets.Require(BundledAssets.LeNetModel));
-    private static readonly Lazy<SensitivityResult> s_sensitivity = new(() =>
-        SensitivityAnalysis.Run(s_lenet, DataSet.Open(BundledAssets.Require(BundledAssets.MnistData), DataSplit.Train).Take(300), 150, CurvatureKind.Obd));
+    private static readonly OnnxModel s_lenet = BundledLeNet.Model;
+    private static readonly Lazy<SensitivityResult> s_sensitivity = new(() => BundledLeNet.Sensitivity(300, 150));
     private static readonly DevicePreset s_preset = DevicePreset.Rram with { DriftNuMean = 0, DriftNuStd = 0 };
 
     private static ProgrammingOptions Options(SelectionMethod method, bool hostVerify = false) =>

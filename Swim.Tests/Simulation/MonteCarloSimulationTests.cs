@@ -6,14 +6,14 @@ using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Simulation;
 using Swim.Emulator.Physics;
+using Swim.Tests.Support;
 
 namespace Swim.Tests.Simulation;
 
 public sealed class MonteCarloSimulationTests
 {
-    private static readonly OnnxModel s_lenet = OnnxModel.Load(BundledAssets.Require(BundledAssets.LeNetModel));
-    private static readonly Lazy<SensitivityResult> s_sensitivity = new(() =>
-        SensitivityAnalysis.Run(s_lenet, DataSet.Open(BundledAssets.Require(BundledAssets.MnistData), DataSplit.Train).Take(1000), 250, CurvatureKind.Obd));
+    private static readonly OnnxModel s_lenet = BundledLeNet.Model;
+    private static readonly Lazy<SensitivityResult> s_sensitivity = new(() => BundledLeNet.Sensitivity(1000, 250));
     private static readonly DataSet s_test = DataSet.Open(BundledAssets.Require(BundledAssets.MnistData), DataSplit.Test).Take(1000);
 
     private static SimulationReport Run(SimulationOptions options) => MonteCarloSimulation.Run(s_lenet, s_test, s_sensitivity.Value, options);
