@@ -42,6 +42,26 @@ public sealed class DerivativeTotals
         return mean;
     }
 
+    /// <summary>Adds another set of sums over other batches of the same parameters.</summary>
+    public void Add(DerivativeTotals other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        LossSum += other.LossSum;
+        CorrectSum += other.CorrectSum;
+        Samples += other.Samples;
+        foreach ((Dictionary<string, double[]> mine, Dictionary<string, double[]> theirs) in new[] { (Gradient, other.Gradient), (Curvature, other.Curvature) })
+        {
+            foreach ((string name, double[] values) in mine)
+            {
+                double[] add = theirs[name];
+                for (int i = 0; i < values.Length; i++)
+                {
+                    values[i] += add[i];
+                }
+            }
+        }
+    }
+
     public void Clear()
     {
         LossSum = 0;

@@ -90,6 +90,29 @@ public sealed class SensitivityCommandTests : IDisposable
     }
 
     [Fact]
+    public void Passes_split_over_several_sessions_repeat_bit_for_bit()
+    {
+        // Eight batches of 3 are shared between the parallel sessions; timing must not reach the sums or the
+        // Monte-Carlo labels.
+        (string model, string data) = Write(23);
+        OnnxModel onnx = OnnxModel.Load(model);
+        DataSet samples = DataSet.Open(data);
+
+        for (int repeat = 0; repeat < 3; repeat++)
+        {
+            SensitivityResult first = SensitivityAnalysis.Run(onnx, samples, 3, CurvatureKind.GgnMonteCarlo, seed: 9);
+            SensitivityResult second = SensitivityAnalysis.Run(onnx, samples, 3, CurvatureKind.GgnMonteCarlo, seed: 9);
+
+            Assert.Equal(first.MeanLoss, second.MeanLoss);
+            foreach ((ParameterSensitivity a, ParameterSensitivity b) in first.Parameters.Zip(second.Parameters))
+            {
+                Assert.Equal(a.Gradient, b.Gradient);
+                Assert.Equal(a.Curvature, b.Curvature);
+            }
+        }
+    }
+
+    [Fact]
     public void Bad_curvature_and_missing_output_are_refused()
     {
         (string model, string data) = Write(4);
