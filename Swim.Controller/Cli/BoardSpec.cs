@@ -28,11 +28,16 @@ internal sealed class BoardSpec : IAsyncDisposable
 
     public const string Help = "emulator[:rram|pcm|fefet|paper], tcp:HOST:PORT, serial:PATH[@BAUD] or spi:BUS.CS@READY_GPIO";
 
-    public static async Task<BoardSpec> OpenAsync(string text, BoardGeometry geometry, ulong seed, CancellationToken cancellationToken)
+    public static async Task<BoardSpec> OpenAsync(string text, EmulatorSettings emulator, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(emulator);
         string kind = text.Split(':', 2)[0];
         string rest = text.Contains(':', StringComparison.Ordinal) ? text.Split(':', 2)[1] : "";
+        if (kind != "emulator" && emulator.StuckRate is not null)
+        {
+            throw new SwimInputException($"--board {text}: a stuck-cell rate sets up the in-process emulator (--board emulator[:PRESET]); a real board's stuck cells are its own. Leave the rate out.");
+        }
         switch (kind)
         {
             case "emulator":
@@ -45,7 +50,8 @@ internal sealed class BoardSpec : IAsyncDisposable
                 {
                     throw new SwimInputException($"--board {text}: {ex.Message}");
                 }
-                var host = new EmulatorHost(new EmulatedBoard(preset, geometry, seed));
+                preset = emulator.Apply(preset);
+                var host = new EmulatorHost(new EmulatedBoard(preset, emulator.Geometry, emulator.Seed));
                 return new BoardSpec(host.ConnectInProcess(), host, preset);
             case "tcp":
                 (System.Net.IPAddress address, int port) = EmulatorCommand.ParseEndpoint(rest);

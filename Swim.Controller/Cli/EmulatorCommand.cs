@@ -21,12 +21,13 @@ internal static class EmulatorCommand
         device.AcceptOnlyFromAmong([.. DevicePreset.Names]);
         var geometry = new Option<string>("--geometry") { Description = "TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => BoardGeometry.Default.ToString() };
         var seed = new Option<ulong>("--seed") { Description = "Seeds the device physics; the same seed gives the same board.", DefaultValueFactory = _ => 1UL };
+        var stuckRate = new Option<double?>("--stuck-rate") { Description = "Overrides the preset's fraction of stuck cells (0 for a board with programming variation only)." };
         var faults = new Option<string?>("--faults") { Description = "Damage frames both ways, e.g. drop=0.01,corrupt=0.01,duplicate=0.005,delay=0.01,maxdelay=50ms,garbage=0.001." };
         var state = new Option<string?>("--state") { Description = "Keep cell state in FILE across runs: loaded at start when present, saved every few seconds and at exit." };
         var noVerify = new Option<bool>("--no-program-verify") { Description = "Leave PROGRAM_VERIFY out of the board's capabilities, as firmware without its own write-verify loop (hosts then drive READ and WRITE_PULSE)." };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl+C)." };
         var command = new Command("emulator", "Run a software crossbar board that speaks the Swim protocol over a virtual serial port or TCP.");
-        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, faults, state, duration, noVerify })
+        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, stuckRate, faults, state, duration, noVerify })
         {
             command.Options.Add(option);
         }
@@ -35,11 +36,12 @@ internal static class EmulatorCommand
             CommandContext ctx = context();
             try
             {
-                return await RunAsync(ctx, result.GetValue(serial), result.GetValue(tcp), result.GetValue(device)!, result.GetValue(geometry)!,
-                    result.GetValue(seed), result.GetValue(faults), result.GetValue(state), result.GetValue(duration),
+                var emulator = new EmulatorSettings(BoardGeometry.Parse(result.GetValue(geometry)!), result.GetValue(seed),
+                    EmulatorSettings.CheckStuckRate(result.GetValue(stuckRate), "--stuck-rate"));
+                return await RunAsync(ctx, result.GetValue(serial), result.GetValue(tcp), result.GetValue(device)!, emulator, result.GetValue(faults), result.GetValue(state), result.GetValue(duration),
                     result.GetValue(noVerify) ? EmulatedBoard.AllCapabilities & ~BoardCapabilities.ProgramVerify : EmulatedBoard.AllCapabilities, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException)
+            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException or SwimInputException)
             {
                 ctx.Error.WriteLine($"swim: error: {ex.Message}");
                 return ExitCodes.BadInput;
@@ -53,19 +55,18 @@ internal static class EmulatorCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(CommandContext ctx, bool serial, string? tcp, string presetName, string geometryText, ulong seed,
-        string? faultText, string? statePath, double? seconds, BoardCapabilities capabilities, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CommandContext ctx, bool serial, string? tcp, string presetName, EmulatorSettings emulator, string? faultText, string? statePath, double? seconds, BoardCapabilities capabilities, CancellationToken cancellationToken)
     {
         FaultProfile? faults = faultText is null ? null : FaultProfile.Parse(faultText);
         EmulatedBoard board;
         if (statePath is not null && File.Exists(statePath))
         {
             board = BoardStateFile.Load(statePath, capabilities);
-            ctx.Output.WriteLine($"emulator: state loaded from {statePath} ({board.Cells.Preset.Name} {board.Geometry}, seed {board.Seed}); --device, --geometry and --seed come from the file");
+            ctx.Output.WriteLine($"emulator: state loaded from {statePath} ({board.Cells.Preset.Name} {board.Geometry}, seed {board.Seed}); --device, --geometry, --seed and stuck cells come from the file");
         }
         else
         {
-            board = new EmulatedBoard(DevicePreset.ByName(presetName), BoardGeometry.Parse(geometryText), seed, capabilities);
+            board = new EmulatedBoard(emulator.Apply(DevicePreset.ByName(presetName)), emulator.Geometry, emulator.Seed, capabilities);
         }
         await using var host = new EmulatorHost(board, faults);
         host.Log += message => ctx.Error.WriteLine($"emulator: {message}");

@@ -40,12 +40,13 @@ internal static class ProgramCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the session recorded in --journal after a crash, kill or disconnect." };
         var output = new Option<string>("--out") { Description = "Where to write the programmed model (read-back weights).", Required = true };
         var report = new Option<string?>("--report") { Description = "Directory for report.json, report.md and mapping.json." };
-        var geometry = new Option<string>("--geometry") { Description = "Emulator geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => "16x256x256" };
+        var geometry = new Option<string>("--geometry") { Description = "Emulator geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => EmulatorSettings.DefaultGeometry };
         var emulatorSeed = new Option<ulong>("--emulator-seed") { Description = "Seed of the in-process emulator's physics.", DefaultValueFactory = _ => 1UL };
+        var stuckRate = new Option<double?>("--stuck-rate") { Description = "In-process emulator: overrides the preset's fraction of stuck cells (0 for a board with programming variation only)." };
         var command = new Command("program", "Map a model onto a board, program every cell, write-verify the selected ones, read back, rebuild and evaluate.");
         command.Arguments.Add(model);
         calib.AddTo(command);
-        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, sensitivityFile, hostVerify, journal, resume, output, report, geometry, emulatorSeed })
+        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, sensitivityFile, hostVerify, journal, resume, output, report, geometry, emulatorSeed, stuckRate })
         {
             command.Options.Add(o);
         }
@@ -98,7 +99,8 @@ internal static class ProgramCommand
                 DataSet calibration = calib.Open(r);
                 sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));
             }
-            await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), cancellationToken).ConfigureAwait(false);
+            var emulator = new EmulatorSettings(BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), EmulatorSettings.CheckStuckRate(r.GetValue(stuckRate), "--stuck-rate"));
+            await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), emulator, cancellationToken).ConfigureAwait(false);
             await using var client = new BoardClient(spec.Transport);
             var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
             using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info);

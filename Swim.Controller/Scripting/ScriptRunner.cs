@@ -115,7 +115,7 @@ public sealed class ScriptRunner : IAsyncDisposable
     {
         if (_info is null)
         {
-            _spec = await BoardSpec.OpenAsync(_script.Board!, BoardGeometry.Parse(_script.EmulatorGeometry), _script.EmulatorSeed, cancellationToken).ConfigureAwait(false);
+            _spec = await BoardSpec.OpenAsync(_script.Board!, _script.Emulator, cancellationToken).ConfigureAwait(false);
             _client = new BoardClient(_spec.Transport);
             _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -1,3 +1,4 @@
+using Swim.Controller.Cli;
 using Swim.Controller.Mapping;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
@@ -11,8 +12,7 @@ namespace Swim.Controller.Scripting;
 public sealed record SessionScript(
     string Source,
     string? Board,
-    string EmulatorGeometry,
-    ulong EmulatorSeed,
+    EmulatorSettings Emulator,
     string Model,
     DataReference? Calibration,
     DataReference? Test,

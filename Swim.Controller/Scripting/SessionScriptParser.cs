@@ -51,21 +51,22 @@ public static class SessionScriptParser
         reader.OnlyFields(root, "", s_rootFields);
         string? board = reader.OptionalString(root, "board", "board");
         YamlMappingNode? emulator = reader.OptionalMapping(root, "emulator", "emulator");
-        string geometry = "16x256x256";
-        ulong emulatorSeed = 1;
+        EmulatorSettings emulatorSettings = EmulatorSettings.Default;
         if (emulator is not null)
         {
-            reader.OnlyFields(emulator, "emulator", ["geometry", "seed"]);
-            geometry = reader.OptionalString(emulator, "geometry", "emulator.geometry") ?? geometry;
+            reader.OnlyFields(emulator, "emulator", ["geometry", "seed", "stuck_rate"]);
+            string geometry = reader.OptionalString(emulator, "geometry", "emulator.geometry") ?? EmulatorSettings.DefaultGeometry;
+            Swim.Emulator.BoardGeometry parsed;
             try
             {
-                Swim.Emulator.BoardGeometry.Parse(geometry);
+                parsed = Swim.Emulator.BoardGeometry.Parse(geometry);
             }
             catch (FormatException ex)
             {
                 throw reader.Error(emulator.Children[new YamlScalarNode("geometry")], "emulator.geometry", ex.Message);
             }
-            emulatorSeed = (ulong)(reader.OptionalInt(emulator, "seed", "emulator.seed", 0, int.MaxValue) ?? 1);
+            emulatorSettings = new EmulatorSettings(parsed, (ulong)(reader.OptionalInt(emulator, "seed", "emulator.seed", 0, int.MaxValue) ?? 1),
+                reader.OptionalDouble(emulator, "stuck_rate", "emulator.stuck_rate", 0, 1));
         }
         string model = Resolve(reader.RequiredString(root, "model", "model", "the ONNX model to program, relative to this script"));
         reader.RequireFile(root, "model", model);
@@ -122,7 +123,7 @@ public static class SessionScriptParser
             }
             steps.Add(step);
         }
-        return new SessionScript(source, board, geometry, emulatorSeed, model, calibration, test, new ProgrammingSettings(mapping, tolerance, maxIterations), output, steps);
+        return new SessionScript(source, board, emulatorSettings, model, calibration, test, new ProgrammingSettings(mapping, tolerance, maxIterations), output, steps);
     }
 
     private static ScriptStep ParseStep(Reader reader, YamlNode node, string field, MappingOptions mapping, Func<string, string> resolve)

@@ -81,6 +81,32 @@ public sealed class ProgramCommandTests : IDisposable
     }
 
     [Fact]
+    public void Stuck_rate_zero_gives_an_emulated_board_without_stuck_cells()
+    {
+        // The same board seed: the rram preset's 0.5 % stuck cells show among the verified ones, then none do.
+        Assert.Equal(ExitCodes.Success, CliRun.Of(Args("emulator:rram", "magnitude")).ExitCode);
+        int stuckByDefault = JsonDocument.Parse(File.ReadAllText(_dir.File("report/report.json"))).RootElement.GetProperty("verify_stuck").GetInt32();
+
+        CliRun run = CliRun.Of(Args("emulator:rram", "magnitude", "--stuck-rate", "0"));
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        Assert.InRange(stuckByDefault, 1, 6_147 * 8);
+        Assert.Equal(0, JsonDocument.Parse(File.ReadAllText(_dir.File("report/report.json"))).RootElement.GetProperty("verify_stuck").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("emulator:rram", "1.5", "--stuck-rate must be a fraction")]
+    [InlineData("tcp:127.0.0.1:1", "0", "in-process emulator")]
+    public void A_stuck_rate_out_of_range_or_for_a_real_board_is_refused(string board, string rate, string expected)
+    {
+        CliRun run = CliRun.Of(Args(board, "magnitude", "--stuck-rate", rate));
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains(expected, run.Error);
+        Assert.False(File.Exists(_dir.File("programmed.onnx")));
+    }
+
+    [Fact]
     public void A_model_too_big_for_the_board_fails_with_cells_needed_and_available()
     {
         CliRun run = CliRun.Of(Args("emulator:rram", "magnitude", "--geometry", "4x256x256", "--journal", _dir.File("j.db")));

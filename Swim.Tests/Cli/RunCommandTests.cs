@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Swim.Controller;
+using Swim.Controller.Cli;
 using Swim.Controller.Scripting;
 using Swim.Controller.Selection;
 using Swim.Tests.Support;
@@ -43,6 +44,7 @@ public sealed class RunCommandTests : IDisposable
     {
         SessionScript script = SessionScriptParser.Parse(Header() + """
             mapping: {weight_bits: 4, signs: offset}
+            emulator: {geometry: 32x256x256, seed: 4, stuck_rate: 0}
             steps:
               - identify
               - program: {method: uswim, ratio: 0.2, seed: 3}
@@ -55,7 +57,8 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(6, script.Steps.Count);
         Assert.Equal(4, script.Programming.Mapping.MagnitudeBits);
         var program = Assert.IsType<ProgramStep>(script.Steps[1]);
-        Assert.Equal((SelectionMethod.USwim, 0.2, 3, 9), (program.Method, program.Ratio, program.Seed, program.Line));
+        Assert.Equal((SelectionMethod.USwim, 0.2, 3, 10), (program.Method, program.Ratio, program.Seed, program.Line));
+        Assert.Equal(new EmulatorSettings(new Swim.Emulator.BoardGeometry(32, 256, 256), 4, 0), script.Emulator);
         Assert.Equal(TimeSpan.FromSeconds(0.5), Assert.IsType<ProgramStep>(script.Steps[2]).Budget);
         Assert.Equal([0.1, 0.2], Assert.IsType<SweepStep>(script.Steps[3]).Ratios);
         var simulate = Assert.IsType<SimulateStep>(script.Steps[4]);
@@ -79,6 +82,7 @@ public sealed class RunCommandTests : IDisposable
     [InlineData("steps:\n  - program: {ratio: 0.1, budget: 2}\n", 7, "steps[0].program", "not both")]
     [InlineData("steps:\n  - simulate: {noise_model: device, sigma_wv: 0.01}\n", 7, "steps[0].simulate.sigma_wv", "board's loop")]
     [InlineData("stesp:\n  - eval\n", 6, "stesp", "unknown field 'stesp'")]
+    [InlineData("emulator: {stuck_rate: 2}\nsteps:\n  - eval\n", 6, "emulator.stuck_rate", "not a number from 0 to 1")]
     public void Validation_errors_name_the_line_and_the_field(string steps, int line, string field, string problem)
     {
         var error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(Header() + steps, "s.yaml"));

@@ -261,5 +261,8 @@ public sealed class EmulatorHostTests
         Assert.Contains("TILESxROWSxCOLUMNS", geometry.Error);
         CliRun faults = CliRun.Of("emulator", "--faults", "drop=7", "--duration", "0.1");
         Assert.Equal(ExitCodes.BadInput, faults.ExitCode);
+        CliRun stuck = CliRun.Of("emulator", "--stuck-rate", "-0.1", "--duration", "0.1");
+        Assert.Equal(ExitCodes.BadInput, stuck.ExitCode);
+        Assert.Contains("--stuck-rate must be a fraction of cells in [0, 1]", stuck.Error);
     }
 }
