@@ -34,6 +34,11 @@ public sealed partial class BoardClient : IAsyncDisposable
     private readonly Dictionary<uint, PendingRequest> _pending = [];
     private readonly LinkedList<uint> _order = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    // Held from a request's call until its first frame is written: requests take sequence numbers and reach the
+    // wire in the order they were made (SemaphoreSlim queues async waiters first in, first out). The board executes
+    // in arrival order, so this is what makes a session's device operations, and a seeded emulator's results,
+    // the same from run to run.
+    private readonly SemaphoreSlim _sendOrder = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private TaskCompletionSource _windowChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -79,7 +84,25 @@ public sealed partial class BoardClient : IAsyncDisposable
         {
             throw new ArgumentException($"{request.Opcode} carries {payload.Length} payload bytes; the board takes at most {maxPayload}. Split it.", nameof(request));
         }
-        PendingRequest pending = await AcquireAsync(request.Opcode, cancellationToken).ConfigureAwait(false);
+        await _sendOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
+        int orderReleased = 0;
+        void ReleaseOrder()
+        {
+            if (Interlocked.Exchange(ref orderReleased, 1) == 0)
+            {
+                _sendOrder.Release();
+            }
+        }
+        PendingRequest pending;
+        try
+        {
+            pending = await AcquireAsync(request.Opcode, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            ReleaseOrder();
+            throw;
+        }
         Interlocked.Increment(ref _requests);
         byte[] frame = FrameEncoder.Encode(FrameFlags.None, pending.Sequence, (byte)request.Opcode, 0, payload);
         try
@@ -96,7 +119,14 @@ public sealed partial class BoardClient : IAsyncDisposable
                     Interlocked.Increment(ref _retransmissions);
                     LogRetransmit(request.Opcode, pending.Sequence, pending.Attempts);
                 }
-                await WriteFrameAsync(frame, token).ConfigureAwait(false);
+                try
+                {
+                    await WriteFrameAsync(frame, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ReleaseOrder();
+                }
                 AttemptResult answer = await attempt.Task.WaitAsync(token).ConfigureAwait(false);
                 if (StatusCodes.IsRetryable(answer.Status))
                 {
@@ -127,6 +157,7 @@ public sealed partial class BoardClient : IAsyncDisposable
         }
         finally
         {
+            ReleaseOrder();
             Release(pending);
         }
     }

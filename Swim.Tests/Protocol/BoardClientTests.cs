@@ -50,6 +50,22 @@ public sealed class BoardClientTests
         await stop.CancelAsync();
     }
 
+    [Fact]
+    public async Task Requests_made_together_reach_the_board_in_the_order_they_were_made()
+    {
+        // A window of 4 makes most of 3,000 requests wait for room; whichever waiter wakes first must not overtake
+        // (before the client kept the order, this failed three runs in three).
+        var device = new CountingDevice();
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { Window = 4 });
+        await using (client)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 3000).Select(i => client.SendAsync<ProgramResponse>(Program(i))).ToList());
+
+            Assert.Equal(Enumerable.Range(0, 3000).Select(i => Program(i).Targets[0].Cell), device.ProgramOrder);
+        }
+        await stop.CancelAsync();
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

@@ -14,6 +14,9 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
 
     public ConcurrentDictionary<CellAddress, int> Executions { get; } = new();
 
+    /// <summary>The cells of PROGRAM requests in the order the board executed them.</summary>
+    public ConcurrentQueue<CellAddress> ProgramOrder { get; } = new();
+
     public bool BusyOnFirstAttempt { get; set; }
 
     public BoardInfo Info { get; } = RandomMessages.Info(new Random(1)) with { ResponseCacheDepth = cacheDepth, MaxBatch = maxBatch, Rows = 512, Columns = 512 };
@@ -34,6 +37,7 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
                 foreach (ProgramTarget t in program.Targets)
                 {
                     Executions.AddOrUpdate(t.Cell, 1, (_, n) => n + 1);
+                    ProgramOrder.Enqueue(t.Cell);
                 }
                 return new ProgramResponse(program.Targets.Select(_ => StatusCode.Ok).ToArray());
             case ProgramVerifyRequest verify:
