@@ -34,10 +34,7 @@ internal sealed class BoardSpec : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(emulator);
         string kind = text.Split(':', 2)[0];
         string rest = text.Contains(':', StringComparison.Ordinal) ? text.Split(':', 2)[1] : "";
-        if (kind != "emulator" && emulator.StuckRate is not null)
-        {
-            throw new SwimInputException($"--board {text}: a stuck-cell rate sets up the in-process emulator (--board emulator[:PRESET]); a real board's stuck cells are its own. Leave the rate out.");
-        }
+        CheckEmulatorSettings(text, emulator);
         switch (kind)
         {
             case "emulator":
@@ -75,6 +72,17 @@ internal sealed class BoardSpec : IAsyncDisposable
                 return new BoardSpec(SpiTransport.Open(bus, cs, ready), null, null);
             default:
                 throw new SwimInputException($"--board '{text}' is not one of {Help}.");
+        }
+    }
+
+    /// <summary>Refuses emulator-only settings for a real board, so a command can fail before its long work.</summary>
+    public static void CheckEmulatorSettings(string text, EmulatorSettings emulator)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(emulator);
+        if (text.Split(':', 2)[0] != "emulator" && emulator.StuckRate is not null)
+        {
+            throw new SwimInputException($"--board {text}: a stuck-cell rate sets up the in-process emulator (--board emulator[:PRESET]); a real board's stuck cells are its own. Leave the rate out.");
         }
     }
 

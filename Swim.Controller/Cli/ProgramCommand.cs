@@ -80,6 +80,8 @@ internal static class ProgramCommand
             {
                 throw new SwimInputException($"--ratio must lie in [0, 1] (got {options.Fraction}).");
             }
+            var emulator = new EmulatorSettings(BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), EmulatorSettings.CheckStuckRate(r.GetValue(stuckRate), "--stuck-rate"));
+            BoardSpec.CheckEmulatorSettings(r.GetRequiredValue(board), emulator);
             string? journalPath = r.GetValue(journal);
             if (r.GetValue(resume) && journalPath is null)
             {
@@ -99,7 +101,6 @@ internal static class ProgramCommand
                 DataSet calibration = calib.Open(r);
                 sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));
             }
-            var emulator = new EmulatorSettings(BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), EmulatorSettings.CheckStuckRate(r.GetValue(stuckRate), "--stuck-rate"));
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), emulator, cancellationToken).ConfigureAwait(false);
             await using var client = new BoardClient(spec.Transport);
             var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);

@@ -99,10 +99,11 @@ public sealed class ProgramCommandTests : IDisposable
     [InlineData("tcp:127.0.0.1:1", "0", "in-process emulator")]
     public void A_stuck_rate_out_of_range_or_for_a_real_board_is_refused(string board, string rate, string expected)
     {
-        CliRun run = CliRun.Of(Args(board, "magnitude", "--stuck-rate", rate));
+        CliRun run = CliRun.Of(Args(board, "swim", "--stuck-rate", rate));
 
         Assert.Equal(ExitCodes.BadInput, run.ExitCode);
         Assert.Contains(expected, run.Error);
+        Assert.DoesNotContain("sensitivity", run.Output + run.Error); // refused before the pass, not after
         Assert.False(File.Exists(_dir.File("programmed.onnx")));
     }
 
