@@ -1,7 +1,8 @@
-// Checks Swim's sensitivity file against TensorFlow.js on the same network: the gradient of the mean softmax
-// cross-entropy from TF.js autograd, and the OBD diagonal from an implementation written here with TF.js's own
-// vector-Jacobian products (each layer's derivative taken on squared inputs or squared weights, as OBD
-// prescribes). Usage: node check.mjs MODEL.onnx DATA.npz SENS.npz SAMPLES
+// Checks Swim's sensitivity file against TensorFlow.js running the same ONNX graph: the gradient of the mean
+// softmax cross-entropy from TF.js autograd, and the OBD diagonal from an implementation written here with
+// TF.js's own vector-Jacobian products (each node's derivative taken on squared inputs or squared weights, as
+// OBD prescribes). The graph is interpreted node by node, so any classifier made of the operators below can be
+// checked, whoever exported it. Usage: node check.mjs MODEL.onnx DATA.npz SENS.npz SAMPLES
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import tf from '@tensorflow/tfjs';
@@ -14,7 +15,7 @@ if (!sensitivityPath) {
 }
 const samples = Number(samplesText ?? 256);
 
-// --- protobuf: just enough of ONNX's ModelProto to read float initializers ---------------------------------
+// --- protobuf: just enough of ONNX's ModelProto to read the graph ------------------------------------------
 function* fields(buffer, start = 0, end = buffer.length) {
   let at = start;
   const varint = () => {
@@ -33,32 +34,88 @@ function* fields(buffer, start = 0, end = buffer.length) {
   }
 }
 
-function readInitializers(path) {
+const text = bytes => Buffer.from(bytes).toString('utf8');
+const int64 = v => Number(BigInt.asIntN(64, v));
+
+// The graph: float initializers, nodes with their attributes, and the first input that is not an initializer.
+function readGraph(path) {
   const model = fs.readFileSync(path);
-  const tensors = new Map();
+  const initializers = new Map(), nodes = [], inputs = [];
   for (const f of fields(model)) {
     if (f.number !== 7) continue; // ModelProto.graph
     for (const g of fields(f.bytes)) {
-      if (g.number !== 5) continue; // GraphProto.initializer
-      let name = '', dims = [], type = 0, raw = null, floats = [];
-      for (const t of fields(g.bytes)) {
-        if (t.number === 1) {
-          if (t.wire === 0) dims.push(Number(t.value));
-          else for (const d of fields(t.bytes, 0, t.bytes.length, true)) dims.push(Number(d.value ?? 0));
-        } else if (t.number === 2) type = Number(t.value);
-        else if (t.number === 8) name = Buffer.from(t.bytes).toString('utf8');
-        else if (t.number === 9) raw = t.bytes;
-        else if (t.number === 4) {
-          if (t.wire === 5) floats.push(Buffer.from(t.bytes).readFloatLE(0));
-          else for (let i = 0; i < t.bytes.length; i += 4) floats.push(Buffer.from(t.bytes.subarray(i, i + 4)).readFloatLE(0));
-        }
-      }
-      if (type !== 1) continue; // float only
-      const values = raw ? new Float32Array(Uint8Array.from(raw).buffer) : Float32Array.from(floats);
-      tensors.set(name, { dims, values });
+      if (g.number === 1) nodes.push(readNode(g.bytes));
+      else if (g.number === 5) {
+        const t = readTensor(g.bytes);
+        if (t) initializers.set(t.name, t);
+      } else if (g.number === 11) inputs.push(readValueInfo(g.bytes));
     }
   }
-  return tensors;
+  const input = inputs.find(i => !initializers.has(i.name));
+  return { initializers, nodes, input, output: nodes.at(-1).outputs[0] };
+}
+
+function readTensor(bytes) {
+  let name = '', dims = [], type = 0, raw = null, floats = [];
+  for (const t of fields(bytes)) {
+    if (t.number === 1) {
+      if (t.wire === 0) dims.push(int64(t.value));
+      else for (const d of fields(t.bytes)) dims.push(int64(d.value));
+    } else if (t.number === 2) type = Number(t.value);
+    else if (t.number === 8) name = text(t.bytes);
+    else if (t.number === 9) raw = t.bytes;
+    else if (t.number === 4) {
+      if (t.wire === 5) floats.push(Buffer.from(t.bytes).readFloatLE(0));
+      else for (let i = 0; i < t.bytes.length; i += 4) floats.push(Buffer.from(t.bytes.subarray(i, i + 4)).readFloatLE(0));
+    }
+  }
+  if (type !== 1) return null; // float only
+  return { name, dims, values: raw ? new Float32Array(Uint8Array.from(raw).buffer) : Float32Array.from(floats) };
+}
+
+function readNode(bytes) {
+  const node = { op: '', inputs: [], outputs: [], attributes: {} };
+  for (const n of fields(bytes)) {
+    if (n.number === 1) node.inputs.push(text(n.bytes));
+    else if (n.number === 2) node.outputs.push(text(n.bytes));
+    else if (n.number === 4) node.op = text(n.bytes);
+    else if (n.number === 5) {
+      let name = '', value = [];
+      for (const a of fields(n.bytes)) {
+        if (a.number === 1) name = text(a.bytes);
+        else if (a.number === 2) value = Buffer.from(a.bytes).readFloatLE(0);
+        else if (a.number === 3) value = int64(a.value);
+        else if (a.number === 4) value = text(a.bytes);
+        else if (a.number === 8) {
+          if (a.wire === 0) value.push(int64(a.value));
+          else for (const d of fields(a.bytes)) value.push(int64(d.value));
+        }
+      }
+      node.attributes[name] = value;
+    }
+  }
+  return node;
+}
+
+function readValueInfo(bytes) {
+  let name = '', dims = [];
+  for (const v of fields(bytes)) {
+    if (v.number === 1) name = text(v.bytes);
+    else if (v.number === 2) {
+      for (const type of fields(v.bytes)) {             // TypeProto.tensor_type
+        if (type.number !== 1) continue;
+        for (const tensor of fields(type.bytes)) {      // TypeProto.Tensor.shape
+          if (tensor.number !== 2) continue;
+          for (const dim of fields(tensor.bytes)) {
+            let size = -1;
+            for (const d of fields(dim.bytes)) if (d.number === 1) size = int64(d.value);
+            dims.push(size);
+          }
+        }
+      }
+    }
+  }
+  return { name, dims };
 }
 
 // --- npz: zip central directory, stored or deflated .npy entries ---------------------------------------------
@@ -100,94 +157,146 @@ function parseNpy(buffer, name) {
   return { shape, values };
 }
 
-// --- data: the first SAMPLES of the training split, as Swim's sensitivity pass takes them -------------------
+// --- the graph and the first SAMPLES of the data (training split where the file has one), as Swim takes them --
+const graph = readGraph(modelPath);
 const npz = readNpz(dataPath);
-const x = npz.get('x'), y = npz.get('y');
-const sampleSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
+const x = npz.get('x') ?? npz.get('x_train'), y = npz.get('y') ?? npz.get('y_train');
+const sampleShape = graph.input.dims.slice(1);
+const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
 const features = new Float32Array(samples * sampleSize);
 for (let i = 0; i < features.length; i++) features[i] = x.values instanceof Uint8Array ? x.values[i] / 255 : x.values[i];
 const labels = Array.from({ length: samples }, (_, i) => Number(y.values[i]));
 
-// --- LeNet-5 as the bundled ONNX graph has it, in TF.js (NHWC) ----------------------------------------------
-const onnx = readInitializers(modelPath);
-const weight = name => tf.tensor(onnx.get(name).values, onnx.get(name).dims);
-const ohwiToHwio = w => tf.transpose(w, [2, 3, 1, 0]);        // ONNX conv weights are O x I x H x W
-const params = {
-  'conv1.weight': weight('conv1.weight'), 'conv1.bias': weight('conv1.bias'),
-  'conv2.weight': weight('conv2.weight'), 'conv2.bias': weight('conv2.bias'),
-  'fc1.weight': weight('fc1.weight'), 'fc1.bias': weight('fc1.bias'),
-  'fc2.weight': weight('fc2.weight'), 'fc2.bias': weight('fc2.bias'),
-  'fc3.weight': weight('fc3.weight'), 'fc3.bias': weight('fc3.bias'),
-};
-const input = tf.transpose(tf.tensor(features, [samples, 1, 28, 28]), [0, 2, 3, 1]);
-const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
+// Activations are kept NHWC (TF.js's CPU kernels); weights stay in ONNX's layout and are rearranged per use.
+const toNhwc = t => t.rank === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t;
+const toNchw = t => t.rank === 4 ? tf.transpose(t, [0, 3, 1, 2]) : t;
+const hwio = w => tf.transpose(w, [2, 3, 1, 0]);                 // O x I x H x W -> H x W x I x O
+const input = toNhwc(tf.tensor(features, [samples, ...sampleShape]));
+const constants = new Map([...graph.initializers].map(([name, t]) => [name, tf.tensor(t.values, t.dims)]));
 
-// One forward pass keeping what the OBD recursion needs.
-function forward(p) {
-  const z1 = tf.add(tf.conv2d(input, ohwiToHwio(p['conv1.weight']), 1, [[0, 0], [2, 2], [2, 2], [0, 0]]), p['conv1.bias']);
-  const a1 = tf.relu(z1);
-  const m1 = tf.maxPool(a1, 2, 2, 'valid');
-  const z2 = tf.add(tf.conv2d(m1, ohwiToHwio(p['conv2.weight']), 1, 'valid'), p['conv2.bias']);
-  const a2 = tf.relu(z2);
-  const m2 = tf.maxPool(a2, 2, 2, 'valid');
-  const flat = tf.reshape(tf.transpose(m2, [0, 3, 1, 2]), [samples, 400]);  // ONNX flattens C x H x W
-  const z3 = tf.add(tf.matMul(flat, p['fc1.weight'], false, true), p['fc1.bias']);
-  const a3 = tf.relu(z3);
-  const z4 = tf.add(tf.matMul(a3, p['fc2.weight'], false, true), p['fc2.bias']);
-  const a4 = tf.relu(z4);
-  const logits = tf.add(tf.matMul(a4, p['fc3.weight'], false, true), p['fc3.bias']);
-  return { z1, a1, m1, z2, a2, m2, flat, z3, a3, z4, a4, logits };
+const attribute = (node, name, fallback) => node.attributes[name] ?? fallback;
+const unsupported = (node, what) => { throw new Error(`${node.op} ${node.outputs[0]}: ${what} is not supported by this check`); };
+function geometry(node) {
+  if (attribute(node, 'auto_pad', 'NOTSET') !== 'NOTSET') unsupported(node, 'auto_pad');
+  const [top, left, bottom, right] = attribute(node, 'pads', [0, 0, 0, 0]);
+  return { kernel: attribute(node, 'kernel_shape'), strides: attribute(node, 'strides', [1, 1]), pad: [[0, 0], [top, bottom], [left, right], [0, 0]] };
 }
-const meanLoss = p => tf.mean(tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(forward(p).logits)), 1)));
+const conv = (node, x, w) => {
+  if (attribute(node, 'group', 1) !== 1) unsupported(node, 'group > 1');
+  const g = geometry(node);
+  return tf.conv2d(x, hwio(w), g.strides, g.pad, 'NHWC', attribute(node, 'dilations', [1, 1]));
+};
+const maxPool = (node, x) => { const g = geometry(node); return tf.maxPool(tf.pad(x, g.pad, -Infinity), g.kernel, g.strides, 'valid'); };
+const averagePool = (node, x) => {
+  const g = geometry(node);
+  if (g.pad.flat().some(p => p !== 0)) unsupported(node, 'padding');
+  return tf.avgPool(x, g.kernel, g.strides, 'valid');
+};
+const flatten = x => tf.reshape(toNchw(x), [x.shape[0], -1]);   // ONNX flattens C x H x W
+const gemm = (node, a, b) => {
+  if (attribute(node, 'transA', 0) !== 0 || attribute(node, 'alpha', 1) !== 1 || attribute(node, 'beta', 1) !== 1) unsupported(node, 'transA, alpha or beta');
+  return tf.matMul(a, b, false, attribute(node, 'transB', 0) === 1);
+};
+const batchNormScale = (node, p) => tf.div(p(node.inputs[1]), tf.sqrt(tf.add(p(node.inputs[4]), attribute(node, 'epsilon', 1e-5))));
 
-// Gradient: TF.js autograd of the mean loss with respect to every parameter.
-const names = Object.keys(params);
-const gradients = tf.grads((...values) => meanLoss(Object.fromEntries(names.map((n, i) => [n, values[i]]))))(names.map(n => params[n]));
+// One forward pass over the graph; params holds the tensors being differentiated, constants the rest.
+function forward(params) {
+  const values = new Map([[graph.input.name, input]]);
+  const p = name => params[name] ?? constants.get(name);
+  const v = name => values.get(name) ?? p(name);
+  for (const node of graph.nodes) {
+    const [a, b] = node.inputs;
+    let out;
+    switch (node.op) {
+      case 'Conv': out = conv(node, v(a), p(b)); if (node.inputs[2]) out = tf.add(out, p(node.inputs[2])); break;
+      case 'BatchNormalization': out = tf.add(tf.mul(tf.sub(v(a), p(node.inputs[3])), batchNormScale(node, p)), p(node.inputs[2])); break;
+      case 'Relu': out = tf.relu(v(a)); break;
+      case 'Add': out = tf.add(v(a), v(b)); break;
+      case 'MaxPool': out = maxPool(node, v(a)); break;
+      case 'AveragePool': out = averagePool(node, v(a)); break;
+      case 'GlobalAveragePool': out = tf.mean(v(a), [1, 2], true); break;
+      case 'Flatten': if (attribute(node, 'axis', 1) !== 1) unsupported(node, 'axis other than 1'); out = flatten(v(a)); break;
+      case 'Gemm': out = gemm(node, v(a), p(b)); if (node.inputs[2]) out = tf.add(out, p(node.inputs[2])); break;
+      case 'MatMul': out = tf.matMul(v(a), p(b)); break;
+      default: unsupported(node, 'the operator');
+    }
+    values.set(node.outputs[0], out);
+  }
+  return { values, logits: flatten(values.get(graph.output)) };
+}
+
+// --- gradient: TF.js autograd of the mean loss, for every parameter Swim reports ------------------------------
+const swim = readNpz(sensitivityPath);
+const names = [...swim.keys()].filter(k => k.startsWith('grad/')).map(k => k.slice(5));
+const { values, logits } = forward({});
+const classes = logits.shape[1];
+const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
+const meanLoss = params => tf.mean(tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(forward(params).logits)), 1)));
+const gradients = tf.grads((...values) => meanLoss(Object.fromEntries(names.map((n, i) => [n, values[i]]))))(names.map(n => constants.get(n)));
 const tfGradient = Object.fromEntries(names.map((n, i) => [n, gradients[i]]));
 
-// OBD: h at the logits is p (1 - p) / B; each layer passes h back through its vector-Jacobian product taken
-// with squared weights (to the input) or squared inputs (to the weight); ReLU and max pool pass their 0/1 routes.
-const f = forward(params);
-const prob = tf.softmax(f.logits);
+// --- OBD: h at the logits is p (1 - p) / B, carried back node by node in reverse; each node passes h through its
+// vector-Jacobian product taken with squared weights (to its input) or squared inputs (to its weight); ReLU and
+// max pool pass their 0/1 routes; averaging passes the square of its 1/k; branches add. -----------------------
 const vjp = (fn, at, dy) => tf.grad(fn)(at, dy);
-let h = tf.div(tf.mul(prob, tf.sub(1, prob)), samples);
-const obd = {};
-function dense(name, x, hy) {
-  const w = params[name + '.weight'];
-  obd[name + '.weight'] = vjp(v => tf.matMul(tf.square(x), v, false, true), w, hy);
-  obd[name + '.bias'] = tf.sum(hy, 0);
-  return vjp(v => tf.matMul(v, tf.square(w), false, true), x, hy);
+const h = new Map(), obd = {};
+const add = (map, name, t) => { map[name] = map[name] ? tf.add(map[name], t) : t; };
+const pass = (name, t) => { if (name !== graph.input.name && !constants.has(name)) h.set(name, h.has(name) ? tf.add(h.get(name), t) : t); };
+const prob = tf.softmax(logits);
+pass(graph.output, vjp(flatten, values.get(graph.output), tf.div(tf.mul(prob, tf.sub(1, prob)), samples)));
+for (const node of [...graph.nodes].reverse()) {
+  const hy = h.get(node.outputs[0]);
+  if (!hy) continue;
+  const [a, b] = node.inputs;
+  const xa = values.get(a) ?? constants.get(a);
+  switch (node.op) {
+    case 'Conv': {
+      const w = constants.get(b);
+      add(obd, b, vjp(v => conv(node, tf.square(xa), v), w, hy));
+      if (node.inputs[2]) add(obd, node.inputs[2], tf.sum(hy, [0, 1, 2]));
+      if (a !== graph.input.name) pass(a, vjp(v => conv(node, v, tf.square(w)), xa, hy));
+      break;
+    }
+    case 'BatchNormalization': pass(a, tf.mul(hy, tf.square(batchNormScale(node, n => constants.get(n))))); break;
+    case 'Relu': pass(a, tf.mul(hy, tf.cast(tf.greater(xa, 0), 'float32'))); break;
+    case 'Add': pass(a, hy); pass(b, hy); break;
+    case 'MaxPool': pass(a, vjp(v => maxPool(node, v), xa, hy)); break;
+    case 'AveragePool': { const [kh, kw] = attribute(node, 'kernel_shape'); pass(a, tf.div(vjp(v => averagePool(node, v), xa, hy), kh * kw)); break; }
+    case 'GlobalAveragePool': pass(a, tf.div(vjp(v => tf.mean(v, [1, 2], true), xa, hy), xa.shape[1] * xa.shape[2])); break;
+    case 'Flatten': pass(a, vjp(flatten, xa, hy)); break;
+    case 'Gemm': case 'MatMul': {
+      const w = constants.get(b);
+      const product = (l, r) => node.op === 'Gemm' ? gemm(node, l, r) : tf.matMul(l, r);
+      add(obd, b, vjp(v => product(tf.square(xa), v), w, hy));
+      if (node.inputs[2]) add(obd, node.inputs[2], tf.sum(hy, 0));
+      pass(a, vjp(v => product(v, tf.square(w)), xa, hy));
+      break;
+    }
+    default: unsupported(node, 'the operator');
+  }
 }
-function conv(name, x, hy, pad) {
-  const w = params[name + '.weight'];
-  obd[name + '.weight'] = vjp(v => tf.conv2d(tf.square(x), ohwiToHwio(v), 1, pad), w, hy);
-  obd[name + '.bias'] = tf.sum(hy, [0, 1, 2]);
-  return vjp(v => tf.conv2d(v, ohwiToHwio(tf.square(w)), 1, pad), x, hy);
-}
-const reluRoute = (z, hy) => tf.mul(hy, tf.cast(tf.greater(z, 0), 'float32'));
-const poolRoute = (a, hy) => vjp(v => tf.maxPool(v, 2, 2, 'valid'), a, hy);
-h = dense('fc3', f.a4, h);
-h = dense('fc2', f.a3, reluRoute(f.z4, h));
-h = dense('fc1', f.flat, reluRoute(f.z3, h));
-h = tf.transpose(tf.reshape(h, [samples, 16, 5, 5]), [0, 2, 3, 1]);
-h = conv('conv2', f.m1, reluRoute(f.z2, poolRoute(f.a2, h)), 'valid');
-conv('conv1', input, reluRoute(f.z1, poolRoute(f.a1, h)), [[0, 0], [2, 2], [2, 2], [0, 0]]);
 
-// Compare with Swim's grad/ and hess/: largest absolute difference over the largest magnitude, per tensor.
-const swim = readNpz(sensitivityPath);
+// --- compare with Swim's grad/ and hess/, per tensor: the largest absolute difference over the largest magnitude
+// (the pass criterion), and the root-sum-square difference over the root-sum-square magnitude -----------------
 let worst = 0;
-console.log('parameter        elements   grad rel. error   obd rel. error');
+console.log('parameter        elements   grad: max rel.   rms rel.   obd: max rel.   rms rel.');
 for (const name of names) {
   const compare = (ours, theirs) => {
+    if (!theirs) return [Infinity, Infinity];
     const a = ours.values, b = theirs.dataSync();
-    let diff = 0, scale = 0;
-    for (let i = 0; i < a.length; i++) { diff = Math.max(diff, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
-    return scale === 0 ? diff : diff / scale;
+    let diff = 0, scale = 0, diff2 = 0, scale2 = 0;
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i] - b[i]);
+      diff = Math.max(diff, d); scale = Math.max(scale, Math.abs(b[i]));
+      diff2 += d * d; scale2 += b[i] * b[i];
+    }
+    return scale === 0 ? [diff, Math.sqrt(diff2)] : [diff / scale, Math.sqrt(diff2 / scale2)];
   };
-  const g = compare(swim.get('grad/' + name), tfGradient[name]);
-  const o = compare(swim.get('hess/' + name), obd[name]);
+  const [g, gRms] = compare(swim.get('grad/' + name), tfGradient[name]);
+  const [o, oRms] = compare(swim.get('hess/' + name), obd[name]);
   worst = Math.max(worst, g, o);
-  console.log(`${name.padEnd(16)} ${String(params[name].size).padStart(8)}   ${g.toExponential(2).padStart(15)}   ${o.toExponential(2).padStart(14)}`);
+  const e = v => v.toExponential(2).padStart(10);
+  console.log(`${name.padEnd(16)} ${String(constants.get(name).size).padStart(8)}   ${e(g)}   ${e(gRms)}   ${e(o)}   ${e(oRms)}`);
 }
 console.log(`worst relative error ${worst.toExponential(2)} (tolerance 1e-3)`);
 process.exit(worst <= 1e-3 ? 0 : 1);
