@@ -3,7 +3,7 @@
 # exported for ML.NET's image featurizer (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1; 22 Conv, 22
 # BatchNormalization, 9 residual Add, MaxPool, AveragePool; its 512 features are taken as class scores) on
 # seeded random images with random labels. Needs Node.js, npm and NuGet; TensorFlow.js's pure-JavaScript CPU
-# backend takes about half an hour for 2 samples.
+# backend takes about 40 minutes for 2 samples.
 # Usage, from anywhere: bash tools/autograd-check/run-resnet18.sh [SAMPLES]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
