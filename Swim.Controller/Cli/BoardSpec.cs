@@ -75,12 +75,15 @@ internal sealed class BoardSpec : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the board text names the in-process emulator, whose settings (geometry, seed, stuck rate) apply.</summary>
+    public static bool IsInProcessEmulator(string text) => text.Split(':', 2)[0] == "emulator";
+
     /// <summary>Refuses emulator-only settings for a real board, so a command can fail before its long work.</summary>
     public static void CheckEmulatorSettings(string text, EmulatorSettings emulator)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(emulator);
-        if (text.Split(':', 2)[0] != "emulator" && emulator.StuckRate is not null)
+        if (!IsInProcessEmulator(text) && emulator.StuckRate is not null)
         {
             throw new SwimInputException($"--board {text}: a stuck-cell rate sets up the in-process emulator (--board emulator[:PRESET]); a real board's stuck cells are its own. Leave the rate out.");
         }

@@ -67,6 +67,11 @@ public static class SessionScriptParser
             }
             emulatorSettings = new EmulatorSettings(parsed, (ulong)(reader.OptionalInt(emulator, "seed", "emulator.seed", 0, int.MaxValue) ?? 1),
                 reader.OptionalDouble(emulator, "stuck_rate", "emulator.stuck_rate", 0, 1));
+            if (emulatorSettings.StuckRate is not null && board is not null && !BoardSpec.IsInProcessEmulator(board))
+            {
+                throw reader.Error(emulator.Children[new YamlScalarNode("stuck_rate")], "emulator.stuck_rate",
+                    $"a stuck-cell rate sets up the in-process emulator (board: emulator[:PRESET]), not board {board}; a real board's stuck cells are its own. Leave the rate out.");
+            }
         }
         string model = Resolve(reader.RequiredString(root, "model", "model", "the ONNX model to program, relative to this script"));
         reader.RequireFile(root, "model", model);

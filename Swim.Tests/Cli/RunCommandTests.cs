@@ -94,6 +94,10 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public void Missing_files_and_boards_are_caught_before_anything_runs()
     {
+        var stuck = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(
+            Header(board: "board: tcp:127.0.0.1:5025\n") + "emulator: {stuck_rate: 0}\nsteps:\n  - eval\n", "s.yaml"));
+        Assert.StartsWith("s.yaml:6: emulator.stuck_rate: ", stuck.Message, StringComparison.Ordinal);
+        Assert.Contains("in-process emulator", stuck.Message, StringComparison.Ordinal);
         var error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse("model: nowhere.onnx\noutput: out\nsteps: [eval]\n", _dir.File("s.yaml")));
         Assert.Contains(":1: model: file", error.Message, StringComparison.Ordinal);
         error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(Header(board: "") + "steps:\n  - identify\n", "s.yaml"));
