@@ -35,8 +35,7 @@ public sealed class DerivativeHarness : IDisposable
 
     public Dictionary<string, float[]> Parameters { get; }
 
-    public static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+    public static double Gaussian(Random random) => TestNets.Gaussian(random);
 
     public DerivativeTotals Run(CurvatureKind kind, int seed = 1)
     {

@@ -21,16 +21,20 @@ public sealed class TestNets
     /// <summary>The net's nonlinearity: ReLU (piecewise linear, so Gauss-Newton is the exact Hessian) or Tanh (smooth, so finite differences of the loss see no kinks).</summary>
     private string Act(string x) => _g.Node(_activation, [x]);
 
+    /// <summary>A standard normal draw (Box-Muller) from a seeded generator.</summary>
+    public static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
     private string W(string name, params long[] dims)
     {
         long count = dims.Aggregate(1L, (a, d) => a * d);
         long fanIn = dims.Length > 1 ? count / dims[0] : 4;
         double scale = 1.2 / Math.Sqrt(fanIn);
-        return _g.Initializer(name, dims, Enumerable.Range(0, (int)count).Select(_ => (float)(DerivativeHarness.Gaussian(_random) * scale)).ToArray());
+        return _g.Initializer(name, dims, Enumerable.Range(0, (int)count).Select(_ => (float)(Gaussian(_random) * scale)).ToArray());
     }
 
     private string Bias(string name, long size) =>
-        _g.Initializer(name, [size], Enumerable.Range(0, (int)size).Select(_ => (float)(DerivativeHarness.Gaussian(_random) * 0.1)).ToArray());
+        _g.Initializer(name, [size], Enumerable.Range(0, (int)size).Select(_ => (float)(Gaussian(_random) * 0.1)).ToArray());
 
     private string Input(params long[] sample) => _g.Input("x", DataType.Float, [.. new object[] { "N" }.Concat(sample.Cast<object>())]);
 

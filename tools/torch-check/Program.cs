@@ -4,6 +4,7 @@
 // over the largest magnitude (the pass criterion, 1e-3) and the root-sum-square ratio; exits 1 above tolerance.
 // Usage: torch-check MODEL.onnx DATA.npz SENS.npz SAMPLES [--float64]
 //        torch-check random-data OUT.npz SAMPLES CLASSES SEED DIM [DIM ...]
+//        torch-check op-nets DIR [SAMPLES]
 using System.Diagnostics;
 using System.Globalization;
 using Swim.Controller.Data;
@@ -15,6 +16,10 @@ using static TorchSharp.torch;
 if (args.Length > 0 && args[0] == "random-data")
 {
     return RandomData.Write(args[1..]);
+}
+if (args.Length > 0 && args[0] == "op-nets")
+{
+    return OpNets.Write(args[1..]);
 }
 if (args.Length < 4)
 {

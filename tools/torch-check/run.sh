@@ -3,6 +3,7 @@
 # Usage, from anywhere:
 #   bash tools/torch-check/run.sh lenet [SAMPLES] [--float64]      the bundled LeNet-5 (default 256 samples)
 #   bash tools/torch-check/run.sh resnet18 [SAMPLES] [--float64]   ResNet-18 exported by CNTK 2.6 (default 8)
+#   bash tools/torch-check/run.sh ops [SAMPLES]                      one small net per operator family (16), float64
 #   bash tools/torch-check/run.sh MODEL.onnx DATA.npz [SAMPLES] [--float64]
 # Restores TorchSharp-cpu (about 600 MB of LibTorch) on first use. Exits 1 when any tensor differs by more
 # than 1e-3 relative.
@@ -19,6 +20,7 @@ what="${positional[0]:-lenet}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 dotnet build "$here/TorchCheck.csproj" -c Release -v quiet -nologo > "$work/build.log" || { cat "$work/build.log"; exit 1; }
+dotnet build "$root/Swim.Controller" -c Release -v quiet -nologo > "$work/build.log" || { cat "$work/build.log"; exit 1; }
 bin="$here/bin/Release/net10.0"
 
 # LibTorchSharp is built against libstdc++ from GCC 13 (GLIBCXX_3.4.32). On an older system (Debian 12 has
@@ -50,6 +52,23 @@ if ldd "$bin/runtimes/linux-x64/native/libLibTorchSharp.so" 2>&1 | grep -q "GLIB
 fi
 
 case "$what" in
+  ops)
+    samples="${positional[1]:-16}"
+    "${launcher[@]}" op-nets "$work/nets" "$samples"
+    failed=0
+    for model in "$work"/nets/*.onnx; do
+      net="$(basename "$model" .onnx)"
+      dotnet "$root/Swim.Controller/bin/Release/net10.0/swim.dll" sensitivity "$model" --data "${model%.onnx}.npz" \
+        --samples "$samples" --out "$work/$net.sensitivity.npz" > /dev/null 2> "$work/$net.log" \
+        || { echo "$net: swim sensitivity failed: $(tail -n 1 "$work/$net.log")"; failed=1; continue; }
+      if "${launcher[@]}" "$model" "${model%.onnx}.npz" "$work/$net.sensitivity.npz" "$samples" --float64 > "$work/$net.check"; then
+        echo "$net: $(tail -n 1 "$work/$net.check")"
+      else
+        cat "$work/$net.check"; failed=1
+      fi
+    done
+    exit "$failed"
+    ;;
   lenet)
     model="$root/models/lenet5-mnist.onnx"
     data="$root/data/mnist-10k.npz"
