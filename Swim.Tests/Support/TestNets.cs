@@ -60,6 +60,16 @@ public sealed class TestNets
         return t.Finish(y, 4);
     }
 
+    /// <summary>A dense layer, Tanh, then a Gemm with alpha and beta, so OBD reaches the first layer through alpha.</summary>
+    public static ModelProto HiddenGemm(int seed, float alpha, float beta)
+    {
+        var t = new TestNets(seed, "Tanh");
+        string x = t.Input(6);
+        string h = t.Act(t.Dense(x, 6, 5, "fc1"));
+        string y = t._g.Node("Gemm", [h, t.W("fc2.weight", 4, 5), t.Bias("fc2.bias", 4)], ("transB", 1), ("alpha", alpha), ("beta", beta));
+        return t.Finish(y, 4);
+    }
+
     public static ModelProto MatMulBatched(int seed, string activation = "Relu")
     {
         var t = new TestNets(seed, activation);
