@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using Microsoft.ML.OnnxRuntime;
 using Swim.Controller.Data;
 using Swim.Controller.Onnx;
@@ -47,39 +49,89 @@ public static class SensitivityAnalysis
     /// scale poorly). The partition count is fixed, not taken from the core count, and each partition sums its own
     /// batches in order, so a given seed gives the same result on any machine and under any timing. It differs from
     /// a pass in one session in the last float bits only (3e-7 relative measured on LeNet-5), because ONNX Runtime's
-    /// kernels split their sums by thread count. Each partition reads the whole file and skips the other's batches:
-    /// that costs a read, not a derivative pass.
+    /// kernels split their sums by thread count. The file is read once, on the calling thread, which hands batch i
+    /// to partition i mod 2 through a short queue; so a bad file fails here with its own error, and the other
+    /// partition stops.
     /// </summary>
     private static DerivativeTotals Accumulate(DerivativeGraph graph, DataSet data, Dictionary<string, float[]> parameters, int seed, Action<int>? samplesDone)
     {
         const int Partitions = 2;
         long batches = (data.Count + graph.SamplesPerRun - 1) / graph.SamplesPerRun;
-        var partials = new DerivativeTotals[Math.Clamp(batches, 1, Partitions)];
+        int parts = (int)Math.Clamp(batches, 1, Partitions);
+        var partials = new DerivativeTotals[parts];
         int done = 0;
         var progress = new object();
-        Parallel.For(0, partials.Length, new ParallelOptions { MaxDegreeOfParallelism = Partitions }, part =>
+        using var stop = new CancellationTokenSource();
+        var queues = new BlockingCollection<DataBatch>[parts];
+        for (int part = 0; part < parts; part++)
         {
-            using var options = new SessionOptions { IntraOpNumThreads = partials.Length == 1 ? 0 : 1 };
-            using var session = new DerivativeSession(graph, options);
-            var totals = new DerivativeTotals(graph.Parameters, curvature: true);
-            // Each partition draws its own Monte-Carlo labels (ggn-mc), from a stream fixed by the seed.
-            var random = new Random(unchecked(seed * 7919 + part));
+            queues[part] = new BlockingCollection<DataBatch>(boundedCapacity: 2);
+        }
+        var workers = new Task[parts];
+        for (int part = 0; part < parts; part++)
+        {
+            int mine = part;
+            workers[part] = Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    using var options = new SessionOptions { IntraOpNumThreads = parts == 1 ? 0 : 1 };
+                    using var session = new DerivativeSession(graph, options);
+                    var totals = new DerivativeTotals(graph.Parameters, curvature: true);
+                    // Each partition draws its own Monte-Carlo labels (ggn-mc), from a stream fixed by the seed.
+                    var random = new Random(unchecked(seed * 7919 + mine));
+                    foreach (DataBatch batch in queues[mine].GetConsumingEnumerable(stop.Token))
+                    {
+                        session.Accumulate(batch.Features, batch.Labels, batch.Count, parameters, totals, random);
+                        lock (progress)
+                        {
+                            done += batch.Count;
+                            samplesDone?.Invoke(done);
+                        }
+                    }
+                    partials[mine] = totals;
+                }
+                catch
+                {
+                    stop.Cancel();
+                    throw;
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        try
+        {
             int index = 0;
             foreach (DataBatch batch in data.ReadBatches(graph.SamplesPerRun))
             {
-                if (index++ % partials.Length != part)
-                {
-                    continue;
-                }
-                session.Accumulate(batch.Features, batch.Labels, batch.Count, parameters, totals, random);
-                lock (progress)
-                {
-                    done += batch.Count;
-                    samplesDone?.Invoke(done);
-                }
+                queues[index++ % parts].Add(batch, stop.Token);
             }
-            partials[part] = totals;
-        });
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // A partition failed; its own exception is rethrown below.
+        }
+        catch
+        {
+            stop.Cancel();
+            throw;
+        }
+        finally
+        {
+            foreach (BlockingCollection<DataBatch> queue in queues)
+            {
+                queue.CompleteAdding();
+            }
+            Task.WhenAll(workers).ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+            foreach (BlockingCollection<DataBatch> queue in queues)
+            {
+                queue.Dispose();
+            }
+        }
+        Exception? failure = workers.Select(w => w.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException);
+        if (failure is not null)
+        {
+            ExceptionDispatchInfo.Capture(failure).Throw();
+        }
         DerivativeTotals sum = partials[0];
         for (int part = 1; part < partials.Length; part++)
         {

@@ -113,6 +113,28 @@ public sealed class SensitivityCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_file_that_ends_early_is_named_and_nothing_is_written()
+    {
+        // The header promises 40 digits, the file holds 20: the reader finds out mid-pass, while both sessions
+        // are busy, and the error must still be the file's own, not a wrapper from the worker threads.
+        string model = _dir.File("net.onnx");
+        File.WriteAllBytes(model, TestNets.SmallLeNet(3).ToByteArray());
+        var random = new Random(7);
+        string images = _dir.File("images.idx");
+        File.WriteAllBytes(images, Idx(0x08, [40, 8, 8], [.. Enumerable.Range(0, 20 * 64).Select(_ => (byte)random.Next(256))]));
+        string labels = _dir.File("labels.idx");
+        File.WriteAllBytes(labels, Idx(0x08, [40], [.. Enumerable.Range(0, 40).Select(_ => (byte)random.Next(3))]));
+        string output = _dir.File("sens.npz");
+
+        CliRun run = CliRun.Of("sensitivity", model, "--data", images, "--labels", labels, "--batch", "4", "--out", output);
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("truncated", run.Error);
+        Assert.DoesNotContain("AggregateException", run.Error);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void Bad_curvature_and_missing_output_are_refused()
     {
         (string model, string data) = Write(4);
