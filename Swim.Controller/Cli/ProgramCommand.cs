@@ -60,6 +60,8 @@ internal static class ProgramCommand
 
         async Task<int> RunAsync(CommandContext ctx, ParseResult r, CancellationToken cancellationToken)
         {
+            string outputPath = OutputPaths.File(r.GetRequiredValue(output), "--out", "programmed.onnx");
+            string? reportDirectory = r.GetValue(report) is { } chosen ? OutputPaths.Directory(chosen, "--report") : null;
             string modelPath = r.GetRequiredValue(model);
             OnnxModel onnx = OnnxModel.Load(modelPath);
             SelectionMethod selection = SelectionMethods.Parse(r.GetValue(method)!);
@@ -108,7 +110,7 @@ internal static class ProgramCommand
             ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
             ProgrammingResult programmed = await SessionLauncher.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", client, onnx, sensitivity, options,
                 SessionLauncher.VarianceModel(spec, info, selection), record, cancellationToken).ConfigureAwait(false);
-            programmed.Programmed.Save(r.GetRequiredValue(output));
+            programmed.Programmed.Save(outputPath);
             double? accuracy = null;
             if (r.GetValue(test) is { } testPath)
             {
@@ -135,7 +137,7 @@ internal static class ProgramCommand
                 accuracy,
                 wall_s = programmed.WallSeconds,
             };
-            if (r.GetValue(report) is { } directory)
+            if (reportDirectory is { } directory)
             {
                 Directory.CreateDirectory(directory);
                 File.WriteAllText(Path.Combine(directory, "report.json"), JsonOutput.Serialize(summary));
@@ -149,7 +151,7 @@ internal static class ProgramCommand
             {
                 ctx.Out.WriteLine($"accuracy   {a:P2} on the read-back model");
             }
-            ctx.Out.WriteLine($"wrote      {r.GetRequiredValue(output)}");
+            ctx.Out.WriteLine($"wrote      {outputPath}");
             return ExitCodes.Success;
         }
     }

@@ -26,13 +26,14 @@ internal static class SensitivityCommand
         command.SetAction(result => context().Run(() =>
         {
             CommandContext ctx = context();
+            string outputPath = OutputPaths.File(result.GetRequiredValue(output), "--out", "sensitivity.npz");
             OnnxModel onnx = OnnxModel.Load(result.GetRequiredValue(model));
             DataSet samples = data.Open(result);
             CurvatureKind kind = ParseCurvature(result.GetValue(curvature)!);
             var clock = Stopwatch.StartNew();
             SensitivityResult sensitivity = ProgressDisplay.Run(ctx, $"sensitivity ({Name(kind)})", samples.Count,
                 report => SensitivityAnalysis.Run(onnx, samples, data.BatchSize(result), kind, result.GetValue(seed), n => report(n)));
-            SensitivityAnalysis.Save(sensitivity, result.GetRequiredValue(output));
+            SensitivityAnalysis.Save(sensitivity, outputPath);
             ctx.Out.WriteLine($"model      {result.GetRequiredValue(model)}");
             ctx.Out.WriteLine($"data       {samples.Description}: {sensitivity.Samples} samples, mean loss {sensitivity.MeanLoss:F4}, accuracy {sensitivity.Accuracy:P2}");
             ctx.Out.WriteLine($"curvature  {Name(kind)}, {clock.Elapsed.TotalSeconds:F2} s");
@@ -50,7 +51,7 @@ internal static class SensitivityCommand
                     SensitivityResult.TopShare(p.Score!, 0.1).ToString("P1", System.Globalization.CultureInfo.InvariantCulture));
             }
             ctx.Out.Write(table);
-            ctx.Out.WriteLine($"wrote      {result.GetRequiredValue(output)}");
+            ctx.Out.WriteLine($"wrote      {outputPath}");
             return ExitCodes.Success;
         }));
         return command;

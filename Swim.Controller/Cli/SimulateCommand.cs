@@ -81,10 +81,7 @@ internal static class SimulateCommand
                 Parallelism = r.GetValue(threads),
             };
             options.Validate();
-            if (File.Exists(r.GetRequiredValue(output)))
-            {
-                throw new SwimInputException($"--out '{r.GetRequiredValue(output)}' is a file; give a directory for the results.");
-            }
+            OutputPaths.Directory(r.GetRequiredValue(output), "--out");
             string modelPath = r.GetRequiredValue(model);
             OnnxModel onnx = OnnxModel.Load(modelPath);
             DataSet testData = test.Open(r);

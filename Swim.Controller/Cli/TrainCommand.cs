@@ -38,6 +38,7 @@ internal static class TrainCommand
         command.SetAction(result => context().Run(() =>
         {
             CommandContext ctx = context();
+            string outputPath = OutputPaths.File(result.GetRequiredValue(output), "--out", "model.onnx");
             string? modelPath = result.GetValue(model);
             OnnxModel start = modelPath is null ? LeNet5.Create(result.GetValue(seed)) : OnnxModel.Load(modelPath);
             DataSet train = data.Open(result);
@@ -64,8 +65,8 @@ internal static class TrainCommand
                 Trainer.Train(start, train, validation, options, e => ctx.Out.WriteLine(
                     $"epoch {e.Epoch,3}/{options.Epochs}  lr {e.LearningRate.ToString("0.0e0", CultureInfo.InvariantCulture)}  loss {e.TrainLoss:F4}  train {e.TrainAccuracy:P2}" +
                     (e.ValidationAccuracy is { } a ? $"  validation {a:P2}" : "") + $"  {e.Seconds:F1} s"), report));
-            trained.Save(result.GetRequiredValue(output));
-            ctx.Out.WriteLine($"wrote      {result.GetRequiredValue(output)}" + (reports[^1].ValidationAccuracy is { } final ? $" (validation accuracy {final:P2})" : ""));
+            trained.Save(outputPath);
+            ctx.Out.WriteLine($"wrote      {outputPath}" + (reports[^1].ValidationAccuracy is { } final ? $" (validation accuracy {final:P2})" : ""));
             return ExitCodes.Success;
         }));
         return command;
