@@ -85,7 +85,30 @@ public sealed class DataSet
             }
             var features = new float[rows * SampleSize];
             ElementTypes.ToFeatures(bytes, _features.Type, _features.BigEndian, features);
+            if (!ElementTypes.IsInteger(_features.Type))
+            {
+                RequireFinite(features, start);
+            }
             yield return new DataBatch(features, _labels[start..(start + rows)], rows, start);
+        }
+    }
+
+    /// <summary>
+    /// A NaN or infinite feature (or a float64 beyond float32's range) would turn every loss, derivative and
+    /// accuracy computed from it into NaN without any other sign, so the file is refused where it happens.
+    /// </summary>
+    private void RequireFinite(float[] features, int firstSample)
+    {
+        for (int i = 0; i < features.Length; i++)
+        {
+            if (!float.IsFinite(features[i]))
+            {
+                int sample = firstSample + i / SampleSize;
+                throw new DataSetException(
+                    $"{_features.Label} has a non-finite value ({features[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}) in sample {sample}, element {i % SampleSize}"
+                    + (_features.Type == ElementType.Float64 ? " (after conversion to float32, whose range it may exceed)" : "")
+                    + "; every feature must be a finite number: clean or re-export the data.");
+            }
         }
     }
 

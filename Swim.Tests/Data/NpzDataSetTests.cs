@@ -211,6 +211,40 @@ public sealed class NpzDataSetTests : IDisposable
         Assert.Contains("truncated", ex.Message);
     }
 
+    [Theory]
+    [InlineData(float.NaN, "NaN")]
+    [InlineData(float.PositiveInfinity, "Infinity")]
+    [InlineData(float.NegativeInfinity, "-Infinity")]
+    public void Non_finite_float32_features_are_refused_naming_sample_and_element(float bad, string shown)
+    {
+        string path = Write("nan.npz", Zip(false,
+            ("x.npy", Npy("<f4", [3, 2], Floats(1, 2, 3, 4, bad, 6))),
+            ("y.npy", Npy("<i8", [3], Int64s(0, 1, 2)))));
+
+        DataSetException ex = Assert.Throws<DataSetException>(() => DataSet.Open(path).ReadBatches(2).ToList());
+
+        Assert.Contains($"non-finite value ({shown}) in sample 2, element 0", ex.Message);
+        Assert.Contains("clean or re-export", ex.Message);
+    }
+
+    [Fact]
+    public void Float64_features_beyond_float32_range_are_refused()
+    {
+        var bytes = new byte[4 * 8];
+        double[] values = [1, 2, 1e300, 4];
+        for (int i = 0; i < values.Length; i++)
+        {
+            BitConverter.TryWriteBytes(bytes.AsSpan(i * 8), values[i]);
+        }
+        string path = Write("big.npz", Zip(false,
+            ("x.npy", Npy("<f8", [2, 2], bytes)),
+            ("y.npy", Npy("<i8", [2], Int64s(0, 1)))));
+
+        DataSetException ex = Assert.Throws<DataSetException>(() => DataSet.Open(path).ReadBatches(2).ToList());
+
+        Assert.Contains("in sample 1, element 0 (after conversion to float32", ex.Message);
+    }
+
     [Fact]
     public void A_file_that_is_not_a_zip_or_idx_is_refused()
     {
