@@ -205,7 +205,10 @@ public sealed class OnnxModel
         return found;
     }
 
-    /// <summary>Like <see cref="FindMappedWeights"/>, but a model without any is refused.</summary>
+    /// <summary>
+    /// Like <see cref="FindMappedWeights"/>, but a model without any is refused, and so is one whose mapped weights
+    /// hold a NaN or an infinity: no conductance represents it, and every score and accuracy derived from it is NaN.
+    /// </summary>
     public IReadOnlyList<MappedWeight> RequireMappedWeights()
     {
         IReadOnlyList<MappedWeight> weights = FindMappedWeights();
@@ -214,6 +217,17 @@ public sealed class OnnxModel
             throw new OnnxModelException(
                 $"model {Description} has no weights a crossbar can hold: no float32 initializer feeds the weight of a Conv, Gemm or MatMul node " +
                 $"(operators used: {string.Join(", ", Nodes.Select(x => x.OpType).Distinct())}). Check that the weights were exported as initializers, not as inputs.");
+        }
+        foreach (MappedWeight weight in weights)
+        {
+            float[] values = ReadWeights(weight.Name);
+            int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw new OnnxModelException(
+                    $"model {Description}: weight '{weight.Name}' holds {values[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} at flat index {bad}; " +
+                    "every mapped weight must be a finite number. Re-export the model (a training run that diverged leaves such values).");
+            }
         }
         return weights;
     }

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Swim.Controller;
 using Swim.Controller.Onnx;
 using Swim.Controller.Onnx.Schema;
 using Swim.Tests.Support;
@@ -169,6 +170,28 @@ public sealed class OnnxModelTests : IDisposable
         OnnxModelException ex = Assert.Throws<OnnxModelException>(() => model.RequireMappedWeights());
         Assert.Contains("no weights a crossbar can hold", ex.Message);
         Assert.Contains("Relu", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(float.NaN, "NaN")]
+    [InlineData(float.PositiveInfinity, "Infinity")]
+    public void A_mapped_weight_that_is_not_finite_is_refused_by_name_and_index(float bad, string shown)
+    {
+        OnnxModel model = OnnxModel.Load(BundledAssets.Require(BundledAssets.LeNetModel));
+        float[] w = model.ReadWeights("fc2.weight");
+        w[37] = bad;
+        model.ReplaceWeights("fc2.weight", w);
+
+        OnnxModelException ex = Assert.Throws<OnnxModelException>(() => model.RequireMappedWeights());
+
+        Assert.Contains($"weight 'fc2.weight' holds {shown} at flat index 37", ex.Message);
+        // Every command that maps, scores or simulates goes through this check: the CLI exits 2 before any work.
+        string path = _dir.File("nan.onnx");
+        model.Save(path);
+        CliRun run = CliRun.Of("sensitivity", path, "--data", BundledAssets.Require(BundledAssets.MnistData), "--samples", "8", "--out", _dir.File("s.npz"));
+        Assert.Equal(Swim.Controller.Cli.ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("fc2.weight", run.Error);
+        Assert.False(File.Exists(_dir.File("s.npz")));
     }
 
     [Fact]
