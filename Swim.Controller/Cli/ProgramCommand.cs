@@ -84,7 +84,7 @@ internal static class ProgramCommand
             }
             var emulator = new EmulatorSettings(BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), EmulatorSettings.CheckStuckRate(r.GetValue(stuckRate), "--stuck-rate"));
             BoardSpec.CheckEmulatorSettings(r.GetRequiredValue(board), emulator);
-            string? journalPath = r.GetValue(journal);
+            string? journalPath = r.GetValue(journal) is { } chosenJournal ? OutputPaths.File(chosenJournal, "--journal", "session.db") : null;
             if (r.GetValue(resume) && journalPath is null)
             {
                 throw new SwimInputException("--resume needs the --journal of the session to continue.");

@@ -82,7 +82,15 @@ public sealed class SessionJournal : IDisposable
         string full = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
-        connection.Open();
+        try
+        {
+            connection.Open();
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw new SwimInputException($"cannot open journal '{path}' ({ex.Message}); give a file in a directory Swim can write.", ex);
+        }
         var journal = new SessionJournal(connection, full);
         journal.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
         return journal;

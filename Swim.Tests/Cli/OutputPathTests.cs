@@ -40,6 +40,21 @@ public sealed class OutputPathTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_given_as_the_journal_is_refused_before_the_sensitivity_pass()
+    {
+        // Before: SQLite failed to open it after the pass and the board connection, as an unhandled exception.
+        string journal = _dir.File("journals");
+        Directory.CreateDirectory(journal);
+
+        CliRun run = CliRun.Of("program", s_model, "--board", "emulator", "--calib", s_data, "--data", s_data,
+            "--out", _dir.File("programmed.onnx"), "--journal", journal);
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains($"--journal '{journal}' is a directory; give a file name", run.Error);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(journal));
+    }
+
+    [Fact]
     public void A_file_given_as_the_report_directory_is_refused_before_the_board_is_touched()
     {
         string report = _dir.File("report");
