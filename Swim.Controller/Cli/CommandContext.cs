@@ -57,11 +57,13 @@ public sealed class CommandContext
 
     /// <summary>
     /// Runs a command that drives a board: input problems exit 2 with the message; a refused command, a lost link
-    /// or an I/O failure exits 1 with the message and <paramref name="recovery"/> (how to continue), if any.
+    /// or an I/O failure exits 1 with the message and <paramref name="recovery"/> (how to continue), if any. The hint
+    /// is asked for at the failure, so it can depend on what exists by then (a journal is made only once the board answers).
     /// </summary>
-    public async Task<int> RunOnBoardAsync(Func<Task<int>> body, string? recovery)
+    public async Task<int> RunOnBoardAsync(Func<Task<int>> body, Func<string?> recovery)
     {
         ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(recovery);
         try
         {
             return await body().ConfigureAwait(false);
@@ -74,7 +76,8 @@ public sealed class CommandContext
         catch (Exception ex) when (ex is Swim.Protocol.Client.BoardException or IOException or TimeoutException
             or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
         {
-            Error.WriteLine($"swim: failed: {ex.Message}" + (recovery is null ? "" : " " + recovery));
+            string? hint = recovery();
+            Error.WriteLine($"swim: failed: {ex.Message}" + (hint is null ? "" : " " + hint));
             return ExitCodes.Failure;
         }
     }

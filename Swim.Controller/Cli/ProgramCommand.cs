@@ -54,7 +54,7 @@ internal static class ProgramCommand
         {
             CommandContext ctx = context();
             return ctx.RunOnBoardAsync(() => RunAsync(ctx, result, cancellationToken),
-                result.GetValue(journal) is { } j ? $"The journal '{j}' holds what was done; continue with --resume." : null);
+                () => result.GetValue(journal) is { } j && File.Exists(j) ? $"The journal '{j}' holds what was done; continue with --resume." : null);
         });
         return command;
 

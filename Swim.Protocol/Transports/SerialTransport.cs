@@ -22,7 +22,7 @@ public static class SerialTransport
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
         {
             port.Dispose();
-            throw new IOException($"cannot open serial port '{portName}' at {baudRate} baud: {ex.Message}. Check the device path and that no other program holds it.", ex);
+            throw new IOException($"cannot open serial port '{portName}' at {baudRate} baud: {ex.Message.TrimEnd('.')}. Check the device path and that no other program holds it.", ex);
         }
         return new StreamTransport(port.BaseStream, shouldDispose: true, $"serial {portName} @ {baudRate}", port);
     }

@@ -21,6 +21,21 @@ public sealed class ProgramCommandTests : IDisposable
          "--out", _dir.File("programmed.onnx"), "--report", _dir.File("report"), .. more];
 
     [Fact]
+    public void A_board_that_never_answers_gets_no_resume_hint_for_a_journal_never_made()
+    {
+        // Port 1 on the loopback refuses the connection: nothing was done, so there is nothing to resume.
+        string journal = _dir.File("never.db");
+
+        CliRun run = CliRun.Of("program", s_model, "--board", "tcp:127.0.0.1:1", "--calib", s_data, "--samples", "100",
+            "--data", s_data, "--out", _dir.File("programmed.onnx"), "--journal", journal);
+
+        Assert.Equal(ExitCodes.Failure, run.ExitCode);
+        Assert.Contains("cannot connect to board at 127.0.0.1:1", run.Error);
+        Assert.DoesNotContain("--resume", run.Error);
+        Assert.False(File.Exists(journal));
+    }
+
+    [Fact]
     public void Programs_the_emulator_and_writes_model_report_and_mapping()
     {
         CliRun run = CliRun.Of(Args("emulator:rram", "swim", "--journal", _dir.File("j.db")));
