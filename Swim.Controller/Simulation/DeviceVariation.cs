@@ -32,8 +32,9 @@ internal sealed class DeviceVariation : VariationModel
         mappingOptions.Validate(System.Numerics.BitOperations.Log2((uint)preset.Levels));
         // A board as big as the model needs: the simulation studies variation, not whether the model fits.
         int cellsPerWeight = options.WeightBits / System.Numerics.BitOperations.Log2((uint)preset.Levels) * (options.Signs == SignEncoding.Differential ? 2 : 1);
-        long needed = model.RequireMappedWeights().Sum(w => w.Dims.Aggregate(1L, (a, d) => a * d)) * cellsPerWeight;
-        ushort tiles = (ushort)Math.Min(ushort.MaxValue, 2 * needed / (256 * 256) + 4 * model.RequireMappedWeights().Count + 4);
+        IReadOnlyList<MappedWeight> weights = model.RequireMappedWeights();
+        long needed = weights.Sum(w => w.Dims.Aggregate(1L, (a, d) => a * d)) * cellsPerWeight;
+        ushort tiles = (ushort)Math.Min(ushort.MaxValue, 2 * needed / (256 * 256) + 4 * weights.Count + 4);
         BoardInfo board = EmulatedBoard.Describe(preset, new BoardGeometry(tiles, 256, 256), 0);
         _plan = CellPlan.Build(CrossbarMapping.Build(model, board, mappingOptions), model);
         _cellVariance = DeviceVariance.From(preset)(_plan);

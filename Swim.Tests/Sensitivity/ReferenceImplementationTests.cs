@@ -20,7 +20,7 @@ public sealed class ReferenceImplementationTests
         OnnxModel model = OnnxModel.FromBytes(TestNets.SmallLeNet(21).ToByteArray(), "small lenet", null);
         var random = new Random(22);
         const int Samples = 10;
-        float[] x = Enumerable.Range(0, Samples * 64).Select(_ => (float)DerivativeHarness.Gaussian(random)).ToArray();
+        float[] x = Enumerable.Range(0, Samples * 64).Select(_ => (float)TestNets.Gaussian(random)).ToArray();
         long[] labels = Enumerable.Range(0, Samples).Select(_ => (long)random.Next(3)).ToArray();
         var reference = new ReferenceLeNet(model);
         reference.Run(x, labels);
@@ -51,7 +51,7 @@ public sealed class ReferenceImplementationTests
         OnnxModel model = OnnxModel.FromBytes(TestNets.SmallLeNet(21).ToByteArray(), "small lenet", null);
         var reference = new ReferenceLeNet(model);
         var random = new Random(3);
-        reference.Run(Enumerable.Range(0, 4 * 64).Select(_ => (float)DerivativeHarness.Gaussian(random)).ToArray(), [0, 1, 2, 0]);
+        reference.Run(Enumerable.Range(0, 4 * 64).Select(_ => (float)TestNets.Gaussian(random)).ToArray(), [0, 1, 2, 0]);
 
         double relativeGap = reference.Obd["c1.weight"].Zip(reference.Ggn["c1.weight"]).Sum(p => Math.Abs(p.First - p.Second))
             / reference.Ggn["c1.weight"].Sum();

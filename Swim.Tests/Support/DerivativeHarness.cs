@@ -23,7 +23,7 @@ public sealed class DerivativeHarness : IDisposable
         _count = count;
         var random = new Random(seed);
         long size = sampleShape.Aggregate(1L, (a, d) => a * d);
-        _x = Enumerable.Range(0, (int)(count * size)).Select(_ => (float)Gaussian(random)).ToArray();
+        _x = Enumerable.Range(0, (int)(count * size)).Select(_ => (float)TestNets.Gaussian(random)).ToArray();
         _labels = Enumerable.Range(0, count).Select(_ => (long)random.Next(classes)).ToArray();
         Parameters = TrainableParameter.Find(Model).ToDictionary(p => p.Name, p => Model.ReadWeights(p.Name), StringComparer.Ordinal);
         _gradients = new DerivativeSession(DerivativeGraphBuilder.Build(Model, sampleShape, count, CurvatureKind.None));
@@ -34,8 +34,6 @@ public sealed class DerivativeHarness : IDisposable
     public long[] SampleShape { get; }
 
     public Dictionary<string, float[]> Parameters { get; }
-
-    public static double Gaussian(Random random) => TestNets.Gaussian(random);
 
     public DerivativeTotals Run(CurvatureKind kind, int seed = 1)
     {
