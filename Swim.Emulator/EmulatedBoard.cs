@@ -136,7 +136,8 @@ public sealed class EmulatedBoard : IBoardDevice
         for (int i = 0; i < cells.Length; i++)
         {
             VerifyTarget t = request.Targets[i];
-            outcomes[i] = t.TargetMicrosiemens < Info.ConductanceMinMicrosiemens || t.TargetMicrosiemens > Info.ConductanceMaxMicrosiemens
+            // Written so that a NaN target is outside the window too: every comparison with NaN is false.
+            outcomes[i] = !(t.TargetMicrosiemens >= Info.ConductanceMinMicrosiemens && t.TargetMicrosiemens <= Info.ConductanceMaxMicrosiemens)
                 ? new VerifyOutcome(StatusCode.OutOfRange, 0, 0, 0)
                 : VerifyLoop.Run(Cells, cells[i], t.TargetMicrosiemens, t.ToleranceMicrosiemens, t.MaxIterations);
         }

@@ -88,11 +88,21 @@ public sealed class EmulatorHostTests
         Assert.Equal(StatusCode.OutOfRange, address.Status);
         BoardException soa = await Assert.ThrowsAsync<BoardException>(() => client.WritePulsesAsync([new Pulse(new CellAddress(0, 0, 1), PulsePolarity.Set, 1f, 100), new Pulse(new CellAddress(0, 0, 2), PulsePolarity.Set, 9f, 100)]));
         Assert.Equal(StatusCode.OutsideSafeOperatingArea, soa.Status);
-        StatusCode[] levels = await client.ProgramAsync([new ProgramTarget(new CellAddress(0, 0, 3), TargetKind.Level, 9)]);
-        Assert.Equal([StatusCode.OutOfRange], levels);
+        StatusCode[] levels = await client.ProgramAsync([
+            new ProgramTarget(new CellAddress(0, 0, 3), TargetKind.Level, 9),
+            new ProgramTarget(new CellAddress(0, 0, 3), TargetKind.Level, 1.5f),
+            new ProgramTarget(new CellAddress(0, 0, 3), TargetKind.Conductance, float.NaN)]);
+        Assert.Equal([StatusCode.OutOfRange, StatusCode.OutOfRange, StatusCode.OutOfRange], levels);
+        VerifyOutcome[] verify = await client.ProgramVerifyAsync([
+            new VerifyTarget(new CellAddress(0, 0, 4), float.NaN, 1f, 10),
+            new VerifyTarget(new CellAddress(0, 0, 4), 1e6f, 1f, 10)]);
+        Assert.All(verify, o => Assert.Equal((StatusCode.OutOfRange, 0, 0), (o.Status, (int)o.Iterations, (int)o.Pulses)));
+        BoardException tolerance = await Assert.ThrowsAsync<BoardException>(() => client.ProgramVerifyAsync([new VerifyTarget(new CellAddress(0, 0, 4), 50f, float.NaN, 10)]));
+        Assert.Equal(StatusCode.OutOfRange, tolerance.Status);
 
-        CellCounters[] counters = await client.CountersAsync([new CellAddress(0, 0, 0), new CellAddress(0, 0, 1), new CellAddress(0, 0, 2), new CellAddress(0, 0, 3)]);
+        CellCounters[] counters = await client.CountersAsync([new CellAddress(0, 0, 0), new CellAddress(0, 0, 1), new CellAddress(0, 0, 2), new CellAddress(0, 0, 3), new CellAddress(0, 0, 4)]);
         Assert.All(counters, c => Assert.Equal(0u, c.Pulses));
+        Assert.Equal(0u, counters[4].Reads);
     }
 
     [Fact]
