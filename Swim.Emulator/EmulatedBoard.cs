@@ -74,6 +74,12 @@ public sealed class EmulatedBoard : IBoardDevice
         }
     }
 
+    public void PowerCycle()
+    {
+        Cells.ClearCounters();
+        _uptime.Restart();
+    }
+
     private ReadResponse Read(ReadRequest read)
     {
         if (read.Samples == 0)

@@ -129,6 +129,7 @@ internal static class ProgramCommand
                 verify_did_not_converge = programmed.VerifyDidNotConverge,
                 verify_stuck = programmed.VerifyStuck,
                 device_time_s = programmed.DeviceTimeNs / 1e9,
+                device_time_estimated = programmed.DeviceTimeEstimated,
                 pulses = programmed.Pulses,
                 reads = programmed.Reads,
                 verify_iterations = programmed.VerifyIterations,
@@ -136,6 +137,7 @@ internal static class ProgramCommand
                 layers = programmed.Layers,
                 accuracy,
                 wall_s = programmed.WallSeconds,
+                notes = programmed.Notes,
             };
             if (reportDirectory is { } directory)
             {
@@ -146,7 +148,11 @@ internal static class ProgramCommand
                 Reports.ReportPlots.LayerErrors(programmed.Layers, Path.Combine(directory, "layer-errors.png"));
             }
             ctx.Out.WriteLine($"programmed {programmed.CellsProgrammed:N0} cells, verified {programmed.CellsVerified:N0} ({programmed.VerifyConverged:N0} in band, {programmed.VerifyDidNotConverge:N0} did not converge, {programmed.VerifyStuck:N0} stuck)");
-            ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads; link {programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent");
+            ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s{(programmed.DeviceTimeEstimated ? " (estimated)" : "")}, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads; link {programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent");
+            foreach (string note in programmed.Notes)
+            {
+                ctx.Out.WriteLine($"note       {note}");
+            }
             if (accuracy is { } a)
             {
                 ctx.Out.WriteLine($"accuracy   {a:P2} on the read-back model");
@@ -167,12 +173,21 @@ internal static class ProgramCommand
         md.AppendLine("|---|---:|");
         md.AppendLine(CultureInfo.InvariantCulture, $"| cells programmed | {p.CellsProgrammed:N0} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| cells write-verified | {p.CellsVerified:N0} ({p.VerifyConverged:N0} in band, {p.VerifyDidNotConverge:N0} not converged, {p.VerifyStuck:N0} stuck) |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| device time | {p.DeviceTimeNs / 1e9:F3} s |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| device time | {p.DeviceTimeNs / 1e9:F3} s{(p.DeviceTimeEstimated ? " (estimated)" : "")} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| pulses / reads / verify iterations | {p.Pulses:N0} / {p.Reads:N0} / {p.VerifyIterations:N0} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| link frames out / in / resent / corrupt | {p.Link.FramesSent:N0} / {p.Link.FramesReceived:N0} / {p.Link.Retransmissions:N0} / {p.Link.CorruptFrames:N0} |");
         if (accuracy is { } a)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| accuracy of the read-back model | {a:P2} |");
+        }
+        if (p.Notes.Count > 0)
+        {
+            md.AppendLine();
+            foreach (string note in p.Notes)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"Note: {note}");
+                md.AppendLine();
+            }
         }
         md.AppendLine();
         md.AppendLine("| layer | weights | RMS error (of full scale) | max error |");

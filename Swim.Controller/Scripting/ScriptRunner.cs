@@ -46,7 +46,7 @@ public sealed class ScriptRunner : IAsyncDisposable
 
     /// <summary>One programmed model: what was asked, what it cost, and (after an eval) its accuracy.</summary>
     public sealed record ProgrammedRun(string Label, string Method, double? Ratio, double? BudgetSeconds, int CellsVerified, double DeviceTimeS,
-        ulong Pulses, ulong Reads, IReadOnlyList<LayerError> Layers, string ProgrammedModel, double? Accuracy);
+        ulong Pulses, ulong Reads, IReadOnlyList<LayerError> Layers, string ProgrammedModel, double? Accuracy, IReadOnlyList<string> Notes);
 
     public IReadOnlyList<ProgrammedRun> Runs => _runs;
 
@@ -163,8 +163,12 @@ public sealed class ScriptRunner : IAsyncDisposable
             result.Programmed.Save(programmedPath);
             result.Mapping.Save(Path.Combine(_script.Output, "programmed", label + ".mapping.json"));
             _runs.Add(new ProgrammedRun(label, SelectionMethods.Name(step.Method), step.Budget is null ? step.Ratio : null, step.Budget?.TotalSeconds,
-                result.CellsVerified, result.DeviceTimeNs / 1e9, result.Pulses, result.Reads, result.Layers, programmedPath, null));
-            _ctx.Out.WriteLine($"  programmed {result.CellsProgrammed:N0} cells, verified {result.CellsVerified:N0}; device {result.DeviceTimeNs / 1e9:F3} s; wrote {programmedPath}");
+                result.CellsVerified, result.DeviceTimeNs / 1e9, result.Pulses, result.Reads, result.Layers, programmedPath, null, result.Notes));
+            _ctx.Out.WriteLine($"  programmed {result.CellsProgrammed:N0} cells, verified {result.CellsVerified:N0}; device {result.DeviceTimeNs / 1e9:F3} s{(result.DeviceTimeEstimated ? " (estimated)" : "")}; wrote {programmedPath}");
+            foreach (string note in result.Notes)
+            {
+                _ctx.Out.WriteLine($"  note: {note}");
+            }
         }
     }
 
@@ -218,6 +222,11 @@ public sealed class ScriptRunner : IAsyncDisposable
             string amount = run.BudgetSeconds is { } b ? $"{b:G4} s" : $"{run.Ratio:P0}";
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {run.Label} | {run.Method} | {amount} | {run.CellsVerified:N0} | {run.DeviceTimeS:F3} | {run.Pulses:N0} | {run.Reads:N0} | {(run.Accuracy is { } a ? $"{100 * a:F2} %" : "not evaluated")} |"));
+        }
+        foreach (ProgrammedRun run in _runs.Where(r => r.Notes.Count > 0))
+        {
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"Note on {run.Label}: {string.Join(" ", run.Notes)}");
         }
         File.WriteAllText(staged.PathOf("report.md"), md.ToString());
         var plotted = _runs.Where(r => r.Accuracy is not null).Select(r => (r.Label, r.DeviceTimeS, r.Accuracy!.Value)).ToList();

@@ -4,7 +4,10 @@ using Swim.Protocol.Client;
 
 namespace Swim.Controller.Sessions;
 
-/// <summary>A programmed model and what it cost.</summary>
+/// <summary>
+/// A programmed model and what it cost, by the board's counters over the whole session (a resumed one included).
+/// <see cref="Notes"/> says when the counters cannot give that: the board restarted them, or reports no device time.
+/// </summary>
 public sealed record ProgrammingResult(
     OnnxModel Programmed,
     CrossbarMapping Mapping,
@@ -19,7 +22,9 @@ public sealed record ProgrammingResult(
     ulong VerifyIterations,
     LinkStatistics Link,
     IReadOnlyList<LayerError> Layers,
-    double WallSeconds);
+    double WallSeconds,
+    bool DeviceTimeEstimated,
+    IReadOnlyList<string> Notes);
 
 /// <summary>How far a layer's read-back weights are from their quantized targets, in units of the layer's full scale.</summary>
 public sealed record LayerError(string Weight, long Elements, double RmsError, double MaxError);

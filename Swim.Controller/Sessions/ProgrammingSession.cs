@@ -30,7 +30,14 @@ public static class ProgrammingSession
         CrossbarMapping mapping = CrossbarMapping.Build(model, board, options.Mapping);
         CellPlan plan = CellPlan.Build(mapping, model);
         var run = new Runner(client, board, plan, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
-        BoardStatus before = await client.StatusAsync(cancellationToken).ConfigureAwait(false);
+        BoardActivity before = BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board);
+        // A resumed session reports the whole session's cost: where the counters stood when it first began is journalled,
+        // and so is the last reading before each chunk, which is what shows a restart of the counters since then.
+        BoardActivity? recordedStart = BoardActivity.ParseJournalText(journal?.Fact("start_activity"));
+        BoardActivity? lastRecorded = BoardActivity.ParseJournalText(journal?.Fact("chunk_board_state")) ?? recordedStart;
+        bool restartedBeforeResume = lastRecorded is { } last && before.RestartedSince(last);
+        BoardActivity sessionStart = recordedStart ?? before;
+        journal?.SetFact("start_activity", sessionStart.ToJournalText());
 
         // 1. Every cell, open loop.
         await run.ProgramAllAsync().ConfigureAwait(false);
@@ -73,12 +80,41 @@ public static class ProgrammingSession
             }
             layers.Add(new LayerError(layer.Name, weights[l].Length, Math.Sqrt(sum / weights[l].Length), max));
         }
-        BoardStatus after = await client.StatusAsync(cancellationToken).ConfigureAwait(false);
+        BoardActivity after = BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board);
         journal?.SetFact("state", "completed");
+        (BoardActivity spent, List<string> notes) = Spent(restartedBeforeResume ? null : sessionStart, before, after, board);
+        notes.InsertRange(0, run.Notes);
         return new ProgrammingResult(programmed, mapping, plan.CellCount, verified,
             outcomes.Count(o => o == (byte)StatusCode.Ok), outcomes.Count(o => o == (byte)StatusCode.DidNotConverge), outcomes.Count(o => o == (byte)StatusCode.CellStuck),
-            after.DeviceTimeNs - before.DeviceTimeNs, after.Pulses - before.Pulses, after.Reads - before.Reads,
-            after.VerifyIterations - before.VerifyIterations, client.Statistics, layers, clock.Elapsed.TotalSeconds);
+            spent.DeviceTimeNs, spent.Pulses, spent.Reads, spent.VerifyIterations, client.Statistics, layers, clock.Elapsed.TotalSeconds,
+            spent.DeviceTimeEstimated, notes);
+    }
+
+    /// <summary>The session's activity by the board's counters, and what the reader must know about how it was counted.</summary>
+    /// <param name="sessionStart">Where the counters stood when the session first began; null when they restarted before this process resumed it.</param>
+    private static (BoardActivity Spent, List<string> Notes) Spent(BoardActivity? sessionStart, BoardActivity before, BoardActivity after, BoardInfo board)
+    {
+        var notes = new List<string>();
+        BoardActivity spent;
+        if (after.RestartedSince(before))
+        {
+            spent = after;
+            notes.Add("the board's counters restarted (a reset or power loss) during the session; device time, pulses and reads count only from the restart.");
+        }
+        else if (sessionStart is { } start)
+        {
+            spent = after.Since(start);
+        }
+        else
+        {
+            spent = after.Since(before);
+            notes.Add("the board's counters restarted (a reset or power loss) between the session's start and its resume; device time, pulses and reads count only from the resume.");
+        }
+        if (spent.DeviceTimeEstimated)
+        {
+            notes.Add($"the board reports no device time; it is estimated from the nominal times in its IDENTIFY (read {board.ReadNs:N0} ns, pulse {board.PulseNs:N0} ns, verify iteration {board.VerifyIterationNs:N0} ns).");
+        }
+        return (spent, notes);
     }
 
     private static IEnumerable<int> CellSelectorPlanOrder(bool[] selected) => Enumerable.Range(0, selected.Length).Where(c => selected[c]);
@@ -90,6 +126,9 @@ public static class ProgrammingSession
     private sealed class Runner(BoardClient client, BoardInfo board, CellPlan plan, ProgrammingOptions options, SessionJournal? journal,
         Action<string, int, int>? progress, bool hasCounters, CancellationToken cancellationToken)
     {
+        /// <summary>What a recovery could not do as usual, for the result's notes.</summary>
+        public List<string> Notes { get; } = [];
+
         public async Task ProgramAllAsync()
         {
             await Chunks("program", plan.CellCount, async (start, count, record) =>
@@ -124,7 +163,7 @@ public static class ProgrammingSession
             {
                 // Where the budget is counted from survives a crash in the journal.
                 string? recorded = journal?.Fact("verify_start_device_ns");
-                startNs = recorded is null ? (await client.StatusAsync(cancellationToken).ConfigureAwait(false)).DeviceTimeNs : ulong.Parse(recorded, System.Globalization.CultureInfo.InvariantCulture);
+                startNs = recorded is null ? await DeviceTimeAsync().ConfigureAwait(false) : ulong.Parse(recorded, System.Globalization.CultureInfo.InvariantCulture);
                 if (recorded is null)
                 {
                     journal?.SetFact("verify_start_device_ns", startNs.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -175,9 +214,17 @@ public static class ProgrammingSession
                 bytes.CopyTo(outcomes, start);
                 verified = start + bytes.Length;
             }, stopBefore: budget is null ? null : async () =>
-                (await client.StatusAsync(cancellationToken).ConfigureAwait(false)).DeviceTimeNs - startNs!.Value >= (ulong)(budget.Value.TotalMilliseconds * 1e6)).ConfigureAwait(false);
+            {
+                ulong now = await DeviceTimeAsync().ConfigureAwait(false);
+                // A clock below the start means the board was reset or lost power: count from its restart, never wrap around.
+                ulong used = now >= startNs!.Value ? now - startNs.Value : now;
+                return used >= (ulong)(budget.Value.TotalMilliseconds * 1e6);
+            }).ConfigureAwait(false);
             return (outcomes[..verified], verified);
         }
+
+        private async Task<ulong> DeviceTimeAsync() =>
+            BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board).DeviceTimeNs;
 
         public async Task<float[]> ReadAllAsync(string phase)
         {
@@ -205,6 +252,10 @@ public static class ProgrammingSession
             CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
             if (hasCounters)
             {
+                // Per-cell counters mean nothing across a power loss or a RESET that clears them; this stamp lets a
+                // recovery tell. It is written before the chunk is, so a started chunk always has its own stamp.
+                BoardStatus status = await client.StatusAsync(cancellationToken).ConfigureAwait(false);
+                journal.SetFact("chunk_board_state", BoardActivity.Of(status, board).ToJournalText());
                 CellCounters[] counters = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
                 return System.Runtime.InteropServices.MemoryMarshal.AsBytes(counters.SelectMany(c => new[] { c.Pulses, c.Reads }).ToArray().AsSpan()).ToArray();
             }
@@ -218,6 +269,17 @@ public static class ProgrammingSession
             CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
             if (hasCounters)
             {
+                BoardActivity? stamped = BoardActivity.ParseJournalText(journal!.Fact("chunk_board_state"));
+                BoardActivity epoch = BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board);
+                if (stamped is null || epoch.RestartedSince(stamped.Value))
+                {
+                    // Which cells the board acted on is lost with its counters; sending any of them again could pulse a
+                    // cell twice, which a session never does. They stay as the board has them, and the report says so.
+                    Notes.Add($"the board restarted its counters (a power loss or a RESET) while the {(byPulses ? "program" : "verify")} chunk of {cells.Length:N0} cells "
+                        + $"was in flight, so Swim cannot tell which of them it pulsed; those cells were left as the board has them rather than risk pulsing any twice"
+                        + (byPulses ? " (their read-back error is in the per-layer figures)." : " (they count as verified, outcome unknown)."));
+                    return [];
+                }
                 uint[] then = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(before).ToArray();
                 CellCounters[] now = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
                 return cells.Where((_, i) => byPulses ? now[i].Pulses == then[2 * i] : now[i].Reads == then[2 * i + 1]).ToArray();

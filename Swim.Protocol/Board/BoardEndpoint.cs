@@ -82,14 +82,15 @@ public sealed class BoardEndpoint
         }
     }
 
-    /// <summary>A brown-out or power cycle: volatile state and the response cache are lost, conductances kept.</summary>
+    /// <summary>A brown-out or power cycle: volatile state, the response cache and every counter are lost, conductances kept.</summary>
     public void PowerCycle()
     {
         lock (_gate)
         {
             _cache.Clear();
             _anyExecuted = false;
-            _device.Reset(clearCounters: false);
+            _framesReceived = _crcErrors = _framingErrors = _replays = _executed = _resets = 0;
+            _device.PowerCycle();
         }
     }
 

@@ -19,6 +19,9 @@ public interface IBoardDevice
     /// <summary>RESET: drop volatile state (and counters when asked); conductances stay.</summary>
     void Reset(bool clearCounters);
 
+    /// <summary>Power lost and restored: volatile state and every counter are gone, uptime starts again; conductances stay.</summary>
+    void PowerCycle() => Reset(clearCounters: true);
+
     DeviceCounters Counters { get; }
 }
 

@@ -9,8 +9,10 @@ using Swim.Controller.Sessions;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
 using Swim.Emulator.Physics;
+using Swim.Protocol.Board;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;
+using Swim.Protocol.Transports;
 using Swim.Tests.Support;
 
 namespace Swim.Tests.Mapping;
@@ -112,6 +114,58 @@ public sealed class ProgrammingSessionTests
         // Write-verify spent the budget, give or take the last chunk (open loop and read back are the same in all runs).
         double smallVerify = (small.DeviceTimeNs - open.DeviceTimeNs) / 1e9;
         Assert.InRange(smallVerify, 0.1, 0.1 + 0.05);
+    }
+
+    /// <summary>The emulated board, except that STATUS reports no device time, as firmware that cannot measure it might.</summary>
+    private sealed class NoDeviceClock(EmulatedBoard inner) : IBoardDevice
+    {
+        public BoardInfo Info => inner.Info;
+
+        public DeviceCounters Counters => inner.Counters with { DeviceTimeNs = 0 };
+
+        public BoardResponse Execute(BoardRequest request) => inner.Execute(request);
+
+        public void Reset(bool clearCounters) => inner.Reset(clearCounters);
+    }
+
+    [Fact]
+    public async Task A_board_that_reports_no_device_time_is_timed_by_its_nominal_times_and_a_budget_still_stops()
+    {
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
+        async Task<ProgrammingResult> Run(bool reportsDeviceTime, ProgrammingOptions options)
+        {
+            var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 5);
+            var endpoint = new BoardEndpoint(reportsDeviceTime ? board : new NoDeviceClock(board));
+            using var stop = new CancellationTokenSource();
+            (ByteTransport hostEnd, ByteTransport boardEnd) = InMemoryLink.CreatePair();
+            Task serving = endpoint.ServeAsync(boardEnd, stop.Token);
+            ProgrammingResult result;
+            await using (var client = new BoardClient(hostEnd))
+            {
+                result = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options);
+            }
+            await stop.CancelAsync();
+            await serving.WaitAsync(TimeSpan.FromSeconds(10));
+            return result;
+        }
+        var fraction = new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.1, ChunkCells = 4096 };
+        var budget = new ProgrammingOptions { Method = SelectionMethod.Swim, VerifyBudget = TimeSpan.FromSeconds(0.1), ChunkCells = 4096 };
+
+        ProgrammingResult measured = await Run(true, fraction);
+        ProgrammingResult estimated = await Run(false, fraction);
+        ProgrammingResult measuredBudget = await Run(true, budget);
+        ProgrammingResult estimatedBudget = await Run(false, budget);
+
+        // The emulator's clock is exactly the nominal model, so the estimate must equal it to the nanosecond.
+        Assert.False(measured.DeviceTimeEstimated);
+        Assert.Empty(measured.Notes);
+        Assert.True(estimated.DeviceTimeEstimated);
+        Assert.Equal(measured.DeviceTimeNs, estimated.DeviceTimeNs);
+        Assert.Equal(measured.Pulses, estimated.Pulses);
+        Assert.Contains("reports no device time", Assert.Single(estimated.Notes), StringComparison.Ordinal);
+        // Before the estimate, the budget never ran out on such a board: every cell was verified.
+        Assert.InRange(estimatedBudget.CellsVerified, 4096, 491_759);
+        Assert.Equal(measuredBudget.CellsVerified, estimatedBudget.CellsVerified);
     }
 
     [Fact]

@@ -6,7 +6,10 @@ using Swim.Controller.Sessions;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
 using Swim.Emulator.Physics;
+using Swim.Protocol.Board;
 using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
+using Swim.Protocol.Transports;
 using Swim.Tests.Support;
 
 namespace Swim.Tests.Mapping;
@@ -37,7 +40,7 @@ public sealed class SessionResumeTests
     }
 
     /// <summary>Passes writes through and pulls the plug (cancels the session) right after the N-th frame has gone out.</summary>
-    private sealed class KillSwitch(global::Swim.Protocol.Transports.ByteTransport inner, int afterFrames, CancellationTokenSource kill) : global::Swim.Protocol.Transports.ByteTransport
+    private sealed class KillSwitch(ByteTransport inner, int afterFrames, CancellationTokenSource kill) : ByteTransport
     {
         private int _frames;
 
@@ -89,16 +92,17 @@ public sealed class SessionResumeTests
         return (board, resumed, leftStarted);
     }
 
-    // Frames with 8,192-cell chunks: IDENTIFY and STATUS, then 61 program chunks of 64 frames (32 COUNTERS of
-    // 256 cells, then 32 PROGRAM), so a chunk's commands are frames 64k + 35 .. 64k + 66; then verify chunks
-    // (COUNTERS, PROGRAM_VERIFY) from about frame 3,845, then reads. Kills inside commands of programming and
-    // verification must leave no trace at all: nothing is read twice there.
+    // Frames with 8,192-cell chunks: IDENTIFY and STATUS, then 61 program chunks of 65 frames (a STATUS that stamps
+    // the counters' epoch, 32 COUNTERS of 256 cells, then 32 PROGRAM), so a chunk's commands are frames
+    // 65k + 36 .. 65k + 67; the last chunk holds 240 cells, so verify chunks (STATUS, COUNTERS, PROGRAM_VERIFY)
+    // start after frame 3,905 (PROGRAM_VERIFY of chunk k: 3,905 + 65k + 34 .. + 65), then reads. Kills inside
+    // commands of programming and verification must leave no trace at all: nothing is read twice there.
     [Theory]
-    [InlineData(SelectionMethod.Swim, 64 * 12 + 45)]
-    [InlineData(SelectionMethod.Random, 64 * 23 + 60)]
-    [InlineData(SelectionMethod.Posterior, 64 * 40 + 50)]
-    [InlineData(SelectionMethod.Swim, 3_845 + 64 * 2 + 40)]
-    [InlineData(SelectionMethod.Magnitude, 3_845 + 64 * 5 + 50)]
+    [InlineData(SelectionMethod.Swim, 65 * 12 + 45)]
+    [InlineData(SelectionMethod.Random, 65 * 23 + 60)]
+    [InlineData(SelectionMethod.Posterior, 65 * 40 + 50)]
+    [InlineData(SelectionMethod.Swim, 3_905 + 65 * 2 + 40)]
+    [InlineData(SelectionMethod.Magnitude, 3_905 + 65 * 5 + 50)]
     public async Task A_session_killed_mid_chunk_and_resumed_ends_as_an_uninterrupted_one(SelectionMethod method, int killAfterFrames)
     {
         using var dir = new TempDirectory();
@@ -114,6 +118,9 @@ public sealed class SessionResumeTests
             Assert.Equal(reference.Cells.TrueConductance(cell), board.Cells.TrueConductance(cell));
         }
         Assert.Equal(expected.CellsVerified, resumed.CellsVerified);
+        // The resumed session reports the whole session's cost, not only what the second process did.
+        Assert.Equal((expected.Pulses, expected.VerifyIterations), (resumed.Pulses, resumed.VerifyIterations));
+        Assert.Empty(resumed.Notes);
         foreach (Controller.Mapping.WeightMapping w in expected.Mapping.Weights)
         {
             Assert.Equal(expected.Programmed.ReadWeights(w.Name), resumed.Programmed.ReadWeights(w.Name));
@@ -131,7 +138,7 @@ public sealed class SessionResumeTests
         using var dir = new TempDirectory();
         (ProgrammingResult expected, EmulatedBoard reference) = await Uninterrupted(SelectionMethod.Swim, dir.File("reference.db"), hostVerify: true);
 
-        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(SelectionMethod.Swim, hostVerify: true), 3_845 + 64 + 37, dir.File("session.db"));
+        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(SelectionMethod.Swim, hostVerify: true), 3_905 + 64 + 37, dir.File("session.db"));
 
         Assert.Equal("verify", Assert.Single(leftStarted).Phase);
         int differing = 0;
@@ -147,6 +154,92 @@ public sealed class SessionResumeTests
         Assert.InRange(differing, 1, 8192);
         Assert.Equal(expected.CellsVerified, resumed.CellsVerified);
         Assert.InRange(resumed.VerifyConverged, expected.VerifyConverged - 100, expected.CellsVerified);
+    }
+
+    /// <summary>Counts the open-loop writes and write-verifies each cell receives; unlike the board's counters, across power cycles.</summary>
+    private sealed class WriteLog(EmulatedBoard inner) : IBoardDevice
+    {
+        public int[] Programs { get; } = new int[inner.Cells.Count];
+
+        public int[] Verifies { get; } = new int[inner.Cells.Count];
+
+        public BoardInfo Info => inner.Info;
+
+        public DeviceCounters Counters => inner.Counters;
+
+        public BoardResponse Execute(BoardRequest request)
+        {
+            switch (request)
+            {
+                case ProgramRequest program:
+                    foreach (var target in program.Targets)
+                    {
+                        Programs[inner.IndexOf(target.Cell)]++;
+                    }
+                    break;
+                case ProgramVerifyRequest verify:
+                    foreach (var target in verify.Targets)
+                    {
+                        Verifies[inner.IndexOf(target.Cell)]++;
+                    }
+                    break;
+            }
+            return inner.Execute(request);
+        }
+
+        public void Reset(bool clearCounters) => inner.Reset(clearCounters);
+
+        public void PowerCycle() => inner.PowerCycle();
+    }
+
+    /// <summary>
+    /// A power loss between the kill and the resume clears the board's counters, the journal's only evidence of which
+    /// cells of the interrupted chunk the board acted on. Judging by them anyway would send every cell of that chunk
+    /// again. The resume must notice, send none of them, say so, and finish everything else exactly once.
+    /// </summary>
+    [Theory]
+    [InlineData(65 * 12 + 45, "program")]
+    [InlineData(3_905 + 65 * 2 + 40, "verify")]
+    public async Task A_board_that_lost_power_with_a_chunk_in_flight_never_gets_a_cell_twice(int killAfterFrames, string phase)
+    {
+        using var dir = new TempDirectory();
+        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
+        var log = new WriteLog(board);
+        var endpoint = new BoardEndpoint(log);
+        ProgrammingOptions options = Options(SelectionMethod.Swim);
+        string journalPath = dir.File("session.db");
+        using var stop = new CancellationTokenSource();
+
+        var (hostEnd, boardEnd) = InMemoryLink.CreatePair();
+        Task serving = endpoint.ServeAsync(boardEnd, stop.Token);
+        using (var kill = new CancellationTokenSource())
+        using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
+        await using (var client = new BoardClient(new KillSwitch(hostEnd, killAfterFrames, kill)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options,
+                journal: journal, cancellationToken: kill.Token));
+            Assert.Equal(phase, Assert.Single(journal.Summary(), row => !row.Done).Phase);
+        }
+        await serving.WaitAsync(TimeSpan.FromSeconds(30));
+        endpoint.PowerCycle();
+
+        var (again, boardAgain) = InMemoryLink.CreatePair();
+        Task servingAgain = endpoint.ServeAsync(boardAgain, stop.Token);
+        ProgrammingResult resumed;
+        using (SessionJournal journal = SessionJournal.Open(journalPath))
+        await using (var client = new BoardClient(again))
+        {
+            resumed = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options, journal: journal);
+            Assert.Equal("completed", journal.Fact("state"));
+        }
+        await stop.CancelAsync();
+
+        Assert.All(log.Programs, n => Assert.InRange(n, 0, 1));
+        Assert.All(log.Verifies, n => Assert.InRange(n, 0, 1));
+        int neverProgrammed = resumed.Mapping.Weights.Count == 0 ? 0 : log.Programs.Count(n => n == 0) - (board.Cells.Count - resumed.CellsProgrammed);
+        Assert.InRange(neverProgrammed, 0, options.ChunkCells);
+        Assert.Contains(resumed.Notes, n => n.Contains($"restarted its counters (a power loss or a RESET) while the {phase} chunk", StringComparison.Ordinal));
+        Assert.True(resumed.Notes.Any(n => n.Contains("between the session's start and its resume", StringComparison.Ordinal)), string.Join(" | ", resumed.Notes));
     }
 
     [Fact]
