@@ -284,11 +284,23 @@ public static class ProgrammingSession
                 CellCounters[] now = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
                 return cells.Where((_, i) => byPulses ? now[i].Pulses == then[2 * i] : now[i].Reads == then[2 * i + 1]).ToArray();
             }
-            // Without COUNTERS: a cell whose conductance moved by more than the read noise could explain was acted on.
+            // Without COUNTERS, READ is the evidence: a cell that moved by more than read noise explains was acted on.
+            // A cell that did not move is ambiguous (never reached, stuck, or already at its target), so order decides:
+            // the board executes the chunk's cells in the order they were sent, so every cell sent before the last
+            // one that moved was reached, and is not sent again. A cell at its open-loop target (level 0 on a fresh
+            // board: half of every differential pair) is where it should be and is not sent again either.
             float[] was = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(before).ToArray();
             float[] current = await client.ReadAsync(addresses, 4, cancellationToken).ConfigureAwait(false);
             double band = Math.Max(4 * (client.Board?.ReadResolutionMicrosiemens ?? 0), 0.01 * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
-            return cells.Where((_, i) => Math.Abs(current[i] - was[i]) <= band).ToArray();
+            int lastMoved = -1;
+            for (int i = 0; i < cells.Length; i++)
+            {
+                if (Math.Abs(current[i] - was[i]) > band)
+                {
+                    lastMoved = i;
+                }
+            }
+            return cells.Where((c, i) => i > lastMoved && !(byPulses && Math.Abs(current[i] - plan.TargetConductance(c)) <= band)).ToArray();
         }
 
         private async Task Chunks(string phase, int total, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,

@@ -193,21 +193,16 @@ public sealed class SessionResumeTests
     }
 
     /// <summary>
-    /// A power loss between the kill and the resume clears the board's counters, the journal's only evidence of which
-    /// cells of the interrupted chunk the board acted on. Judging by them anyway would send every cell of that chunk
-    /// again. The resume must notice, send none of them, say so, and finish everything else exactly once.
+    /// A session on a board behind a <see cref="WriteLog"/>, killed after the N-th frame, optionally power-cycled,
+    /// then resumed on a new connection. Returns the log, the board and the resumed result.
     /// </summary>
-    [Theory]
-    [InlineData(65 * 12 + 45, "program")]
-    [InlineData(3_905 + 65 * 2 + 40, "verify")]
-    public async Task A_board_that_lost_power_with_a_chunk_in_flight_never_gets_a_cell_twice(int killAfterFrames, string phase)
+    private static async Task<(WriteLog Log, EmulatedBoard Board, ProgrammingResult Resumed)> KillAndResumeLogged(
+        BoardCapabilities capabilities, int killAfterFrames, string phase, bool powerCycle, string journalPath)
     {
-        using var dir = new TempDirectory();
-        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
+        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7, capabilities);
         var log = new WriteLog(board);
         var endpoint = new BoardEndpoint(log);
         ProgrammingOptions options = Options(SelectionMethod.Swim);
-        string journalPath = dir.File("session.db");
         using var stop = new CancellationTokenSource();
 
         var (hostEnd, boardEnd) = InMemoryLink.CreatePair();
@@ -221,7 +216,10 @@ public sealed class SessionResumeTests
             Assert.Equal(phase, Assert.Single(journal.Summary(), row => !row.Done).Phase);
         }
         await serving.WaitAsync(TimeSpan.FromSeconds(30));
-        endpoint.PowerCycle();
+        if (powerCycle)
+        {
+            endpoint.PowerCycle();
+        }
 
         var (again, boardAgain) = InMemoryLink.CreatePair();
         Task servingAgain = endpoint.ServeAsync(boardAgain, stop.Token);
@@ -233,13 +231,55 @@ public sealed class SessionResumeTests
             Assert.Equal("completed", journal.Fact("state"));
         }
         await stop.CancelAsync();
+        return (log, board, resumed);
+    }
+
+    /// <summary>
+    /// A power loss between the kill and the resume clears the board's counters, the journal's only evidence of which
+    /// cells of the interrupted chunk the board acted on. Judging by them anyway would send every cell of that chunk
+    /// again. The resume must notice, send none of them, say so, and finish everything else exactly once.
+    /// </summary>
+    [Theory]
+    [InlineData(65 * 12 + 45, "program")]
+    [InlineData(3_905 + 65 * 2 + 40, "verify")]
+    public async Task A_board_that_lost_power_with_a_chunk_in_flight_never_gets_a_cell_twice(int killAfterFrames, string phase)
+    {
+        using var dir = new TempDirectory();
+
+        (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
+            EmulatedBoard.AllCapabilities, killAfterFrames, phase, powerCycle: true, dir.File("session.db"));
 
         Assert.All(log.Programs, n => Assert.InRange(n, 0, 1));
         Assert.All(log.Verifies, n => Assert.InRange(n, 0, 1));
-        int neverProgrammed = resumed.Mapping.Weights.Count == 0 ? 0 : log.Programs.Count(n => n == 0) - (board.Cells.Count - resumed.CellsProgrammed);
-        Assert.InRange(neverProgrammed, 0, options.ChunkCells);
+        int neverProgrammed = log.Programs.Count(n => n == 0) - (board.Cells.Count - resumed.CellsProgrammed);
+        Assert.InRange(neverProgrammed, 0, Options(SelectionMethod.Swim).ChunkCells);
         Assert.Contains(resumed.Notes, n => n.Contains($"restarted its counters (a power loss or a RESET) while the {phase} chunk", StringComparison.Ordinal));
         Assert.True(resumed.Notes.Any(n => n.Contains("between the session's start and its resume", StringComparison.Ordinal)), string.Join(" | ", resumed.Notes));
+    }
+
+    /// <summary>
+    /// Without COUNTERS the resume judges an interrupted chunk's cells by READ: a cell that moved was acted on.
+    /// A cell whose target is where it already stood (level 0 on a fresh board: half of every differential pair)
+    /// or a stuck one does not move when programmed, and must not be programmed again for that reason (1,727
+    /// cells were, before the rule below the last moved cell and the at-target rule).
+    /// </summary>
+    [Theory]
+    [InlineData(64 * 12 + 45, "program")]
+    [InlineData(64 * 40 + 50, "program")]
+    [InlineData(3_845 + 64 * 2 + 40, "verify")]
+    public async Task A_board_without_counters_resumed_mid_chunk_never_gets_a_cell_twice(int killAfterFrames, string phase)
+    {
+        using var dir = new TempDirectory();
+
+        (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
+            EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters, killAfterFrames, phase, powerCycle: false, dir.File("session.db"));
+
+        Assert.All(log.Programs, n => Assert.InRange(n, 0, 1));
+        Assert.All(log.Verifies, n => Assert.InRange(n, 0, 1));
+        // Cells never sent are those of the interrupted chunk that already read at their target; every other cell once.
+        Assert.InRange(resumed.CellsProgrammed - log.Programs.Sum(), phase == "program" ? 1 : 0, phase == "program" ? Options(SelectionMethod.Swim).ChunkCells : 0);
+        Assert.InRange(resumed.CellsVerified - log.Verifies.Sum(), 0, phase == "verify" ? Options(SelectionMethod.Swim).ChunkCells : 0);
+        Assert.Empty(resumed.Notes);
     }
 
     [Fact]
