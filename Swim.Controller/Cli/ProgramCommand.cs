@@ -90,6 +90,7 @@ internal static class ProgramCommand
                 throw new SwimInputException("--resume needs the --journal of the session to continue.");
             }
             SensitivityResult? sensitivity = null;
+            DataSet? calibration = null;
             if (SelectionMethods.NeedsSensitivity(selection) && r.GetValue(sensitivityFile) is { } file)
             {
                 sensitivity = SensitivityAnalysis.Load(file, onnx);
@@ -100,12 +101,18 @@ internal static class ProgramCommand
                 {
                     throw new SwimInputException($"--method {r.GetValue(method)} ranks weights by the sensitivity pass: give calibration samples with --calib, or a file from 'swim sensitivity' with --sensitivity.");
                 }
-                DataSet calibration = calib.Open(r);
-                sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));
+                calibration = calib.Open(r);
             }
+            // The board before the sensitivity pass: an unreachable board, or a model that does not fit it, should not
+            // cost the user that pass first.
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), emulator, cancellationToken).ConfigureAwait(false);
             await using var client = new BoardClient(spec.Transport);
             var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+            CrossbarMapping.Build(onnx, info, options.Mapping);
+            if (calibration is not null)
+            {
+                sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n)));
+            }
             using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info);
             ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
             ProgrammingResult programmed = await SessionLauncher.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", client, onnx, sensitivity, options,

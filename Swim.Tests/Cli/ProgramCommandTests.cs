@@ -36,6 +36,28 @@ public sealed class ProgramCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_model_that_does_not_fit_the_board_is_refused_before_the_sensitivity_pass()
+    {
+        // The calibration file's header promises 600 digits and it holds 300: a sensitivity pass would stop on that.
+        // The board check comes first, so the error must be the fit, and the journal must not exist.
+        var random = new Random(3);
+        string images = _dir.File("images.idx");
+        File.WriteAllBytes(images, FormatWriters.Idx(0x08, [600, 28, 28], [.. Enumerable.Range(0, 300 * 784).Select(_ => (byte)random.Next(256))]));
+        string labels = _dir.File("labels.idx");
+        File.WriteAllBytes(labels, FormatWriters.Idx(0x08, [600], [.. Enumerable.Range(0, 600).Select(_ => (byte)random.Next(10))]));
+        string journal = _dir.File("session.db");
+
+        CliRun run = CliRun.Of("program", s_model, "--board", "emulator:rram", "--geometry", "2x64x64", "--calib", images, "--labels", labels,
+            "--method", "swim", "--ratio", "0.1", "--out", _dir.File("programmed.onnx"), "--journal", journal);
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("does not fit the board", run.Error);
+        Assert.DoesNotContain("truncated", run.Error);
+        Assert.False(File.Exists(journal));
+        Assert.False(File.Exists(_dir.File("programmed.onnx")));
+    }
+
+    [Fact]
     public void Programs_the_emulator_and_writes_model_report_and_mapping()
     {
         CliRun run = CliRun.Of(Args("emulator:rram", "swim", "--journal", _dir.File("j.db")));
