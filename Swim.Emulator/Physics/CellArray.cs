@@ -178,7 +178,9 @@ public sealed class CellArray
         _pulses[cell]++;
         TotalPulses++;
         Spend(cell, Preset.PulseNs);
-        if (Preset.Endurance > 0 && _pulses[cell] > Preset.Endurance && _stuck[cell] == NotStuck)
+        // Wear counts every write the cell ever took (the operation counter), not the pulse counter that RESET and
+        // power cycles clear: clearing counters must not rejuvenate a cell.
+        if (Preset.Endurance > 0 && _operations[cell] > Preset.Endurance && _stuck[cell] == NotStuck)
         {
             // Worn out: the cell keeps whatever it holds now and no longer responds.
             _anchor[cell] = (float)TrueConductance(cell);

@@ -59,6 +59,31 @@ public sealed class DevicePhysicsTests
     }
 
     [Fact]
+    public void A_cell_wears_out_after_its_endurance_and_clearing_the_counters_does_not_renew_it()
+    {
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0, Endurance = 100 };
+        var cells = new CellArray(preset, 2, seed: 3);
+        for (int i = 0; i < 60; i++)
+        {
+            cells.Pulse(0, PulsePolarity.Set, 1.5f, 100);
+            cells.Pulse(1, PulsePolarity.Set, 1.5f, 100);
+        }
+        cells.ClearCounters();
+        for (int i = 0; i < 41; i++)
+        {
+            cells.Pulse(0, PulsePolarity.Reset, 1.5f, 100);
+        }
+        for (int i = 0; i < 40; i++)
+        {
+            cells.Pulse(1, PulsePolarity.Reset, 1.5f, 100);
+        }
+
+        Assert.True(cells.IsStuck(0), "101 writes in all, 41 since the counters were cleared");
+        Assert.False(cells.IsStuck(1), "100 writes in all");
+        Assert.Equal(41u, cells.CountersOf(0).Pulses);
+    }
+
+    [Fact]
     public void Middle_levels_are_noisier_by_the_state_dependent_factor()
     {
         DevicePreset preset = DevicePreset.Rram with { StuckRate = 0, DeviceSigma = 0 };
