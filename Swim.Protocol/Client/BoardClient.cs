@@ -130,7 +130,7 @@ public sealed partial class BoardClient : IAsyncDisposable
                 AttemptResult answer = await attempt.Task.WaitAsync(token).ConfigureAwait(false);
                 if (StatusCodes.IsRetryable(answer.Status))
                 {
-                    throw new RetryableAttemptException($"the board answered {answer.Status}");
+                    throw new RetryableAttemptException(answer.Status);
                 }
                 return answer;
             }, cancellationToken).ConfigureAwait(false);
@@ -154,6 +154,11 @@ public sealed partial class BoardClient : IAsyncDisposable
         {
             Interlocked.Increment(ref _timeouts);
             throw;
+        }
+        catch (RetryableAttemptException ex)
+        {
+            // The retries are spent; callers get the protocol's status, not the pipeline's internal signal.
+            throw new BoardException(ex.Status, request.Opcode, pending.Sequence, pending.Attempts);
         }
         finally
         {

@@ -13,6 +13,17 @@ public class BoardException : Exception
         Sequence = sequence;
     }
 
+    /// <summary>Every attempt of a request drew a status that asks for a resend (BUSY or BAD_CRC); the board executed none.</summary>
+    public BoardException(StatusCode status, Opcode opcode, uint sequence, int attempts)
+        : base(status == StatusCode.Busy
+            ? $"the board answered BUSY to all {attempts} attempts of {opcode} (sequence {sequence}) and executed none; let it finish what it is doing (or RESET it), then try again."
+            : $"the board answered {status} to all {attempts} attempts of {opcode} (sequence {sequence}) and executed none: frames reach it damaged; check the cable, the baud rate and the ground.")
+    {
+        Status = status;
+        Opcode = opcode;
+        Sequence = sequence;
+    }
+
     public StatusCode Status { get; }
 
     public Opcode Opcode { get; }
@@ -20,5 +31,8 @@ public class BoardException : Exception
     public uint Sequence { get; }
 }
 
-/// <summary>An attempt that did not execute and may be sent again with the same sequence number (BUSY, BAD_CRC, a corrupted response).</summary>
-internal sealed class RetryableAttemptException(string reason) : Exception(reason);
+/// <summary>An attempt that did not execute and may be sent again with the same sequence number (BUSY, BAD_CRC).</summary>
+internal sealed class RetryableAttemptException(StatusCode status) : Exception($"the board answered {status}")
+{
+    public StatusCode Status { get; } = status;
+}

@@ -131,6 +131,22 @@ public sealed class BoardClientTests
     }
 
     [Fact]
+    public async Task A_board_busy_through_every_retry_surfaces_as_a_board_exception_that_says_so()
+    {
+        var device = new CountingDevice { AlwaysBusy = true };
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { BackoffBase = TimeSpan.FromMilliseconds(1), MaxRetries = 3 });
+        await using (client)
+        {
+            BoardException ex = await Assert.ThrowsAsync<BoardException>(() => client.SendAsync<ProgramResponse>(Program(0)));
+            Assert.Equal(StatusCode.Busy, ex.Status);
+            Assert.Equal(Opcode.Program, ex.Opcode);
+            Assert.Contains("BUSY to all 4 attempts", ex.Message);
+        }
+        await stop.CancelAsync();
+        Assert.Empty(device.Executions);
+    }
+
+    [Fact]
     public async Task Board_status_codes_surface_as_board_exceptions_carrying_the_code()
     {
         var device = new CountingDevice();

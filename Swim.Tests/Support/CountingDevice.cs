@@ -19,13 +19,15 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
 
     public bool BusyOnFirstAttempt { get; set; }
 
+    public bool AlwaysBusy { get; set; }
+
     public BoardInfo Info { get; } = RandomMessages.Info(new Random(1)) with { ResponseCacheDepth = cacheDepth, MaxBatch = maxBatch, Rows = 512, Columns = 512 };
 
     public DeviceCounters Counters => new(0, 1, 2, 3, 4, 5);
 
     public BoardResponse Execute(BoardRequest request)
     {
-        if (BusyOnFirstAttempt && Interlocked.Increment(ref _busyToggle) % 2 == 1)
+        if (AlwaysBusy || (BusyOnFirstAttempt && Interlocked.Increment(ref _busyToggle) % 2 == 1))
         {
             throw new BoardStatusException(StatusCode.Busy, "busy");
         }
