@@ -14,6 +14,10 @@ public sealed partial class BoardClient
         {
             throw new IOException($"the board speaks protocol version {info.ProtocolVersion}; this controller speaks {Framing.ProtocolConstants.Version}.");
         }
+        if (info.Problems() is { Count: > 0 } problems)
+        {
+            throw new IOException($"the board's IDENTIFY ({info.DeviceModel} {info.Serial}) describes a board nothing can be programmed on: {string.Join("; ", problems)}. Check its firmware or configuration.");
+        }
         lock (_gate)
         {
             Board = info;

@@ -49,6 +49,47 @@ public sealed record BoardInfo(
 
     public long CellCount => (long)Tiles * Rows * Columns;
 
+    /// <summary>
+    /// What makes this description unusable for programming: no cells, fewer than two levels, an empty or non-finite
+    /// conductance window, an empty safe operating area, no room for one item per command. Empty when it is usable.
+    /// Limits the spec sets higher (max_payload 1024, cache depth 32) but a host can live with are not listed.
+    /// </summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (CellCount == 0)
+        {
+            problems.Add($"geometry {Tiles} x {Rows} x {Columns} holds no cells");
+        }
+        if (LevelsPerCell < 2)
+        {
+            problems.Add($"{LevelsPerCell} levels per cell (at least 2)");
+        }
+        if (!(float.IsFinite(ConductanceMinMicrosiemens) && float.IsFinite(ConductanceMaxMicrosiemens) && ConductanceMinMicrosiemens >= 0
+            && ConductanceMinMicrosiemens < ConductanceMaxMicrosiemens))
+        {
+            problems.Add($"conductance window g_min {ConductanceMinMicrosiemens} to g_max {ConductanceMaxMicrosiemens} uS (needs 0 <= g_min < g_max)");
+        }
+        if (!(ReadResolutionMicrosiemens >= 0 && float.IsFinite(ReadResolutionMicrosiemens)))
+        {
+            problems.Add($"read resolution {ReadResolutionMicrosiemens} uS");
+        }
+        SafeOperatingArea soa = SafeOperatingArea;
+        if (!(soa.AmplitudeMinVolts <= soa.AmplitudeMaxVolts && float.IsFinite(soa.AmplitudeMinVolts) && float.IsFinite(soa.AmplitudeMaxVolts)) || soa.WidthMinNs > soa.WidthMaxNs)
+        {
+            problems.Add($"safe operating area {soa.AmplitudeMinVolts}-{soa.AmplitudeMaxVolts} V, {soa.WidthMinNs}-{soa.WidthMaxNs} ns admits no pulse");
+        }
+        if (MaxBatch == 0)
+        {
+            problems.Add("max_batch 0 (no command can carry a cell)");
+        }
+        if (ResponseCacheDepth == 0)
+        {
+            problems.Add("response cache depth 0 (a retransmission could execute twice)");
+        }
+        return problems;
+    }
+
     internal int PayloadLength => 4 + SerialLength + 8 + 12 + 16 + 6 + 12 + 4 + 1 + Encoding.UTF8.GetByteCount(DeviceModel);
 
     internal void Write(ref PayloadWriter w)

@@ -147,6 +147,23 @@ public sealed class BoardClientTests
     }
 
     [Fact]
+    public async Task An_identify_that_describes_an_unusable_board_is_refused_naming_each_problem()
+    {
+        var device = new CountingDevice();
+        device.Info = device.Info with { ConductanceMinMicrosiemens = 40, ConductanceMaxMicrosiemens = 1, MaxBatch = 0, LevelsPerCell = 1 };
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions());
+        await using (client)
+        {
+            IOException ex = await Assert.ThrowsAsync<IOException>(() => client.IdentifyAsync());
+            Assert.Contains("g_min 40 to g_max 1 uS", ex.Message);
+            Assert.Contains("max_batch 0", ex.Message);
+            Assert.Contains("1 levels per cell", ex.Message);
+            Assert.Null(client.Board);
+        }
+        await stop.CancelAsync();
+    }
+
+    [Fact]
     public async Task Board_status_codes_surface_as_board_exceptions_carrying_the_code()
     {
         var device = new CountingDevice();

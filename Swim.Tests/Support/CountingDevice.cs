@@ -21,7 +21,7 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
 
     public bool AlwaysBusy { get; set; }
 
-    public BoardInfo Info { get; } = RandomMessages.Info(new Random(1)) with { ResponseCacheDepth = cacheDepth, MaxBatch = maxBatch, Rows = 512, Columns = 512 };
+    public BoardInfo Info { get; set; } = RandomMessages.Info(new Random(1)) with { ResponseCacheDepth = cacheDepth, MaxBatch = maxBatch, Rows = 512, Columns = 512 };
 
     public DeviceCounters Counters => new(0, 1, 2, 3, 4, 5);
 
