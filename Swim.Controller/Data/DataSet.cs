@@ -201,9 +201,9 @@ public sealed class DataSet
         {
             throw new DataSetException($"{x.Label} has shape ({string.Join(", ", x.Shape)}); features need a sample axis first: N x C x H x W or N x features.");
         }
-        if (x.Type is not (ElementType.Float32 or ElementType.Float64 or ElementType.UInt8))
+        if (x.Type is not (ElementType.Float16 or ElementType.Float32 or ElementType.Float64 or ElementType.UInt8))
         {
-            throw new DataSetException($"{x.Label} holds {x.Type}; store features as float32, or as uint8 (scaled by 1/255 on reading).");
+            throw new DataSetException($"{x.Label} holds {x.Type}; store features as float32 (or float16, float64), or as uint8 (scaled by 1/255 on reading).");
         }
     }
 

@@ -13,6 +13,7 @@ public enum ElementType
     UInt32,
     Int64,
     UInt64,
+    Float16,
     Float32,
     Float64,
 }
@@ -23,16 +24,16 @@ public static class ElementTypes
     public static int SizeOf(ElementType type) => type switch
     {
         ElementType.UInt8 or ElementType.Int8 => 1,
-        ElementType.Int16 or ElementType.UInt16 => 2,
+        ElementType.Int16 or ElementType.UInt16 or ElementType.Float16 => 2,
         ElementType.Int32 or ElementType.UInt32 or ElementType.Float32 => 4,
         _ => 8,
     };
 
-    public static bool IsInteger(ElementType type) => type is not (ElementType.Float32 or ElementType.Float64);
+    public static bool IsInteger(ElementType type) => type is not (ElementType.Float16 or ElementType.Float32 or ElementType.Float64);
 
     /// <summary>
     /// Converts elements to float features, as many as <paramref name="destination"/> holds. uint8 images are scaled by 1/255, the
-    /// convention of every MNIST-style export; float data is taken as it is.
+    /// convention of every MNIST-style export; float data (16, 32 or 64 bits) is taken as it is.
     /// </summary>
     public static void ToFeatures(ReadOnlySpan<byte> source, ElementType type, bool bigEndian, Span<float> destination)
     {
@@ -42,6 +43,13 @@ public static class ElementTypes
                 for (int i = 0; i < destination.Length; i++)
                 {
                     destination[i] = source[i] / 255f;
+                }
+                break;
+            case ElementType.Float16:
+                for (int i = 0; i < destination.Length; i++)
+                {
+                    ReadOnlySpan<byte> s = source.Slice(i * 2, 2);
+                    destination[i] = (float)(bigEndian ? BinaryPrimitives.ReadHalfBigEndian(s) : BinaryPrimitives.ReadHalfLittleEndian(s));
                 }
                 break;
             case ElementType.Float32:

@@ -117,13 +117,14 @@ public sealed record NpyHeader(ElementType ElementType, IReadOnlyList<long> Shap
             "u4" => ElementType.UInt32,
             "i8" => ElementType.Int64,
             "u8" => ElementType.UInt64,
+            "f2" => ElementType.Float16,
             "f4" => ElementType.Float32,
             "f8" => ElementType.Float64,
             _ => null,
         };
         if (type is null)
         {
-            throw new DataSetException($"{label} has dtype '{descr}', which Swim does not read; use float32, float64 or uint8 for x and an integer type for y.");
+            throw new DataSetException($"{label} has dtype '{descr}', which Swim does not read; use float32, float64, float16 or uint8 for x and an integer type for y.");
         }
         if (order == '>' && ElementTypes.SizeOf(type.Value) > 1)
         {

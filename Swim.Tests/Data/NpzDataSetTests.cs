@@ -55,6 +55,26 @@ public sealed class NpzDataSetTests : IDisposable
     }
 
     [Fact]
+    public void Reads_float16_features_exactly_and_refuses_other_small_types()
+    {
+        float[] values = [0.5f, -1f, 2f, 3.25f, 65504f, -0.125f];
+        var bytes = new byte[values.Length * 2];
+        for (int i = 0; i < values.Length; i++)
+        {
+            BitConverter.TryWriteBytes(bytes.AsSpan(i * 2), (Half)values[i]);
+        }
+        string path = Write("f16.npz", Zip(false,
+            ("x.npy", Npy("<f2", [2, 3], bytes)),
+            ("y.npy", Npy("<i8", [2], Int64s(1, 0)))));
+        string int16 = Write("i2.npz", Zip(false,
+            ("x.npy", Npy("<i2", [2, 3], bytes)),
+            ("y.npy", Npy("<i8", [2], Int64s(1, 0)))));
+
+        Assert.Equal(values, DataSet.Open(path).ReadBatches(10).Single().Features);
+        Assert.Contains("holds Int16; store features as float32", Assert.Throws<DataSetException>(() => DataSet.Open(int16)).Message);
+    }
+
+    [Fact]
     public void Reads_npy_format_version_2_headers()
     {
         string path = Write("v2.npz", Zip(false,
@@ -166,7 +186,7 @@ public sealed class NpzDataSetTests : IDisposable
     [Theory]
     [InlineData(">f4", "big-endian")]
     [InlineData("<c8", "does not read")]
-    [InlineData("<i4", "float32, or as uint8")]
+    [InlineData("<i4", "or as uint8 (scaled by 1/255")]
     public void Unusable_feature_dtypes_are_refused(string descr, string expected)
     {
         string path = Write("dtype.npz", Zip(false,
