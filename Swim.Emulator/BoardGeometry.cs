@@ -3,7 +3,8 @@ namespace Swim.Emulator;
 /// <summary>Tiles of rows x columns cells.</summary>
 public readonly record struct BoardGeometry(ushort Tiles, ushort Rows, ushort Columns)
 {
-    public static BoardGeometry Default { get; } = new(8, 256, 256);
+    /// <summary>16 tiles of 256 x 256: room for the bundled LeNet-5 at 8 bits on 2-bit cells with differential signs.</summary>
+    public static BoardGeometry Default { get; } = new(16, 256, 256);
 
     public int CellCount => Tiles * Rows * Columns;
 

@@ -9,10 +9,10 @@ namespace Swim.Controller.Cli;
 /// </summary>
 public sealed record EmulatorSettings(BoardGeometry Geometry, ulong Seed = 1, double? StuckRate = null)
 {
-    /// <summary>The default in-process board: 16 tiles of 256 x 256, room for LeNet-5 at 8 bits on 2-bit cells.</summary>
-    public const string DefaultGeometry = "16x256x256";
+    /// <summary>The default board, in-process or served by swim emulator: <see cref="BoardGeometry.Default"/>.</summary>
+    public static readonly string DefaultGeometry = BoardGeometry.Default.ToString();
 
-    public static EmulatorSettings Default { get; } = new(BoardGeometry.Parse(DefaultGeometry));
+    public static EmulatorSettings Default { get; } = new(BoardGeometry.Default);
 
     public DevicePreset Apply(DevicePreset preset) => StuckRate is { } rate ? preset with { StuckRate = rate } : preset;
 

@@ -127,20 +127,42 @@ public sealed class EmulatorHostTests
     }
 
     [Fact]
-    public async Task A_brown_out_keeps_conductances_and_loses_the_response_cache()
+    public async Task A_brown_out_keeps_conductances_and_loses_the_response_cache_and_counters()
     {
+        // Raw frames, so no client retransmission can muddle which answers came from the cache.
         EmulatedBoard board = Board("paper");
         await using var host = new EmulatorHost(board);
-        await using var client = new BoardClient(host.ConnectInProcess(), new BoardClientOptions { InitialSequence = 500 });
+        ByteTransport link = host.ConnectInProcess();
+        var decoder = new FrameDecoder();
+        var buffer = new byte[4096];
         CellAddress cell = new(0, 5, 5);
-        await client.ProgramAsync([new ProgramTarget(cell, TargetKind.Conductance, 60f)]);
+        byte[] read = FrameEncoder.Encode(FrameFlags.None, 500, (byte)Opcode.Read, 0, ReadRequest.Cells([cell]).ToPayload());
+        async Task<Frame> Send(byte[] frame)
+        {
+            await link.WriteAsync(frame, CancellationToken.None);
+            Frame? answer = null;
+            while (answer is null)
+            {
+                answer = DecodeOne(decoder, buffer.AsSpan(0, await link.ReadAsync(buffer, CancellationToken.None)));
+            }
+            return answer.Value;
+        }
+        board.Cells.Program(board.IndexOf(cell), 60);
         double before = board.Cells.TrueConductance(board.IndexOf(cell));
 
+        Frame first = await Send(read);
+        Frame again = await Send(read);
         host.BrownOut();
+        Frame afterBrownOut = await Send(read);
 
         Assert.Equal(before, board.Cells.TrueConductance(board.IndexOf(cell)));
-        Assert.Equal(before, (await client.ReadAsync([cell]))[0], 1e-4);
-        Assert.Equal(0u, (await client.StatusAsync()).Replays);
+        Assert.Equal(FrameFlags.Response, first.Flags);
+        Assert.Equal(FrameFlags.Response | FrameFlags.Replayed, again.Flags);
+        // The same sequence number after the brown-out is executed afresh: the cache is gone.
+        Assert.Equal(FrameFlags.Response, afterBrownOut.Flags);
+        Assert.Equal(before, BitConverter.ToSingle(afterBrownOut.Payload.Span[2..]), 1e-4);
+        Assert.Equal(1u, board.Cells.CountersOf(board.IndexOf(cell)).Reads);
+        await link.DisposeAsync();
     }
 
     [Fact]

@@ -14,6 +14,21 @@ public sealed class CrossbarMappingTests
     private static OnnxModel LeNet() => OnnxModel.Load(BundledAssets.Require(BundledAssets.LeNetModel));
 
     [Theory]
+    [InlineData("rram")]
+    [InlineData("pcm")]
+    [InlineData("fefet")]
+    public void The_default_emulated_board_holds_the_bundled_model_with_default_mapping(string preset)
+    {
+        // What 'swim emulator' serves unless told otherwise, and what 'swim program --board emulator' builds.
+        var board = new Swim.Emulator.EmulatedBoard(Swim.Emulator.Physics.DevicePreset.ByName(preset), Swim.Emulator.BoardGeometry.Default, 1);
+
+        CrossbarMapping mapping = CrossbarMapping.Build(LeNet(), board.Info, new MappingOptions());
+
+        Assert.Equal(Swim.Controller.Cli.EmulatorSettings.Default.Geometry, Swim.Emulator.BoardGeometry.Default);
+        Assert.True(mapping.CellCount <= board.Info.CellCount);
+    }
+
+    [Theory]
     [InlineData(4, 8, SignEncoding.Differential)]
     [InlineData(2, 4, SignEncoding.Differential)]
     [InlineData(4, 6, SignEncoding.Offset)]
