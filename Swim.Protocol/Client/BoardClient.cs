@@ -73,7 +73,7 @@ public sealed partial class BoardClient : IAsyncDisposable
     /// <summary>
     /// Sends one request and returns its response. Retries reuse the sequence number; a board status other
     /// than OK (after retryable ones are exhausted) throws <see cref="BoardException"/>; a dead link throws
-    /// <see cref="TimeoutRejectedException"/>, <see cref="BrokenCircuitException"/> or <see cref="IOException"/>.
+    /// <see cref="BoardTimeoutException"/> (no attempt answered) or <see cref="IOException"/>.
     /// </summary>
     public async Task<TResponse> SendAsync<TResponse>(BoardRequest request, CancellationToken cancellationToken = default) where TResponse : BoardResponse
     {
@@ -150,10 +150,15 @@ public sealed partial class BoardClient : IAsyncDisposable
             return response as TResponse
                 ?? throw new InvalidOperationException($"{request.Opcode} answers with {response.GetType().Name}, not {typeof(TResponse).Name}.");
         }
-        catch (TimeoutRejectedException)
+        catch (TimeoutRejectedException ex)
         {
             Interlocked.Increment(ref _timeouts);
-            throw;
+            throw new BoardTimeoutException(request.Opcode, pending.Sequence, pending.Attempts, _options.AttemptTimeout, ex);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            throw new IOException($"the link to the board failed too often to go on ({ex.Message.TrimEnd('.')}); {request.Opcode} (sequence {pending.Sequence}) was not sent. "
+                + "Check the connection and the board, then try again.", ex);
         }
         catch (RetryableAttemptException ex)
         {

@@ -31,6 +31,25 @@ public class BoardException : Exception
     public uint Sequence { get; }
 }
 
+/// <summary>The board answered no attempt of a request in time; whether it executed the request is unknown.</summary>
+public sealed class BoardTimeoutException : TimeoutException
+{
+    public BoardTimeoutException(Opcode opcode, uint sequence, int attempts, TimeSpan attemptTimeout, Exception inner)
+        : base($"the board did not answer {opcode} (sequence {sequence}) in {attempts} attempts of {attemptTimeout.TotalMilliseconds:0} ms each; "
+            + "check that it is powered and connected, and the quality of the link.", inner)
+    {
+        Opcode = opcode;
+        Sequence = sequence;
+        Attempts = attempts;
+    }
+
+    public Opcode Opcode { get; }
+
+    public uint Sequence { get; }
+
+    public int Attempts { get; }
+}
+
 /// <summary>An attempt that did not execute and may be sent again with the same sequence number (BUSY, BAD_CRC).</summary>
 internal sealed class RetryableAttemptException(StatusCode status) : Exception($"the board answered {status}")
 {

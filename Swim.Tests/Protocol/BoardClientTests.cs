@@ -110,7 +110,7 @@ public sealed class BoardClientTests
             }
             else
             {
-                Assert.IsType<TimeoutRejectedException>(outcomes[i].Exception!.InnerException);
+                Assert.IsType<BoardTimeoutException>(outcomes[i].Exception!.InnerException);
             }
         }
         Assert.True(succeeded >= Requests * 0.98, $"only {succeeded} of {Requests} completed");
@@ -209,7 +209,9 @@ public sealed class BoardClientTests
             await Task.Delay(1);
         }
 
-        await Assert.ThrowsAsync<TimeoutRejectedException>(() => pending);
+        BoardTimeoutException timeout = await Assert.ThrowsAsync<BoardTimeoutException>(() => pending);
+        Assert.Contains("did not answer Status", timeout.Message);
+        Assert.Contains("in 4 attempts of 100 ms each", timeout.Message);
         Assert.Equal(4, client.Statistics.FramesSent);
         Assert.Equal(1, client.Statistics.Timeouts);
         await board.DisposeAsync();
@@ -226,7 +228,9 @@ public sealed class BoardClientTests
         {
             await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync<StatusResponse>(new StatusRequest()));
         }
-        await Assert.ThrowsAsync<BrokenCircuitException>(() => client.SendAsync<StatusResponse>(new StatusRequest()));
+        IOException open = await Assert.ThrowsAsync<IOException>(() => client.SendAsync<StatusResponse>(new StatusRequest()));
+        Assert.IsType<BrokenCircuitException>(open.InnerException);
+        Assert.Contains("failed too often", open.Message);
         await board.DisposeAsync();
     }
 
