@@ -115,6 +115,10 @@ internal static class ProgramCommand
             }
             using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info);
             ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
+            if (SessionLauncher.VarianceAssumption(spec, info, selection) is { } assumption)
+            {
+                ctx.Out.WriteLine($"note       {assumption}");
+            }
             ProgrammingResult programmed = await SessionLauncher.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", client, onnx, sensitivity, options,
                 SessionLauncher.VarianceModel(spec, info, selection), record, cancellationToken).ConfigureAwait(false);
             programmed.Programmed.Save(outputPath);

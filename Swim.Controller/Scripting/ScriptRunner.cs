@@ -154,6 +154,10 @@ public sealed class ScriptRunner : IAsyncDisposable
         {
             throw new SwimInputException($"journal '{journalPath}' exists from an earlier run of this script; continue it with 'swim run --resume', or choose a new output directory.");
         }
+        if (SessionLauncher.VarianceAssumption(_spec!, info, step.Method) is { } assumption)
+        {
+            _ctx.Out.WriteLine($"  note: {assumption}");
+        }
         using (SessionJournal journal = SessionLauncher.OpenJournal(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info))
         {
             ProgrammingResult result = await SessionLauncher.RunAsync(_ctx, $"  programming ({step.Label})", _client!, _model, sensitivity, options,

@@ -89,6 +89,20 @@ public sealed class ProgramCommandTests : IDisposable
         Assert.True(host.Board.Cells.TotalPulses >= 491_760UL);
     }
 
+    [Theory]
+    [InlineData("uswim", true)]
+    [InlineData("swim", false)]
+    public async Task A_board_whose_device_Swim_has_no_variance_model_for_is_named_when_uswim_ranks_by_one(string method, bool noted)
+    {
+        await using var host = new EmulatorHost(new EmulatedBoard(DevicePreset.Rram with { Name = "taox-2026" }, new BoardGeometry(16, 256, 256), 2));
+        System.Net.IPEndPoint endpoint = host.ListenTcp(System.Net.IPAddress.Loopback, 0);
+
+        CliRun run = await Task.Run(() => CliRun.Of(Args($"tcp:127.0.0.1:{endpoint.Port}", method)));
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        Assert.Equal(noted, run.Output.Contains("no model for the board's device 'taox-2026'", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_resume_with_other_options_is_refused_naming_them()
     {
