@@ -157,7 +157,8 @@ public sealed partial class BoardClient : IAsyncDisposable
         }
         catch (BrokenCircuitException ex)
         {
-            throw new IOException($"the link to the board failed too often to go on ({ex.Message.TrimEnd('.')}); {request.Opcode} (sequence {pending.Sequence}) was not sent. "
+            string fate = pending.Attempts == 0 ? "was not sent" : $"went out {pending.Attempts} times unanswered, so whether the board executed it is unknown";
+            throw new IOException($"the link to the board failed too often to go on ({ex.Message.TrimEnd('.')}); {request.Opcode} (sequence {pending.Sequence}) {fate}. "
                 + "Check the connection and the board, then try again.", ex);
         }
         catch (RetryableAttemptException ex)
