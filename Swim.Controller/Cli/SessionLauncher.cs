@@ -57,14 +57,18 @@ internal static class SessionLauncher
     /// </summary>
     public static Func<CellPlan, Func<int, double>>? VarianceModel(BoardSpec spec, BoardInfo info, SelectionMethod selection) =>
         spec.Profile is { } profile ? DeviceVariance.From(profile)
-            : selection is SelectionMethod.USwim or SelectionMethod.CellLevel ? DeviceVariance.From(DevicePreset.ByName(DevicePreset.Names.Contains(info.DeviceModel) ? info.DeviceModel : "rram")) : null;
+            : RanksByVariance(selection) ? DeviceVariance.From(DevicePreset.ByName(KnowsDevice(info) ? info.DeviceModel : "rram")) : null;
 
     /// <summary>What the user must know when uswim or cell-level ranks by a variance model the board did not name, or null.</summary>
     public static string? VarianceAssumption(BoardSpec spec, BoardInfo info, SelectionMethod selection) =>
-        spec.Profile is null && selection is SelectionMethod.USwim or SelectionMethod.CellLevel && !DevicePreset.Names.Contains(info.DeviceModel)
+        spec.Profile is null && RanksByVariance(selection) && !KnowsDevice(info)
             ? $"{SelectionMethods.Name(selection)} ranks by a device's state-dependent programming variance, and Swim has no model for the board's device '{info.DeviceModel}' "
               + $"({string.Join(", ", DevicePreset.Names)}); it uses rram's. Rankings on this board are only as good as that assumption."
             : null;
+
+    private static bool RanksByVariance(SelectionMethod selection) => selection is SelectionMethod.USwim or SelectionMethod.CellLevel;
+
+    private static bool KnowsDevice(BoardInfo info) => DevicePreset.Names.Contains(info.DeviceModel);
 
     private static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial)
     {
