@@ -284,23 +284,45 @@ public static class ProgrammingSession
                 CellCounters[] now = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
                 return cells.Where((_, i) => byPulses ? now[i].Pulses == then[2 * i] : now[i].Reads == then[2 * i + 1]).ToArray();
             }
-            // Without COUNTERS, READ is the evidence: a cell that moved by more than read noise explains was acted on.
-            // A cell that did not move is ambiguous (never reached, stuck, or already at its target), so order decides:
-            // the board executes the chunk's cells in the order they were sent, so every cell sent before the last
-            // one that moved was reached, and is not sent again. A cell at its open-loop target (level 0 on a fresh
-            // board: half of every differential pair) is where it should be and is not sent again either.
+            // Without COUNTERS, READ is the evidence, judged a whole command at a time: the board runs a command whole
+            // or not at all. A cell clearly away from its target before the chunk (by more than twice the band read
+            // noise stays inside) lands at least halfway to the target if the board reached it, unless it is stuck;
+            // read noise cannot carry it that far. So a command ran when most of its such cells landed. Judging
+            // cell by cell instead would resend a ran command's stuck cells (pulsing them twice) and leave a lost
+            // command's noise-moved cells unprogrammed. A command with no such cell needs nothing: its cells are
+            // near their targets already (level 0 on a fresh board is half of every differential pair).
             float[] was = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(before).ToArray();
             float[] current = await client.ReadAsync(addresses, 4, cancellationToken).ConfigureAwait(false);
             double band = Math.Max(4 * (client.Board?.ReadResolutionMicrosiemens ?? 0), 0.01 * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
-            int lastMoved = -1;
-            for (int i = 0; i < cells.Length; i++)
+            int perCommand = client.ItemsPerCommand(byPulses ? ProgramTarget.WireLength : VerifyTarget.WireLength);
+            var untouched = new List<int>();
+            for (int first = 0; first < cells.Length; first += perCommand)
             {
-                if (Math.Abs(current[i] - was[i]) > band)
+                int end = Math.Min(cells.Length, first + perCommand);
+                int away = 0, landed = 0;
+                for (int i = first; i < end; i++)
                 {
-                    lastMoved = i;
+                    double target = plan.TargetConductance(cells[i]);
+                    double distance = Math.Abs(was[i] - target);
+                    if (distance > 2 * band)
+                    {
+                        away++;
+                        landed += Math.Abs(current[i] - target) < distance / 2 ? 1 : 0;
+                    }
+                }
+                if (away == 0 || 2 * landed > away)
+                {
+                    continue;
+                }
+                for (int i = first; i < end; i++)
+                {
+                    if (!byPulses || Math.Abs(current[i] - plan.TargetConductance(cells[i])) > 2 * band)
+                    {
+                        untouched.Add(cells[i]);
+                    }
                 }
             }
-            return cells.Where((c, i) => i > lastMoved && !(byPulses && Math.Abs(current[i] - plan.TargetConductance(c)) <= band)).ToArray();
+            return [.. untouched];
         }
 
         private async Task Chunks(string phase, int total, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
