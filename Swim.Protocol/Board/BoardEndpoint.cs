@@ -58,28 +58,43 @@ public sealed class BoardEndpoint
             {
                 return;
             }
-            replies.Clear();
-            Receive(decoder, buffer.AsSpan(0, read), replies);
-            foreach (byte[] reply in replies)
+            // Each response goes out as soon as its request is done, not after every frame of this read: a pipelined
+            // request behind a long one must not hold the long one's answer back (its host is timing it).
+            for (int offset = 0; offset < read;)
             {
-                await transport.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+                replies.Clear();
+                offset += Receive(decoder, buffer.AsSpan(offset, read - offset), replies, untilFirstReply: true);
+                foreach (byte[] reply in replies)
+                {
+                    await transport.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
     }
 
     /// <summary>Feeds received bytes through <paramref name="decoder"/> and collects the wire frames to send back.</summary>
-    public void Receive(FrameDecoder decoder, ReadOnlySpan<byte> input, List<byte[]> replies)
+    public void Receive(FrameDecoder decoder, ReadOnlySpan<byte> input, List<byte[]> replies) => Receive(decoder, input, replies, untilFirstReply: false);
+
+    /// <summary>As above; with <paramref name="untilFirstReply"/>, stops after the first frame that draws a reply.</summary>
+    /// <returns>How many bytes of <paramref name="input"/> were consumed.</returns>
+    public int Receive(FrameDecoder decoder, ReadOnlySpan<byte> input, List<byte[]> replies, bool untilFirstReply)
     {
         ArgumentNullException.ThrowIfNull(decoder);
         ArgumentNullException.ThrowIfNull(replies);
+        int length = input.Length;
         while (decoder.TryDecode(ref input, out Frame frame, out FrameError error, out uint? hint))
         {
             byte[]? reply = error == FrameError.None ? Handle(frame) : Refuse(error, hint);
             if (reply is not null)
             {
                 replies.Add(reply);
+                if (untilFirstReply)
+                {
+                    break;
+                }
             }
         }
+        return length - input.Length;
     }
 
     /// <summary>A brown-out or power cycle: volatile state, the response cache and every counter are lost, conductances kept.</summary>

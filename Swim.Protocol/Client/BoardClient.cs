@@ -31,6 +31,7 @@ public sealed partial class BoardClient : IAsyncDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly FrameDecoder _decoder = new();
     private readonly Lock _gate = new();
+    private long _outstandingNominalNs;
     private readonly Dictionary<uint, PendingRequest> _pending = [];
     private readonly LinkedList<uint> _order = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -96,7 +97,7 @@ public sealed partial class BoardClient : IAsyncDisposable
         PendingRequest pending;
         try
         {
-            pending = await AcquireAsync(request.Opcode, cancellationToken).ConfigureAwait(false);
+            pending = await AcquireAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -153,7 +154,7 @@ public sealed partial class BoardClient : IAsyncDisposable
         catch (TimeoutRejectedException ex)
         {
             Interlocked.Increment(ref _timeouts);
-            throw new BoardTimeoutException(request.Opcode, pending.Sequence, pending.Attempts, _options.AttemptTimeout, ex);
+            throw new BoardTimeoutException(request.Opcode, pending.Sequence, pending.Attempts, ex.Timeout, ex);
         }
         catch (BrokenCircuitException ex)
         {
@@ -171,6 +172,42 @@ public sealed partial class BoardClient : IAsyncDisposable
             ReleaseOrder();
             Release(pending);
         }
+    }
+
+    /// <summary>
+    /// How long an attempt waits: the configured timeout plus the nominal device time of every request outstanding,
+    /// its own included. The board runs requests one at a time, so a pipelined request's answer waits for those ahead
+    /// of it, and the spec gives a board until its command's device time to begin answering.
+    /// </summary>
+    private TimeSpan AttemptTimeout()
+    {
+        long outstanding;
+        lock (_gate)
+        {
+            outstanding = _outstandingNominalNs;
+        }
+        return _options.AttemptTimeout + TimeSpan.FromTicks(outstanding / 100);
+    }
+
+    /// <summary>
+    /// A request's nominal device time from IDENTIFY's read, pulse and verify-iteration times: for PROGRAM_VERIFY the
+    /// worst case, every cell to its iteration limit, since nothing less bounds when the board may answer.
+    /// </summary>
+    internal static long NominalDeviceNs(BoardRequest request, BoardInfo? board)
+    {
+        if (board is null)
+        {
+            return 0;
+        }
+        return request switch
+        {
+            ReadRequest read => (long)read.ItemCount * read.Samples * board.ReadNs,
+            WritePulseRequest pulses => (long)pulses.Pulses.Count * board.PulseNs,
+            ProgramRequest program => (long)program.Targets.Count * (board.PulseNs + board.ReadNs),
+            ProgramVerifyRequest verify => verify.Targets.Sum(t => board.ReadNs + (long)t.MaxIterations * board.VerifyIterationNs),
+            BatchRequest batch => batch.Requests.Sum(r => NominalDeviceNs(r, board)),
+            _ => 0,
+        };
     }
 
     private ResiliencePipeline BuildPipeline()
@@ -197,7 +234,7 @@ public sealed partial class BoardClient : IAsyncDisposable
                 SamplingDuration = _options.BreakerSampling,
                 BreakDuration = _options.BreakDuration,
             })
-            .AddTimeout(_options.AttemptTimeout)
+            .AddTimeout(new TimeoutStrategyOptions { TimeoutGenerator = _ => new ValueTask<TimeSpan>(AttemptTimeout()) })
             .Build();
     }
 
@@ -218,8 +255,9 @@ public sealed partial class BoardClient : IAsyncDisposable
     }
 
     /// <summary>Waits until the request's sequence number fits the window: at most Window ahead of the oldest unanswered.</summary>
-    private async ValueTask<PendingRequest> AcquireAsync(Opcode opcode, CancellationToken cancellationToken)
+    private async ValueTask<PendingRequest> AcquireAsync(BoardRequest request, CancellationToken cancellationToken)
     {
+        long nominalNs = NominalDeviceNs(request, Board);
         while (true)
         {
             Task changed;
@@ -228,7 +266,8 @@ public sealed partial class BoardClient : IAsyncDisposable
                 ThrowIfLinkFailed();
                 if (_order.Count == 0 || unchecked(_nextSequence - _order.First!.Value) < (uint)_window)
                 {
-                    var pending = new PendingRequest(_nextSequence, opcode);
+                    var pending = new PendingRequest(_nextSequence, request.Opcode, nominalNs);
+                    _outstandingNominalNs += nominalNs;
                     _nextSequence = unchecked(_nextSequence + 1);
                     pending.Node = _order.AddLast(pending.Sequence);
                     _pending[pending.Sequence] = pending;
@@ -245,7 +284,10 @@ public sealed partial class BoardClient : IAsyncDisposable
         TaskCompletionSource changed;
         lock (_gate)
         {
-            _pending.Remove(pending.Sequence);
+            if (_pending.Remove(pending.Sequence))
+            {
+                _outstandingNominalNs -= pending.NominalNs;
+            }
             if (pending.Node is not null)
             {
                 _order.Remove(pending.Node);
@@ -372,11 +414,14 @@ public sealed partial class BoardClient : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "link failed: {Reason}")]
     private partial void LogLinkFailed(string reason);
 
-    private sealed class PendingRequest(uint sequence, Opcode opcode)
+    private sealed class PendingRequest(uint sequence, Opcode opcode, long nominalNs)
     {
         public uint Sequence { get; } = sequence;
 
         public Opcode Opcode { get; } = opcode;
+
+        /// <summary>The board's nominal device time for this request (IDENTIFY's times), 0 before IDENTIFY.</summary>
+        public long NominalNs { get; } = nominalNs;
 
         public LinkedListNode<uint>? Node { get; set; }
 

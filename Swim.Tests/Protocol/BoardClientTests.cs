@@ -147,6 +147,30 @@ public sealed class BoardClientTests
     }
 
     [Fact]
+    public async Task A_command_whose_nominal_device_time_exceeds_the_attempt_timeout_is_waited_for_not_resent()
+    {
+        // 10 iterations of 100 ms nominal: the board may take a second before answering, and takes 0.8 s. Two of
+        // them pipelined: the second is answered only after the first is done, 1.6 s after it was sent.
+        var device = new CountingDevice { VerifyDuration = TimeSpan.FromMilliseconds(800) };
+        device.Info = device.Info with { VerifyIterationNs = 100_000_000 };
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { AttemptTimeout = TimeSpan.FromMilliseconds(300) });
+        await using (client)
+        {
+            await client.IdentifyAsync();
+            // Counted from here: in a cold test process even IDENTIFY can miss 300 ms while the code is compiled.
+            LinkStatistics before = client.Statistics;
+            VerifyTarget Target(ushort column) => new(new CellAddress(0, 0, column), 50f, 1f, 10);
+
+            await Task.WhenAll(client.ProgramVerifyAsync([Target(1)]), client.ProgramVerifyAsync([Target(2)]));
+
+            Assert.Equal(before.Retransmissions, client.Statistics.Retransmissions);
+            Assert.Equal(before.Timeouts, client.Statistics.Timeouts);
+        }
+        await stop.CancelAsync();
+        Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
+    }
+
+    [Fact]
     public async Task An_identify_that_describes_an_unusable_board_is_refused_naming_each_problem()
     {
         var device = new CountingDevice();

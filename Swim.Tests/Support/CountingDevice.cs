@@ -21,6 +21,9 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
 
     public bool AlwaysBusy { get; set; }
 
+    /// <summary>How long a PROGRAM_VERIFY takes, as on a slow bench setup.</summary>
+    public TimeSpan VerifyDuration { get; set; }
+
     public BoardInfo Info { get; set; } = RandomMessages.Info(new Random(1)) with { ResponseCacheDepth = cacheDepth, MaxBatch = maxBatch, Rows = 512, Columns = 512 };
 
     public DeviceCounters Counters => new(0, 1, 2, 3, 4, 5);
@@ -43,6 +46,7 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
                 }
                 return new ProgramResponse(program.Targets.Select(_ => StatusCode.Ok).ToArray());
             case ProgramVerifyRequest verify:
+                Thread.Sleep(VerifyDuration);
                 foreach (VerifyTarget t in verify.Targets)
                 {
                     Executions.AddOrUpdate(t.Cell, 1, (_, n) => n + 1);
