@@ -6,18 +6,21 @@ namespace Swim.Protocol.Client;
 public class BoardException : Exception
 {
     public BoardException(StatusCode status, Opcode opcode, uint sequence)
-        : base($"the board refused {opcode} (sequence {sequence}) with status {status} (0x{(byte)status:X2}).")
+        : this($"the board refused {opcode} (sequence {sequence}) with status {status} (0x{(byte)status:X2}).", status, opcode, sequence)
     {
-        Status = status;
-        Opcode = opcode;
-        Sequence = sequence;
     }
 
     /// <summary>Every attempt of a request drew a status that asks for a resend (BUSY or BAD_CRC); the board executed none.</summary>
     public BoardException(StatusCode status, Opcode opcode, uint sequence, int attempts)
-        : base(status == StatusCode.Busy
+        : this(status == StatusCode.Busy
             ? $"the board answered BUSY to all {attempts} attempts of {opcode} (sequence {sequence}) and executed none; let it finish what it is doing (or RESET it), then try again."
-            : $"the board answered {status} to all {attempts} attempts of {opcode} (sequence {sequence}) and executed none: frames reach it damaged; check the cable, the baud rate and the ground.")
+            : $"the board answered {status} to all {attempts} attempts of {opcode} (sequence {sequence}) and executed none: frames reach it damaged; check the cable, the baud rate and the ground.",
+            status, opcode, sequence)
+    {
+    }
+
+    private BoardException(string message, StatusCode status, Opcode opcode, uint sequence)
+        : base(message)
     {
         Status = status;
         Opcode = opcode;
