@@ -19,26 +19,20 @@ public sealed class BoardErrorTests
     private static readonly Lazy<SensitivityResult> s_sensitivity = new(() => BundledLeNet.Sensitivity(300, 150));
 
     /// <summary>The emulated board, except that the N-th PROGRAM_VERIFY fails with INTERNAL_ERROR (and changes nothing).</summary>
-    private sealed class FailingBoard(EmulatedBoard inner, int failAt) : IBoardDevice
+    private sealed class FailingBoard(EmulatedBoard inner, int failAt) : DelegatingDevice(inner)
     {
         private int _verifies;
 
         public bool Failing { get; set; } = true;
 
-        public BoardInfo Info => inner.Info;
-
-        public DeviceCounters Counters => inner.Counters;
-
-        public BoardResponse Execute(BoardRequest request)
+        public override BoardResponse Execute(BoardRequest request)
         {
             if (Failing && request is ProgramVerifyRequest && ++_verifies == failAt)
             {
                 throw new BoardStatusException(StatusCode.InternalError, "charge pump fault");
             }
-            return inner.Execute(request);
+            return base.Execute(request);
         }
-
-        public void Reset(bool clearCounters) => inner.Reset(clearCounters);
     }
 
     [Fact]

@@ -160,46 +160,38 @@ public sealed class SessionResumeTests
     /// Counts the open-loop writes and write-verifies each cell receives; unlike the board's counters, across power
     /// cycles. With <see cref="StuckTail"/>, the last cells of every PROGRAM do not move (as stuck cells would).
     /// </summary>
-    private sealed class WriteLog(EmulatedBoard inner) : IBoardDevice
+    private sealed class WriteLog(EmulatedBoard board) : DelegatingDevice(board)
     {
         public int StuckTail { get; init; }
 
-        public int[] Programs { get; } = new int[inner.Cells.Count];
+        public int[] Programs { get; } = new int[board.Cells.Count];
 
-        public int[] Verifies { get; } = new int[inner.Cells.Count];
+        public int[] Verifies { get; } = new int[board.Cells.Count];
 
-        public BoardInfo Info => inner.Info;
-
-        public DeviceCounters Counters => inner.Counters;
-
-        public BoardResponse Execute(BoardRequest request)
+        public override BoardResponse Execute(BoardRequest request)
         {
             switch (request)
             {
                 case ProgramRequest program:
                     foreach (var target in program.Targets)
                     {
-                        Programs[inner.IndexOf(target.Cell)]++;
+                        Programs[Inner.IndexOf(target.Cell)]++;
                     }
                     if (StuckTail > 0 && program.Targets.Count > StuckTail)
                     {
-                        inner.Execute(new ProgramRequest([.. program.Targets.Take(program.Targets.Count - StuckTail)]));
+                        Inner.Execute(new ProgramRequest([.. program.Targets.Take(program.Targets.Count - StuckTail)]));
                         return new ProgramResponse([.. program.Targets.Select(_ => StatusCode.Ok)]);
                     }
                     break;
                 case ProgramVerifyRequest verify:
                     foreach (var target in verify.Targets)
                     {
-                        Verifies[inner.IndexOf(target.Cell)]++;
+                        Verifies[Inner.IndexOf(target.Cell)]++;
                     }
                     break;
             }
-            return inner.Execute(request);
+            return base.Execute(request);
         }
-
-        public void Reset(bool clearCounters) => inner.Reset(clearCounters);
-
-        public void PowerCycle() => inner.PowerCycle();
     }
 
     /// <summary>
