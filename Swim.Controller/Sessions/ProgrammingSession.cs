@@ -30,7 +30,7 @@ public static class ProgrammingSession
         CrossbarMapping mapping = CrossbarMapping.Build(model, board, options.Mapping);
         CellPlan plan = CellPlan.Build(mapping, model);
         var run = new Runner(client, board, plan, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
-        BoardActivity before = BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board);
+        BoardActivity before = await run.ActivityAsync().ConfigureAwait(false);
         // A resumed session reports the whole session's cost: where the counters stood when it first began is journalled,
         // and so is the last reading before each chunk, which is what shows a restart of the counters since then.
         BoardActivity? recordedStart = BoardActivity.ParseJournalText(journal?.Fact("start_activity"));
@@ -80,7 +80,7 @@ public static class ProgrammingSession
             }
             layers.Add(new LayerError(layer.Name, weights[l].Length, Math.Sqrt(sum / weights[l].Length), max));
         }
-        BoardActivity after = BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board);
+        BoardActivity after = await run.ActivityAsync().ConfigureAwait(false);
         journal?.SetFact("state", "completed");
         (BoardActivity spent, List<string> notes) = Spent(restartedBeforeResume ? null : sessionStart, before, after, board);
         notes.InsertRange(0, run.Notes);
@@ -163,7 +163,7 @@ public static class ProgrammingSession
             {
                 // Where the budget is counted from survives a crash in the journal.
                 string? recorded = journal?.Fact("verify_start_device_ns");
-                startNs = recorded is null ? await DeviceTimeAsync().ConfigureAwait(false) : ulong.Parse(recorded, System.Globalization.CultureInfo.InvariantCulture);
+                startNs = recorded is null ? (await ActivityAsync().ConfigureAwait(false)).DeviceTimeNs : ulong.Parse(recorded, System.Globalization.CultureInfo.InvariantCulture);
                 if (recorded is null)
                 {
                     journal?.SetFact("verify_start_device_ns", startNs.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -215,7 +215,7 @@ public static class ProgrammingSession
                 verified = start + bytes.Length;
             }, stopBefore: budget is null ? null : async () =>
             {
-                ulong now = await DeviceTimeAsync().ConfigureAwait(false);
+                ulong now = (await ActivityAsync().ConfigureAwait(false)).DeviceTimeNs;
                 // A clock below the start means the board was reset or lost power: count from its restart, never wrap around.
                 ulong used = now >= startNs!.Value ? now - startNs.Value : now;
                 return used >= (ulong)(budget.Value.TotalMilliseconds * 1e6);
@@ -223,8 +223,9 @@ public static class ProgrammingSession
             return (outcomes[..verified], verified);
         }
 
-        private async Task<ulong> DeviceTimeAsync() =>
-            BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board).DeviceTimeNs;
+        /// <summary>The board's STATUS counters now, device time estimated when the board reports none.</summary>
+        public async Task<BoardActivity> ActivityAsync() =>
+            BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board);
 
         public async Task<float[]> ReadAllAsync(string phase)
         {
@@ -254,8 +255,7 @@ public static class ProgrammingSession
             {
                 // Per-cell counters mean nothing across a power loss or a RESET that clears them; this stamp lets a
                 // recovery tell. It is written before the chunk is, so a started chunk always has its own stamp.
-                BoardStatus status = await client.StatusAsync(cancellationToken).ConfigureAwait(false);
-                journal.SetFact("chunk_board_state", BoardActivity.Of(status, board).ToJournalText());
+                journal.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
                 CellCounters[] counters = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
                 return System.Runtime.InteropServices.MemoryMarshal.AsBytes(counters.SelectMany(c => new[] { c.Pulses, c.Reads }).ToArray().AsSpan()).ToArray();
             }
@@ -270,7 +270,7 @@ public static class ProgrammingSession
             if (hasCounters)
             {
                 BoardActivity? stamped = BoardActivity.ParseJournalText(journal!.Fact("chunk_board_state"));
-                BoardActivity epoch = BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board);
+                BoardActivity epoch = await ActivityAsync().ConfigureAwait(false);
                 if (stamped is null || epoch.RestartedSince(stamped.Value))
                 {
                     // Which cells the board acted on is lost with its counters; sending any of them again could pulse a
