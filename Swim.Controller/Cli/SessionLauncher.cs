@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
@@ -23,14 +24,19 @@ internal static class SessionLauncher
     {
         string facts = SessionFacts(options);
         string modelHash = Convert.ToHexStringLower(SHA256.HashData(model.ToBytes()));
+        // The journal names cells by their index in the plan; the layout says where each index sits on the board.
+        string layoutHash = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(CrossbarMapping.Build(model, board, options.Mapping), JsonOutput.Options)));
         if (!resume)
         {
-            return SessionJournal.Create(path, new Dictionary<string, string> { ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = board.Serial, ["model_path"] = modelPath });
+            return SessionJournal.Create(path, new Dictionary<string, string>
+            {
+                ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = board.Serial, ["model_path"] = modelPath, ["layout_sha256"] = layoutHash,
+            });
         }
         SessionJournal journal = SessionJournal.Open(path);
         try
         {
-            CheckSameSession(journal, modelHash, facts, board.Serial);
+            CheckSameSession(journal, modelHash, facts, board.Serial, layoutHash);
         }
         catch
         {
@@ -70,7 +76,7 @@ internal static class SessionLauncher
 
     private static bool KnowsDevice(BoardInfo info) => DevicePreset.Names.Contains(info.DeviceModel);
 
-    private static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial)
+    private static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial, string layoutHash)
     {
         if (journal.Fact("model_sha256") != modelHash)
         {
@@ -83,6 +89,13 @@ internal static class SessionLauncher
         if (journal.Fact("board_serial") != serial)
         {
             throw new SwimInputException($"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");
+        }
+        // Journals written before the layout was recorded have no layout fact; their Swim placed cells as this one does
+        // on every board whose rows hold whole weights.
+        if (journal.Fact("layout_sha256") is { } recorded && recorded != layoutHash)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' placed the model's cells on the board differently (another board geometry, or another Swim version's layout), so its record of which cells were pulsed " +
+                "does not name these cells; resume with the Swim and board that started it, or start a new journal.");
         }
     }
 }

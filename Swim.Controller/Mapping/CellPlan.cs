@@ -66,6 +66,7 @@ public sealed class CellPlan
         }
         var cells = new CellAddress[checked((int)(starts[^1] * perWeight))];
         var levels = new byte[cells.Length];
+        var assigned = new bool[cells.Length];
         var targets = new float[mapping.Weights.Count][];
         int maxDigit = (1 << mapping.BitsPerCell) - 1;
         for (int l = 0; l < mapping.Weights.Count; l++)
@@ -74,10 +75,8 @@ public sealed class CellPlan
             float[] values = model.ReadWeights(layer.Name);
             targets[l] = new float[values.Length];
             double step = mapping.StepOf(layer);
-            int blockColumns = (layer.FanOut * perWeight + mapping.Columns - 1) / mapping.Columns;
             for (int e = 0; e < values.Length; e++)
             {
-                (int input, int output) = layer.OutputsFirst ? (e % layer.FanIn, e / layer.FanIn) : (e / layer.FanOut, e % layer.FanOut);
                 (long magnitude, int group, float quantized) = Quantize(mapping, values[e], step);
                 targets[l][e] = quantized;
                 long first = (starts[l] + e) * perWeight;
@@ -85,17 +84,50 @@ public sealed class CellPlan
                 {
                     for (int d = 0; d < mapping.Digits; d++)
                     {
-                        int cell = (int)(first + g * mapping.Digits + d);
-                        int digit = g == group ? (int)(magnitude >> (mapping.BitsPerCell * (mapping.Digits - 1 - d))) & maxDigit : 0;
-                        levels[cell] = (byte)digit;
-                        int column = output * perWeight + g * mapping.Digits + d;
-                        CrossbarBlock block = layer.Blocks[input / mapping.Rows * blockColumns + column / mapping.Columns];
-                        cells[cell] = new CellAddress((ushort)block.Tile, (ushort)(block.TileRow + input - block.MatrixRow), (ushort)(block.TileColumn + column - block.MatrixColumn));
+                        levels[first + g * mapping.Digits + d] = g == group ? (byte)((magnitude >> (mapping.BitsPerCell * (mapping.Digits - 1 - d))) & maxDigit) : (byte)0;
                     }
                 }
             }
+            PlaceCells(layer, starts[l], perWeight, cells, assigned);
+        }
+        if (Array.IndexOf(assigned, false) is int missing and >= 0)
+        {
+            throw new SwimInputException($"the mapping leaves cell {missing % perWeight} of weight {missing / perWeight} of the plan without a place on the board; its blocks do not cover the weight matrices. Map the model again.");
         }
         return new CellPlan(mapping, cells, levels, starts, targets);
+    }
+
+    /// <summary>
+    /// Gives each cell of <paramref name="layer"/> its board address from the block that holds its matrix row and
+    /// column (column = output x cells per weight + group x digits + digit).
+    /// </summary>
+    private static void PlaceCells(WeightMapping layer, long layerStart, int perWeight, CellAddress[] cells, bool[] assigned)
+    {
+        foreach (CrossbarBlock block in layer.Blocks)
+        {
+            if (block.MatrixRow < 0 || block.Rows < 0 || block.MatrixRow + block.Rows > layer.FanIn || block.MatrixColumn < 0 || block.Columns < 0
+                || block.MatrixColumn + block.Columns > (long)layer.FanOut * perWeight)
+            {
+                throw new SwimInputException($"the mapping places rows {block.MatrixRow}+{block.Rows}, columns {block.MatrixColumn}+{block.Columns} of weight '{layer.Name}', outside its {layer.FanIn} x {(long)layer.FanOut * perWeight} matrix. Map the model again.");
+            }
+            for (int r = 0; r < block.Rows; r++)
+            {
+                int input = block.MatrixRow + r;
+                for (int c = 0; c < block.Columns; c++)
+                {
+                    int column = block.MatrixColumn + c;
+                    int output = column / perWeight;
+                    long element = layer.OutputsFirst ? (long)output * layer.FanIn + input : (long)input * layer.FanOut + output;
+                    int cell = checked((int)((layerStart + element) * perWeight + column % perWeight));
+                    if (assigned[cell])
+                    {
+                        throw new SwimInputException($"the mapping places row {input}, column {column} of weight '{layer.Name}' in two blocks. Map the model again.");
+                    }
+                    assigned[cell] = true;
+                    cells[cell] = new CellAddress((ushort)block.Tile, (ushort)(block.TileRow + r), (ushort)(block.TileColumn + c));
+                }
+            }
+        }
     }
 
     /// <summary>(stored magnitude, which group holds it, the quantized weight).</summary>

@@ -10,7 +10,7 @@ namespace Swim.Controller.Mapping;
 /// A model's mapped weights placed on a board: each weight quantized to sign and N magnitude bits, split into
 /// N/m digits of m bits (one digit a cell, significance 2^(-i m) of the layer's full scale), signs held by
 /// differential pairs or an offset, and each weight matrix laid out as a crossbar (inputs on rows, outputs
-/// times cells-per-weight on columns) cut into tile-sized blocks. Saved as JSON so reads decode back to weights.
+/// times cells-per-weight on columns) cut into blocks on the tiles (<see cref="TileLayout"/>). Saved as JSON so reads decode back to weights.
 /// </summary>
 public sealed record CrossbarMapping
 {
@@ -70,27 +70,27 @@ public sealed record CrossbarMapping
             layouts.Add((weight, fanIn, fanOut, outputsFirst, fullScale == 0 ? 1 : fullScale));
         }
         long needed = layouts.Sum(l => (long)l.FanIn * l.FanOut * cellsPerWeight);
-        long available = board.CellCount;
-        var packer = new TilePacker(board.Tiles, board.Rows, board.Columns);
-        var weights = new List<WeightMapping>();
-        foreach (var l in layouts)
+        // Whole tile-sized blocks where they fit; cut finer only when they do not, so a model that fits either way
+        // keeps the simpler layout (and sessions journalled on it keep their cell addresses).
+        // A weight's cells stay side by side on one row, so a block is a whole number of weights wide.
+        int wholeWeightColumns = board.Columns / cellsPerWeight * cellsPerWeight;
+        if (wholeWeightColumns == 0)
         {
-            var blocks = new List<CrossbarBlock>();
-            int columns = l.FanOut * cellsPerWeight;
-            for (int r = 0; r < l.FanIn; r += board.Rows)
-            {
-                for (int c = 0; c < columns; c += board.Columns)
-                {
-                    int rows = Math.Min(board.Rows, l.FanIn - r);
-                    int cols = Math.Min(board.Columns, columns - c);
-                    (int tile, int row, int column) = packer.Place(rows, cols)
-                        ?? throw new SwimInputException(
-                            $"model {model.Description} does not fit the board: it needs {needed:N0} cells ({cellsPerWeight} per weight for {options.MagnitudeBits}-bit weights on {board.LevelsPerCell}-level cells, " +
-                            $"{options.Signs.ToString().ToLowerInvariant()} signs) and the board has {available:N0} ({board.Tiles} tiles of {board.Rows} x {board.Columns}); " +
-                            $"placement ran out at weight '{l.Weight.Name}'. Use fewer weight bits, a bigger board, or map the model in parts.");
-                    blocks.Add(new CrossbarBlock(tile, row, column, r, c, rows, cols));
-                }
-            }
+            throw new SwimInputException($"a row of the board has {board.Columns} cells and a weight needs {cellsPerWeight} ({options.MagnitudeBits}-bit weights on {board.LevelsPerCell}-level cells, " +
+                $"{options.Signs.ToString().ToLowerInvariant()} signs). Use fewer weight bits or offset signs.");
+        }
+        List<CrossbarBlock>[] layout =
+            TileLayout.Shelves([.. layouts.Select(l => (l.FanIn, l.FanOut * cellsPerWeight))], board.Tiles, board.Rows, wholeWeightColumns)
+            ?? TileLayout.Skyline([.. layouts.Select(l => (l.FanIn, l.FanOut))], cellsPerWeight, board.Tiles, board.Rows, board.Columns)
+            ?? throw new SwimInputException(
+                $"model {model.Description} does not fit the board: it needs {needed:N0} cells ({cellsPerWeight} per weight for {options.MagnitudeBits}-bit weights on {board.LevelsPerCell}-level cells, " +
+                $"{options.Signs.ToString().ToLowerInvariant()} signs) and the board has {board.CellCount:N0} ({board.Tiles} tiles of {board.Rows} x {board.Columns}" +
+                (wholeWeightColumns == board.Columns ? ")" : $", of which {wholeWeightColumns} columns a row hold whole weights)") +
+                ". Use fewer weight bits, a bigger board, or map the model in parts.");
+        var weights = new List<WeightMapping>();
+        for (int i = 0; i < layouts.Count; i++)
+        {
+            var l = layouts[i];
             weights.Add(new WeightMapping
             {
                 Name = l.Weight.Name,
@@ -99,7 +99,7 @@ public sealed record CrossbarMapping
                 FanIn = l.FanIn,
                 FanOut = l.FanOut,
                 OutputsFirst = l.OutputsFirst,
-                Blocks = blocks,
+                Blocks = layout[i],
             });
         }
         return new CrossbarMapping
@@ -153,34 +153,4 @@ public sealed record CrossbarMapping
     public static CrossbarMapping Load(string path) =>
         JsonSerializer.Deserialize<CrossbarMapping>(File.ReadAllText(path), JsonOutput.Options)
             ?? throw new SwimInputException($"'{path}' is not a Swim mapping file.");
-
-    /// <summary>Shelf packing: blocks fill a tile left to right on shelves as tall as their first block.</summary>
-    private sealed class TilePacker(int tiles, int rows, int columns)
-    {
-        private readonly List<List<(int Top, int Height, int Cursor)>> _shelves = Enumerable.Range(0, tiles).Select(_ => new List<(int, int, int)>()).ToList();
-
-        public (int Tile, int Row, int Column)? Place(int height, int width)
-        {
-            for (int t = 0; t < tiles; t++)
-            {
-                List<(int Top, int Height, int Cursor)> shelves = _shelves[t];
-                for (int s = 0; s < shelves.Count; s++)
-                {
-                    (int top, int shelfHeight, int cursor) = shelves[s];
-                    if (height <= shelfHeight && cursor + width <= columns)
-                    {
-                        shelves[s] = (top, shelfHeight, cursor + width);
-                        return (t, top, cursor);
-                    }
-                }
-                int used = shelves.Sum(s => s.Height);
-                if (used + height <= rows)
-                {
-                    shelves.Add((used, height, width));
-                    return (t, used, 0);
-                }
-            }
-            return null;
-        }
-    }
 }

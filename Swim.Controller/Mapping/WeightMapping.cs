@@ -3,7 +3,7 @@ namespace Swim.Controller.Mapping;
 /// <summary>
 /// One weight tensor on the crossbar: its quantization and where its cells sit. Element e (row-major in the
 /// tensor) occupies crossbar row <c>RowOf(e)</c> and columns <c>ColumnOf(e, group, digit)</c> of the weight's
-/// logical matrix, which <see cref="Blocks"/> cut into tile-sized pieces.
+/// logical matrix, which <see cref="Blocks"/> cut into rectangles placed on the tiles.
 /// </summary>
 public sealed record WeightMapping
 {

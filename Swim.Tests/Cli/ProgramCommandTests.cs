@@ -75,6 +75,20 @@ public sealed class ProgramCommandTests : IDisposable
         Assert.NotEqual(Controller.Onnx.OnnxModel.Load(s_model).ReadWeights("fc1.weight"), Controller.Onnx.OnnxModel.Load(_dir.File("programmed.onnx")).ReadWeights("fc1.weight"));
     }
 
+    [Fact]
+    public void A_board_the_model_fills_to_94_percent_is_programmed_with_blocks_cut_to_fit()
+    {
+        // 8 tiles of 256 x 256 hold 524,288 cells; LeNet-5 needs 491,760, more than whole tile-sized blocks can place.
+        CliRun run = CliRun.Of(Args("emulator:rram", "swim", "--geometry", "8x256x256"));
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        JsonElement report = JsonDocument.Parse(File.ReadAllText(_dir.File("report/report.json"))).RootElement;
+        Assert.Equal(491_760, report.GetProperty("cells_programmed").GetInt32());
+        Assert.InRange(report.GetProperty("accuracy").GetDouble(), 0.9, 1.0);
+        Controller.Mapping.CrossbarMapping mapping = Controller.Mapping.CrossbarMapping.Load(_dir.File("report/mapping.json"));
+        Assert.Contains(mapping.Weights.SelectMany(w => w.Blocks), b => b.MatrixRow % 256 != 0);
+    }
+
     [LinuxFact]
     public async Task Programs_a_board_over_a_real_virtual_serial_port()
     {
@@ -115,6 +129,18 @@ public sealed class ProgramCommandTests : IDisposable
         CliRun fresh = CliRun.Of(Args("emulator:rram", "magnitude", "--journal", _dir.File("j.db")));
         Assert.Equal(ExitCodes.BadInput, fresh.ExitCode);
         Assert.Contains("--resume", fresh.Error);
+    }
+
+    [Fact]
+    public void A_resume_on_a_board_that_places_the_cells_elsewhere_is_refused()
+    {
+        // The same emulator serial and options, but a board of other tiles puts plan index i on another cell.
+        Assert.Equal(ExitCodes.Success, CliRun.Of(Args("emulator:rram", "magnitude", "--journal", _dir.File("j.db"), "--geometry", "8x256x256")).ExitCode);
+
+        CliRun resumed = CliRun.Of(Args("emulator:rram", "magnitude", "--journal", _dir.File("j.db"), "--resume"));
+
+        Assert.Equal(ExitCodes.BadInput, resumed.ExitCode);
+        Assert.Contains("placed the model's cells on the board differently", resumed.Error);
     }
 
     [Theory]

@@ -82,6 +82,112 @@ public sealed class CrossbarMappingTests
         Assert.Contains("262,144", ex.Message);
     }
 
+    [Theory]
+    [InlineData(8, 256, 256)] // 94 % of the board: more than whole tile-sized blocks can fill
+    [InlineData(8, 256, 248)]
+    [InlineData(1, 1024, 512)]
+    [InlineData(121, 64, 64)] // 99.2 %
+    [InlineData(16, 256, 250)] // whole tile-sized blocks, on rows that end in two cells no weight can use
+    public void Every_cell_keeps_its_own_place_and_a_weights_cells_sit_side_by_side_on_any_board_that_has_the_room(ushort tiles, ushort rows, ushort columns)
+    {
+        OnnxModel model = LeNet();
+        BoardInfo board = Board(tiles, 4) with { Rows = rows, Columns = columns };
+
+        CrossbarMapping mapping = CrossbarMapping.Build(model, board, new MappingOptions());
+        CellPlan plan = CellPlan.Build(mapping, model);
+
+        Assert.Equal(491_760, plan.CellCount);
+        Assert.Equal(plan.CellCount, plan.Cells.Distinct().Count());
+        Assert.All(plan.Cells, c => Assert.True(c.Tile < tiles && c.Row < rows && c.Column < columns));
+        // A weight's eight cells (two signs x four digits) share a row, side by side.
+        for (int w = 0; w < plan.CellCount / 8; w++)
+        {
+            CellAddress first = plan.Cells[w * 8];
+            for (int k = 1; k < 8; k++)
+            {
+                Assert.Equal(first with { Column = (ushort)(first.Column + k) }, plan.Cells[w * 8 + k]);
+            }
+        }
+        float[] ideal = Enumerable.Range(0, plan.CellCount).Select(plan.TargetConductance).ToArray();
+        float[][] decoded = plan.Decode(ideal);
+        for (int l = 0; l < mapping.Weights.Count; l++)
+        {
+            Assert.Equal(plan.TargetWeights[l], decoded[l], (a, b) => Math.Abs(a - b) <= 1e-5f * mapping.Weights[l].FullScale);
+        }
+    }
+
+    [Fact]
+    public void A_model_that_fits_whole_tile_sized_blocks_keeps_them()
+    {
+        // Sessions journalled on the simpler layout keep their cell addresses.
+        CrossbarMapping mapping = CrossbarMapping.Build(LeNet(), Board(16, 4), new MappingOptions());
+
+        Assert.All(mapping.Weights.SelectMany(w => w.Blocks), b => Assert.True(b.MatrixRow % 256 == 0 && b.MatrixColumn % 256 == 0));
+        Assert.All(mapping.Weights, w => Assert.Equal((w.FanIn + 255) / 256 * ((w.FanOut * 8 + 255) / 256), w.Blocks.Count));
+    }
+
+    [Fact]
+    public void Skyline_layout_covers_any_set_of_matrices_exactly_once_on_the_fewest_tiles_that_have_the_room()
+    {
+        var random = new Random(7);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            (int Rows, int Outputs)[] matrices = [.. Enumerable.Range(0, random.Next(1, 9)).Select(_ => (random.Next(1, 700), random.Next(1, 200)))];
+            int slotWidth = new[] { 1, 2, 4, 8, 16 }[random.Next(5)];
+            int rows = new[] { 32, 64, 100, 128, 256 }[random.Next(5)];
+            int columns = new[] { 64, 100, 128, 250, 256 }[random.Next(5)];
+            int slots = columns / slotWidth;
+            long needed = matrices.Sum(m => (long)m.Rows * m.Outputs);
+            int tiles = (int)((needed + (long)rows * slots - 1) / ((long)rows * slots));
+
+            List<CrossbarBlock>[] layout = TileLayout.Skyline(matrices, slotWidth, tiles, rows, columns)
+                ?? throw new Xunit.Sdk.XunitException($"trial {trial}: no layout for {needed} slots on {tiles} x {rows} x {slots}");
+
+            // Checked slot by slot (a slot is one output's cells on one row): every block is slot-aligned.
+            var board = new bool[tiles * rows * slots];
+            for (int m = 0; m < matrices.Length; m++)
+            {
+                var covered = new bool[matrices[m].Rows * matrices[m].Outputs];
+                foreach (CrossbarBlock b in layout[m])
+                {
+                    Assert.True(b.Tile < tiles && b.TileRow + b.Rows <= rows && b.TileColumn + b.Columns <= columns, $"trial {trial}: {b} leaves the tile");
+                    Assert.True(b.MatrixRow + b.Rows <= matrices[m].Rows && b.MatrixColumn + b.Columns <= matrices[m].Outputs * slotWidth, $"trial {trial}: {b} leaves the matrix");
+                    Assert.True(b.TileColumn % slotWidth == 0 && b.MatrixColumn % slotWidth == 0 && b.Columns % slotWidth == 0, $"trial {trial}: {b} splits a weight's cells");
+                    for (int r = 0; r < b.Rows; r++)
+                    {
+                        for (int k = 0; k < b.Columns / slotWidth; k++)
+                        {
+                            int at = (b.Tile * rows + b.TileRow + r) * slots + b.TileColumn / slotWidth + k;
+                            if (board[at])
+                            {
+                                Assert.Fail($"trial {trial}: two blocks share a cell");
+                            }
+                            board[at] = true;
+                            int element = (b.MatrixRow + r) * matrices[m].Outputs + b.MatrixColumn / slotWidth + k;
+                            if (covered[element])
+                            {
+                                Assert.Fail($"trial {trial}: a matrix cell is placed twice");
+                            }
+                            covered[element] = true;
+                        }
+                    }
+                }
+                Assert.True(Array.TrueForAll(covered, c => c), $"trial {trial}: matrix {m} is not wholly placed");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_model_one_cell_row_too_big_is_refused_with_cells_needed_and_available()
+    {
+        // 120 tiles of 64 x 64 hold 491,520 cells; LeNet-5 needs 491,760.
+        SwimInputException ex = Assert.Throws<SwimInputException>(() => CrossbarMapping.Build(LeNet(), Board(120, 4) with { Rows = 64, Columns = 64 }, new MappingOptions()));
+
+        Assert.Contains("does not fit", ex.Message);
+        Assert.Contains("491,760 cells", ex.Message);
+        Assert.Contains("491,520", ex.Message);
+    }
+
     [Fact]
     public void Mappings_round_trip_through_json()
     {
