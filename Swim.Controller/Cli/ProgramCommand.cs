@@ -42,11 +42,17 @@ internal static class ProgramCommand
         var report = new Option<string?>("--report") { Description = "Directory for report.json, report.md and mapping.json." };
         var geometry = new Option<string>("--geometry") { Description = "Emulator geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => EmulatorSettings.DefaultGeometry };
         var emulatorSeed = new Option<ulong>("--emulator-seed") { Description = "Seed of the in-process emulator's physics.", DefaultValueFactory = _ => 1UL };
+        var linkTimeout = new Option<int>("--link-timeout")
+        {
+            Description = "Milliseconds to wait for a board's answer before sending the request again (plus the device time its IDENTIFY gives the commands in flight).",
+            DefaultValueFactory = _ => LinkSettings.Default.TimeoutMilliseconds,
+        };
+        var linkRetries = new Option<int>("--link-retries") { Description = "Attempts after the first before a request fails (each reuses its sequence number, so nothing runs twice).", DefaultValueFactory = _ => LinkSettings.Default.Retries };
         var stuckRate = new Option<double?>("--stuck-rate") { Description = "In-process emulator: overrides the preset's fraction of stuck cells (0 for a board with programming variation only)." };
         var command = new Command("program", "Map a model onto a board, program every cell, write-verify the selected ones, read back, rebuild and evaluate.");
         command.Arguments.Add(model);
         calib.AddTo(command);
-        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, sensitivityFile, hostVerify, journal, resume, output, report, geometry, emulatorSeed, stuckRate })
+        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, sensitivityFile, hostVerify, journal, resume, output, report, geometry, emulatorSeed, stuckRate, linkTimeout, linkRetries })
         {
             command.Options.Add(o);
         }
@@ -84,6 +90,7 @@ internal static class ProgramCommand
             }
             var emulator = new EmulatorSettings(BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), EmulatorSettings.CheckStuckRate(r.GetValue(stuckRate), "--stuck-rate"));
             BoardSpec.CheckEmulatorSettings(r.GetRequiredValue(board), emulator);
+            LinkSettings link = new LinkSettings(r.GetValue(linkTimeout), r.GetValue(linkRetries)).Check("--link-timeout", "--link-retries");
             string? journalPath = r.GetValue(journal) is { } chosenJournal ? OutputPaths.File(chosenJournal, "--journal", "session.db") : null;
             if (r.GetValue(resume) && journalPath is null)
             {
@@ -106,7 +113,7 @@ internal static class ProgramCommand
             // The board before the sensitivity pass: an unreachable board, or a model that does not fit it, should not
             // cost the user that pass first.
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), emulator, cancellationToken).ConfigureAwait(false);
-            await using var client = new BoardClient(spec.Transport);
+            await using var client = new BoardClient(spec.Transport, link.ToClientOptions());
             var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
             CrossbarMapping.Build(onnx, info, options.Mapping);
             if (calibration is not null)

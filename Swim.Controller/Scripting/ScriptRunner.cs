@@ -116,7 +116,7 @@ public sealed class ScriptRunner : IAsyncDisposable
         if (_info is null)
         {
             _spec = await BoardSpec.OpenAsync(_script.Board!, _script.Emulator, cancellationToken).ConfigureAwait(false);
-            _client = new BoardClient(_spec.Transport);
+            _client = new BoardClient(_spec.Transport, _script.Link.ToClientOptions());
             _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         }
         return _info;

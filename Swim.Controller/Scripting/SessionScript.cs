@@ -13,6 +13,7 @@ public sealed record SessionScript(
     string Source,
     string? Board,
     EmulatorSettings Emulator,
+    LinkSettings Link,
     string Model,
     DataReference? Calibration,
     DataReference? Test,

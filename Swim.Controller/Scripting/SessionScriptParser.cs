@@ -16,7 +16,7 @@ namespace Swim.Controller.Scripting;
 /// </summary>
 public static class SessionScriptParser
 {
-    private static readonly string[] s_rootFields = ["board", "emulator", "model", "calibration", "test", "mapping", "output", "steps"];
+    private static readonly string[] s_rootFields = ["board", "emulator", "link", "model", "calibration", "test", "mapping", "output", "steps"];
     private static readonly string[] s_stepNames = ["identify", "sensitivity", "program", "eval", "sweep", "simulate", "report"];
 
     public static SessionScript Load(string path)
@@ -73,6 +73,14 @@ public static class SessionScriptParser
                     $"a stuck-cell rate sets up the in-process emulator (board: emulator[:PRESET]), not board {board}; a real board's stuck cells are its own. Leave the rate out.");
             }
         }
+        LinkSettings link = LinkSettings.Default;
+        if (reader.OptionalMapping(root, "link", "link") is { } linkNode)
+        {
+            reader.OnlyFields(linkNode, "link", ["timeout_ms", "retries"]);
+            link = new LinkSettings(
+                reader.OptionalInt(linkNode, "timeout_ms", "link.timeout_ms", LinkSettings.MinTimeoutMilliseconds, LinkSettings.MaxTimeoutMilliseconds) ?? link.TimeoutMilliseconds,
+                reader.OptionalInt(linkNode, "retries", "link.retries", 0, LinkSettings.MaxRetries) ?? link.Retries);
+        }
         string model = Resolve(reader.RequiredString(root, "model", "model", "the ONNX model to program, relative to this script"));
         reader.RequireFile(root, "model", model);
         DataReference? calibration = reader.OptionalData(root, "calibration", Resolve);
@@ -128,7 +136,7 @@ public static class SessionScriptParser
             }
             steps.Add(step);
         }
-        return new SessionScript(source, board, emulatorSettings, model, calibration, test, new ProgrammingSettings(mapping, tolerance, maxIterations), output, steps);
+        return new SessionScript(source, board, emulatorSettings, link, model, calibration, test, new ProgrammingSettings(mapping, tolerance, maxIterations), output, steps);
     }
 
     private static ScriptStep ParseStep(Reader reader, YamlNode node, string field, MappingOptions mapping, Func<string, string> resolve)

@@ -75,6 +75,34 @@ public sealed class ProgramCommandTests : IDisposable
         Assert.NotEqual(Controller.Onnx.OnnxModel.Load(s_model).ReadWeights("fc1.weight"), Controller.Onnx.OnnxModel.Load(_dir.File("programmed.onnx")).ReadWeights("fc1.weight"));
     }
 
+    [Theory]
+    [InlineData("--link-timeout", "5", "--link-timeout must be 10 to 600,000 milliseconds")]
+    [InlineData("--link-retries", "-1", "--link-retries must be 0 to 100 attempts")]
+    public void Link_settings_out_of_range_are_refused_before_the_board_is_opened(string option, string value, string expected)
+    {
+        CliRun run = CliRun.Of(Args("tcp:127.0.0.1:1", "magnitude", option, value));
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains(expected, run.Error);
+        Assert.DoesNotContain("cannot connect", run.Error);
+    }
+
+    [Fact]
+    public void Link_settings_set_how_long_and_how_often_a_silent_board_is_asked()
+    {
+        // A board that takes the connection and never answers: the defaults would ask 7 times at 500 ms.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+
+        CliRun run = CliRun.Of(Args($"tcp:127.0.0.1:{port}", "magnitude", "--link-timeout", "100", "--link-retries", "1"));
+
+        Assert.Equal(ExitCodes.Failure, run.ExitCode);
+        Assert.Contains("did not answer Identify", run.Error);
+        Assert.Contains("in 2 attempts of 100 ms each", run.Error);
+        Assert.False(File.Exists(_dir.File("programmed.onnx")));
+    }
+
     [Fact]
     public void A_board_the_model_fills_to_94_percent_is_programmed_with_blocks_cut_to_fit()
     {

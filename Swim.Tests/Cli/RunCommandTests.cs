@@ -64,6 +64,8 @@ public sealed class RunCommandTests : IDisposable
         var simulate = Assert.IsType<SimulateStep>(script.Steps[4]);
         Assert.Equal((0.3, 0.03, 5, 4), (simulate.Options.Sigma, simulate.Options.SigmaVerified, simulate.Options.Trials, simulate.Options.WeightBits), new ToleranceComparer());
         Assert.Equal(Path.Combine(_dir.Path, "out"), script.Output);
+        Assert.Equal(LinkSettings.Default, script.Link);
+        Assert.Equal(new LinkSettings(2_000, 12), SessionScriptParser.Parse(Header() + "link: {timeout_ms: 2000, retries: 12}\nsteps:\n  - identify\n", "s.yaml").Link);
     }
 
     private sealed class ToleranceComparer : IEqualityComparer<(double, double, int, int)>
@@ -83,12 +85,29 @@ public sealed class RunCommandTests : IDisposable
     [InlineData("steps:\n  - simulate: {noise_model: device, sigma_wv: 0.01}\n", 7, "steps[0].simulate.sigma_wv", "board's loop")]
     [InlineData("stesp:\n  - eval\n", 6, "stesp", "unknown field 'stesp'")]
     [InlineData("emulator: {stuck_rate: 2}\nsteps:\n  - eval\n", 6, "emulator.stuck_rate", "not a number from 0 to 1")]
+    [InlineData("link: {timeout_ms: 5}\nsteps:\n  - eval\n", 6, "link.timeout_ms", "not a whole number from 10 to 600000")]
+    [InlineData("link: {retries: -1}\nsteps:\n  - eval\n", 6, "link.retries", "not a whole number from 0 to 100")]
+    [InlineData("link: {timeout: 900}\nsteps:\n  - eval\n", 6, "link.timeout", "unknown field 'timeout'")]
     public void Validation_errors_name_the_line_and_the_field(string steps, int line, string field, string problem)
     {
         var error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(Header() + steps, "s.yaml"));
 
         Assert.StartsWith($"s.yaml:{line}: {field}: ", error.Message, StringComparison.Ordinal);
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_scripts_link_settings_pace_its_board()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        string script = Write(Header(board: $"board: tcp:127.0.0.1:{port}\n") + "link: {timeout_ms: 100, retries: 1}\nsteps:\n  - identify\n");
+
+        CliRun run = CliRun.Of("run", script);
+
+        Assert.Equal(ExitCodes.Failure, run.ExitCode);
+        Assert.Contains("in 2 attempts of 100 ms each", run.Error);
     }
 
     [Fact]
