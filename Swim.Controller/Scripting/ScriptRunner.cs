@@ -79,7 +79,7 @@ public sealed class ScriptRunner : IAsyncDisposable
                 _ctx.Out.WriteLine($"  read {_sensitivity.MappedWeights.Count()} weights' derivatives from {file}");
                 break;
             case SensitivityStep s:
-                _sensitivity = ComputeSensitivity(s.Curvature);
+                _sensitivity = ComputeSensitivity(s.Curvature, gradients: true);
                 string path = Path.Combine(_script.Output, "sensitivity.npz");
                 SensitivityAnalysis.Save(_sensitivity, path);
                 _ctx.Out.WriteLine($"  {_sensitivity.Samples:N0} samples, mean loss {_sensitivity.MeanLoss:F4}; wrote {path}");
@@ -122,14 +122,25 @@ public sealed class ScriptRunner : IAsyncDisposable
         return _info;
     }
 
-    private SensitivityResult ComputeSensitivity(CurvatureKind curvature)
+    private SensitivityResult ComputeSensitivity(CurvatureKind curvature, bool gradients)
     {
         DataSet calibration = OpenData(_script.Calibration!, DataSplit.Train);
-        return ProgressDisplay.Run(_ctx, "  sensitivity", calibration.Count, report => SensitivityAnalysis.Run(_model, calibration, 256, curvature, 0, n => report(n)));
+        return ProgressDisplay.Run(_ctx, "  sensitivity", calibration.Count, report => SensitivityAnalysis.Run(_model, calibration, 256, curvature, 0, n => report(n), gradients));
     }
 
+    /// <summary>The pass later steps share; with gradients only when some step of the script ranks by them.</summary>
     private SensitivityResult? SensitivityFor(IEnumerable<SelectionMethod> methods) =>
-        methods.Any(SelectionMethods.NeedsSensitivity) ? _sensitivity ??= ComputeSensitivity(CurvatureKind.Obd) : _sensitivity;
+        methods.Any(SelectionMethods.NeedsSensitivity)
+            ? _sensitivity ??= ComputeSensitivity(CurvatureKind.Obd, _script.Steps.SelectMany(MethodsOf).Any(SelectionMethods.NeedsGradient))
+            : _sensitivity;
+
+    private static IEnumerable<SelectionMethod> MethodsOf(ScriptStep step) => step switch
+    {
+        ProgramStep p => [p.Method],
+        SweepStep s => s.Methods,
+        SimulateStep s => s.Options.Methods,
+        _ => [],
+    };
 
     private static DataSet OpenData(DataReference data, DataSplit split) => DataSet.Open(data.Path, split, splitRequired: false, null).Take(data.Samples);
 

@@ -121,7 +121,7 @@ public static class CellSelector
                 return (PerWeight(layers, (layer, e) =>
                 {
                     ParameterSensitivity p = Layer(layers, Require(sensitivity, method), layer);
-                    return Math.Abs(p.Gradient[e]) * p.FullScale;
+                    return Math.Abs(GradientOf(p, method)[e]) * p.FullScale;
                 }), magnitude);
             case SelectionMethod.USwim:
                 Func<long, double> variance = weightVariance ?? throw new SwimInputException("uswim needs the device's variance model.");
@@ -136,7 +136,7 @@ public static class CellSelector
                     // The first-order term counts as risk whatever its sign. Ranking by 1/2 h d^2 + g d leaves every
                     // error with g d < 0 unverified; tens of thousands of them then push together along -g, far beyond
                     // where the expansion holds, and the loss rises (measured: 59.8 % instead of 97.7 % on LeNet-5).
-                    return 0.5 * p.Curvature[e] * d * d + Math.Abs(p.Gradient[e] * d);
+                    return 0.5 * p.Curvature[e] * d * d + Math.Abs(GradientOf(p, method)[e] * d);
                 }), magnitude);
             default:
                 throw new ArgumentOutOfRangeException(nameof(method));
@@ -176,6 +176,9 @@ public static class CellSelector
         return sensitivity.Parameters.FirstOrDefault(p => p.Parameter.Name == name)
             ?? throw new SwimInputException($"the sensitivity results have no entry for weight '{name}'; compute them for this model.");
     }
+
+    private static float[] GradientOf(ParameterSensitivity p, SelectionMethod method) =>
+        p.Gradient ?? throw new ArgumentException($"{SelectionMethods.Name(method)} selection ranks by gradients, and the sensitivity pass was run without them.", nameof(p));
 
     private static SensitivityResult Require(SensitivityResult? sensitivity, SelectionMethod method) =>
         sensitivity ?? throw new SwimInputException($"{SelectionMethods.Name(method)} selection needs the sensitivity pass (give calibration data).");

@@ -53,4 +53,7 @@ public static class SelectionMethods
 
     /// <summary>Whether the method needs the sensitivity pass (gradient and curvature).</summary>
     public static bool NeedsSensitivity(SelectionMethod method) => method is not (SelectionMethod.Magnitude or SelectionMethod.Random);
+
+    /// <summary>Whether the method ranks by the loss's gradient, not only by its curvature.</summary>
+    public static bool NeedsGradient(SelectionMethod method) => method is SelectionMethod.Gradient or SelectionMethod.Posterior;
 }

@@ -5,8 +5,8 @@ namespace Swim.Controller.Sensitivity;
 /// <summary>
 /// An ONNX model, of standard operators only, that takes a batch of samples with labels and per-sample
 /// weights and returns the weighted sum of the softmax cross-entropy loss, the number of weighted correct
-/// predictions, and per trainable parameter the weighted sum of its gradient and of its second-derivative
-/// diagonal. Sums, not means: callers accumulate batches in double and divide by the total weight.
+/// predictions, and per trainable parameter the weighted sum of its gradient (unless built without) and of its
+/// second-derivative diagonal. Sums, not means: callers accumulate batches in double and divide by the total weight.
 /// </summary>
 public sealed record DerivativeGraph(
     ModelProto Model,
@@ -25,6 +25,9 @@ public sealed record DerivativeGraph(
 
     /// <summary>The name of the data input (the classifier's own).</summary>
     public required string DataInput { get; init; }
+
+    /// <summary>Whether the graph returns the gradients (outputs <see cref="GradientOutput"/>); it always returns the curvature it was built for.</summary>
+    public bool HasGradients { get; init; } = true;
 
     public static string GradientOutput(string parameter) => "grad/" + parameter;
 

@@ -45,7 +45,10 @@ public sealed class DerivativeSession : IDisposable
         inputs.AddRange(graph.Parameters.Select(p => p.Name));
         _inputNames = [.. inputs];
         var outputs = new List<string> { DerivativeGraph.LossOutput, DerivativeGraph.CorrectOutput };
-        outputs.AddRange(graph.Parameters.Select(p => DerivativeGraph.GradientOutput(p.Name)));
+        if (graph.HasGradients)
+        {
+            outputs.AddRange(graph.Parameters.Select(p => DerivativeGraph.GradientOutput(p.Name)));
+        }
         if (graph.Curvature != CurvatureKind.None)
         {
             outputs.AddRange(graph.Parameters.Select(p => DerivativeGraph.CurvatureOutput(p.Name)));
@@ -113,9 +116,12 @@ public sealed class DerivativeSession : IDisposable
             totals.CorrectSum += outputs[1].GetTensorDataAsSpan<float>()[0];
             totals.Samples += count;
             int index = 2;
-            foreach (TrainableParameter p in Graph.Parameters)
+            if (Graph.HasGradients)
             {
-                Add(totals.Gradient[p.Name], outputs[index++].GetTensorDataAsSpan<float>());
+                foreach (TrainableParameter p in Graph.Parameters)
+                {
+                    Add(totals.Gradient[p.Name], outputs[index++].GetTensorDataAsSpan<float>());
+                }
             }
             if (Graph.Curvature != CurvatureKind.None)
             {

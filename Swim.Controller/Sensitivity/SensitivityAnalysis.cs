@@ -12,7 +12,11 @@ public static class SensitivityAnalysis
     /// <param name="batchSize">Samples per ONNX Runtime run (the model's own when it fixes one).</param>
     /// <param name="seed">Seeds the Monte-Carlo labels of <see cref="CurvatureKind.GgnMonteCarlo"/>.</param>
     /// <param name="samplesDone">Called after each batch with the samples processed so far.</param>
-    public static SensitivityResult Run(OnnxModel model, DataSet data, int batchSize, CurvatureKind curvature, int seed = 0, Action<int>? samplesDone = null)
+    /// <param name="gradients">
+    /// Whether to compute the gradients too; without them the pass costs about a third less, and the results carry
+    /// the curvature alone (enough for swim, uswim and cell-level ranking, see <see cref="Selection.SelectionMethods.NeedsGradient"/>).
+    /// </param>
+    public static SensitivityResult Run(OnnxModel model, DataSet data, int batchSize, CurvatureKind curvature, int seed = 0, Action<int>? samplesDone = null, bool gradients = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -21,7 +25,7 @@ public static class SensitivityAnalysis
             throw new ArgumentException("a sensitivity pass needs a curvature.", nameof(curvature));
         }
         long[] sampleShape = model.ResolveSampleShape(data.SampleShape);
-        DerivativeGraph graph = DerivativeGraphBuilder.Build(model, sampleShape, Math.Min(batchSize, Math.Max(1, data.Count)), curvature);
+        DerivativeGraph graph = DerivativeGraphBuilder.Build(model, sampleShape, Math.Min(batchSize, Math.Max(1, data.Count)), curvature, gradients);
         if (data.ClassCount > graph.Classes)
         {
             throw new SwimInputException($"model {model.Description} scores {graph.Classes} classes, but the data has labels up to {data.ClassCount - 1}; check that data and model belong together.");
@@ -38,7 +42,7 @@ public static class SensitivityAnalysis
             float fullScale = parameters[p.LayerWeight].Max(MathF.Abs);
             float[] curvatureMean = totals.Mean(totals.Curvature, p.Name);
             float[]? score = p.IsMappedWeight ? curvatureMean.Select(h => h * fullScale * fullScale).ToArray() : null;
-            results.Add(new ParameterSensitivity(p, totals.Mean(totals.Gradient, p.Name), curvatureMean, score, fullScale));
+            results.Add(new ParameterSensitivity(p, gradients ? totals.Mean(totals.Gradient, p.Name) : null, curvatureMean, score, fullScale));
         }
         return new SensitivityResult(results, curvature, totals.Samples, totals.MeanLoss, totals.Accuracy);
     }
@@ -147,7 +151,8 @@ public static class SensitivityAnalysis
         var npz = new NpzWriter();
         foreach (ParameterSensitivity p in result.Parameters)
         {
-            npz.AddFloat32("grad/" + p.Parameter.Name, p.Parameter.Dims, p.Gradient);
+            float[] gradient = p.Gradient ?? throw new ArgumentException("these results were computed without gradients; a sensitivity file holds them (run the pass with gradients).", nameof(result));
+            npz.AddFloat32("grad/" + p.Parameter.Name, p.Parameter.Dims, gradient);
             npz.AddFloat32("hess/" + p.Parameter.Name, p.Parameter.Dims, p.Curvature);
             if (p.Score is not null)
             {

@@ -1,14 +1,14 @@
 namespace Swim.Controller.Sensitivity;
 
 /// <summary>One parameter's derivatives of the mean loss over the calibration samples.</summary>
-/// <param name="Gradient">dL/dw, raw weight units.</param>
+/// <param name="Gradient">dL/dw, raw weight units; null when the pass was run for the curvature alone.</param>
 /// <param name="Curvature">The chosen second-derivative diagonal d2L/dw2, raw weight units.</param>
 /// <param name="Score">
 /// For mapped weights, SWIM's score: the curvature in units of the layer's full scale, h * max|W|^2, which
 /// makes layers comparable because device noise scales with max|W|. Null for biases.
 /// </param>
 /// <param name="FullScale">max|W| of the parameter's layer weight.</param>
-public sealed record ParameterSensitivity(TrainableParameter Parameter, float[] Gradient, float[] Curvature, float[]? Score, float FullScale);
+public sealed record ParameterSensitivity(TrainableParameter Parameter, float[]? Gradient, float[] Curvature, float[]? Score, float FullScale);
 
 /// <summary>The outcome of a sensitivity pass: every parameter's derivatives and the loss they were taken at.</summary>
 public sealed record SensitivityResult(

@@ -103,6 +103,17 @@ public sealed class ProgramCommandTests : IDisposable
         Assert.False(File.Exists(_dir.File("programmed.onnx")));
     }
 
+    [Theory]
+    [InlineData("gradient")]
+    [InlineData("posterior")]
+    public void Methods_that_rank_by_gradients_get_them_from_the_sessions_pass(string method)
+    {
+        CliRun run = CliRun.Of(Args("emulator:rram", method));
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        Assert.Equal(6_147 * 8, JsonDocument.Parse(File.ReadAllText(_dir.File("report/report.json"))).RootElement.GetProperty("cells_verified").GetInt32());
+    }
+
     [Fact]
     public void A_board_the_model_fills_to_94_percent_is_programmed_with_blocks_cut_to_fit()
     {

@@ -162,6 +162,18 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_later_step_that_ranks_by_gradients_finds_them_in_the_pass_an_earlier_step_ran()
+    {
+        // The first program step runs the pass the script shares; swim needs no gradients, the gradient method does.
+        string script = Write(Header() + "steps:\n  - program: {method: swim, ratio: 0.05}\n  - program: {method: gradient, ratio: 0.05}\n");
+
+        CliRun run = CliRun.Of("run", script);
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        Assert.True(File.Exists(Path.Combine(_dir.File("out"), "programmed", "02-gradient-5pct.onnx")));
+    }
+
+    [Fact]
     public void A_script_can_read_an_earlier_sensitivity_pass_instead_of_calibration_data()
     {
         string sensitivity = _dir.File("sens.npz");

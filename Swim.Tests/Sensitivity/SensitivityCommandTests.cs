@@ -71,9 +71,31 @@ public sealed class SensitivityCommandTests : IDisposable
             for (int i = 0; i < a.Curvature.Length; i++)
             {
                 Assert.Equal(b.Curvature[i], a.Curvature[i], 1e-5f + 1e-4f * Math.Abs(b.Curvature[i]));
-                Assert.Equal(b.Gradient[i], a.Gradient[i], 1e-5f + 1e-4f * Math.Abs(b.Gradient[i]));
+                Assert.Equal(b.Gradient![i], a.Gradient![i], 1e-5f + 1e-4f * Math.Abs(b.Gradient[i]));
             }
         }
+    }
+
+    [Fact]
+    public void A_pass_for_the_curvature_alone_gives_the_same_curvature_and_no_gradients()
+    {
+        (string model, string data) = Write(23);
+        OnnxModel onnx = OnnxModel.Load(model);
+        DataSet samples = DataSet.Open(data);
+
+        SensitivityResult full = SensitivityAnalysis.Run(onnx, samples, 8, CurvatureKind.Obd);
+        SensitivityResult curvatureOnly = SensitivityAnalysis.Run(onnx, samples, 8, CurvatureKind.Obd, gradients: false);
+
+        Assert.Equal(full.MeanLoss, curvatureOnly.MeanLoss, 6);
+        foreach ((ParameterSensitivity a, ParameterSensitivity b) in curvatureOnly.Parameters.Zip(full.Parameters))
+        {
+            Assert.Null(a.Gradient);
+            Assert.NotNull(b.Gradient);
+            Assert.Equal(b.Curvature, a.Curvature, (x, y) => Math.Abs(x - y) <= 1e-6f * Math.Max(Math.Abs(x), Math.Abs(y)) + 1e-12f);
+        }
+        // A file of derivatives holds the gradients, and ranking by them needs them: both say what is missing.
+        Assert.Contains("without gradients", Assert.Throws<ArgumentException>(() => SensitivityAnalysis.Save(curvatureOnly, _dir.File("s.npz"))).Message);
+        Assert.False(File.Exists(_dir.File("s.npz")));
     }
 
     [Fact]
