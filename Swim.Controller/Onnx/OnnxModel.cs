@@ -97,8 +97,40 @@ public sealed class OnnxModel
         {
             throw new OnnxModelException($"model {description} has an empty graph: there is nothing to evaluate or map.");
         }
+        HoistConstantTensors(proto);
         LoadExternalData(proto, description, externalDataDirectory);
         return new OnnxModel(proto, description);
+    }
+
+    /// <summary>
+    /// Some exporters store weights as Constant nodes instead of initializers. Each Constant holding a tensor becomes
+    /// the initializer of the same name (ONNX gives both the same meaning), so such weights are found, mapped and
+    /// replaced like any other. Before IR version 4 every initializer must also be a graph input, so one is added.
+    /// </summary>
+    private static void HoistConstantTensors(ModelProto proto)
+    {
+        GraphProto graph = proto.Graph;
+        var initializers = new HashSet<string>(graph.Initializer.Select(t => t.Name), StringComparer.Ordinal);
+        foreach (NodeProto node in graph.Node.ToList())
+        {
+            if (node.OpType != "Constant" || node.Domain is not ("" or "ai.onnx") || node.Output.Count != 1 || node.Attribute.Count != 1
+                || node.Attribute[0].Name != "value" || node.Attribute[0].T is not { } tensor || initializers.Contains(node.Output[0]))
+            {
+                continue;
+            }
+            tensor.Name = node.Output[0];
+            graph.Initializer.Add(tensor);
+            initializers.Add(tensor.Name);
+            graph.Node.Remove(node);
+            if (proto.IrVersion < 4 && !graph.Input.Any(i => i.Name == tensor.Name))
+            {
+                graph.Input.Add(new ValueInfoProto
+                {
+                    Name = tensor.Name,
+                    Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = tensor.DataType, Shape = new TensorShapeProto { Dim = { tensor.Dims.Select(d => new TensorShapeProto.Types.Dimension { DimValue = d }) } } } },
+                });
+            }
+        }
     }
 
     /// <summary>The single run-time input of a classifier; any other count is refused with the names found.</summary>

@@ -41,6 +41,37 @@ public sealed class OnnxModelTests : IDisposable
         Assert.Equal(24, weights[1].ElementCount);
     }
 
+    [Theory]
+    [InlineData(8L)]
+    [InlineData(3L)] // before IR 4 an initializer must also be a graph input
+    public void Weights_stored_as_constant_nodes_are_found_read_and_replaced_like_initializers(long irVersion)
+    {
+        ModelProto original = new TinyMlp(3).Build();
+        ModelProto constants = original.Clone();
+        constants.IrVersion = irVersion;
+        for (int i = constants.Graph.Initializer.Count - 1; i >= 0; i--)
+        {
+            TensorProto tensor = constants.Graph.Initializer[i];
+            constants.Graph.Initializer.RemoveAt(i);
+            constants.Graph.Node.Insert(0, new NodeProto
+            {
+                OpType = "Constant", Output = { tensor.Name },
+                Attribute = { new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = tensor } },
+            });
+        }
+
+        OnnxModel model = OnnxModel.Load(SaveProto(constants, "constants.onnx"));
+
+        Assert.Equal(["fc1.weight", "fc2.weight"], model.FindMappedWeights().Select(w => w.Name));
+        OnnxModel reference = OnnxModel.Load(SaveProto(original, "initializers.onnx"));
+        Assert.Equal(reference.ReadWeights("fc1.weight"), model.ReadWeights("fc1.weight"));
+        float[] x = Inputs(5, 4);
+        Assert.Equal(OrtRunner.Run(original.ToByteArray(), x, [5, 1, 4, 4]), OrtRunner.Run(model.ToBytes(), x, [5, 1, 4, 4]));
+        float[] doubled = [.. model.ReadWeights("fc2.weight").Select(w => 2 * w)];
+        model.ReplaceWeights("fc2.weight", doubled);
+        Assert.Equal(doubled, OnnxModel.FromBytes(model.ToBytes(), "saved", null).ReadWeights("fc2.weight"));
+    }
+
     [Fact]
     public void Saved_model_runs_with_bit_identical_outputs_and_keeps_fields_swim_does_not_know()
     {
