@@ -17,6 +17,7 @@ public sealed class CrossbarMappingTests
     [InlineData("rram")]
     [InlineData("pcm")]
     [InlineData("fefet")]
+    [InlineData("paper")] // 1-bit cells, 16 a weight: 94 % of the board
     public void The_default_emulated_board_holds_the_bundled_model_with_default_mapping(string preset)
     {
         // What 'swim emulator' serves unless told otherwise, and what 'swim program --board emulator' builds.
