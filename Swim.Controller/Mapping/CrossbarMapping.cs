@@ -86,7 +86,7 @@ public sealed record CrossbarMapping
                 $"model {model.Description} does not fit the board: it needs {needed:N0} cells ({cellsPerWeight} per weight for {options.MagnitudeBits}-bit weights on {board.LevelsPerCell}-level cells, " +
                 $"{options.Signs.ToString().ToLowerInvariant()} signs) and the board has {board.CellCount:N0} ({board.Tiles} tiles of {board.Rows} x {board.Columns}" +
                 (wholeWeightColumns == board.Columns ? ")" : $", of which {wholeWeightColumns} columns a row hold whole weights)") +
-                ". Use fewer weight bits, a bigger board, or map the model in parts.");
+                ". Use fewer weight bits, offset signs (half the cells of differential pairs), or a bigger board.");
         var weights = new List<WeightMapping>();
         for (int i = 0; i < layouts.Count; i++)
         {

@@ -131,16 +131,8 @@ public sealed class ScriptRunner : IAsyncDisposable
     /// <summary>The pass later steps share; with gradients only when some step of the script ranks by them.</summary>
     private SensitivityResult? SensitivityFor(IEnumerable<SelectionMethod> methods) =>
         methods.Any(SelectionMethods.NeedsSensitivity)
-            ? _sensitivity ??= ComputeSensitivity(CurvatureKind.Obd, _script.Steps.SelectMany(MethodsOf).Any(SelectionMethods.NeedsGradient))
+            ? _sensitivity ??= ComputeSensitivity(CurvatureKind.Obd, _script.Steps.SelectMany(s => s.RankingMethods).Any(SelectionMethods.NeedsGradient))
             : _sensitivity;
-
-    private static IEnumerable<SelectionMethod> MethodsOf(ScriptStep step) => step switch
-    {
-        ProgramStep p => [p.Method],
-        SweepStep s => s.Methods,
-        SimulateStep s => s.Options.Methods,
-        _ => [],
-    };
 
     private static DataSet OpenData(DataReference data, DataSplit split) => DataSet.Open(data.Path, split, splitRequired: false, null).Take(data.Samples);
 

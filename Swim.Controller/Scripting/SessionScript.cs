@@ -31,6 +31,9 @@ public sealed record ProgrammingSettings(MappingOptions Mapping, double Toleranc
 public abstract record ScriptStep(int Line)
 {
     public abstract string Describe();
+
+    /// <summary>The selection methods the step ranks weights by (none for steps that select nothing).</summary>
+    public virtual IEnumerable<SelectionMethod> RankingMethods => [];
 }
 
 /// <summary>IDENTIFY the board and print what it reports.</summary>
@@ -53,6 +56,8 @@ public sealed record ProgramStep(int Line, SelectionMethod Method, double Ratio,
         : $"{SelectionMethods.Name(Method)}-{(100 * Ratio).ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}pct";
 
     public override string Describe() => $"program ({Label})";
+
+    public override IEnumerable<SelectionMethod> RankingMethods => [Method];
 }
 
 /// <summary>Evaluate the last programmed model (or, before any program step, the model as trained) on the test data.</summary>
@@ -65,12 +70,16 @@ public sealed record EvalStep(int Line) : ScriptStep(Line)
 public sealed record SweepStep(int Line, IReadOnlyList<SelectionMethod> Methods, IReadOnlyList<double> Ratios, int Seed) : ScriptStep(Line)
 {
     public override string Describe() => $"sweep ({Methods.Count} methods x {Ratios.Count} ratios)";
+
+    public override IEnumerable<SelectionMethod> RankingMethods => Methods;
 }
 
 /// <summary>A Monte-Carlo study (as <c>swim simulate</c>) into simulate-N/.</summary>
 public sealed record SimulateStep(int Line, SimulationOptions Options) : ScriptStep(Line)
 {
     public override string Describe() => $"simulate ({Options.NoiseModel.ToString().ToLowerInvariant()}, {Options.Trials} trials)";
+
+    public override IEnumerable<SelectionMethod> RankingMethods => Options.Methods;
 }
 
 /// <summary>report.json, report.md and accuracy-vs-device-time.png over every programmed run so far.</summary>

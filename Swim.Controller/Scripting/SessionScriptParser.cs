@@ -122,13 +122,7 @@ public static class SessionScriptParser
             {
                 throw reader.Error(sequence.Children[i], field, $"{step.Describe()} needs test data: add 'test: {{path: TEST.npz}}'.");
             }
-            IEnumerable<SelectionMethod> methods = step switch
-            {
-                ProgramStep p => [p.Method],
-                SweepStep s => s.Methods,
-                SimulateStep s => s.Options.Methods,
-                _ => [],
-            };
+            IEnumerable<SelectionMethod> methods = step.RankingMethods;
             bool derivativesGiven = steps.Any(s => s is SensitivityStep { From: not null });
             if (calibration is null && !derivativesGiven && methods.FirstOrDefault(SelectionMethods.NeedsSensitivity) is var needing && methods.Any(SelectionMethods.NeedsSensitivity))
             {
