@@ -28,6 +28,8 @@ public sealed class ProbedObdTests
         ["sigmoid"] = (() => TestNets.Activation(46, "Sigmoid"), [5]),
         ["max pool overlapping"] = (() => TestNets.Pooling(47, "MaxPool", "Tanh"), [2, 7, 7]),
         ["max pool asymmetric pads"] = (() => TestNets.Pooling(47, "MaxPoolPadded", "Tanh"), [2, 7, 7]),
+        ["max pool tiling"] = (() => TestNets.Pooling(47, "MaxPoolTiling", "Tanh"), [2, 7, 7]),
+        ["max pool dilated"] = (() => TestNets.Pooling(47, "MaxPoolDilated", "Tanh"), [2, 7, 7]),
         ["average pool"] = (() => TestNets.Pooling(47, "AveragePool", "Tanh"), [2, 7, 7]),
         ["average pool counting pads"] = (() => TestNets.Pooling(47, "AveragePoolIncludePad", "Tanh"), [2, 7, 7]),
         ["global average pool"] = (() => TestNets.Pooling(47, "GlobalAveragePool", "Tanh"), [2, 7, 7]),

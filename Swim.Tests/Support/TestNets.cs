@@ -137,6 +137,11 @@ public sealed class TestNets
         {
             "MaxPool" => t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 })),
             "MaxPoolPadded" => t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 0, 0 })),
+            // Windows that tile the input (routed by MaxUnpool), with the last row and column in no window; then
+            // ceil_mode's partial windows, which MaxUnpool cannot place (scattered); then disjoint dilated windows.
+            "MaxPoolTiling" => t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 })),
+            "MaxPoolCeil" => t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }), ("ceil_mode", 1)),
+            "MaxPoolDilated" => t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 3, 3 }), ("dilations", new long[] { 2, 2 })),
             "AveragePool" => t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 })),
             "AveragePoolIncludePad" => t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }), ("count_include_pad", 1)),
             "GlobalAveragePool" => t._g.Node("GlobalAveragePool", [h]),
