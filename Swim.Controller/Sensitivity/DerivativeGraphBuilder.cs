@@ -101,7 +101,7 @@ public sealed partial class DerivativeGraphBuilder
         return new DerivativeGraph(built, batch, samplesPerRun, classes, sampleShape, curvature, parameters) { DataInput = dataInput, HasGradients = gradients };
     }
 
-    /// <summary>Clones the forward graph, upgrades it to opset 18 and strips a trailing Softmax; returns the logits' name.</summary>
+    /// <summary>Clones the forward graph, upgrades it to opset 18 and strips a trailing Softmax or LogSoftmax (also behind Identity nodes); returns the logits' name.</summary>
     private static (GraphBuilder Graph, string Logits) PrepareForward(OnnxModel model)
     {
         GraphProto graph = model.Graph.Clone();
@@ -110,14 +110,31 @@ public sealed partial class DerivativeGraphBuilder
         var builder = new GraphBuilder(graph);
         OpsetUpgrade.Apply(builder, model.DefaultOpset);
         string logits = model.Outputs[0].Name;
+        NodeProto? Producer(string value) => graph.Node.LastOrDefault(n => n.Output.Contains(value));
         while (true)
         {
-            NodeProto? producer = graph.Node.LastOrDefault(n => n.Output.Contains(logits));
+            // Exporters often end a graph in Identity nodes that only name the output (tf2onnx does); a softmax
+            // behind them is still the model's last real operation.
+            var renames = new List<NodeProto>();
+            NodeProto? producer = Producer(logits);
+            while (producer is { OpType: "Identity" })
+            {
+                renames.Add(producer);
+                producer = Producer(producer.Input[0]);
+            }
             if (producer is null || !s_softmaxOps.Contains(producer.OpType))
             {
                 break;
             }
-            graph.Node.Remove(producer);
+            // Nothing else may read what is removed; a value read elsewhere keeps its nodes (they cost a softmax, nothing more).
+            var removed = new HashSet<NodeProto>(renames) { producer };
+            if (!graph.Node.Any(n => !removed.Contains(n) && n.Input.Any(i => removed.Any(r => r.Output.Contains(i)))))
+            {
+                foreach (NodeProto node in removed)
+                {
+                    graph.Node.Remove(node);
+                }
+            }
             logits = producer.Input[0];
         }
         return (builder, logits);

@@ -176,10 +176,21 @@ public sealed class DerivativeGraphTests
         }
     }
 
-    [Fact]
-    public void Trailing_softmax_is_stripped_so_derivatives_are_of_the_logits_loss()
+    [Theory]
+    [InlineData("Softmax", 0)]
+    [InlineData("Softmax", 2)] // behind two Identity nodes that only name the output, as tf2onnx writes them
+    [InlineData("LogSoftmax", 1)]
+    public void Trailing_softmax_is_stripped_so_derivatives_are_of_the_logits_loss(string op, int renames)
     {
-        using DerivativeHarness withSoftmax = Harness(new TinyMlp(13).Build(trailingSoftmax: true), [1, 4, 4], 3);
+        ModelProto model = new TinyMlp(13).Build(trailingSoftmax: true);
+        model.Graph.Node.Single(n => n.OpType == "Softmax").OpType = op;
+        for (int i = 0; i < renames; i++)
+        {
+            string name = model.Graph.Output[0].Name;
+            model.Graph.Node.Add(new NodeProto { OpType = "Identity", Input = { name }, Output = { name + "_named" } });
+            model.Graph.Output[0].Name = name + "_named";
+        }
+        using DerivativeHarness withSoftmax = Harness(model, [1, 4, 4], 3);
         using DerivativeHarness without = Harness(new TinyMlp(13).Build(), [1, 4, 4], 3);
         DerivativeTotals a = withSoftmax.Run(CurvatureKind.Obd);
         DerivativeTotals b = without.Run(CurvatureKind.Obd);
