@@ -29,12 +29,8 @@ public sealed class Classifier : IDisposable
             throw new OnnxModelException(
                 $"model {model.Description}: input '{input.Name}' takes {TensorData.DataTypeName(tensorType.ElemType)}, not float32; export the model with a float32 input.");
         }
-        if (model.Outputs.Count == 0)
-        {
-            throw new OnnxModelException($"model {model.Description} has no outputs.");
-        }
         _inputName = input.Name;
-        _outputName = model.Outputs[0].Name;
+        _outputName = model.ScoresOutput.Name;
         _model = model;
         _declaredShape = model.DeclaredInputShape();
         ModelDescription = model.Description;

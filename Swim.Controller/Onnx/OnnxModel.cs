@@ -47,6 +47,26 @@ public sealed class OnnxModel
 
     public IReadOnlyList<ValueInfoProto> Outputs => Proto.Graph.Output;
 
+    /// <summary>
+    /// The class scores: the first float32 output (or, when no output declares a type, the first). Classifiers from
+    /// some converters (skl2onnx, Keras with a label head) list the predicted label, an integer, first.
+    /// </summary>
+    public ValueInfoProto ScoresOutput
+    {
+        get
+        {
+            if (Outputs.Count == 0)
+            {
+                throw new OnnxModelException($"model {Description} has no outputs.");
+            }
+            return Outputs.FirstOrDefault(o => o.Type?.TensorType?.ElemType == (int)TensorProto.Types.DataType.Float)
+                ?? Outputs.FirstOrDefault(o => o.Type?.TensorType is null or { ElemType: 0 })
+                ?? throw new OnnxModelException(
+                    $"model {Description} has no float32 output ({string.Join(", ", Outputs.Select(o => $"'{o.Name}' {(o.Type?.TensorType is { } t ? TensorData.DataTypeName(t.ElemType) : "not a tensor")}"))}); " +
+                    "Swim reads class scores as float32. Export the model with its scores (logits or probabilities) as an output.");
+        }
+    }
+
     /// <summary>The opset of the default (ai.onnx) domain.</summary>
     public long DefaultOpset =>
         Proto.OpsetImport.FirstOrDefault(o => string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx")?.Version ?? 0;

@@ -109,7 +109,7 @@ public sealed partial class DerivativeGraphBuilder
         graph.ValueInfo.Clear();
         var builder = new GraphBuilder(graph);
         OpsetUpgrade.Apply(builder, model.DefaultOpset);
-        string logits = model.Outputs[0].Name;
+        string logits = model.ScoresOutput.Name;
         NodeProto? Producer(string value) => graph.Node.LastOrDefault(n => n.Output.Contains(value));
         while (true)
         {

@@ -1,7 +1,9 @@
 using Google.Protobuf;
 using Swim.Controller.Cli;
 using Swim.Controller.Data;
+using Swim.Controller.Evaluation;
 using Swim.Controller.Onnx;
+using Swim.Controller.Onnx.Schema;
 using Swim.Controller.Sensitivity;
 using Swim.Tests.Support;
 using static Swim.Tests.Support.FormatWriters;
@@ -96,6 +98,37 @@ public sealed class SensitivityCommandTests : IDisposable
         // A file of derivatives holds the gradients, and ranking by them needs them: both say what is missing.
         Assert.Contains("without gradients", Assert.Throws<ArgumentException>(() => SensitivityAnalysis.Save(curvatureOnly, _dir.File("s.npz"))).Message);
         Assert.False(File.Exists(_dir.File("s.npz")));
+    }
+
+    [Fact]
+    public void A_classifier_that_lists_its_predicted_label_first_is_scored_by_its_float_output()
+    {
+        // skl2onnx and Keras label heads put an int64 label before the scores.
+        (string model, string data) = Write(23);
+        ModelProto proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(model));
+        string scores = proto.Graph.Output[0].Name;
+        proto.Graph.Node.Add(new NodeProto
+        {
+            OpType = "ArgMax", Input = { scores }, Output = { "label" },
+            Attribute = { new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 }, new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 0 } },
+        });
+        proto.Graph.Output.Insert(0, GraphBuilder.ValueInfo("label", TensorProto.Types.DataType.Int64, ["batch"]));
+        string labelFirst = _dir.File("label-first.onnx");
+        File.WriteAllBytes(labelFirst, proto.ToByteArray());
+        DataSet samples = DataSet.Open(data);
+
+        SensitivityResult expected = SensitivityAnalysis.Run(OnnxModel.Load(model), samples, 8, CurvatureKind.Obd);
+        SensitivityResult actual = SensitivityAnalysis.Run(OnnxModel.Load(labelFirst), samples, 8, CurvatureKind.Obd);
+
+        Assert.Equal(expected.MeanLoss, actual.MeanLoss);
+        Assert.Equal(expected.Parameters.Select(p => p.Curvature), actual.Parameters.Select(p => p.Curvature));
+        using var plain = new Classifier(OnnxModel.Load(model));
+        using var withLabel = new Classifier(OnnxModel.Load(labelFirst));
+        Assert.Equal(plain.Evaluate(samples, 8).Correct, withLabel.Evaluate(samples, 8).Correct);
+
+        proto.Graph.Output.RemoveAt(1);
+        OnnxModel labelOnly = OnnxModel.FromBytes(proto.ToByteArray(), "label-only", null);
+        Assert.Contains("no float32 output ('label' int64)", Assert.Throws<OnnxModelException>(() => labelOnly.ScoresOutput).Message);
     }
 
     [Fact]
