@@ -10,13 +10,23 @@ public sealed class DataSet
     private readonly long _firstRow;
     private readonly long[] _labels;
 
-    private DataSet(string description, ArraySource features, long firstRow, long[] labels)
+    /// <summary>How samples are rearranged as they stream: null, or the stored (H, W, C) or (C, H, W) moved to the other order.</summary>
+    private readonly ChannelMove? _move;
+
+    private DataSet(string description, ArraySource features, long firstRow, long[] labels, ChannelMove? move = null)
     {
         Description = description;
         _features = features;
         _firstRow = firstRow;
         _labels = labels;
-        SampleShape = features.Shape.Skip(1).Select(d => checked((int)d)).ToArray();
+        _move = move;
+        int[] stored = features.Shape.Skip(1).Select(d => checked((int)d)).ToArray();
+        SampleShape = move switch
+        {
+            ChannelMove.ToFirst => [stored[2], stored[0], stored[1]],
+            ChannelMove.ToLast => [stored[1], stored[2], stored[0]],
+            _ => stored,
+        };
         SampleSize = checked((int)features.RowElements);
         ClassCount = labels.Length == 0 ? 0 : (int)labels.Max() + 1;
     }
@@ -63,7 +73,28 @@ public sealed class DataSet
         {
             throw new DataSetException($"--samples must be at least 1 (got {count}).");
         }
-        return new DataSet($"{Description}, first {count}", _features, _firstRow, _labels[..count.Value]);
+        return new DataSet($"{Description}, first {count}", _features, _firstRow, _labels[..count.Value], _move);
+    }
+
+    /// <summary>Which way <see cref="WithChannelsMoved"/> moves a sample's channel axis.</summary>
+    public enum ChannelMove
+    {
+        /// <summary>Stored H x W x C (Keras, TensorFlow), read as C x H x W.</summary>
+        ToFirst,
+
+        /// <summary>Stored C x H x W (PyTorch), read as H x W x C.</summary>
+        ToLast,
+    }
+
+    /// <summary>The same samples with each image's channel axis moved to the other end (transposed as they stream).</summary>
+    public DataSet WithChannelsMoved(ChannelMove move)
+    {
+        if (_move is not null || _features.Shape.Count != 4)
+        {
+            throw new InvalidOperationException($"only stored images (N x A x B x C) can have their channels moved, once; {Description} has samples of shape [{string.Join(" x ", SampleShape)}].");
+        }
+        string order = move == ChannelMove.ToFirst ? "stored channels-last, read channels-first" : "stored channels-first, read channels-last";
+        return new DataSet($"{Description} ({order})", _features, _firstRow, _labels, move);
     }
 
     /// <summary>Reads the samples in order, <paramref name="batchSize"/> at a time; the last batch may be short.</summary>
@@ -89,7 +120,35 @@ public sealed class DataSet
             {
                 RequireFinite(features, start);
             }
+            if (_move is { } move)
+            {
+                MoveChannels(features, rows, move);
+            }
             yield return new DataBatch(features, _labels[start..(start + rows)], rows, start);
+        }
+    }
+
+    /// <summary>Transposes each sample of a batch between (A, B, C) as stored and the order <see cref="SampleShape"/> gives.</summary>
+    private void MoveChannels(float[] features, int rows, ChannelMove move)
+    {
+        int a = (int)_features.Shape[1], b = (int)_features.Shape[2], c = (int)_features.Shape[3];
+        var sample = new float[SampleSize];
+        for (int n = 0; n < rows; n++)
+        {
+            Span<float> target = features.AsSpan(n * SampleSize, SampleSize);
+            target.CopyTo(sample);
+            for (int i = 0; i < a; i++)
+            {
+                for (int j = 0; j < b; j++)
+                {
+                    for (int k = 0; k < c; k++)
+                    {
+                        // ToFirst: stored (h, w, ch) = (i, j, k) goes to (ch, h, w); ToLast: stored (ch, h, w) = (i, j, k) goes to (h, w, ch).
+                        int to = move == ChannelMove.ToFirst ? (k * a + i) * b + j : (j * c + k) * a + i;
+                        target[to] = sample[(i * b + j) * c + k];
+                    }
+                }
+            }
         }
     }
 

@@ -53,6 +53,7 @@ public sealed class Classifier : IDisposable
     public EvaluationResult Evaluate(DataSet data, int batchSize, Action<int>? samplesDone = null)
     {
         ArgumentNullException.ThrowIfNull(data);
+        data = _model.Arrange(data);
         int correct = 0;
         int seen = 0;
         foreach (DataBatch batch in data.ReadBatches(FixedBatchSize ?? batchSize))

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Swim.Controller.Data;
 using Swim.Controller.Onnx.Schema;
 
 namespace Swim.Controller.Onnx;
@@ -196,6 +197,35 @@ public sealed class OnnxModel
         }
         throw new SwimInputException(
             $"model {Description} takes samples of shape [{string.Join(" x ", declared.Select(d => d > 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?"))}], which data of shape [{string.Join(" x ", dataShape)}] does not fit; use data made for this model.");
+    }
+
+    /// <summary>
+    /// <paramref name="data"/> as this model reads it: images stored channels-last (H x W x C, as Keras and TensorFlow
+    /// save them) for a model that takes C x H x W, or the other way round, have their channels moved as they stream.
+    /// Reinterpreting them by size alone would scramble every multi-channel image without an error. Data whose
+    /// order already fits, or that fits neither order, is returned as it is (<see cref="ResolveSampleShape"/> judges it).
+    /// </summary>
+    public DataSet Arrange(DataSet data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        long[] declared = DeclaredInputShape()[1..];
+        IReadOnlyList<int> d = data.SampleShape;
+        if (declared.Length != 3 || d.Count != 3 || Fits(declared, d))
+        {
+            return data;
+        }
+        // A single channel has the same memory layout in both orders.
+        if (d[2] > 1 && Fits(declared, [d[2], d[0], d[1]]))
+        {
+            return data.WithChannelsMoved(DataSet.ChannelMove.ToFirst);
+        }
+        if (d[0] > 1 && Fits(declared, [d[1], d[2], d[0]]))
+        {
+            return data.WithChannelsMoved(DataSet.ChannelMove.ToLast);
+        }
+        return data;
+
+        static bool Fits(long[] declared, IReadOnlyList<int> shape) => declared.Zip(shape).All(p => p.First <= 0 || p.First == p.Second);
     }
 
     /// <summary>The data input's declared shape, -1 where a dimension is dynamic; the batch axis comes first.</summary>

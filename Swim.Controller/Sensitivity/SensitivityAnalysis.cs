@@ -24,6 +24,7 @@ public static class SensitivityAnalysis
         {
             throw new ArgumentException("a sensitivity pass needs a curvature.", nameof(curvature));
         }
+        data = model.Arrange(data);
         long[] sampleShape = model.ResolveSampleShape(data.SampleShape);
         DerivativeGraph graph = DerivativeGraphBuilder.Build(model, sampleShape, Math.Min(batchSize, Math.Max(1, data.Count)), curvature, gradients);
         if (data.ClassCount > graph.Classes)

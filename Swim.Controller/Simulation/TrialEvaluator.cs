@@ -29,6 +29,7 @@ internal sealed class TrialEvaluator : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(test);
+        test = model.Arrange(test);
         _names = layers.Names;
         _dims = [.. layers.Names.Select(n => model.GetInitializer(n).Dims.ToArray())];
         _sessionOptions = new SessionOptions

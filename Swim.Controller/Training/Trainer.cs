@@ -22,6 +22,8 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        train = model.Arrange(train);
+        validation = validation is null ? null : model.Arrange(validation);
         long[] sampleShape = model.ResolveSampleShape(train.SampleShape);
         DerivativeGraph graph = DerivativeGraphBuilder.Build(model, sampleShape, options.BatchSize, CurvatureKind.None);
         if (train.ClassCount > graph.Classes)
