@@ -189,6 +189,13 @@ public sealed class OnnxModel
                 throw new SwimInputException(
                     $"model {Description} takes samples of shape [{string.Join(" x ", declared)}] ({modelSize} values), but the data's samples are [{string.Join(" x ", dataShape)}] ({dataSize} values); use data made for this model.");
             }
+            if (declared.Length == 3 && dataShape.Count == 3 && !declared.SequenceEqual(dataShape.Select(d => (long)d))
+                && ((dataShape[2] > 1 && declared.SequenceEqual([dataShape[2], dataShape[0], dataShape[1]])) || (dataShape[0] > 1 && declared.SequenceEqual([dataShape[1], dataShape[2], dataShape[0]]))))
+            {
+                // Same size, other channel order: read as it is, every image would be scrambled.
+                throw new ArgumentException(
+                    $"samples of shape [{string.Join(" x ", dataShape)}] hold the channels in the other order than model {Description} takes ([{string.Join(" x ", declared)}]); pass the data through OnnxModel.Arrange first.", nameof(dataShape));
+            }
             return declared;
         }
         if (declared.Length == dataShape.Count && declared.Zip(dataShape).All(p => p.First <= 0 || p.First == p.Second))

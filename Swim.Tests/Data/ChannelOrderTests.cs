@@ -93,5 +93,9 @@ public sealed class ChannelOrderTests : IDisposable
         Assert.Equal(own.Parameters.Select(p => p.Curvature), moved.Parameters.Select(p => p.Curvature));
         Assert.Contains("read channels-", model.Arrange(channelsLastModel ? chw : hwc).Description);
         Assert.Same(channelsLastModel ? hwc : chw, model.Arrange(channelsLastModel ? hwc : chw));
+        // A library caller who skips Arrange is stopped rather than fed scrambled images.
+        DataSet other = channelsLastModel ? chw : hwc;
+        DataBatch first = other.ReadBatches(5).First();
+        Assert.Contains("OnnxModel.Arrange", Assert.Throws<ArgumentException>(() => classifier.Predict(first.Features, first.Count, other.SampleShape)).Message);
     }
 }
