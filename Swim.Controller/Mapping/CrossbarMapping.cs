@@ -54,10 +54,12 @@ public sealed record CrossbarMapping
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(board);
         ArgumentNullException.ThrowIfNull(options);
-        if (board.LevelsPerCell < 2 || (board.LevelsPerCell & (board.LevelsPerCell - 1)) != 0)
+        if (board.LevelsPerCell < 2)
         {
-            throw new SwimInputException($"the board has {board.LevelsPerCell} levels per cell; Swim maps bits onto cells of 2, 4, 8 ... levels.");
+            throw new SwimInputException($"the board has {board.LevelsPerCell} levels per cell; a cell must hold at least two to store a bit.");
         }
+        // A cell holds m = floor(log2 L) bits: on a board whose level count is not a power of two (6, 10 ...) the digits
+        // use its lowest 2^m levels, on the board's own level grid, and the top levels stay unused.
         int bitsPerCell = System.Numerics.BitOperations.Log2(board.LevelsPerCell);
         options.Validate(bitsPerCell);
         int cellsPerWeight = options.MagnitudeBits / bitsPerCell * (options.Signs == SignEncoding.Differential ? 2 : 1);

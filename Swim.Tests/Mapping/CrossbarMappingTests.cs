@@ -33,6 +33,8 @@ public sealed class CrossbarMappingTests
     [InlineData(4, 8, SignEncoding.Differential)]
     [InlineData(2, 4, SignEncoding.Differential)]
     [InlineData(4, 6, SignEncoding.Offset)]
+    [InlineData(6, 8, SignEncoding.Differential)] // 2 bits a cell on levels 0..3 of 6
+    [InlineData(3, 4, SignEncoding.Offset)] // 1 bit a cell on levels 0..1 of 3
     public void Ideal_cells_decode_to_the_quantized_weights_within_half_a_step(ushort levels, int bits, SignEncoding signs)
     {
         OnnxModel model = LeNet();
@@ -55,6 +57,8 @@ public sealed class CrossbarMappingTests
             }
         }
         Assert.Equal(61_470L * mapping.CellsPerWeight, plan.CellCount);
+        Assert.Equal(System.Numerics.BitOperations.Log2(levels), mapping.BitsPerCell);
+        Assert.All(plan.Levels, level => Assert.True(level < 1 << mapping.BitsPerCell));
     }
 
     [Fact]
