@@ -67,6 +67,10 @@ public sealed class ProgramCommandTests : IDisposable
         Assert.Equal(491_760, report.GetProperty("cells_programmed").GetInt32());
         Assert.Equal(6_147 * 8, report.GetProperty("cells_verified").GetInt32());
         Assert.InRange(report.GetProperty("accuracy").GetDouble(), 0.9, 1.0);
+        using (var trained = new Controller.Evaluation.Classifier(Controller.Onnx.OnnxModel.Load(s_model)))
+        {
+            Assert.Equal(trained.Evaluate(Controller.Data.DataSet.Open(s_data, Controller.Data.DataSplit.Test), 100).Accuracy, report.GetProperty("accuracy_as_trained").GetDouble());
+        }
         Assert.True(report.GetProperty("device_time_s").GetDouble() > 0);
         Assert.True(File.Exists(_dir.File("report/report.md")));
         Assert.True(File.Exists(_dir.File("report/mapping.json")));
