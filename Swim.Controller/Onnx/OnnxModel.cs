@@ -189,8 +189,7 @@ public sealed class OnnxModel
                 throw new SwimInputException(
                     $"model {Description} takes samples of shape [{string.Join(" x ", declared)}] ({modelSize} values), but the data's samples are [{string.Join(" x ", dataShape)}] ({dataSize} values); use data made for this model.");
             }
-            if (declared.Length == 3 && dataShape.Count == 3 && !declared.SequenceEqual(dataShape.Select(d => (long)d))
-                && ((dataShape[2] > 1 && declared.SequenceEqual([dataShape[2], dataShape[0], dataShape[1]])) || (dataShape[0] > 1 && declared.SequenceEqual([dataShape[1], dataShape[2], dataShape[0]]))))
+            if (ChannelMoveFor(declared, dataShape) is not null)
             {
                 // Same size, other channel order: read as it is, every image would be scrambled.
                 throw new ArgumentException(
@@ -215,24 +214,27 @@ public sealed class OnnxModel
     public DataSet Arrange(DataSet data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        long[] declared = DeclaredInputShape()[1..];
-        IReadOnlyList<int> d = data.SampleShape;
-        if (declared.Length != 3 || d.Count != 3 || Fits(declared, d))
-        {
-            return data;
-        }
-        // A single channel has the same memory layout in both orders.
-        if (d[2] > 1 && Fits(declared, [d[2], d[0], d[1]]))
-        {
-            return data.WithChannelsMoved(DataSet.ChannelMove.ToFirst);
-        }
-        if (d[0] > 1 && Fits(declared, [d[1], d[2], d[0]]))
-        {
-            return data.WithChannelsMoved(DataSet.ChannelMove.ToLast);
-        }
-        return data;
+        return ChannelMoveFor(DeclaredInputShape()[1..], data.SampleShape) is { } move ? data.WithChannelsMoved(move) : data;
+    }
 
-        static bool Fits(long[] declared, IReadOnlyList<int> shape) => declared.Zip(shape).All(p => p.First <= 0 || p.First == p.Second);
+    /// <summary>
+    /// How images of <paramref name="shape"/> must move their channel axis to fit <paramref name="declared"/> (-1 for a
+    /// dynamic dimension); null when they fit as they are, fit neither way, or have a single channel (whose memory
+    /// layout is the same in both orders).
+    /// </summary>
+    private static DataSet.ChannelMove? ChannelMoveFor(long[] declared, IReadOnlyList<int> shape)
+    {
+        if (declared.Length != 3 || shape.Count != 3 || Fits([.. shape]))
+        {
+            return null;
+        }
+        if (shape[2] > 1 && Fits([shape[2], shape[0], shape[1]]))
+        {
+            return DataSet.ChannelMove.ToFirst;
+        }
+        return shape[0] > 1 && Fits([shape[1], shape[2], shape[0]]) ? DataSet.ChannelMove.ToLast : null;
+
+        bool Fits(int[] candidate) => declared.Zip(candidate).All(p => p.First <= 0 || p.First == p.Second);
     }
 
     /// <summary>The data input's declared shape, -1 where a dimension is dynamic; the batch axis comes first.</summary>
