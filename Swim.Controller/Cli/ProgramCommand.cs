@@ -115,13 +115,13 @@ internal static class ProgramCommand
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), emulator, cancellationToken).ConfigureAwait(false);
             await using var client = new BoardClient(spec.Transport, link.ToClientOptions());
             var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
-            CrossbarMapping.Build(onnx, info, options.Mapping);
+            CrossbarMapping mapping = CrossbarMapping.Build(onnx, info, options.Mapping);
             if (calibration is not null)
             {
                 sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n),
                     gradients: SelectionMethods.NeedsGradient(selection)));
             }
-            using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info);
+            using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info, mapping);
             ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
             if (SessionLauncher.VarianceAssumption(spec, info, selection) is { } assumption)
             {

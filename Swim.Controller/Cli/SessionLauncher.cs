@@ -20,12 +20,13 @@ internal static class SessionLauncher
     /// A new journal, or with <paramref name="resume"/> the one a stopped session left, refused unless it belongs to
     /// the same model, options and board.
     /// </summary>
-    public static SessionJournal OpenJournal(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardInfo board)
+    /// <param name="mapping">The session's layout on <paramref name="board"/>, as <see cref="CrossbarMapping.Build"/> makes it for these options.</param>
+    public static SessionJournal OpenJournal(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardInfo board, CrossbarMapping mapping)
     {
         string facts = SessionFacts(options);
         string modelHash = Convert.ToHexStringLower(SHA256.HashData(model.ToBytes()));
         // The journal names cells by their index in the plan; the layout says where each index sits on the board.
-        string layoutHash = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(CrossbarMapping.Build(model, board, options.Mapping), JsonOutput.Options)));
+        string layoutHash = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(mapping, JsonOutput.Options)));
         if (!resume)
         {
             return SessionJournal.Create(path, new Dictionary<string, string>

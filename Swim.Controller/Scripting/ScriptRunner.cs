@@ -161,7 +161,8 @@ public sealed class ScriptRunner : IAsyncDisposable
         {
             _ctx.Out.WriteLine($"  note: {assumption}");
         }
-        using (SessionJournal journal = SessionLauncher.OpenJournal(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info))
+        using (SessionJournal journal = SessionLauncher.OpenJournal(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info,
+            CrossbarMapping.Build(_model, info, options.Mapping)))
         {
             ProgrammingResult result = await SessionLauncher.RunAsync(_ctx, $"  programming ({step.Label})", _client!, _model, sensitivity, options,
                 SessionLauncher.VarianceModel(_spec!, info, step.Method), journal, cancellationToken).ConfigureAwait(false);
