@@ -1,33 +1,82 @@
 using System.CommandLine;
+using System.Globalization;
 using Spectre.Console;
+using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
+using Swim.Emulator;
+using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
 
 namespace Swim.Controller.Cli;
 
-/// <summary><c>swim info MODEL.onnx</c>: interface, operators and crossbar-mapped weights of a model.</summary>
+/// <summary>
+/// <c>swim info MODEL.onnx [--board SPEC]</c>: interface, operators and crossbar-mapped weights of a model; with a
+/// board, what it reports in IDENTIFY and how the model would map onto it, without programming a cell.
+/// </summary>
 internal static class InfoCommand
 {
     public static Command Create(Func<CommandContext> context)
     {
         var model = new Argument<string>("model") { Description = "The ONNX model." };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
-        var command = new Command("info", "Operators, inputs, outputs and crossbar-mapped weights of an ONNX model.");
+        var board = new Option<string?>("--board") { Description = $"Also ask this board for its IDENTIFY and map the model onto it (nothing is programmed): {BoardSpec.Help}." };
+        var bits = new Option<int>("--weight-bits") { Description = "With --board: magnitude bits per weight.", DefaultValueFactory = _ => 8 };
+        var signs = new Option<string>("--signs") { Description = "With --board: differential or offset.", DefaultValueFactory = _ => "differential" };
+        signs.AcceptOnlyFromAmong("differential", "offset");
+        var geometry = new Option<string>("--geometry") { Description = "With --board emulator: its geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => EmulatorSettings.DefaultGeometry };
+        var command = new Command("info", "Operators, inputs, outputs and crossbar-mapped weights of an ONNX model; with --board, how it maps onto that board.");
         command.Arguments.Add(model);
-        command.Options.Add(json);
-        command.SetAction(result => context().Run(() =>
+        foreach (Option o in new Option[] { json, board, bits, signs, geometry })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction((result, cancellationToken) =>
         {
             CommandContext ctx = context();
-            string path = result.GetRequiredValue(model);
-            ModelSummary summary = ModelSummary.Of(OnnxModel.Load(path), path);
-            if (result.GetValue(json))
+            return ctx.RunOnBoardAsync(async () =>
             {
-                ctx.Output.WriteLine(JsonOutput.Serialize(summary));
+                string path = result.GetRequiredValue(model);
+                OnnxModel onnx = OnnxModel.Load(path);
+                ModelSummary summary = ModelSummary.Of(onnx, path);
+                BoardFit? fit = result.GetValue(board) is { } spec
+                    ? await FitAsync(onnx, spec, new MappingOptions
+                    {
+                        MagnitudeBits = result.GetValue(bits),
+                        Signs = result.GetValue(signs) == "offset" ? SignEncoding.Offset : SignEncoding.Differential,
+                    }, new EmulatorSettings(BoardGeometry.Parse(result.GetValue(geometry)!)), cancellationToken).ConfigureAwait(false)
+                    : null;
+                if (result.GetValue(json))
+                {
+                    ctx.Output.WriteLine(fit is null ? JsonOutput.Serialize(summary) : JsonOutput.Serialize(new { model = summary, board = fit }));
+                    return ExitCodes.Success;
+                }
+                Render(ctx.Out, summary);
+                if (fit is not null)
+                {
+                    Render(ctx.Out, fit);
+                }
                 return ExitCodes.Success;
-            }
-            Render(ctx.Out, summary);
-            return ExitCodes.Success;
-        }));
+            }, () => null);
+        });
         return command;
+    }
+
+    /// <summary>The board as it describes itself, and the model's layout on it.</summary>
+    private sealed record BoardFit(
+        string Device, string Serial, string Firmware, int Tiles, int Rows, int Columns, int Levels, float ConductanceMin, float ConductanceMax,
+        string Capabilities, string Link, int BitsPerCell, int CellsPerWeight, long CellsNeeded, long CellsOnBoard, int Blocks, bool CutToFit);
+
+    private static async Task<BoardFit> FitAsync(OnnxModel model, string spec, MappingOptions options, EmulatorSettings emulator, CancellationToken cancellationToken)
+    {
+        await using BoardSpec board = await BoardSpec.OpenAsync(spec, emulator, cancellationToken).ConfigureAwait(false);
+        await using var client = new BoardClient(board.Transport);
+        BoardInfo info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+        CrossbarMapping mapping = CrossbarMapping.Build(model, info, options);
+        List<CrossbarBlock> blocks = [.. mapping.Weights.SelectMany(w => w.Blocks)];
+        return new BoardFit(info.DeviceModel, info.Serial, $"{info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}", info.Tiles, info.Rows, info.Columns,
+            info.LevelsPerCell, info.ConductanceMinMicrosiemens, info.ConductanceMaxMicrosiemens, info.Capabilities.ToString(), client.LinkDescription,
+            mapping.BitsPerCell, mapping.CellsPerWeight, mapping.CellCount, info.CellCount, blocks.Count,
+            blocks.Any(b => b.MatrixRow % info.Rows != 0 || b.MatrixColumn % (info.Columns / mapping.CellsPerWeight * mapping.CellsPerWeight) != 0));
     }
 
     private static void Render(IAnsiConsole console, ModelSummary s)
@@ -52,7 +101,7 @@ internal static class InfoCommand
         table.AddColumn("node");
         foreach (ModelSummary.WeightInfo w in s.MappedWeights)
         {
-            table.AddRow(Markup.Escape(w.Name), string.Join(" x ", w.Shape), w.Elements.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), w.OpType, Markup.Escape(w.Node));
+            table.AddRow(Markup.Escape(w.Name), string.Join(" x ", w.Shape), w.Elements.ToString("N0", CultureInfo.InvariantCulture), w.OpType, Markup.Escape(w.Node));
         }
         console.Write(table);
         console.WriteLine($"total      {s.MappedWeights.Count} mapped weights, {s.MappedElements:N0} elements ({s.Initializers} initializers in all)");
@@ -60,5 +109,12 @@ internal static class InfoCommand
         {
             console.WriteLine("note       no Conv, Gemm or MatMul node takes a float32 initializer as its weight: nothing here can be programmed.");
         }
+    }
+
+    private static void Render(IAnsiConsole console, BoardFit f)
+    {
+        console.WriteLine($"board      {f.Device} {f.Serial}, firmware {f.Firmware}: {f.Tiles} x {f.Rows} x {f.Columns}, {f.Levels} levels, {f.ConductanceMin}-{f.ConductanceMax} uS, {f.Capabilities}, over {f.Link}");
+        console.WriteLine($"mapping    {f.CellsPerWeight} cells a weight ({f.BitsPerCell} bits a cell): {f.CellsNeeded:N0} of {f.CellsOnBoard:N0} cells ({(double)f.CellsNeeded / f.CellsOnBoard:P1}) " +
+            $"in {f.Blocks} blocks{(f.CutToFit ? ", cut to fit (whole tile-sized blocks do not)" : ", tile-sized")}");
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Google.Protobuf;
+using Swim.Controller;
 using Swim.Controller.Cli;
 using Swim.Tests.Support;
 
@@ -26,6 +27,32 @@ public sealed class InfoCommandTests : IDisposable
         Assert.Equal(["fc1.weight", "fc2.weight"], names);
         string[] ops = root.GetProperty("operators").EnumerateArray().Select(o => o.GetProperty("op_type").GetString()!).ToArray();
         Assert.Equal(["Add", "Flatten", "Gemm", "MatMul", "Relu", "Transpose"], ops.Order());
+    }
+
+    [Theory]
+    [InlineData("16x256x256", "8", false)]
+    [InlineData("8x256x256", "8", true)] // 94 % full: whole tile-sized blocks do not fit
+    [InlineData("8x256x256", "4", false)] // 4-bit weights: half the cells
+    public void With_a_board_it_reports_the_boards_identify_and_how_the_model_maps_onto_it(string geometry, string bits, bool cut)
+    {
+        CliRun run = CliRun.Of("info", BundledAssets.Require(BundledAssets.LeNetModel), "--board", "emulator:rram", "--geometry", geometry, "--weight-bits", bits, "--json");
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        JsonElement board = JsonDocument.Parse(run.Output).RootElement.GetProperty("board");
+        Assert.Equal("rram", board.GetProperty("device").GetString());
+        Assert.Equal(61_470L * int.Parse(bits, System.Globalization.CultureInfo.InvariantCulture) / 2 * 2, board.GetProperty("cells_needed").GetInt64());
+        Assert.Equal(Swim.Emulator.BoardGeometry.Parse(geometry).CellCount, board.GetProperty("cells_on_board").GetInt64());
+        Assert.Equal(cut, board.GetProperty("cut_to_fit").GetBoolean());
+    }
+
+    [Fact]
+    public void With_a_board_too_small_it_says_so_with_cells_needed_and_available()
+    {
+        CliRun run = CliRun.Of("info", BundledAssets.Require(BundledAssets.LeNetModel), "--board", "emulator:rram", "--geometry", "4x256x256");
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("491,760 cells", run.Error);
+        Assert.Contains("262,144", run.Error);
     }
 
     [Fact]
