@@ -98,4 +98,18 @@ public sealed class ChannelOrderTests : IDisposable
         DataBatch first = other.ReadBatches(5).First();
         Assert.Contains("OnnxModel.Arrange", Assert.Throws<ArgumentException>(() => classifier.Predict(first.Features, first.Count, other.SampleShape)).Message);
     }
+
+    [Fact]
+    public void Training_on_either_channel_order_gives_the_same_model()
+    {
+        OnnxModel model = Net(channelsLast: false);
+        (DataSet chw, DataSet hwc) = Data();
+        var options = new Swim.Controller.Training.TrainingOptions { Epochs = 2, BatchSize = 4, Seed = 3 };
+
+        (OnnxModel fromOwn, _) = Swim.Controller.Training.Trainer.Train(model, chw, chw, options);
+        (OnnxModel fromMoved, _) = Swim.Controller.Training.Trainer.Train(model, hwc, hwc, options);
+
+        Assert.Equal(fromOwn.ReadWeights("conv.weight"), fromMoved.ReadWeights("conv.weight"));
+        Assert.Equal(fromOwn.ReadWeights("fc.weight"), fromMoved.ReadWeights("fc.weight"));
+    }
 }
