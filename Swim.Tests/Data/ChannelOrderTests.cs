@@ -100,6 +100,27 @@ public sealed class ChannelOrderTests : IDisposable
     }
 
     [Fact]
+    public void A_monte_carlo_study_on_either_channel_order_gives_the_same_results()
+    {
+        OnnxModel model = Net(channelsLast: true);
+        (DataSet chw, DataSet hwc) = Data();
+        SensitivityResult sensitivity = SensitivityAnalysis.Run(model, hwc, 4, CurvatureKind.Obd);
+        var options = new Swim.Controller.Simulation.SimulationOptions
+        {
+            Methods = [Swim.Controller.Selection.SelectionMethod.Swim],
+            Ratios = [0, 0.5],
+            Sigma = 0.2,
+            WeightBits = 4,
+            Trials = 2,
+        };
+
+        Swim.Controller.Simulation.SimulationReport own = Swim.Controller.Simulation.MonteCarloSimulation.Run(model, hwc, sensitivity, options);
+        Swim.Controller.Simulation.SimulationReport moved = Swim.Controller.Simulation.MonteCarloSimulation.Run(model, chw, sensitivity, options);
+
+        Assert.Equal(own.Results.Select(r => r.MeanAccuracy), moved.Results.Select(r => r.MeanAccuracy));
+    }
+
+    [Fact]
     public void Training_on_either_channel_order_gives_the_same_model()
     {
         OnnxModel model = Net(channelsLast: false);
