@@ -20,13 +20,11 @@ internal static class InfoCommand
         var model = new Argument<string>("model") { Description = "The ONNX model." };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
         var board = new Option<string?>("--board") { Description = $"Also ask this board for its IDENTIFY and map the model onto it (nothing is programmed): {BoardSpec.Help}." };
-        var bits = new Option<int>("--weight-bits") { Description = "With --board: magnitude bits per weight.", DefaultValueFactory = _ => 8 };
-        var signs = new Option<string>("--signs") { Description = "With --board: differential or offset.", DefaultValueFactory = _ => "differential" };
-        signs.AcceptOnlyFromAmong("differential", "offset");
+        var mapping = new MappingCliOptions("With --board: ");
         var geometry = new Option<string>("--geometry") { Description = "With --board emulator: its geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => EmulatorSettings.DefaultGeometry };
         var command = new Command("info", "Operators, inputs, outputs and crossbar-mapped weights of an ONNX model; with --board, how it maps onto that board.");
         command.Arguments.Add(model);
-        foreach (Option o in new Option[] { json, board, bits, signs, geometry })
+        foreach (Option o in new Option[] { json, board, mapping.Bits, mapping.Signs, geometry })
         {
             command.Options.Add(o);
         }
@@ -39,11 +37,7 @@ internal static class InfoCommand
                 OnnxModel onnx = OnnxModel.Load(path);
                 ModelSummary summary = ModelSummary.Of(onnx, path);
                 BoardFit? fit = result.GetValue(board) is { } spec
-                    ? await FitAsync(onnx, spec, new MappingOptions
-                    {
-                        MagnitudeBits = result.GetValue(bits),
-                        Signs = result.GetValue(signs) == "offset" ? SignEncoding.Offset : SignEncoding.Differential,
-                    }, new EmulatorSettings(BoardGeometry.Parse(result.GetValue(geometry)!)), cancellationToken).ConfigureAwait(false)
+                    ? await FitAsync(onnx, spec, mapping.Read(result), new EmulatorSettings(BoardGeometry.Parse(result.GetValue(geometry)!)), cancellationToken).ConfigureAwait(false)
                     : null;
                 if (result.GetValue(json))
                 {
@@ -72,11 +66,10 @@ internal static class InfoCommand
         await using var client = new BoardClient(board.Transport);
         BoardInfo info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         CrossbarMapping mapping = CrossbarMapping.Build(model, info, options);
-        List<CrossbarBlock> blocks = [.. mapping.Weights.SelectMany(w => w.Blocks)];
         return new BoardFit(info.DeviceModel, info.Serial, $"{info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}", info.Tiles, info.Rows, info.Columns,
             info.LevelsPerCell, info.ConductanceMinMicrosiemens, info.ConductanceMaxMicrosiemens, info.Capabilities.ToString(), client.LinkDescription,
-            mapping.BitsPerCell, mapping.CellsPerWeight, mapping.CellCount, info.CellCount, blocks.Count,
-            blocks.Any(b => b.MatrixRow % info.Rows != 0 || b.MatrixColumn % (info.Columns / mapping.CellsPerWeight * mapping.CellsPerWeight) != 0));
+            mapping.BitsPerCell, mapping.CellsPerWeight, mapping.CellCount, info.CellCount, mapping.Weights.Sum(w => w.Blocks.Count),
+            mapping.IsCutFinerThanTiles());
     }
 
     private static void Render(IAnsiConsole console, ModelSummary s)

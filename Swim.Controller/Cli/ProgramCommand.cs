@@ -28,9 +28,7 @@ internal static class ProgramCommand
         method.AcceptOnlyFromAmong([.. SelectionMethods.Names]);
         var ratio = new Option<double>("--ratio") { Description = "Fraction of weights (cells for cell-level) to write-verify, 0..1.", DefaultValueFactory = _ => 0.1 };
         var budget = new Option<double?>("--budget") { Description = "Instead of --ratio: seconds of device time write-verify may spend; weights are verified in rank order until it is spent." };
-        var bits = new Option<int>("--weight-bits") { Description = "Magnitude bits per weight.", DefaultValueFactory = _ => 8 };
-        var signs = new Option<string>("--signs") { Description = "differential or offset.", DefaultValueFactory = _ => "differential" };
-        signs.AcceptOnlyFromAmong("differential", "offset");
+        var mapping = new MappingCliOptions();
         var tolerance = new Option<double>("--tolerance") { Description = "Write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => 0.01 };
         var iterations = new Option<int>("--max-iterations") { Description = "Write-verify iteration limit per cell.", DefaultValueFactory = _ => 50 };
         var seed = new Option<int>("--seed") { Description = "Seeds random selection.", DefaultValueFactory = _ => 1 };
@@ -52,7 +50,7 @@ internal static class ProgramCommand
         var command = new Command("program", "Map a model onto a board, program every cell, write-verify the selected ones, read back, rebuild and evaluate.");
         command.Arguments.Add(model);
         calib.AddTo(command);
-        foreach (Option o in new Option[] { board, test, method, ratio, budget, bits, signs, tolerance, iterations, seed, sensitivityFile, hostVerify, journal, resume, output, report, geometry, emulatorSeed, stuckRate, linkTimeout, linkRetries })
+        foreach (Option o in new Option[] { board, test, method, ratio, budget, mapping.Bits, mapping.Signs, tolerance, iterations, seed, sensitivityFile, hostVerify, journal, resume, output, report, geometry, emulatorSeed, stuckRate, linkTimeout, linkRetries })
         {
             command.Options.Add(o);
         }
@@ -75,7 +73,7 @@ internal static class ProgramCommand
             {
                 Method = selection,
                 Fraction = r.GetValue(ratio),
-                Mapping = new MappingOptions { MagnitudeBits = r.GetValue(bits), Signs = r.GetValue(signs) == "offset" ? SignEncoding.Offset : SignEncoding.Differential },
+                Mapping = mapping.Read(r),
                 ToleranceFraction = r.GetValue(tolerance) is > 0 and < 1 and var t ? t : throw new SwimInputException("--tolerance must lie between 0 and 1 (a fraction of the window)."),
                 MaxIterations = r.GetValue(iterations) is >= 1 and <= ushort.MaxValue and var n ? (ushort)n : throw new SwimInputException("--max-iterations must be 1 to 65535."),
                 Seed = r.GetValue(seed),
@@ -115,13 +113,13 @@ internal static class ProgramCommand
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), emulator, cancellationToken).ConfigureAwait(false);
             await using var client = new BoardClient(spec.Transport, link.ToClientOptions());
             var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
-            CrossbarMapping mapping = CrossbarMapping.Build(onnx, info, options.Mapping);
+            CrossbarMapping layout = CrossbarMapping.Build(onnx, info, options.Mapping);
             if (calibration is not null)
             {
                 sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n),
                     gradients: SelectionMethods.NeedsGradient(selection)));
             }
-            using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info, mapping);
+            using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info, layout);
             ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
             if (SessionLauncher.VarianceAssumption(spec, info, selection) is { } assumption)
             {

@@ -75,7 +75,7 @@ public sealed record CrossbarMapping
         // Whole tile-sized blocks where they fit; cut finer only when they do not, so a model that fits either way
         // keeps the simpler layout (and sessions journalled on it keep their cell addresses).
         // A weight's cells stay side by side on one row, so a block is a whole number of weights wide.
-        int wholeWeightColumns = board.Columns / cellsPerWeight * cellsPerWeight;
+        int wholeWeightColumns = WholeWeightColumns(board.Columns, cellsPerWeight);
         if (wholeWeightColumns == 0)
         {
             throw new SwimInputException($"a row of the board has {board.Columns} cells and a weight needs {cellsPerWeight} ({options.MagnitudeBits}-bit weights on {board.LevelsPerCell}-level cells, " +
@@ -118,6 +118,19 @@ public sealed record CrossbarMapping
             Weights = weights,
         };
     }
+
+    /// <summary>
+    /// Whether some block starts off the tile-sized grid, i.e. the layout had to cut matrices finer than whole tiles to
+    /// fit (<see cref="TileLayout.Skyline"/>). A method, not a property, so it stays out of the saved JSON.
+    /// </summary>
+    public bool IsCutFinerThanTiles()
+    {
+        int columns = WholeWeightColumns(Columns, CellsPerWeight);
+        return Weights.SelectMany(w => w.Blocks).Any(b => b.MatrixRow % Rows != 0 || b.MatrixColumn % columns != 0);
+    }
+
+    /// <summary>The columns of a tile row that hold whole weights: a weight's cells sit side by side on one row.</summary>
+    private static int WholeWeightColumns(int columns, int cellsPerWeight) => columns / cellsPerWeight * cellsPerWeight;
 
     /// <summary>Fan-in, fan-out, and whether the tensor stores outputs first, from its consumer.</summary>
     private static (int FanIn, int FanOut, bool OutputsFirst) Orientation(MappedWeight weight, NodeProto consumer)
