@@ -13,7 +13,7 @@ public sealed partial class DerivativeGraphBuilder
         {
             // relu(x) > 0 exactly where x > 0: reading the mask off the output leaves the pre-activation
             // unused, so ONNX Runtime can fuse the layer into its ReLU; the mask is shared by every pass.
-            "Relu" => _g.Node("Where", [PositiveMask(y), dy, Scalar(0f)]),
+            "Relu" => _reluMaskedByPool.Contains(y) ? dy : _g.Node("Where", [PositiveMask(y), dy, Scalar(0f)]),
             "LeakyRelu" => _g.Node("Where", [PositiveMask(x), dy, Scale(dy, Coefficient(FloatAttribute(node, "alpha", 0.01f)))]),
             "Clip" => ClipDerivative(node, dy),
             // The derivative of tanh is 1 - y^2, of the logistic sigmoid y (1 - y); OBD squares it (f'' is dropped).

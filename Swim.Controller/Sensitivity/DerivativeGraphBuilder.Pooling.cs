@@ -14,6 +14,10 @@ public sealed partial class DerivativeGraphBuilder
     /// </summary>
     private void MaxPool(NodeProto node, string dy)
     {
+        if (_reluMaskedByPool.Contains(node.Input[0]))
+        {
+            dy = _g.Node("Where", [PositiveMask(node.Output[0]), dy, Scalar(0f)]);
+        }
         long[] xs = ShapeOf(node.Input[0]);
         long[] ys = ShapeOf(node.Output[0]);
         int spatial = xs.Length - 2;

@@ -40,6 +40,7 @@ public sealed partial class DerivativeGraphBuilder
     private readonly Dictionary<string, string> _squares = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _transposed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _masks = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reluMaskedByPool = new(StringComparer.Ordinal);
     private readonly Dictionary<float, string> _scalars = [];
     private readonly string _dataInput;
     private readonly int _batch;
@@ -154,6 +155,7 @@ public sealed partial class DerivativeGraphBuilder
         CheckSupported(logits);
         MakeParametersInputs(parameters);
         MaxPoolsWithIndices();
+        FoldReluMasksIntoPools();
 
         Graph.Input.Clear();
         _g.Input(_dataInput, DataType.Float, [.. new long[] { _batch }.Concat(sampleShape)]);
@@ -412,6 +414,29 @@ public sealed partial class DerivativeGraphBuilder
                 {
                     node.Output[1] = _g.Fresh(node.Output[0] + "_indices");
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Finds each ReLU whose only reader is a MaxPool. Its derivative is non-zero only where the pool routes one,
+    /// and there relu(x) is the pooled value, so the ReLU's mask can be read off the pooled output instead: the
+    /// same result on a tensor a window's size smaller (LeNet-5: 1/4), and the ReLU's own rule passes through.
+    /// </summary>
+    private void FoldReluMasksIntoPools()
+    {
+        var readers = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string value in Graph.Node.SelectMany(n => n.Input).Concat(Graph.Output.Select(o => o.Name)))
+        {
+            readers[value] = readers.GetValueOrDefault(value) + 1;
+        }
+        var producers = _forward.Where(n => n.Output.Count > 0).ToDictionary(n => n.Output[0], StringComparer.Ordinal);
+        foreach (NodeProto pool in _forward.Where(n => n.OpType == "MaxPool" && _needsGradient.Contains(n.Output[0])))
+        {
+            string input = pool.Input[0];
+            if (producers.TryGetValue(input, out NodeProto? relu) && relu.OpType == "Relu" && readers.GetValueOrDefault(input) == 1)
+            {
+                _reluMaskedByPool.Add(input);
             }
         }
     }

@@ -104,6 +104,7 @@ public sealed class DerivativeGraphTests
     [InlineData("AveragePool")]
     [InlineData("AveragePoolIncludePad")]
     [InlineData("GlobalAveragePool")]
+    [InlineData("MaxPoolAndSkip")]
     public void Pooling_gradients_and_ggn_match_finite_differences(string pool)
     {
         using (DerivativeHarness smooth = Harness(TestNets.Pooling(8, pool, "Tanh"), [2, 7, 7], 3))

@@ -29,6 +29,10 @@ public sealed class ProbedObdTests
         ["max pool overlapping"] = (() => TestNets.Pooling(47, "MaxPool", "Tanh"), [2, 7, 7]),
         ["max pool asymmetric pads"] = (() => TestNets.Pooling(47, "MaxPoolPadded", "Tanh"), [2, 7, 7]),
         ["max pool tiling"] = (() => TestNets.Pooling(47, "MaxPoolTiling", "Tanh"), [2, 7, 7]),
+        // With ReLU, whose mask is read off the pooled values when the pool is its only reader (and not otherwise).
+        ["relu, max pool tiling"] = (() => TestNets.Pooling(47, "MaxPoolTiling"), [2, 7, 7]),
+        ["relu, max pool overlapping"] = (() => TestNets.Pooling(47, "MaxPool"), [2, 7, 7]),
+        ["relu read by a max pool and a skip"] = (() => TestNets.Pooling(47, "MaxPoolAndSkip"), [2, 7, 7]),
         ["max pool dilated"] = (() => TestNets.Pooling(47, "MaxPoolDilated", "Tanh"), [2, 7, 7]),
         ["average pool"] = (() => TestNets.Pooling(47, "AveragePool", "Tanh"), [2, 7, 7]),
         ["average pool counting pads"] = (() => TestNets.Pooling(47, "AveragePoolIncludePad", "Tanh"), [2, 7, 7]),

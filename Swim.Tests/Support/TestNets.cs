@@ -145,6 +145,10 @@ public sealed class TestNets
             "AveragePool" => t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 })),
             "AveragePoolIncludePad" => t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }), ("count_include_pad", 1)),
             "GlobalAveragePool" => t._g.Node("GlobalAveragePool", [h]),
+            // The activation read by a pool and by a second branch: a ReLU's mask cannot be taken from the pool alone.
+            "MaxPoolAndSkip" => t._g.Node("Concat", [
+                t.Flatten(t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }))),
+                t.Flatten(t._g.Node("GlobalAveragePool", [h]))], ("axis", 1)),
             _ => throw new ArgumentException(pool, nameof(pool)),
         };
         string flat = t.Flatten(h);
