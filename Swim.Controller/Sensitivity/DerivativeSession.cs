@@ -71,6 +71,10 @@ public sealed class DerivativeSession : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(count), $"a run takes 1 to {Graph.SamplesPerRun} samples.");
         }
+        if (Graph.Parameters.Count > 0 && ((Graph.HasGradients && totals.Gradient.Count == 0) || (Graph.Curvature != CurvatureKind.None && totals.Curvature.Count == 0)))
+        {
+            throw new ArgumentException("the totals do not hold every quantity this graph computes; make them with the graph's gradients and curvature.", nameof(totals));
+        }
         int replicas = Graph.Replicas;
         Array.Clear(_weights);
         for (int n = 0; n < count; n++)

@@ -3,11 +3,15 @@ namespace Swim.Controller.Sensitivity;
 /// <summary>Sums over batches, in double: loss, correct predictions, samples, and per parameter gradient and curvature.</summary>
 public sealed class DerivativeTotals
 {
-    public DerivativeTotals(IEnumerable<TrainableParameter> parameters, bool curvature)
+    /// <param name="gradients">Whether to hold gradient sums: a pass without gradients leaves them out (a weight's worth of doubles each).</param>
+    public DerivativeTotals(IEnumerable<TrainableParameter> parameters, bool curvature, bool gradients = true)
     {
         foreach (TrainableParameter p in parameters)
         {
-            Gradient[p.Name] = new double[p.ElementCount];
+            if (gradients)
+            {
+                Gradient[p.Name] = new double[p.ElementCount];
+            }
             if (curvature)
             {
                 Curvature[p.Name] = new double[p.ElementCount];

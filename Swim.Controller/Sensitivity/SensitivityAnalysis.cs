@@ -82,7 +82,7 @@ public static class SensitivityAnalysis
                 {
                     using var options = new SessionOptions { IntraOpNumThreads = parts == 1 ? 0 : 1 };
                     using var session = new DerivativeSession(graph, options);
-                    var totals = new DerivativeTotals(graph.Parameters, curvature: true);
+                    var totals = new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients);
                     // Each partition draws its own Monte-Carlo labels (ggn-mc), from a stream fixed by the seed.
                     var random = new Random(unchecked(seed * 7919 + mine));
                     foreach (DataBatch batch in queues[mine].GetConsumingEnumerable(stop.Token))

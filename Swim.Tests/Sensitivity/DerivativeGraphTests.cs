@@ -116,6 +116,19 @@ public sealed class DerivativeGraphTests
     }
 
     [Fact]
+    public void Totals_without_gradients_are_refused_by_a_graph_that_computes_them()
+    {
+        OnnxModel model = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(TestNets.Gemm(1, false, true, 1f, 1f, false)), "gemm", null);
+        DerivativeGraph graph = DerivativeGraphBuilder.Build(model, [6], 2, CurvatureKind.Obd);
+        using var session = new DerivativeSession(graph);
+        var totals = new DerivativeTotals(graph.Parameters, curvature: true, gradients: false);
+        Dictionary<string, float[]> parameters = graph.Parameters.ToDictionary(p => p.Name, p => model.ReadWeights(p.Name));
+        var error = Assert.Throws<ArgumentException>(() => session.Accumulate(new float[12], [0, 1], 2, parameters, totals));
+        Assert.Contains("gradients", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, totals.Samples);
+    }
+
+    [Fact]
     public void Batch_normalization_matches_finite_differences()
     {
         using (DerivativeHarness smooth = Harness(TestNets.BatchNorm(9, "Tanh"), [2, 5, 5], 3))
