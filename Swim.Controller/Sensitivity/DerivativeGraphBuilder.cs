@@ -28,6 +28,7 @@ public sealed partial class DerivativeGraphBuilder
     ];
 
     private static readonly HashSet<string> s_softmaxOps = ["Softmax", "LogSoftmax"];
+    private static readonly HashSet<string> s_shapeOnlyOps = ["Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze"];
 
     private readonly OnnxModel _model;
     private readonly GraphBuilder _g;
@@ -86,7 +87,7 @@ public sealed partial class DerivativeGraphBuilder
         }
         IReadOnlyList<TrainableParameter> parameters = TrainableParameter.Find(model);
         string dataInput = model.SingleDataInput().Name;
-        (GraphBuilder graph, string logits) = PrepareForward(model);
+        (GraphBuilder graph, string logits, long? softmaxAxis) = PrepareForward(model);
         long opset = OpsetUpgrade.TargetOpset;
         int classes = CountClasses(graph.Graph, opset, dataInput, sampleShape, logits, model.FixedBatchSize ?? 1);
         int batch = samplesPerRun * (curvature == CurvatureKind.Ggn ? classes : 1);
@@ -97,14 +98,21 @@ public sealed partial class DerivativeGraphBuilder
                 (curvature == CurvatureKind.Ggn ? $" ({samplesPerRun} samples x {classes} classes for --curvature ggn); export the model with a dynamic batch axis, or use --curvature obd or ggn-mc." : "; export the model with a dynamic batch axis."));
         }
         ShapeProbe probe = ShapeProbe.Run(graph.Graph, opset, dataInput, [batch, .. sampleShape]);
+        CheckSoftmaxAxis(model, probe.Shape(logits), softmaxAxis);
         var builder = new DerivativeGraphBuilder(model, graph, [.. graph.Graph.Node], probe, parameters, dataInput, batch);
         ModelProto built = builder.Assemble(logits, classes, sampleShape, curvature, gradients, parameters);
         return new DerivativeGraph(built, batch, samplesPerRun, classes, sampleShape, curvature, parameters) { DataInput = dataInput, HasGradients = gradients };
     }
 
-    /// <summary>Clones the forward graph, upgrades it to opset 18 and strips a trailing Softmax or LogSoftmax (also behind Identity nodes); returns the logits' name.</summary>
-    private static (GraphBuilder Graph, string Logits) PrepareForward(OnnxModel model)
+    /// <summary>
+    /// Clones the forward graph, upgrades it to opset 18 and strips a trailing Softmax or LogSoftmax (also behind
+    /// nodes that only rename or reshape it); returns the logits' name and the axis the stripped softmax normalized
+    /// (null when there was none), which <see cref="CheckSoftmaxAxis"/> checks once shapes are known.
+    /// </summary>
+    private static (GraphBuilder Graph, string Logits, long? SoftmaxAxis) PrepareForward(OnnxModel model)
     {
+        long originalOpset = model.DefaultOpset;
+        long? softmaxAxis = null;
         GraphProto graph = model.Graph.Clone();
         graph.Output.Clear();
         graph.ValueInfo.Clear();
@@ -114,11 +122,12 @@ public sealed partial class DerivativeGraphBuilder
         NodeProto? Producer(string value) => graph.Node.LastOrDefault(n => n.Output.Contains(value));
         while (true)
         {
-            // Exporters often end a graph in Identity nodes that only name the output (tf2onnx does); a softmax
-            // behind them is still the model's last real operation.
+            // Exporters often end a graph in Identity nodes that only name the output (tf2onnx does), or reshape the
+            // probabilities of a convolutional head ([N, C, 1, 1] to [N, C]); a softmax behind them is still the
+            // model's last real operation.
             var renames = new List<NodeProto>();
             NodeProto? producer = Producer(logits);
-            while (producer is { OpType: "Identity" })
+            while (producer is not null && s_shapeOnlyOps.Contains(producer.OpType))
             {
                 renames.Add(producer);
                 producer = Producer(producer.Input[0]);
@@ -137,8 +146,30 @@ public sealed partial class DerivativeGraphBuilder
                 }
             }
             logits = producer.Input[0];
+            // Before opset 13 a softmax's axis defaulted to 1 and flattened the axes from it on; from 13, -1.
+            softmaxAxis = producer.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? (originalOpset < 13 ? 1 : -1);
         }
-        return (builder, logits);
+        return (builder, logits, softmaxAxis);
+    }
+
+    /// <summary>
+    /// A stripped softmax must have normalized over the classes: in the logits' shape [N, ...], every axis but the
+    /// batch and the softmax's own has size 1. Otherwise the loss Swim builds on the logits is not the model's.
+    /// </summary>
+    private static void CheckSoftmaxAxis(OnnxModel model, long[] logitsShape, long? axis)
+    {
+        if (axis is not long given)
+        {
+            return;
+        }
+        long normalized = given < 0 ? given + logitsShape.Length : given;
+        bool overClasses = normalized >= 1 && normalized < logitsShape.Length
+            && logitsShape.Select((d, i) => i == 0 || i == normalized || d == 1).All(ok => ok);
+        if (!overClasses)
+        {
+            throw new OnnxModelException(
+                $"model {model.Description}: its final softmax normalizes axis {given} of scores shaped [{string.Join(", ", logitsShape)}], not one class axis per sample; Swim computes the loss of [batch, classes] scores. Export the model without the softmax, or with the softmax over the class axis.");
+        }
     }
 
     private static int CountClasses(GraphProto graph, long opset, string input, long[] sampleShape, string logits, int batch)

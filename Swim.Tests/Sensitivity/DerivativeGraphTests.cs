@@ -191,13 +191,22 @@ public sealed class DerivativeGraphTests
     }
 
     [Theory]
-    [InlineData("Softmax", 0)]
-    [InlineData("Softmax", 2)] // behind two Identity nodes that only name the output, as tf2onnx writes them
-    [InlineData("LogSoftmax", 1)]
-    public void Trailing_softmax_is_stripped_so_derivatives_are_of_the_logits_loss(string op, int renames)
+    [InlineData("Softmax", 0, false)]
+    [InlineData("Softmax", 2, false)] // behind two Identity nodes that only name the output, as tf2onnx writes them
+    [InlineData("LogSoftmax", 1, false)]
+    [InlineData("Softmax", 1, true)] // behind an Unsqueeze and a Flatten, as convolutional heads reshape [N, C, 1, 1]
+    public void Trailing_softmax_is_stripped_so_derivatives_are_of_the_logits_loss(string op, int renames, bool reshaped)
     {
         ModelProto model = new TinyMlp(13).Build(trailingSoftmax: true);
         model.Graph.Node.Single(n => n.OpType == "Softmax").OpType = op;
+        if (reshaped)
+        {
+            string name = model.Graph.Output[0].Name;
+            model.Graph.Initializer.Add(TensorData.CreateInt64("unsqueeze_axes", [1], [2]));
+            model.Graph.Node.Add(new NodeProto { OpType = "Unsqueeze", Input = { name, "unsqueeze_axes" }, Output = { name + "_3d" } });
+            model.Graph.Node.Add(new NodeProto { OpType = "Flatten", Input = { name + "_3d" }, Output = { name + "_flat" } });
+            model.Graph.Output[0].Name = name + "_flat";
+        }
         for (int i = 0; i < renames; i++)
         {
             string name = model.Graph.Output[0].Name;
@@ -210,6 +219,18 @@ public sealed class DerivativeGraphTests
         DerivativeTotals b = without.Run(CurvatureKind.Obd);
         Assert.Equal(b.LossSum, a.LossSum, 6);
         Assert.Equal(b.Curvature["fc1.weight"], a.Curvature["fc1.weight"]);
+    }
+
+    [Fact]
+    public void A_final_softmax_over_the_batch_axis_is_refused_rather_than_stripped()
+    {
+        ModelProto proto = new TinyMlp(13).Build(trailingSoftmax: true);
+        proto.Graph.Node.Single(n => n.OpType == "Softmax").Attribute.Single(a => a.Name == "axis").I = 0;
+        OnnxModel model = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(proto), "'softmax-axis0.onnx'", null);
+
+        OnnxModelException ex = Assert.Throws<OnnxModelException>(() => DerivativeGraphBuilder.Build(model, [1, 4, 4], 2, CurvatureKind.Obd));
+        Assert.Contains("normalizes axis 0", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Export the model without the softmax", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
