@@ -147,7 +147,7 @@ public sealed partial class DerivativeGraphBuilder
             }
             logits = producer.Input[0];
             // Before opset 13 a softmax's axis defaulted to 1 and flattened the axes from it on; from 13, -1.
-            softmaxAxis = producer.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? (originalOpset < 13 ? 1 : -1);
+            softmaxAxis = IntAttribute(producer, "axis", originalOpset < 13 ? 1 : -1);
         }
         return (builder, logits, softmaxAxis);
     }
