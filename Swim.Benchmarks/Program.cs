@@ -6,11 +6,13 @@ using Swim.Benchmarks;
 // Decoder fuzz run (1,000,000 frames): dotnet run -c Release --project Swim.Benchmarks -- fuzz [FRAMES] [SEED]
 // Emulator verify throughput:         dotnet run -c Release --project Swim.Benchmarks -- emulator
 // Monte-Carlo simulation throughput:   dotnet run -c Release --project Swim.Benchmarks -- simulate
+// Sensitivity/inference, paired:       dotnet run -c Release --project Swim.Benchmarks -- sensitivity-ratio [ROUNDS]
 return args.FirstOrDefault() switch
 {
     "link" => await LinkUtilisation.RunAsync(Console.Out),
     "emulator" => EmulatorThroughput.Run(Console.Out),
     "simulate" => SimulationThroughput.Run(Console.Out),
+    "sensitivity-ratio" => SensitivityRatio.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15),
     "fuzz" => DecoderFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
     _ => RunBenchmarks(args),

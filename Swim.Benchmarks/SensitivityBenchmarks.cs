@@ -11,7 +11,8 @@ namespace Swim.Benchmarks;
 /// One SWIM sensitivity pass (OBD: forward, gradient pass, curvature pass) over the 10,000 bundled MNIST
 /// digits with the bundled LeNet-5, against ONNX Runtime inference of the same samples. Both include
 /// building their session, as a user running the command pays for it. Target: at most 3x. Also the same pass
-/// without the gradients, which is what a programming session ranking by curvature alone runs.
+/// without the gradients, which is what a programming session ranking by curvature alone runs. The ratio to quote
+/// comes from <see cref="SensitivityRatio"/>, which pairs the passes within rounds; these are each pass's own figures.
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
 [MemoryDiagnoser]
