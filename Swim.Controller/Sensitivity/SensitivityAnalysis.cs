@@ -16,7 +16,8 @@ public static class SensitivityAnalysis
     /// Whether to compute the gradients too; without them the pass costs about a third less, and the results carry
     /// the curvature alone (enough for swim, uswim and cell-level ranking, see <see cref="Selection.SelectionMethods.NeedsGradient"/>).
     /// </param>
-    public static SensitivityResult Run(OnnxModel model, DataSet data, int batchSize, CurvatureKind curvature, int seed = 0, Action<int>? samplesDone = null, bool gradients = true)
+    /// <param name="workers">Sessions run at once; 0 for one per core up to <see cref="MaxWorkers"/>. The result does not depend on it.</param>
+    public static SensitivityResult Run(OnnxModel model, DataSet data, int batchSize, CurvatureKind curvature, int seed = 0, Action<int>? samplesDone = null, bool gradients = true, int workers = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -32,7 +33,7 @@ public static class SensitivityAnalysis
             throw new SwimInputException($"model {model.Description} scores {graph.Classes} classes, but the data has labels up to {data.ClassCount - 1}; check that data and model belong together.");
         }
         Dictionary<string, float[]> parameters = graph.Parameters.ToDictionary(p => p.Name, p => model.ReadWeights(p.Name), StringComparer.Ordinal);
-        DerivativeTotals totals = Accumulate(graph, data, parameters, seed, samplesDone);
+        DerivativeTotals totals = Accumulate(graph, data, parameters, seed, samplesDone, workers);
         if (totals.Samples == 0)
         {
             throw new SwimInputException($"{data.Description} has no samples to calibrate on.");
@@ -48,53 +49,70 @@ public static class SensitivityAnalysis
         return new SensitivityResult(results, curvature, totals.Samples, totals.MeanLoss, totals.Accuracy);
     }
 
+    /// <summary>Most sessions a pass runs at once: each holds a batch's activations, so memory grows with them.</summary>
+    public const int MaxWorkers = 4;
+
     /// <summary>
-    /// Runs the derivative graph over every batch and sums the results. Two sessions of one thread each take
-    /// alternate batches (measured on LeNet-5: about 20 % faster than one session with two threads, whose kernels
-    /// scale poorly). The partition count is fixed, not taken from the core count, and each partition sums its own
-    /// batches in order, so a given seed gives the same result on any machine and under any timing. It differs from
-    /// a pass in one session in the last float bits only (3e-7 relative measured on LeNet-5), because ONNX Runtime's
-    /// kernels split their sums by thread count. The file is read once, on the calling thread, which hands batch i
-    /// to partition i mod 2 through a short queue; so a bad file fails here with its own error, and the other
-    /// partition stops.
+    /// Runs the derivative graph over every batch and sums the results. Sessions of one thread each, one per core
+    /// up to <see cref="MaxWorkers"/>, take batches as they come (measured on LeNet-5: about 20 % faster than one
+    /// session with two threads, whose kernels scale poorly). Each batch is summed on its own and the batch sums are
+    /// added in batch order, with Monte-Carlo labels drawn from a stream fixed by the seed and the batch index; so a
+    /// given seed gives the same result bit for bit under any timing, with any number of sessions, on any machine.
+    /// The file is read once, on the calling thread, which hands the batches out through a short queue; so a bad
+    /// file fails here with its own error, and the sessions stop.
     /// </summary>
-    private static DerivativeTotals Accumulate(DerivativeGraph graph, DataSet data, Dictionary<string, float[]> parameters, int seed, Action<int>? samplesDone)
+    private static DerivativeTotals Accumulate(DerivativeGraph graph, DataSet data, Dictionary<string, float[]> parameters, int seed, Action<int>? samplesDone, int workers)
     {
-        const int Partitions = 2;
         long batches = (data.Count + graph.SamplesPerRun - 1) / graph.SamplesPerRun;
-        int parts = (int)Math.Clamp(batches, 1, Partitions);
-        var partials = new DerivativeTotals[parts];
-        int done = 0;
-        var progress = new object();
-        using var stop = new CancellationTokenSource();
-        var queues = new BlockingCollection<DataBatch>[parts];
-        for (int part = 0; part < parts; part++)
+        int sessions = (int)Math.Clamp(batches, 1, workers > 0 ? workers : Math.Min(Environment.ProcessorCount, MaxWorkers));
+        var total = new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients);
+        // One batch's sums per session, and one more so a session that finishes early can start its next batch
+        // while an earlier batch is still running.
+        using var scratch = new BlockingCollection<DerivativeTotals>();
+        for (int i = 0; i <= sessions; i++)
         {
-            queues[part] = new BlockingCollection<DataBatch>(boundedCapacity: 2);
+            scratch.Add(new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients));
         }
-        var workers = new Task[parts];
-        for (int part = 0; part < parts; part++)
+        var finished = new Dictionary<long, DerivativeTotals>();
+        long next = 0;
+        int done = 0;
+        var order = new object();
+        using var stop = new CancellationTokenSource();
+        using var queue = new BlockingCollection<(long Index, DataBatch Batch)>(boundedCapacity: sessions);
+        var tasks = new Task[sessions];
+        for (int w = 0; w < sessions; w++)
         {
-            int mine = part;
-            workers[part] = Task.Factory.StartNew(() =>
+            tasks[w] = Task.Factory.StartNew(() =>
             {
                 try
                 {
-                    using var options = new SessionOptions { IntraOpNumThreads = parts == 1 ? 0 : 1 };
+                    using var options = new SessionOptions { IntraOpNumThreads = 1 };
                     using var session = new DerivativeSession(graph, options);
-                    var totals = new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients);
-                    // Each partition draws its own Monte-Carlo labels (ggn-mc), from a stream fixed by the seed.
-                    var random = new Random(unchecked(seed * 7919 + mine));
-                    foreach (DataBatch batch in queues[mine].GetConsumingEnumerable(stop.Token))
+                    while (true)
                     {
-                        session.Accumulate(batch.Features, batch.Labels, batch.Count, parameters, totals, random);
-                        lock (progress)
+                        // Sums first, batch second: a session holding a batch then always holds somewhere to sum it,
+                        // so the earliest batch in flight can always finish and release the later ones.
+                        DerivativeTotals sums = scratch.Take(stop.Token);
+                        if (!queue.TryTake(out (long Index, DataBatch Batch) item, Timeout.Infinite, stop.Token))
                         {
-                            done += batch.Count;
-                            samplesDone?.Invoke(done);
+                            break;
+                        }
+                        (long index, DataBatch batch) = item;
+                        sums.Clear();
+                        session.Accumulate(batch.Features, batch.Labels, batch.Count, parameters, sums, new Random(unchecked(seed * 7919 + (int)index * 104729)));
+                        lock (order)
+                        {
+                            finished.Add(index, sums);
+                            while (finished.Remove(next, out DerivativeTotals? inOrder))
+                            {
+                                total.Add(inOrder);
+                                scratch.Add(inOrder);
+                                next++;
+                                done += inOrder.Samples;
+                                samplesDone?.Invoke(done);
+                            }
                         }
                     }
-                    partials[mine] = totals;
                 }
                 catch
                 {
@@ -105,15 +123,15 @@ public static class SensitivityAnalysis
         }
         try
         {
-            int index = 0;
+            long index = 0;
             foreach (DataBatch batch in data.ReadBatches(graph.SamplesPerRun))
             {
-                queues[index++ % parts].Add(batch, stop.Token);
+                queue.Add((index++, batch), stop.Token);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // A partition failed; its own exception is rethrown below.
+            // A session failed; its own exception is rethrown below.
         }
         catch
         {
@@ -122,27 +140,15 @@ public static class SensitivityAnalysis
         }
         finally
         {
-            foreach (BlockingCollection<DataBatch> queue in queues)
-            {
-                queue.CompleteAdding();
-            }
-            Task.WhenAll(workers).ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-            foreach (BlockingCollection<DataBatch> queue in queues)
-            {
-                queue.Dispose();
-            }
+            queue.CompleteAdding();
+            Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default).Wait();
         }
-        Exception? failure = workers.Select(w => w.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException);
+        Exception? failure = tasks.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException);
         if (failure is not null)
         {
             ExceptionDispatchInfo.Capture(failure).Throw();
         }
-        DerivativeTotals sum = partials[0];
-        for (int part = 1; part < partials.Length; part++)
-        {
-            sum.Add(partials[part]);
-        }
-        return sum;
+        return total;
     }
 
     /// <summary>Writes grad/NAME, hess/NAME and (mapped weights) score/NAME as float32 arrays in the weights' shapes.</summary>

@@ -149,10 +149,12 @@ public sealed class BoardClientTests
     [Fact]
     public async Task A_command_whose_nominal_device_time_exceeds_the_attempt_timeout_is_waited_for_not_resent()
     {
-        // 10 iterations of 100 ms nominal: the board may take a second before answering, and takes 0.8 s. Two of
-        // them pipelined: the second is answered only after the first is done, 1.6 s after it was sent.
+        // 10 iterations of 200 ms nominal: the board may take two seconds before answering, and takes 0.8 s, well
+        // past the 300 ms attempt timeout. Two of them pipelined: the second is answered only after the first is
+        // done, 1.6 s after it was sent. The nominal times leave at least 1.5 s of slack, as a loaded test machine needs
+        // (at 100 ms per iteration, 0.5 s of slack, a busy run once resent a command).
         var device = new CountingDevice { VerifyDuration = TimeSpan.FromMilliseconds(800) };
-        device.Info = device.Info with { VerifyIterationNs = 100_000_000 };
+        device.Info = device.Info with { VerifyIterationNs = 200_000_000 };
         (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { AttemptTimeout = TimeSpan.FromMilliseconds(300) });
         await using (client)
         {

@@ -145,26 +145,60 @@ public sealed class SensitivityCommandTests : IDisposable
     }
 
     [Fact]
-    public void Passes_split_over_several_sessions_repeat_bit_for_bit()
+    public void Passes_split_over_several_sessions_repeat_bit_for_bit_with_any_session_count()
     {
-        // Eight batches of 3 are shared between the parallel sessions; timing must not reach the sums or the
-        // Monte-Carlo labels.
+        // Eight batches of 3 are shared between the parallel sessions; neither timing nor the number of sessions
+        // (a machine's core count) may reach the sums or the Monte-Carlo labels.
         (string model, string data) = Write(23);
         OnnxModel onnx = OnnxModel.Load(model);
         DataSet samples = DataSet.Open(data);
+        SensitivityResult reference = SensitivityAnalysis.Run(onnx, samples, 3, CurvatureKind.GgnMonteCarlo, seed: 9, workers: 1);
 
-        for (int repeat = 0; repeat < 3; repeat++)
+        foreach (int workers in new[] { 1, 2, 3, 4, 2, 3 })
         {
-            SensitivityResult first = SensitivityAnalysis.Run(onnx, samples, 3, CurvatureKind.GgnMonteCarlo, seed: 9);
-            SensitivityResult second = SensitivityAnalysis.Run(onnx, samples, 3, CurvatureKind.GgnMonteCarlo, seed: 9);
+            SensitivityResult again = SensitivityAnalysis.Run(onnx, samples, 3, CurvatureKind.GgnMonteCarlo, seed: 9, workers: workers);
 
-            Assert.Equal(first.MeanLoss, second.MeanLoss);
-            foreach ((ParameterSensitivity a, ParameterSensitivity b) in first.Parameters.Zip(second.Parameters))
+            Assert.Equal(reference.MeanLoss, again.MeanLoss);
+            Assert.Equal(reference.Samples, again.Samples);
+            foreach ((ParameterSensitivity a, ParameterSensitivity b) in reference.Parameters.Zip(again.Parameters))
             {
                 Assert.Equal(a.Gradient, b.Gradient);
                 Assert.Equal(a.Curvature, b.Curvature);
             }
         }
+        SensitivityResult otherSeed = SensitivityAnalysis.Run(onnx, samples, 3, CurvatureKind.GgnMonteCarlo, seed: 10, workers: 3);
+        Assert.NotEqual(reference.Parameters[0].Curvature, otherSeed.Parameters[0].Curvature);
+    }
+
+    [Fact]
+    public async Task Many_small_batches_over_more_sessions_than_cores_finish()
+    {
+        // Sessions finish out of order and wait for each other's earlier batches; with one-sample batches and
+        // more sessions than this machine has cores, a session is often preempted between taking a batch and
+        // starting it. Each pass must still end (the test host's hang timeout catches one that does not).
+        (string model, string data) = Write(200);
+        OnnxModel onnx = OnnxModel.Load(model);
+        DataSet samples = DataSet.Open(data);
+
+        for (int repeat = 0; repeat < 20; repeat++)
+        {
+            Task<SensitivityResult> pass = Task.Run(() => SensitivityAnalysis.Run(onnx, samples, 1, CurvatureKind.Obd, workers: SensitivityAnalysis.MaxWorkers));
+            Task first = await Task.WhenAny(pass, Task.Delay(TimeSpan.FromSeconds(60)));
+            Assert.True(first == pass, $"pass {repeat} did not finish within a minute");
+            Assert.Equal(200, (await pass).Samples);
+        }
+    }
+
+    [Fact]
+    public void Progress_counts_up_in_batch_order_to_every_sample()
+    {
+        (string model, string data) = Write(23);
+        var reported = new List<int>();
+
+        SensitivityResult result = SensitivityAnalysis.Run(OnnxModel.Load(model), DataSet.Open(data), 3, CurvatureKind.Obd, samplesDone: reported.Add, workers: 3);
+
+        Assert.Equal([3, 6, 9, 12, 15, 18, 21, 23], reported);
+        Assert.Equal(23, result.Samples);
     }
 
     [Fact]
