@@ -175,7 +175,7 @@ public sealed class SensitivityCommandTests : IDisposable
     {
         // Sessions finish out of order and wait for each other's earlier batches; with one-sample batches and
         // more sessions than this machine has cores, a session is often preempted between taking a batch and
-        // starting it. Each pass must still end (the test host's hang timeout catches one that does not).
+        // starting it. Each pass must still end, here within a minute (a pass takes about a tenth of a second).
         (string model, string data) = Write(200);
         OnnxModel onnx = OnnxModel.Load(model);
         DataSet samples = DataSet.Open(data);
