@@ -17,12 +17,17 @@ internal static class SensitivityCommand
         var curvature = CurvatureOption();
         var output = new Option<string>("--out") { Description = "Where to write grad/NAME, hess/NAME and score/NAME (an .npz).", Required = true };
         var seed = new Option<int>("--seed") { Description = "Seed of the Monte-Carlo labels for --curvature ggn-mc.", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads")
+        {
+            Description = $"ONNX Runtime sessions run at once, one core each (default: one per core, up to {SensitivityAnalysis.MaxWorkers}); each holds a batch's activations. The result does not depend on it.",
+        };
         var command = new Command("sensitivity", "Gradient and second-derivative diagonal of the loss for every mapped weight (SWIM's score).");
         command.Arguments.Add(model);
         data.AddTo(command);
         command.Options.Add(curvature);
         command.Options.Add(output);
         command.Options.Add(seed);
+        command.Options.Add(threads);
         command.SetAction(result => context().Run(() =>
         {
             CommandContext ctx = context();
@@ -30,9 +35,19 @@ internal static class SensitivityCommand
             OnnxModel onnx = OnnxModel.Load(result.GetRequiredValue(model));
             DataSet samples = data.Open(result);
             CurvatureKind kind = ParseCurvature(result.GetValue(curvature)!);
+            int sessions = result.GetValue(threads);
+            if (sessions < 0 || (sessions == 0 && result.GetResult(threads) is not null))
+            {
+                throw new SwimInputException($"--threads must be at least 1 (got {sessions}); leave it out for one session per core, up to {SensitivityAnalysis.MaxWorkers}.");
+            }
+            if (sessions > Environment.ProcessorCount)
+            {
+                // Sessions beyond the cores only wait for each other, each holding a batch's activations.
+                throw new SwimInputException($"--threads {sessions} is more than this machine's {Environment.ProcessorCount} cores; give at most {Environment.ProcessorCount}.");
+            }
             var clock = Stopwatch.StartNew();
             SensitivityResult sensitivity = ProgressDisplay.Run(ctx, $"sensitivity ({Name(kind)})", samples.Count,
-                report => SensitivityAnalysis.Run(onnx, samples, data.BatchSize(result), kind, result.GetValue(seed), n => report(n)));
+                report => SensitivityAnalysis.Run(onnx, samples, data.BatchSize(result), kind, result.GetValue(seed), n => report(n), workers: sessions));
             SensitivityAnalysis.Save(sensitivity, outputPath);
             ctx.Out.WriteLine($"model      {result.GetRequiredValue(model)}");
             ctx.Out.WriteLine($"data       {samples.Description}: {sensitivity.Samples} samples, mean loss {sensitivity.MeanLoss:F4}, accuracy {sensitivity.Accuracy:P2}");

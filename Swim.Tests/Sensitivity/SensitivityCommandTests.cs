@@ -132,6 +132,29 @@ public sealed class SensitivityCommandTests : IDisposable
     }
 
     [Fact]
+    public void Threads_set_the_session_count_without_changing_the_file_and_bad_counts_are_refused()
+    {
+        (string model, string data) = Write(10);
+        CliRun one = CliRun.Of("sensitivity", model, "--data", data, "--batch", "3", "--out", _dir.File("one.npz"), "--threads", "1");
+        CliRun every = CliRun.Of("sensitivity", model, "--data", data, "--batch", "3", "--out", _dir.File("every.npz"));
+
+        Assert.Equal(ExitCodes.Success, one.ExitCode);
+        Assert.Equal(ExitCodes.Success, every.ExitCode);
+        NpzArchive a = NpzArchive.Open(_dir.File("one.npz")), b = NpzArchive.Open(_dir.File("every.npz"));
+        Assert.Equal(a.ReadFloat32("hess/c1.weight"), b.ReadFloat32("hess/c1.weight"));
+        Assert.Equal(a.ReadFloat32("grad/c1.weight"), b.ReadFloat32("grad/c1.weight"));
+        foreach (string bad in new[] { "0", "-2", (Environment.ProcessorCount + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            string output = _dir.File($"bad{bad}.npz");
+            CliRun run = CliRun.Of("sensitivity", model, "--data", data, "--out", output, "--threads", bad);
+
+            Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+            Assert.Contains("--threads", run.Error);
+            Assert.False(File.Exists(output));
+        }
+    }
+
+    [Fact]
     public void Ggn_and_ggn_mc_curvatures_are_selectable_and_mc_is_seeded()
     {
         (string model, string data) = Write(10);
