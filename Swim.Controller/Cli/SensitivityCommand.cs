@@ -36,7 +36,7 @@ internal static class SensitivityCommand
             DataSet samples = data.Open(result);
             CurvatureKind kind = ParseCurvature(result.GetValue(curvature)!);
             int sessions = result.GetValue(threads);
-            if (sessions < 0 || (sessions == 0 && result.GetResult(threads) is not null))
+            if (result.GetResult(threads) is not null && sessions < 1)
             {
                 throw new SwimInputException($"--threads must be at least 1 (got {sessions}); leave it out for one session per core, up to {SensitivityAnalysis.MaxWorkers}.");
             }
