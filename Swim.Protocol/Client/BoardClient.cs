@@ -44,6 +44,8 @@ public sealed partial class BoardClient : IAsyncDisposable
     private readonly Task _receiveLoop;
     private TaskCompletionSource _windowChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private uint _nextSequence;
+    // While a replay runs: the number the client's own series goes on from afterwards.
+    private uint? _replayEnd;
     private int _window;
     private Exception? _linkFailure;
     private long _requests, _framesSent, _bytesSent, _framesReceived, _bytesReceived, _retransmissions, _timeouts, _corrupt, _stray, _replays;
@@ -57,8 +59,69 @@ public sealed partial class BoardClient : IAsyncDisposable
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _window = Math.Min(_options.Window, MinimumResponseCache);
         _nextSequence = _options.InitialSequence ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue);
+        FirstSequence = _nextSequence;
         _pipeline = BuildPipeline();
         _receiveLoop = Task.Run(ReceiveLoopAsync);
+    }
+
+    /// <summary>The number this client's series began with.</summary>
+    public uint FirstSequence { get; }
+
+    /// <summary>The number the next request will take (while requests are made one after another, the first of them).</summary>
+    public uint NextSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _replayEnd ?? _nextSequence;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Until the returned scope is disposed, gives requests the numbers from <paramref name="firstSequence"/> on, which an
+    /// earlier host gave the same requests before it died: a board that executed one answers from its response cache
+    /// (REPLAYED) instead of executing it again, and one that never received it executes it now. Safe only when the
+    /// requests are the earlier host's, byte for byte and in its order, while every one of them is still in the
+    /// board's cache window; and only on a board that has not been reset or lost power since, which clears the cache.
+    /// This client's own series must have begun after them (<see cref="BoardClientOptions.InitialSequence"/>); the
+    /// replay may not reach the number it began with, and no request may be in flight when it begins.
+    /// </summary>
+    public IDisposable ReplayFrom(uint firstSequence)
+    {
+        lock (_gate)
+        {
+            if (_replayEnd is not null || _order.Count > 0)
+            {
+                throw new InvalidOperationException("a replay begins with no request in flight and no other replay running.");
+            }
+            uint behind = unchecked(FirstSequence - firstSequence);
+            if (behind == 0 || behind >= 1u << 31)
+            {
+                throw new InvalidOperationException($"a replay from sequence {firstSequence} must lie behind this client's own series, which began at {FirstSequence}.");
+            }
+            _replayEnd = _nextSequence;
+            _nextSequence = firstSequence;
+        }
+        return new ReplayScope(this);
+    }
+
+    private sealed class ReplayScope(BoardClient client) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                lock (client._gate)
+                {
+                    client._nextSequence = client._replayEnd!.Value;
+                    client._replayEnd = null;
+                }
+            }
+        }
     }
 
     /// <summary>What IDENTIFY reported; null until <see cref="IdentifyAsync"/> has run.</summary>
@@ -264,6 +327,10 @@ public sealed partial class BoardClient : IAsyncDisposable
             lock (_gate)
             {
                 ThrowIfLinkFailed();
+                if (_replayEnd is not null && _nextSequence == FirstSequence)
+                {
+                    throw new InvalidOperationException($"the replay reached sequence {_nextSequence}, where this client's own series began; it holds more requests than lie behind it.");
+                }
                 if (_order.Count == 0 || unchecked(_nextSequence - _order.First!.Value) < (uint)_window)
                 {
                     var pending = new PendingRequest(_nextSequence, request.Opcode, nominalNs);

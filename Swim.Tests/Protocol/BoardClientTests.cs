@@ -341,4 +341,50 @@ public sealed class BoardClientTests
         Assert.Equal(1, device.Executions[Program(7).Targets[0].Cell]);
         Assert.Equal(1, device.Executions[Program(8).Targets[0].Cell]);
     }
+
+    /// <summary>
+    /// A host that died after sending 10 of 12 numbered requests; its successor continues the series after them and
+    /// replays all 12 under their own numbers: the board answers the 10 it ran from its cache and runs the other two,
+    /// so every cell is programmed once. The successor's own numbers then go on where they were, and a replay that
+    /// would reach them, or lie ahead of them, is refused before anything is sent.
+    /// </summary>
+    [Fact]
+    public async Task A_replay_under_a_dead_hosts_numbers_runs_only_what_the_board_never_received()
+    {
+        var device = new CountingDevice(cacheDepth: 32);
+        var endpoint = new BoardEndpoint(device);
+        using var stop = new CancellationTokenSource();
+        const uint First = 4_000_000_000;
+        (ByteTransport deadHost, ByteTransport deadBoard) = InMemoryLink.CreatePair();
+        Task served = endpoint.ServeAsync(deadBoard, stop.Token);
+        await using (var dead = new BoardClient(deadHost, new BoardClientOptions { InitialSequence = First }))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 10).Select(i => dead.SendAsync<ProgramResponse>(Program(i))));
+        }
+        await served.WaitAsync(TimeSpan.FromSeconds(10));
+
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        _ = endpoint.ServeAsync(board, stop.Token);
+        await using var successor = new BoardClient(host, new BoardClientOptions { InitialSequence = First + 12 });
+        await successor.IdentifyAsync();
+        Assert.Throws<InvalidOperationException>(() => successor.ReplayFrom(First + 14));
+        using (successor.ReplayFrom(First))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 12).Select(i => successor.SendAsync<ProgramResponse>(Program(i))));
+        }
+        Assert.Equal(First + 13, successor.NextSequence);
+        Assert.Equal(12, device.Executions.Count);
+        Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
+        Assert.Equal(10, successor.Statistics.Replays);
+
+        using (successor.ReplayFrom(First))
+        {
+            // A thirteenth request from First would take First + 12, the number of the successor's IDENTIFY.
+            await Task.WhenAll(Enumerable.Range(0, 12).Select(i => successor.SendAsync<ProgramResponse>(Program(i))));
+            await Assert.ThrowsAsync<InvalidOperationException>(() => successor.SendAsync<ProgramResponse>(Program(12)));
+        }
+        Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
+        Assert.Equal(First + 13, successor.NextSequence);
+        await stop.CancelAsync();
+    }
 }
