@@ -111,7 +111,13 @@ internal static class ProgramCommand
             // The board before the sensitivity pass: an unreachable board, or a model that does not fit it, should not
             // cost the user that pass first.
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), emulator, cancellationToken).ConfigureAwait(false);
-            await using var client = new BoardClient(spec.Transport, link.ToClientOptions());
+            BoardClientOptions clientOptions = link.ToClientOptions();
+            if (r.GetValue(resume))
+            {
+                // Before anything is sent: the resumed host continues the dead one's sequence numbers (docs/journal.md).
+                clientOptions.InitialSequence = SessionJournal.ClaimSeriesContinuation(journalPath!);
+            }
+            await using var client = new BoardClient(spec.Transport, clientOptions);
             var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
             CrossbarMapping layout = CrossbarMapping.Build(onnx, info, options.Mapping);
             if (calibration is not null)
@@ -172,7 +178,8 @@ internal static class ProgramCommand
                 Reports.ReportPlots.LayerErrors(programmed.Layers, Path.Combine(directory, "layer-errors.png"));
             }
             ctx.Out.WriteLine($"programmed {programmed.CellsProgrammed:N0} cells, verified {programmed.CellsVerified:N0} ({programmed.VerifyConverged:N0} in band, {programmed.VerifyDidNotConverge:N0} did not converge, {programmed.VerifyStuck:N0} stuck)");
-            ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s{(programmed.DeviceTimeEstimated ? " (estimated)" : "")}, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads; link {programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent");
+            ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s{(programmed.DeviceTimeEstimated ? " (estimated)" : "")}, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads; link {programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent"
+                + (programmed.Link.Replays > 0 ? $", {programmed.Link.Replays:N0} answered from the board's response cache" : ""));
             foreach (string note in programmed.Notes)
             {
                 ctx.Out.WriteLine($"note       {note}");
@@ -199,7 +206,7 @@ internal static class ProgramCommand
         md.AppendLine(CultureInfo.InvariantCulture, $"| cells write-verified | {p.CellsVerified:N0} ({p.VerifyConverged:N0} in band, {p.VerifyDidNotConverge:N0} not converged, {p.VerifyStuck:N0} stuck) |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| device time | {p.DeviceTimeNs / 1e9:F3} s{(p.DeviceTimeEstimated ? " (estimated)" : "")} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| pulses / reads / verify iterations | {p.Pulses:N0} / {p.Reads:N0} / {p.VerifyIterations:N0} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| link frames out / in / resent / corrupt | {p.Link.FramesSent:N0} / {p.Link.FramesReceived:N0} / {p.Link.Retransmissions:N0} / {p.Link.CorruptFrames:N0} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| link frames out / in / resent / corrupt / answered from the board's cache | {p.Link.FramesSent:N0} / {p.Link.FramesReceived:N0} / {p.Link.Retransmissions:N0} / {p.Link.CorruptFrames:N0} / {p.Link.Replays:N0} |");
         if (accuracy is { } a)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| accuracy of the read-back model | {a:P2} |");

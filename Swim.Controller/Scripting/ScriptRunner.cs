@@ -116,10 +116,34 @@ public sealed class ScriptRunner : IAsyncDisposable
         if (_info is null)
         {
             _spec = await BoardSpec.OpenAsync(_script.Board!, _script.Emulator, cancellationToken).ConfigureAwait(false);
-            _client = new BoardClient(_spec.Transport, _script.Link.ToClientOptions());
+            BoardClientOptions clientOptions = _script.Link.ToClientOptions();
+            if (_resume)
+            {
+                // Before anything is sent: continue the sequence numbers of the session a dead run left in flight (docs/journal.md).
+                clientOptions.InitialSequence = ClaimSeriesContinuation();
+            }
+            _client = new BoardClient(_spec.Transport, clientOptions);
             _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         }
         return _info;
+    }
+
+    /// <summary>The series continuation of the one programming step a dead run can have left in flight, or null.</summary>
+    private uint? ClaimSeriesContinuation()
+    {
+        string journals = Path.Combine(_script.Output, "journals");
+        if (!Directory.Exists(journals))
+        {
+            return null;
+        }
+        foreach (string path in Directory.GetFiles(journals, "*.db").Order(StringComparer.Ordinal))
+        {
+            if (SessionJournal.ClaimSeriesContinuation(path) is { } first)
+            {
+                return first;
+            }
+        }
+        return null;
     }
 
     private SensitivityResult ComputeSensitivity(CurvatureKind curvature, bool gradients)

@@ -131,20 +131,33 @@ public static class ProgrammingSession
 
         public async Task ProgramAllAsync()
         {
-            await Chunks("program", plan.CellCount, async (start, count, record) =>
+            await Chunks("program", plan.CellCount, ReplayableChunk(ProgramTarget.WireLength), async (start, count, record) =>
             {
                 int[] cells = Enumerable.Range(start, count).ToArray();
+                IDisposable? replay = null;
                 if (record is { } unfinished)
                 {
-                    // The chunk was sent but its answers were not journalled: program only cells the board never touched.
-                    cells = await UntouchedAsync(cells, unfinished.Before!, byPulses: true).ConfigureAwait(false);
+                    // The chunk was sent but its answers were not journalled: send its commands again under their own
+                    // numbers, which the board answers from its cache where it ran them; failing that, program only
+                    // cells the board never touched.
+                    replay = await ReplayAsync("program", start, count, ProgramTarget.WireLength).ConfigureAwait(false);
+                    if (replay is null)
+                    {
+                        cells = await UntouchedAsync(cells, unfinished.Before!, byPulses: true).ConfigureAwait(false);
+                    }
                 }
                 else
                 {
-                    journal?.Started("program", start, count, await SnapshotAsync(cells).ConfigureAwait(false));
+                    byte[]? before = await SnapshotAsync(cells).ConfigureAwait(false);
+                    RecordSeries("program", start, count, ProgramTarget.WireLength);
+                    journal?.Started("program", start, count, before);
                 }
                 var targets = cells.Select(c => new ProgramTarget(plan.Cells[c], TargetKind.Level, plan.Levels[c])).ToArray();
-                StatusCode[] statuses = await client.ProgramAsync(targets, cancellationToken).ConfigureAwait(false);
+                StatusCode[] statuses;
+                using (replay)
+                {
+                    statuses = await client.ProgramAsync(targets, cancellationToken).ConfigureAwait(false);
+                }
                 int refused = statuses.Count(s => s != StatusCode.Ok);
                 if (refused > 0)
                 {
@@ -171,7 +184,7 @@ public static class ProgrammingSession
             }
             float tolerance = (float)(options.ToleranceFraction * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
             bool hostLoop = options.HostVerify || (board.Capabilities & BoardCapabilities.ProgramVerify) == 0;
-            await Chunks("verify", verify.Length, async (start, count, record) =>
+            await Chunks("verify", verify.Length, hostLoop ? options.ChunkCells : ReplayableChunk(VerifyTarget.WireLength), async (start, count, record) =>
             {
                 int[] cells = verify[start..(start + count)];
                 if (hostLoop)
@@ -187,18 +200,30 @@ public static class ProgrammingSession
                 }
                 var result = new byte[count];
                 int[] run = cells;
+                IDisposable? replay = null;
                 if (record is { } unfinished)
                 {
-                    // Cells the board read since the chunk started were verified; their outcome is lost, their state is final.
-                    run = await UntouchedAsync(cells, unfinished.Before!, byPulses: false).ConfigureAwait(false);
-                    Array.Fill(result, RecoveredOutcome);
+                    // Replayed, the board's cached answers give every outcome; failing that, cells the board read since
+                    // the chunk started were verified, their outcome lost and their state final.
+                    replay = await ReplayAsync("verify", start, count, VerifyTarget.WireLength).ConfigureAwait(false);
+                    if (replay is null)
+                    {
+                        run = await UntouchedAsync(cells, unfinished.Before!, byPulses: false).ConfigureAwait(false);
+                        Array.Fill(result, RecoveredOutcome);
+                    }
                 }
                 else
                 {
-                    journal?.Started("verify", start, count, await SnapshotAsync(cells).ConfigureAwait(false));
+                    byte[]? before = await SnapshotAsync(cells).ConfigureAwait(false);
+                    RecordSeries("verify", start, count, VerifyTarget.WireLength);
+                    journal?.Started("verify", start, count, before);
                 }
                 var targets = run.Select(c => new VerifyTarget(plan.Cells[c], plan.TargetConductance(c), tolerance, options.MaxIterations)).ToArray();
-                VerifyOutcome[] answers = await client.ProgramVerifyAsync(targets, cancellationToken).ConfigureAwait(false);
+                VerifyOutcome[] answers;
+                using (replay)
+                {
+                    answers = await client.ProgramVerifyAsync(targets, cancellationToken).ConfigureAwait(false);
+                }
                 var position = new Dictionary<int, int>(count);
                 for (int i = 0; i < count; i++)
                 {
@@ -230,7 +255,7 @@ public static class ProgrammingSession
         public async Task<float[]> ReadAllAsync(string phase)
         {
             var values = new float[plan.CellCount];
-            await Chunks(phase, plan.CellCount, async (start, count, record) =>
+            await Chunks(phase, plan.CellCount, options.ChunkCells, async (start, count, record) =>
             {
                 if (record is null)
                 {
@@ -243,6 +268,55 @@ public static class ProgrammingSession
             return values;
         }
 
+        /// <summary>
+        /// Cells per chunk of PROGRAM or PROGRAM_VERIFY: no more than half the board's response cache in commands, so
+        /// that a resumed host, after the few requests it makes before it reaches the chunk, can still replay every
+        /// command of it from the cache (<see cref="ReplayAsync"/>). Not below <see cref="MinimumChunkCells"/>, though:
+        /// each chunk costs two synchronous journal writes, and a board that takes a handful of cells per command would
+        /// spend longer on those than on its cells; its interrupted chunks are judged instead of replayed.
+        /// </summary>
+        private int ReplayableChunk(int itemWireLength) =>
+            Math.Min(options.ChunkCells, Math.Max(MinimumChunkCells, Math.Max(1, board.ResponseCacheDepth / 2) * client.ItemsPerCommand(itemWireLength)));
+
+        private const int MinimumChunkCells = 1024;
+
+        private int Commands(int count, int itemWireLength)
+        {
+            int perCommand = client.ItemsPerCommand(itemWireLength);
+            return (count + perCommand - 1) / perCommand;
+        }
+
+        /// <summary>
+        /// Journals the sequence number the chunk's first command takes and how many commands it has, before the chunk
+        /// is journalled as started: nothing else is sent in between, so they are numbered from there on.
+        /// </summary>
+        private void RecordSeries(string phase, int start, int count, int itemWireLength) =>
+            journal?.SetFact(SessionJournal.ChunkSeriesFact, new ChunkSeries(phase, start, client.NextSequence, Commands(count, itemWireLength)).ToJournalText());
+
+        /// <summary>
+        /// A replay of an interrupted chunk's commands under the numbers the dead host gave them, or null when one is
+        /// not safe: when this client did not continue the dead host's series (<see cref="SessionJournal.ClaimSeriesContinuation"/>),
+        /// when the commands would not come out the same, when this client's requests since have pushed the oldest of
+        /// them out of the board's cache window (a command never run would then be refused as stale, or worse), or when
+        /// the board was reset or lost power since the chunk began (which clears its cache: every command would run again).
+        /// </summary>
+        private async Task<IDisposable?> ReplayAsync(string phase, int start, int count, int itemWireLength)
+        {
+            if (ChunkSeries.Parse(journal?.Fact(SessionJournal.ChunkSeriesFact)) is not { } series
+                || series.Phase != phase || series.FirstCell != start || series.Commands != Commands(count, itemWireLength)
+                || client.FirstSequence != unchecked(series.FirstSequence + (uint)series.Commands))
+            {
+                return null;
+            }
+            BoardActivity? stamped = BoardActivity.ParseJournalText(journal!.Fact("chunk_board_state"));
+            BoardActivity now = await ActivityAsync().ConfigureAwait(false);
+            if (stamped is null || now.RestartedSince(stamped.Value) || unchecked(client.NextSequence - series.FirstSequence) > board.ResponseCacheDepth)
+            {
+                return null;
+            }
+            return client.ReplayFrom(series.FirstSequence);
+        }
+
         /// <summary>What recovery compares against: per-cell pulse and read counters (or, without COUNTERS, conductances).</summary>
         private async Task<byte[]?> SnapshotAsync(int[] cells)
         {
@@ -251,11 +325,11 @@ public static class ProgrammingSession
                 return null;
             }
             CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
+            // Per-cell counters and the response cache mean nothing across a power loss or a RESET that clears them;
+            // this stamp lets a recovery tell. It is written before the chunk is, so a started chunk always has its own.
+            journal.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
             if (hasCounters)
             {
-                // Per-cell counters mean nothing across a power loss or a RESET that clears them; this stamp lets a
-                // recovery tell. It is written before the chunk is, so a started chunk always has its own stamp.
-                journal.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
                 CellCounters[] counters = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
                 return System.Runtime.InteropServices.MemoryMarshal.AsBytes(counters.SelectMany(c => new[] { c.Pulses, c.Reads }).ToArray().AsSpan()).ToArray();
             }
@@ -325,14 +399,15 @@ public static class ProgrammingSession
             return [.. untouched];
         }
 
-        private async Task Chunks(string phase, int total, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
+        private async Task Chunks(string phase, int total, int chunkCells, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
             Func<Task<bool>>? stopBefore = null)
         {
             progress?.Invoke(phase, 0, total);
-            for (int start = 0; start < total; start += options.ChunkCells)
+            for (int start = 0, count; start < total; start += count)
             {
-                int count = Math.Min(options.ChunkCells, total - start);
                 ChunkRecord? record = journal?.Find(phase, start);
+                // A journalled chunk keeps the size it was started with (a journal from a Swim that cut chunks otherwise).
+                count = record?.Count ?? Math.Min(chunkCells, total - start);
                 byte[]? result;
                 if (record is { Done: true })
                 {

@@ -105,6 +105,31 @@ public sealed class SessionJournal : IDisposable
     public void SetFact(string key, string value) =>
         Execute("INSERT INTO session (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value", ("$k", key), ("$v", value));
 
+    /// <summary>The fact naming the sequence numbers of the newest PROGRAM or PROGRAM_VERIFY chunk's commands (<see cref="ChunkSeries"/>).</summary>
+    public const string ChunkSeriesFact = "chunk_series";
+
+    private const string ClaimedSeriesFact = "chunk_series_claimed";
+
+    /// <summary>
+    /// For a host about to resume the journal at <paramref name="path"/>: the sequence number to begin its series with,
+    /// just after the numbers of the commands of the chunk a dead host left started, so that it can send those
+    /// commands again under their own numbers (docs/journal.md); null when no such chunk is recorded. A chunk is
+    /// claimed once: a resume killed in its turn has used the numbers after the chunk's, so the next one must not.
+    /// Call it before the host sends anything: a request under a number of its own choosing could clear the board's cache.
+    /// </summary>
+    public static uint? ClaimSeriesContinuation(string path)
+    {
+        using SessionJournal journal = Open(path);
+        string? text = journal.Fact(ChunkSeriesFact);
+        if (ChunkSeries.Parse(text) is not { } series || journal.Fact(ClaimedSeriesFact) == text
+            || journal.Find(series.Phase, series.FirstCell) is not { Done: false })
+        {
+            return null;
+        }
+        journal.SetFact(ClaimedSeriesFact, text!);
+        return unchecked(series.FirstSequence + (uint)series.Commands);
+    }
+
     public ChunkRecord? Find(string phase, int firstCell)
     {
         using SqliteCommand command = Command("SELECT cell_count, state, before, result FROM chunk WHERE phase = $p AND first_cell = $f", ("$p", phase), ("$f", firstCell));
@@ -178,3 +203,19 @@ public sealed class SessionJournal : IDisposable
 
 /// <summary>A journalled chunk: its cells, whether it finished, the counters before it, and its results.</summary>
 public sealed record ChunkRecord(string Phase, int FirstCell, int Count, bool Done, byte[]? Before, byte[]? Result);
+
+/// <summary>The numbers a chunk's commands were sent under: <see cref="Commands"/> in a row from <see cref="FirstSequence"/>.</summary>
+public sealed record ChunkSeries(string Phase, int FirstCell, uint FirstSequence, int Commands)
+{
+    public string ToJournalText() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Phase} {FirstCell} {FirstSequence} {Commands}");
+
+    public static ChunkSeries? Parse(string? text)
+    {
+        string[] parts = text?.Split(' ') ?? [];
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        return parts.Length == 4 && int.TryParse(parts[1], invariant, out int firstCell) && uint.TryParse(parts[2], invariant, out uint first)
+            && int.TryParse(parts[3], invariant, out int commands) && commands > 0
+            ? new ChunkSeries(parts[0], firstCell, first, commands)
+            : null;
+    }
+}

@@ -67,7 +67,7 @@ public sealed class SessionResumeTests
     /// chunks the kill left started; the resumed journal must end complete and intact.
     /// </summary>
     private static async Task<(EmulatedBoard Board, ProgrammingResult Resumed, List<(string Phase, bool Done, int Chunks, long Cells)> LeftStarted)> KillAndResume(
-        ProgrammingOptions options, int killAfterFrames, string journalPath)
+        ProgrammingOptions options, int killAfterFrames, string journalPath, bool continueSeries = true)
     {
         var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
         await using var host = new EmulatorHost(board);
@@ -83,8 +83,8 @@ public sealed class SessionResumeTests
         }
         await drained.WaitAsync(TimeSpan.FromSeconds(30));
 
+        await using var resumedClient = new BoardClient(host.ConnectInProcess(), ResumedOptions(journalPath, continueSeries));
         using SessionJournal resumedJournal = SessionJournal.Open(journalPath);
-        await using var resumedClient = new BoardClient(host.ConnectInProcess());
         ProgrammingResult resumed = await ProgrammingSession.RunAsync(resumedClient, s_lenet, s_sensitivity.Value, options, DeviceVariance.From(s_preset), journal: resumedJournal);
         Assert.Equal("ok", resumedJournal.IntegrityCheck());
         Assert.DoesNotContain(resumedJournal.Summary(), row => !row.Done);
@@ -92,23 +92,39 @@ public sealed class SessionResumeTests
         return (board, resumed, leftStarted);
     }
 
+    /// <summary>
+    /// A resumed host's client: continuing the dead host's sequence numbers, as <c>swim program --resume</c> does, so the
+    /// interrupted chunk is replayed from the board's cache; or with a series of its own, which leaves the resume to
+    /// judge the chunk by the board's counters or by READ.
+    /// </summary>
+    private static BoardClientOptions ResumedOptions(string journalPath, bool continueSeries)
+    {
+        uint? first = continueSeries ? SessionJournal.ClaimSeriesContinuation(journalPath) : null;
+        Assert.Equal(continueSeries, first is not null);
+        return new BoardClientOptions { InitialSequence = first };
+    }
+
     // Frames with 8,192-cell chunks: IDENTIFY and STATUS, then 61 program chunks of 65 frames (a STATUS that stamps
     // the counters' epoch, 32 COUNTERS of 256 cells, then 32 PROGRAM), so a chunk's commands are frames
     // 65k + 36 .. 65k + 67; the last chunk holds 240 cells, so verify chunks (STATUS, COUNTERS, PROGRAM_VERIFY)
     // start after frame 3,905 (PROGRAM_VERIFY of chunk k: 3,905 + 65k + 34 .. + 65), then reads. Kills inside
     // commands of programming and verification must leave no trace at all: nothing is read twice there.
+    // Continuing the series, the chunk is replayed: the board answers what it ran from its cache (every verify outcome
+    // included) and runs the rest. With a series of its own, the resume judges by the cells' counters.
     [Theory]
-    [InlineData(SelectionMethod.Swim, 65 * 12 + 45)]
-    [InlineData(SelectionMethod.Random, 65 * 23 + 60)]
-    [InlineData(SelectionMethod.Posterior, 65 * 40 + 50)]
-    [InlineData(SelectionMethod.Swim, 3_905 + 65 * 2 + 40)]
-    [InlineData(SelectionMethod.Magnitude, 3_905 + 65 * 5 + 50)]
-    public async Task A_session_killed_mid_chunk_and_resumed_ends_as_an_uninterrupted_one(SelectionMethod method, int killAfterFrames)
+    [InlineData(SelectionMethod.Swim, 65 * 12 + 45, true)]
+    [InlineData(SelectionMethod.Swim, 65 * 12 + 45, false)]
+    [InlineData(SelectionMethod.Random, 65 * 23 + 60, false)]
+    [InlineData(SelectionMethod.Posterior, 65 * 40 + 50, true)]
+    [InlineData(SelectionMethod.Swim, 3_905 + 65 * 2 + 40, true)]
+    [InlineData(SelectionMethod.Swim, 3_905 + 65 * 2 + 40, false)]
+    [InlineData(SelectionMethod.Magnitude, 3_905 + 65 * 5 + 50, true)]
+    public async Task A_session_killed_mid_chunk_and_resumed_ends_as_an_uninterrupted_one(SelectionMethod method, int killAfterFrames, bool continueSeries)
     {
         using var dir = new TempDirectory();
         (ProgrammingResult expected, EmulatedBoard reference) = await Uninterrupted(method, dir.File("reference.db"));
 
-        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(method), killAfterFrames, dir.File("session.db"));
+        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(method), killAfterFrames, dir.File("session.db"), continueSeries);
 
         // The kill came with commands of a journalled chunk in flight: exactly one chunk was left started.
         Assert.True(leftStarted.Count == 1, string.Join("; ", leftStarted));
@@ -121,6 +137,13 @@ public sealed class SessionResumeTests
         // The resumed session reports the whole session's cost, not only what the second process did.
         Assert.Equal((expected.Pulses, expected.VerifyIterations), (resumed.Pulses, resumed.VerifyIterations));
         Assert.Empty(resumed.Notes);
+        // Only a replay recovers the outcomes of verifications whose answers the kill lost; the board's cache answered
+        // it. (A retransmission, under load, is answered from the cache too; without a replay, only those are.)
+        Assert.Equal(continueSeries, resumed.Link.Replays > resumed.Link.Retransmissions);
+        if (continueSeries)
+        {
+            Assert.Equal((expected.VerifyConverged, expected.VerifyDidNotConverge, expected.VerifyStuck), (resumed.VerifyConverged, resumed.VerifyDidNotConverge, resumed.VerifyStuck));
+        }
         foreach (Controller.Mapping.WeightMapping w in expected.Mapping.Weights)
         {
             Assert.Equal(expected.Programmed.ReadWeights(w.Name), resumed.Programmed.ReadWeights(w.Name));
@@ -138,7 +161,7 @@ public sealed class SessionResumeTests
         using var dir = new TempDirectory();
         (ProgrammingResult expected, EmulatedBoard reference) = await Uninterrupted(SelectionMethod.Swim, dir.File("reference.db"), hostVerify: true);
 
-        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(SelectionMethod.Swim, hostVerify: true), 3_905 + 64 + 37, dir.File("session.db"));
+        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(SelectionMethod.Swim, hostVerify: true), 3_905 + 64 + 37, dir.File("session.db"), continueSeries: false);
 
         Assert.Equal("verify", Assert.Single(leftStarted).Phase);
         int differing = 0;
@@ -199,7 +222,7 @@ public sealed class SessionResumeTests
     /// then resumed on a new connection. Returns the log, the board and the resumed result.
     /// </summary>
     private static async Task<(WriteLog Log, EmulatedBoard Board, ProgrammingResult Resumed)> KillAndResumeLogged(
-        BoardCapabilities capabilities, int killAfterFrames, string phase, bool powerCycle, string journalPath, int stuckTail = 0)
+        BoardCapabilities capabilities, int killAfterFrames, string phase, bool powerCycle, string journalPath, bool continueSeries, int stuckTail = 0)
     {
         var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7, capabilities);
         var log = new WriteLog(board) { StuckTail = stuckTail };
@@ -226,8 +249,8 @@ public sealed class SessionResumeTests
         var (again, boardAgain) = InMemoryLink.CreatePair();
         Task servingAgain = endpoint.ServeAsync(boardAgain, stop.Token);
         ProgrammingResult resumed;
+        await using (var client = new BoardClient(again, ResumedOptions(journalPath, continueSeries)))
         using (SessionJournal journal = SessionJournal.Open(journalPath))
-        await using (var client = new BoardClient(again))
         {
             resumed = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options, journal: journal);
             Assert.Equal("completed", journal.Fact("state"));
@@ -237,19 +260,21 @@ public sealed class SessionResumeTests
     }
 
     /// <summary>
-    /// A power loss between the kill and the resume clears the board's counters, the journal's only evidence of which
-    /// cells of the interrupted chunk the board acted on. Judging by them anyway would send every cell of that chunk
-    /// again. The resume must notice, send none of them, say so, and finish everything else exactly once.
+    /// A power loss between the kill and the resume clears the board's counters and its response cache, the journal's
+    /// only evidence of which cells of the interrupted chunk the board acted on. Judging by the counters anyway would
+    /// send every cell of that chunk again, and so would a replay (the cache no longer answers it). The resume must
+    /// notice, send none of them, say so, and finish everything else exactly once.
     /// </summary>
     [Theory]
-    [InlineData(65 * 12 + 45, "program")]
-    [InlineData(3_905 + 65 * 2 + 40, "verify")]
-    public async Task A_board_that_lost_power_with_a_chunk_in_flight_never_gets_a_cell_twice(int killAfterFrames, string phase)
+    [InlineData(65 * 12 + 45, "program", true)]
+    [InlineData(65 * 12 + 45, "program", false)]
+    [InlineData(3_905 + 65 * 2 + 40, "verify", true)]
+    public async Task A_board_that_lost_power_with_a_chunk_in_flight_never_gets_a_cell_twice(int killAfterFrames, string phase, bool continueSeries)
     {
         using var dir = new TempDirectory();
 
         (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
-            EmulatedBoard.AllCapabilities, killAfterFrames, phase, powerCycle: true, dir.File("session.db"));
+            EmulatedBoard.AllCapabilities, killAfterFrames, phase, powerCycle: true, dir.File("session.db"), continueSeries);
 
         Assert.All(log.Programs, n => Assert.InRange(n, 0, 1));
         Assert.All(log.Verifies, n => Assert.InRange(n, 0, 1));
@@ -266,18 +291,19 @@ public sealed class SessionResumeTests
     /// cells were, when cells were judged one by one by movement). With the last 40 or 64 cells of every PROGRAM
     /// stuck, a command the board ran must still count as run. No cell may be left unprogrammed away from its target.
     /// </summary>
+    // Frames as with COUNTERS (a chunk: STATUS, 32 READ, 32 PROGRAM), the READs in place of the COUNTERS.
     [Theory]
-    [InlineData(64 * 12 + 45, "program", 0)]
-    [InlineData(64 * 40 + 50, "program", 0)]
-    [InlineData(64 * 20 + 50, "program", 40)]
-    [InlineData(64 * 30 + 41, "program", 64)]
-    [InlineData(3_845 + 64 * 2 + 40, "verify", 0)]
+    [InlineData(65 * 12 + 46, "program", 0)]
+    [InlineData(65 * 40 + 51, "program", 0)]
+    [InlineData(65 * 20 + 51, "program", 40)]
+    [InlineData(65 * 30 + 42, "program", 64)]
+    [InlineData(3_905 + 65 * 2 + 41, "verify", 0)]
     public async Task A_board_without_counters_resumed_mid_chunk_never_gets_a_cell_twice(int killAfterFrames, string phase, int stuckTail)
     {
         using var dir = new TempDirectory();
 
         (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
-            EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters, killAfterFrames, phase, powerCycle: false, dir.File("session.db"), stuckTail);
+            EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters, killAfterFrames, phase, powerCycle: false, dir.File("session.db"), continueSeries: false, stuckTail);
 
         Assert.All(log.Programs, n => Assert.InRange(n, 0, 1));
         Assert.All(log.Verifies, n => Assert.InRange(n, 0, 1));
@@ -290,6 +316,33 @@ public sealed class SessionResumeTests
         Assert.True(leftOffTarget.Length == 0, string.Join("; ", leftOffTarget.Take(8).Select(c =>
             $"cell {c} (chunk {c / 8192}, at {c % 8192}): {board.Cells.TrueConductance(board.IndexOf(plan.Cells[c])):F2} uS, target {plan.TargetConductance(c):F2}, stuck {board.Cells.IsStuck(board.IndexOf(plan.Cells[c]))}")));
         Assert.InRange(resumed.CellsVerified - log.Verifies.Sum(), 0, phase == "verify" ? Options(SelectionMethod.Swim).ChunkCells : 0);
+        Assert.Empty(resumed.Notes);
+    }
+
+    /// <summary>
+    /// Without COUNTERS, a resume that continues the dead host's sequence numbers needs no judgement at all: the
+    /// interrupted chunk's commands go out again under their own numbers, the board answers those it ran from its
+    /// cache and runs the others. Every cell is programmed exactly once and verified at most once, stuck cells
+    /// included, and no verify outcome is lost.
+    /// </summary>
+    [Theory]
+    [InlineData(65 * 12 + 46, "program", 0)]
+    [InlineData(65 * 30 + 42, "program", 64)]
+    [InlineData(3_905 + 65 * 2 + 41, "verify", 0)]
+    public async Task A_board_without_counters_replays_the_interrupted_chunk_exactly(int killAfterFrames, string phase, int stuckTail)
+    {
+        using var dir = new TempDirectory();
+
+        (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
+            EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters, killAfterFrames, phase, powerCycle: false, dir.File("session.db"), continueSeries: true, stuckTail);
+
+        var plan = Controller.Mapping.CellPlan.Build(resumed.Mapping, s_lenet);
+        Assert.All(Enumerable.Range(0, plan.CellCount), c => Assert.Equal(1, log.Programs[board.IndexOf(plan.Cells[c])]));
+        Assert.Equal(plan.CellCount, log.Programs.Sum());
+        Assert.All(log.Verifies, n => Assert.InRange(n, 0, 1));
+        Assert.Equal(resumed.CellsVerified, log.Verifies.Sum());
+        Assert.Equal(resumed.CellsVerified, resumed.VerifyConverged + resumed.VerifyDidNotConverge + resumed.VerifyStuck);
+        Assert.True(resumed.Link.Replays > resumed.Link.Retransmissions);
         Assert.Empty(resumed.Notes);
     }
 
