@@ -2,11 +2,15 @@ using System.Diagnostics;
 using System.Net;
 using Swim.Controller;
 using Swim.Controller.Cli;
+using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
+using Swim.Controller.Selection;
 using Swim.Controller.Sessions;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
 using Swim.Emulator.Physics;
+using Swim.Protocol.Client;
+using Swim.Protocol.Transports;
 using Swim.Tests.Support;
 
 namespace Swim.Tests.Cli;
@@ -98,6 +102,70 @@ public sealed class ProcessKillTests : IDisposable
         using SessionJournal record = SessionJournal.Open(journal);
         Assert.Equal("ok", record.IntegrityCheck());
         Assert.Equal("completed", record.Fact("state"));
+    }
+
+    /// <summary>
+    /// A SIGKILL lands between chunks far more often than inside one (the chunk's journal writes wait for the disk; an
+    /// emulated chunk's commands do not), so the replay is driven here by a session killed at a chosen frame inside a
+    /// chunk's PROGRAM commands, journalled as <c>swim program</c> journals it; then <c>swim program --resume</c> must
+    /// claim the chunk's sequence numbers, replay it from the board's cache and finish the session.
+    /// </summary>
+    [Fact]
+    public async Task A_resume_of_a_session_killed_inside_a_chunk_replays_it_from_the_boards_cache()
+    {
+        await using var reference = new EmulatorHost(new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 11));
+        CliRun uninterrupted = await Task.Run(() => CliRun.Of(Args(reference.ListenTcp(IPAddress.Loopback, 0), _dir.File("reference.db"), _dir.File("reference.onnx"))));
+        Assert.True(uninterrupted.ExitCode == ExitCodes.Success, uninterrupted.Error);
+
+        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 11);
+        await using var host = new EmulatorHost(board);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Log += message =>
+        {
+            if (message.EndsWith(" closed", StringComparison.Ordinal))
+            {
+                closed.TrySetResult();
+            }
+        };
+        IPEndPoint endpoint = host.ListenTcp(IPAddress.Loopback, 0);
+        string journal = _dir.File("session.db");
+        string output = _dir.File("programmed.onnx");
+        OnnxModel model = OnnxModel.Load(s_model);
+        var options = new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.2, Seed = 4 };
+        string? series;
+        using (var kill = new CancellationTokenSource())
+        {
+            // IDENTIFY, STATUS, then per 8,192-cell chunk STATUS, 32 COUNTERS and 32 PROGRAM: frame 65 * 3 + 45 is a PROGRAM of chunk 3.
+            var link = new KillSwitch(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port), 65 * 3 + 45, kill);
+            await using var client = new BoardClient(link);
+            var info = await client.IdentifyAsync();
+            using SessionJournal record = SessionLauncher.OpenJournal(journal, resume: false, model, s_model, options, info,
+                CrossbarMapping.Build(model, info, options.Mapping));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, model, null, options, journal: record, cancellationToken: kill.Token));
+            Assert.Equal(("program", 1), (record.Summary().Single(row => !row.Done).Phase, record.Summary().Single(row => !row.Done).Chunks));
+            series = record.Fact(SessionJournal.ChunkSeriesFact);
+        }
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        CliRun resumed = await Task.Run(() => CliRun.Of([.. Args(endpoint, journal, output), "--resume"]));
+
+        Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.Error);
+        Assert.Contains("answered from the board's response cache", resumed.Output, StringComparison.Ordinal);
+        using (SessionJournal done = SessionJournal.Open(journal))
+        {
+            Assert.Equal("completed", done.Fact("state"));
+            Assert.Equal(series, done.Fact("chunk_series_claimed"));
+        }
+        Assert.All(Enumerable.Range(0, board.Cells.Count), cell =>
+        {
+            Assert.Equal(reference.Board.Cells.CountersOf(cell).Pulses, board.Cells.CountersOf(cell).Pulses);
+            Assert.Equal(reference.Board.Cells.TrueConductance(cell), board.Cells.TrueConductance(cell));
+        });
+        OnnxModel expected = OnnxModel.Load(_dir.File("reference.onnx")), actual = OnnxModel.Load(output);
+        foreach (MappedWeight weight in expected.RequireMappedWeights())
+        {
+            Assert.Equal(expected.ReadWeights(weight.Name), actual.ReadWeights(weight.Name));
+        }
     }
 
     /// <summary>Runs the swim command built next to the tests (swim.dll) in a new process.</summary>

@@ -39,27 +39,6 @@ public sealed class SessionResumeTests
         return (result, board);
     }
 
-    /// <summary>Passes writes through and pulls the plug (cancels the session) right after the N-th frame has gone out.</summary>
-    private sealed class KillSwitch(ByteTransport inner, int afterFrames, CancellationTokenSource kill) : ByteTransport
-    {
-        private int _frames;
-
-        public override string Description => inner.Description;
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-        {
-            await inner.WriteAsync(data, cancellationToken);
-            if (Interlocked.Increment(ref _frames) == afterFrames)
-            {
-                kill.Cancel();
-            }
-        }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken) => inner.ReadAsync(buffer, cancellationToken);
-
-        public override ValueTask DisposeAsync() => inner.DisposeAsync();
-    }
-
     /// <summary>
     /// A session on a fresh board identical to the reference, killed after the N-th frame it sends; once the board
     /// has executed what the dead host sent (one serial line gives this order by itself; a second connection must
