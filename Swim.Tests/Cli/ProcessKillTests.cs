@@ -40,21 +40,10 @@ public sealed class ProcessKillTests : IDisposable
     [InlineData(520_000)]
     public async Task A_controller_killed_with_sigkill_and_resumed_ends_as_an_uninterrupted_one(long killAfterPulses)
     {
-        await using var reference = new EmulatorHost(new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 11));
-        CliRun uninterrupted = await Task.Run(() => CliRun.Of(Args(reference.ListenTcp(IPAddress.Loopback, 0), _dir.File("reference.db"), _dir.File("reference.onnx"))));
-        Assert.True(uninterrupted.ExitCode == ExitCodes.Success, uninterrupted.Error);
-
-        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 11);
-        await using var host = new EmulatorHost(board);
-        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.Log += message =>
-        {
-            if (message.EndsWith(" closed", StringComparison.Ordinal))
-            {
-                closed.TrySetResult();
-            }
-        };
-        IPEndPoint endpoint = host.ListenTcp(IPAddress.Loopback, 0);
+        await using EmulatorHost reference = await UninterruptedAsync();
+        (EmulatorHost host, IPEndPoint endpoint, Task closed) = ServeBoard();
+        await using var _ = host;
+        EmulatedBoard board = host.Board;
         string journal = _dir.File("session.db");
         string output = _dir.File("programmed.onnx");
 
@@ -83,7 +72,7 @@ public sealed class ProcessKillTests : IDisposable
             Assert.NotEqual(0, controller.ExitCode);
         }
         // The board finishes whatever the dead controller had sent before a new one looks (its connection closes).
-        await closed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await closed.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(File.Exists(output), "a killed session must not leave a programmed model");
 
         CliRun resumed = await Task.Run(() => CliRun.Of([.. Args(endpoint, journal, output), "--resume"]));
@@ -113,21 +102,10 @@ public sealed class ProcessKillTests : IDisposable
     [Fact]
     public async Task A_resume_of_a_session_killed_inside_a_chunk_replays_it_from_the_boards_cache()
     {
-        await using var reference = new EmulatorHost(new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 11));
-        CliRun uninterrupted = await Task.Run(() => CliRun.Of(Args(reference.ListenTcp(IPAddress.Loopback, 0), _dir.File("reference.db"), _dir.File("reference.onnx"))));
-        Assert.True(uninterrupted.ExitCode == ExitCodes.Success, uninterrupted.Error);
-
-        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 11);
-        await using var host = new EmulatorHost(board);
-        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        host.Log += message =>
-        {
-            if (message.EndsWith(" closed", StringComparison.Ordinal))
-            {
-                closed.TrySetResult();
-            }
-        };
-        IPEndPoint endpoint = host.ListenTcp(IPAddress.Loopback, 0);
+        await using EmulatorHost reference = await UninterruptedAsync();
+        (EmulatorHost host, IPEndPoint endpoint, Task closed) = ServeBoard();
+        await using var _ = host;
+        EmulatedBoard board = host.Board;
         string journal = _dir.File("session.db");
         string output = _dir.File("programmed.onnx");
         OnnxModel model = OnnxModel.Load(s_model);
@@ -145,7 +123,7 @@ public sealed class ProcessKillTests : IDisposable
             Assert.Equal(("program", 1), (record.Summary().Single(row => !row.Done).Phase, record.Summary().Single(row => !row.Done).Chunks));
             series = record.Fact(SessionJournal.ChunkSeriesFact);
         }
-        await closed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await closed.WaitAsync(TimeSpan.FromSeconds(30));
 
         CliRun resumed = await Task.Run(() => CliRun.Of([.. Args(endpoint, journal, output), "--resume"]));
 
@@ -166,6 +144,30 @@ public sealed class ProcessKillTests : IDisposable
         {
             Assert.Equal(expected.ReadWeights(weight.Name), actual.ReadWeights(weight.Name));
         }
+    }
+
+    /// <summary>The session run whole by the command on a board identical to the one a test interrupts; the board, to compare with.</summary>
+    private async Task<EmulatorHost> UninterruptedAsync()
+    {
+        var reference = new EmulatorHost(new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 11));
+        CliRun uninterrupted = await Task.Run(() => CliRun.Of(Args(reference.ListenTcp(IPAddress.Loopback, 0), _dir.File("reference.db"), _dir.File("reference.onnx"))));
+        Assert.True(uninterrupted.ExitCode == ExitCodes.Success, uninterrupted.Error);
+        return reference;
+    }
+
+    /// <summary>The board to interrupt a session on, served over TCP, and a task that ends when a connection to it has closed.</summary>
+    private static (EmulatorHost Host, IPEndPoint Endpoint, Task Closed) ServeBoard()
+    {
+        var host = new EmulatorHost(new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 11));
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.Log += message =>
+        {
+            if (message.EndsWith(" closed", StringComparison.Ordinal))
+            {
+                closed.TrySetResult();
+            }
+        };
+        return (host, host.ListenTcp(IPAddress.Loopback, 0), closed.Task);
     }
 
     /// <summary>Runs the swim command built next to the tests (swim.dll) in a new process.</summary>
