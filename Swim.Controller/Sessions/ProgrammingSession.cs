@@ -148,9 +148,7 @@ public static class ProgrammingSession
                 }
                 else
                 {
-                    byte[]? before = await SnapshotAsync(cells).ConfigureAwait(false);
-                    RecordSeries("program", start, count, ProgramTarget.WireLength);
-                    journal?.Started("program", start, count, before);
+                    await StartChunkAsync("program", start, cells, ProgramTarget.WireLength).ConfigureAwait(false);
                 }
                 var targets = cells.Select(c => new ProgramTarget(plan.Cells[c], TargetKind.Level, plan.Levels[c])).ToArray();
                 StatusCode[] statuses;
@@ -214,9 +212,7 @@ public static class ProgrammingSession
                 }
                 else
                 {
-                    byte[]? before = await SnapshotAsync(cells).ConfigureAwait(false);
-                    RecordSeries("verify", start, count, VerifyTarget.WireLength);
-                    journal?.Started("verify", start, count, before);
+                    await StartChunkAsync("verify", start, cells, VerifyTarget.WireLength).ConfigureAwait(false);
                 }
                 var targets = run.Select(c => new VerifyTarget(plan.Cells[c], plan.TargetConductance(c), tolerance, options.MaxIterations)).ToArray();
                 VerifyOutcome[] answers;
@@ -287,11 +283,20 @@ public static class ProgrammingSession
         }
 
         /// <summary>
-        /// Journals the sequence number the chunk's first command takes and how many commands it has, before the chunk
-        /// is journalled as started: nothing else is sent in between, so they are numbered from there on.
+        /// Journals a PROGRAM or PROGRAM_VERIFY chunk as started, with what a recovery needs: the snapshot of its cells,
+        /// and the sequence number its first command takes and how many commands it has. Nothing is sent between this
+        /// and the chunk's commands, so they are numbered from there on.
         /// </summary>
-        private void RecordSeries(string phase, int start, int count, int itemWireLength) =>
-            journal?.SetFact(SessionJournal.ChunkSeriesFact, new ChunkSeries(phase, start, client.NextSequence, Commands(count, itemWireLength)).ToJournalText());
+        private async Task StartChunkAsync(string phase, int start, int[] cells, int itemWireLength)
+        {
+            if (journal is null)
+            {
+                return;
+            }
+            byte[] before = await SnapshotAsync(journal, cells).ConfigureAwait(false);
+            journal.SetFact(SessionJournal.ChunkSeriesFact, new ChunkSeries(phase, start, client.NextSequence, Commands(cells.Length, itemWireLength)).ToJournalText());
+            journal.Started(phase, start, cells.Length, before);
+        }
 
         /// <summary>
         /// A replay of an interrupted chunk's commands under the numbers the dead host gave them, or null when one is
@@ -318,16 +323,12 @@ public static class ProgrammingSession
         }
 
         /// <summary>What recovery compares against: per-cell pulse and read counters (or, without COUNTERS, conductances).</summary>
-        private async Task<byte[]?> SnapshotAsync(int[] cells)
+        private async Task<byte[]> SnapshotAsync(SessionJournal record, int[] cells)
         {
-            if (journal is null)
-            {
-                return null;
-            }
             CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
             // Per-cell counters and the response cache mean nothing across a power loss or a RESET that clears them;
             // this stamp lets a recovery tell. It is written before the chunk is, so a started chunk always has its own.
-            journal.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
+            record.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
             if (hasCounters)
             {
                 CellCounters[] counters = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
