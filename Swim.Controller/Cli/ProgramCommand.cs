@@ -11,6 +11,7 @@ using Swim.Controller.Sensitivity;
 using Swim.Controller.Sessions;
 using Swim.Emulator;
 using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
 
 namespace Swim.Controller.Cli;
 
@@ -112,20 +113,35 @@ internal static class ProgramCommand
             // cost the user that pass first.
             await using BoardSpec spec = await BoardSpec.OpenAsync(r.GetRequiredValue(board), emulator, cancellationToken).ConfigureAwait(false);
             BoardClientOptions clientOptions = link.ToClientOptions();
+            SeriesClaim? claim = null;
             if (r.GetValue(resume))
             {
+                SessionLauncher.CheckResumable(journalPath!, onnx, options);
                 // Before anything is sent: the resumed host continues the dead one's sequence numbers (docs/journal.md).
-                clientOptions.InitialSequence = SessionJournal.ClaimSeriesContinuation(journalPath!);
+                claim = SessionJournal.ClaimSeriesContinuation(journalPath!);
+                clientOptions.InitialSequence = claim?.NextSequence;
             }
             await using var client = new BoardClient(spec.Transport, clientOptions);
-            var info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
-            CrossbarMapping layout = CrossbarMapping.Build(onnx, info, options.Mapping);
-            if (calibration is not null)
+            BoardInfo info;
+            SessionJournal? opened;
+            try
             {
-                sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n),
-                    gradients: SelectionMethods.NeedsGradient(selection)));
+                info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+                CrossbarMapping layout = CrossbarMapping.Build(onnx, info, options.Mapping);
+                if (calibration is not null)
+                {
+                    sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n),
+                        gradients: SelectionMethods.NeedsGradient(selection)));
+                }
+                opened = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info, layout);
             }
-            using SessionJournal? record = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info, layout);
+            catch when (claim is not null)
+            {
+                // Only IDENTIFY has gone out under the claimed numbers: the next resume can still replay the chunk.
+                SessionJournal.ReleaseSeriesClaim(claim);
+                throw;
+            }
+            using SessionJournal? record = opened;
             ctx.Out.WriteLine($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
             if (SessionLauncher.VarianceAssumption(spec, info, selection) is { } assumption)
             {

@@ -24,7 +24,7 @@ internal static class SessionLauncher
     public static SessionJournal OpenJournal(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardInfo board, CrossbarMapping mapping)
     {
         string facts = SessionFacts(options);
-        string modelHash = Convert.ToHexStringLower(SHA256.HashData(model.ToBytes()));
+        string modelHash = ModelHash(model);
         // The journal names cells by their index in the plan; the layout says where each index sits on the board.
         string layoutHash = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(mapping, JsonOutput.Options)));
         if (!resume)
@@ -37,7 +37,8 @@ internal static class SessionLauncher
         SessionJournal journal = SessionJournal.Open(path);
         try
         {
-            CheckSameSession(journal, modelHash, facts, board.Serial, layoutHash);
+            CheckSameWork(journal, modelHash, facts);
+            CheckSameBoard(journal, board.Serial, layoutHash);
         }
         catch
         {
@@ -77,7 +78,19 @@ internal static class SessionLauncher
 
     private static bool KnowsDevice(BoardInfo info) => DevicePreset.Names.Contains(info.DeviceModel);
 
-    private static void CheckSameSession(SessionJournal journal, string modelHash, string facts, string serial, string layoutHash)
+    /// <summary>
+    /// Refuses, before the board is reached, a journal that cannot be resumed with this model and these options: so a
+    /// mistyped command costs neither a sensitivity pass nor the journal's claim on the board's response cache.
+    /// </summary>
+    public static void CheckResumable(string path, OnnxModel model, ProgrammingOptions options)
+    {
+        using SessionJournal journal = SessionJournal.Open(path);
+        CheckSameWork(journal, ModelHash(model), SessionFacts(options));
+    }
+
+    private static string ModelHash(OnnxModel model) => Convert.ToHexStringLower(SHA256.HashData(model.ToBytes()));
+
+    private static void CheckSameWork(SessionJournal journal, string modelHash, string facts)
     {
         if (journal.Fact("model_sha256") != modelHash)
         {
@@ -87,6 +100,10 @@ internal static class SessionLauncher
         {
             throw new SwimInputException($"journal '{journal.Path}' was started with other options ({journal.Fact("options")}); resume with the same --method, --ratio, --budget, --weight-bits, --signs, --tolerance, --max-iterations, --seed and --host-verify.");
         }
+    }
+
+    private static void CheckSameBoard(SessionJournal journal, string serial, string layoutHash)
+    {
         if (journal.Fact("board_serial") != serial)
         {
             throw new SwimInputException($"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");

@@ -138,9 +138,9 @@ public sealed class ScriptRunner : IAsyncDisposable
         }
         foreach (string path in Directory.GetFiles(journals, "*.db").Order(StringComparer.Ordinal))
         {
-            if (SessionJournal.ClaimSeriesContinuation(path) is { } first)
+            if (SessionJournal.ClaimSeriesContinuation(path) is { } claim)
             {
-                return first;
+                return claim.NextSequence;
             }
         }
         return null;

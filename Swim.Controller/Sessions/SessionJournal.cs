@@ -111,23 +111,44 @@ public sealed class SessionJournal : IDisposable
     private const string ClaimedSeriesFact = "chunk_series_claimed";
 
     /// <summary>
-    /// For a host about to resume the journal at <paramref name="path"/>: the sequence number to begin its series with,
+    /// For a host about to resume the journal at <paramref name="path"/>: a claim naming the sequence number to begin its series with,
     /// just after the numbers of the commands of the chunk a dead host left started, so that it can send those
     /// commands again under their own numbers (docs/journal.md); null when no such chunk is recorded. A chunk is
     /// claimed once: a resume killed in its turn has used the numbers after the chunk's, so the next one must not.
     /// Call it before the host sends anything: a request under a number of its own choosing could clear the board's cache.
     /// </summary>
-    public static uint? ClaimSeriesContinuation(string path)
+    public static SeriesClaim? ClaimSeriesContinuation(string path)
     {
         using SessionJournal journal = Open(path);
         string? text = journal.Fact(ChunkSeriesFact);
-        if (ChunkSeries.Parse(text) is not { } series || journal.Fact(ClaimedSeriesFact) == text
+        string? previous = journal.Fact(ClaimedSeriesFact);
+        if (ChunkSeries.Parse(text) is not { } series || previous == text
             || journal.Find(series.Phase, series.FirstCell) is not { Done: false })
         {
             return null;
         }
         journal.SetFact(ClaimedSeriesFact, text!);
-        return unchecked(series.FirstSequence + (uint)series.Commands);
+        return new SeriesClaim(path, unchecked(series.FirstSequence + (uint)series.Commands), previous);
+    }
+
+    /// <summary>
+    /// Gives back a claim whose resume stopped before its session began (a board, model or journal refused, the
+    /// sensitivity pass failed or was interrupted), so that the next resume can still replay the chunk. Safe only while
+    /// the host has sent nothing but IDENTIFY under the claimed numbers: the next resume sends the same IDENTIFY under
+    /// the same number, which the board answers from its cache, and the chunk's numbers stay as close behind as before.
+    /// </summary>
+    public static void ReleaseSeriesClaim(SeriesClaim claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        using SessionJournal journal = Open(claim.JournalPath);
+        if (claim.PreviousClaim is null)
+        {
+            journal.Execute("DELETE FROM session WHERE key = $k", ("$k", ClaimedSeriesFact));
+        }
+        else
+        {
+            journal.SetFact(ClaimedSeriesFact, claim.PreviousClaim);
+        }
     }
 
     public ChunkRecord? Find(string phase, int firstCell)
@@ -203,6 +224,13 @@ public sealed class SessionJournal : IDisposable
 
 /// <summary>A journalled chunk: its cells, whether it finished, the counters before it, and its results.</summary>
 public sealed record ChunkRecord(string Phase, int FirstCell, int Count, bool Done, byte[]? Before, byte[]? Result);
+
+/// <summary>
+/// A resumed host's claim on a dead host's chunk (<see cref="SessionJournal.ClaimSeriesContinuation"/>): the host begins
+/// its sequence numbers at <see cref="NextSequence"/>. <see cref="PreviousClaim"/> is what the journal held before, so
+/// that <see cref="SessionJournal.ReleaseSeriesClaim"/> can put it back.
+/// </summary>
+public sealed record SeriesClaim(string JournalPath, uint NextSequence, string? PreviousClaim);
 
 /// <summary>The numbers a chunk's commands were sent under: <see cref="Commands"/> in a row from <see cref="FirstSequence"/>.</summary>
 public sealed record ChunkSeries(string Phase, int FirstCell, uint FirstSequence, int Commands)

@@ -125,6 +125,24 @@ public sealed class ProcessKillTests : IDisposable
         }
         await closed.WaitAsync(TimeSpan.FromSeconds(30));
 
+        // Resumes refused for other options (before the board is reached) and for another board (after IDENTIFY, under
+        // the claimed number) must leave the claim to the right resume.
+        CliRun otherOptions = await Task.Run(() => CliRun.Of([.. Args(endpoint, journal, output), "--resume", "--tolerance", "0.02"]));
+        Assert.True(otherOptions.ExitCode == ExitCodes.BadInput, otherOptions.Error);
+        Assert.Contains("other options", otherOptions.Error, StringComparison.Ordinal);
+        using (SessionJournal renamed = SessionJournal.Open(journal))
+        {
+            renamed.SetFact("board_serial", "another-board");
+        }
+        CliRun otherBoard = await Task.Run(() => CliRun.Of([.. Args(endpoint, journal, output), "--resume"]));
+        Assert.True(otherBoard.ExitCode == ExitCodes.BadInput, otherBoard.Error);
+        Assert.Contains("resume on the same board", otherBoard.Error, StringComparison.Ordinal);
+        using (SessionJournal restored = SessionJournal.Open(journal))
+        {
+            Assert.Null(restored.Fact("chunk_series_claimed"));
+            restored.SetFact("board_serial", board.Info.Serial);
+        }
+
         CliRun resumed = await Task.Run(() => CliRun.Of([.. Args(endpoint, journal, output), "--resume"]));
 
         Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.Error);

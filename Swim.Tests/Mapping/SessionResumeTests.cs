@@ -78,7 +78,7 @@ public sealed class SessionResumeTests
     /// </summary>
     private static BoardClientOptions ResumedOptions(string journalPath, bool continueSeries)
     {
-        uint? first = continueSeries ? SessionJournal.ClaimSeriesContinuation(journalPath) : null;
+        uint? first = continueSeries ? SessionJournal.ClaimSeriesContinuation(journalPath)?.NextSequence : null;
         Assert.Equal(continueSeries, first is not null);
         return new BoardClientOptions { InitialSequence = first };
     }
