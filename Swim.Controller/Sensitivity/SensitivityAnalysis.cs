@@ -99,7 +99,8 @@ public static class SensitivityAnalysis
                         }
                         (long index, DataBatch batch) = item;
                         sums.Clear();
-                        session.Accumulate(batch.Features, batch.Labels, batch.Count, parameters, sums, new Random(unchecked(seed * 7919 + (int)index * 104729)));
+                        session.Accumulate(batch.Features, batch.Labels, batch.Count, parameters, sums,
+                            graph.Curvature == CurvatureKind.GgnMonteCarlo ? new Random(unchecked(seed * 7919 + (int)index * 104729)) : null);
                         lock (order)
                         {
                             finished.Add(index, sums);
