@@ -137,8 +137,7 @@ internal static class ProgramCommand
             }
             catch when (claim is not null)
             {
-                // Only IDENTIFY has gone out under the claimed numbers: the next resume can still replay the chunk.
-                SessionJournal.ReleaseSeriesClaim(claim);
+                SessionJournal.ReleaseSeriesClaim(claim, client);
                 throw;
             }
             using SessionJournal? record = opened;

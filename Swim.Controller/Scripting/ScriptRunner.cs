@@ -32,6 +32,7 @@ public sealed class ScriptRunner : IAsyncDisposable
     private BoardSpec? _spec;
     private BoardClient? _client;
     private BoardInfo? _info;
+    private SeriesClaim? _claim;
     private SensitivityResult? _sensitivity;
     private int _programCount;
     private int _simulateCount;
@@ -56,11 +57,20 @@ public sealed class ScriptRunner : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(ctx);
         Directory.CreateDirectory(script.Output);
         await using var runner = new ScriptRunner(script, ctx, resume);
-        for (int i = 0; i < script.Steps.Count; i++)
+        try
         {
-            ScriptStep step = script.Steps[i];
-            ctx.Out.WriteLine($"step {i + 1}/{script.Steps.Count} (line {step.Line}): {step.Describe()}");
-            await runner.ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < script.Steps.Count; i++)
+            {
+                ScriptStep step = script.Steps[i];
+                ctx.Out.WriteLine($"step {i + 1}/{script.Steps.Count} (line {step.Line}): {step.Describe()}");
+                await runner.ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch when (runner is { _claim: { } claim, _client: { } client })
+        {
+            // A run that failed before any session sent a command leaves the claim to the next resume.
+            SessionJournal.ReleaseSeriesClaim(claim, client);
+            throw;
         }
         return runner.Runs;
     }
@@ -120,7 +130,8 @@ public sealed class ScriptRunner : IAsyncDisposable
             if (_resume)
             {
                 // Before anything is sent: continue the sequence numbers of the session a dead run left in flight (docs/journal.md).
-                clientOptions.InitialSequence = ClaimSeriesContinuation();
+                _claim = ClaimSeriesContinuation();
+                clientOptions.InitialSequence = _claim?.NextSequence;
             }
             _client = new BoardClient(_spec.Transport, clientOptions);
             _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
@@ -129,9 +140,9 @@ public sealed class ScriptRunner : IAsyncDisposable
     }
 
     /// <summary>The series continuation of the one programming step a dead run can have left in flight, or null.</summary>
-    private uint? ClaimSeriesContinuation()
+    private SeriesClaim? ClaimSeriesContinuation()
     {
-        string journals = Path.Combine(_script.Output, "journals");
+        string journals = JournalDirectory(_script);
         if (!Directory.Exists(journals))
         {
             return null;
@@ -140,7 +151,7 @@ public sealed class ScriptRunner : IAsyncDisposable
         {
             if (SessionJournal.ClaimSeriesContinuation(path) is { } claim)
             {
-                return claim.NextSequence;
+                return claim;
             }
         }
         return null;
@@ -164,18 +175,9 @@ public sealed class ScriptRunner : IAsyncDisposable
     {
         BoardInfo info = await BoardAsync(cancellationToken).ConfigureAwait(false);
         SensitivityResult? sensitivity = SensitivityFor([step.Method]);
-        var options = new ProgrammingOptions
-        {
-            Method = step.Method,
-            Fraction = step.Ratio,
-            VerifyBudget = step.Budget,
-            Mapping = _script.Programming.Mapping,
-            ToleranceFraction = _script.Programming.ToleranceFraction,
-            MaxIterations = _script.Programming.MaxIterations,
-            Seed = step.Seed,
-        };
+        ProgrammingOptions options = OptionsFor(_script, step);
         string label = $"{++_programCount:D2}-{step.Label}";
-        string journalPath = Path.Combine(_script.Output, "journals", label + ".db");
+        string journalPath = JournalPath(_script, label);
         Directory.CreateDirectory(Path.GetDirectoryName(journalPath)!);
         if (File.Exists(journalPath) && !_resume)
         {
@@ -196,13 +198,31 @@ public sealed class ScriptRunner : IAsyncDisposable
             result.Mapping.Save(Path.Combine(_script.Output, "programmed", label + ".mapping.json"));
             _runs.Add(new ProgrammedRun(label, SelectionMethods.Name(step.Method), step.Budget is null ? step.Ratio : null, step.Budget?.TotalSeconds,
                 result.CellsVerified, result.DeviceTimeNs / 1e9, result.Pulses, result.Reads, result.Layers, programmedPath, null, result.Notes));
-            _ctx.Out.WriteLine($"  programmed {result.CellsProgrammed:N0} cells, verified {result.CellsVerified:N0}; device {result.DeviceTimeNs / 1e9:F3} s{(result.DeviceTimeEstimated ? " (estimated)" : "")}; wrote {programmedPath}");
+            _ctx.Out.WriteLine($"  programmed {result.CellsProgrammed:N0} cells, verified {result.CellsVerified:N0}; device {result.DeviceTimeNs / 1e9:F3} s{(result.DeviceTimeEstimated ? " (estimated)" : "")}"
+                + (result.Link.Replays > 0 ? $"; {result.Link.Replays:N0} commands answered from the board's response cache" : "") + $"; wrote {programmedPath}");
             foreach (string note in result.Notes)
             {
                 _ctx.Out.WriteLine($"  note: {note}");
             }
         }
     }
+
+    /// <summary>The options a program step runs its session with (and its journal records).</summary>
+    internal static ProgrammingOptions OptionsFor(SessionScript script, ProgramStep step) => new()
+    {
+        Method = step.Method,
+        Fraction = step.Ratio,
+        VerifyBudget = step.Budget,
+        Mapping = script.Programming.Mapping,
+        ToleranceFraction = script.Programming.ToleranceFraction,
+        MaxIterations = script.Programming.MaxIterations,
+        Seed = step.Seed,
+    };
+
+    /// <summary>Where the program step labelled <paramref name="label"/> (its number, then what it runs) journals its session.</summary>
+    internal static string JournalPath(SessionScript script, string label) => Path.Combine(JournalDirectory(script), label + ".db");
+
+    private static string JournalDirectory(SessionScript script) => Path.Combine(script.Output, "journals");
 
     private void Evaluate()
     {

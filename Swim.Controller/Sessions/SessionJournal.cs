@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Swim.Protocol.Client;
 
 namespace Swim.Controller.Sessions;
 
@@ -133,13 +134,20 @@ public sealed class SessionJournal : IDisposable
 
     /// <summary>
     /// Gives back a claim whose resume stopped before its session began (a board, model or journal refused, the
-    /// sensitivity pass failed or was interrupted), so that the next resume can still replay the chunk. Safe only while
-    /// the host has sent nothing but IDENTIFY under the claimed numbers: the next resume sends the same IDENTIFY under
-    /// the same number, which the board answers from its cache, and the chunk's numbers stay as close behind as before.
+    /// sensitivity pass failed or was interrupted), so that the next resume can still replay the chunk; returns whether
+    /// it did. Only while <paramref name="client"/>, which began its series at the claim, has sent no more than the
+    /// IDENTIFY a resume begins with: the next resume sends the same IDENTIFY under the same number, which the board
+    /// answers from its cache, and finds the chunk's numbers as close behind as before. After any other request the
+    /// claim stays used, since the next resume's requests would meet that request's cached answer under their numbers.
     /// </summary>
-    public static void ReleaseSeriesClaim(SeriesClaim claim)
+    public static bool ReleaseSeriesClaim(SeriesClaim claim, BoardClient client)
     {
         ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(client);
+        if (client.FirstSequence != claim.NextSequence || unchecked(client.NextSequence - client.FirstSequence) > 1)
+        {
+            return false;
+        }
         using SessionJournal journal = Open(claim.JournalPath);
         if (claim.PreviousClaim is null)
         {
@@ -149,6 +157,7 @@ public sealed class SessionJournal : IDisposable
         {
             journal.SetFact(ClaimedSeriesFact, claim.PreviousClaim);
         }
+        return true;
     }
 
     public ChunkRecord? Find(string phase, int firstCell)

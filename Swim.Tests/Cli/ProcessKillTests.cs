@@ -4,6 +4,7 @@ using Swim.Controller;
 using Swim.Controller.Cli;
 using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
+using Swim.Controller.Scripting;
 using Swim.Controller.Selection;
 using Swim.Controller.Sessions;
 using Swim.Emulator;
@@ -162,6 +163,58 @@ public sealed class ProcessKillTests : IDisposable
         {
             Assert.Equal(expected.ReadWeights(weight.Name), actual.ReadWeights(weight.Name));
         }
+    }
+
+    /// <summary>
+    /// <c>swim run --resume</c> claims a dead run's chunk when it first reaches the board. A rerun that then fails before any
+    /// session sends a command (here the script's tolerance was edited, so the step's journal refuses it after IDENTIFY)
+    /// gives the claim back, and the rerun of the script as it was replays the chunk from the board's cache.
+    /// </summary>
+    [Fact]
+    public async Task A_script_rerun_refused_after_identify_leaves_the_claim_to_the_next_rerun()
+    {
+        (EmulatorHost host, IPEndPoint endpoint, Task closed) = ServeBoard();
+        await using var _ = host;
+        string script = _dir.File("session.yaml");
+        void WriteScript(string tolerance) => File.WriteAllText(script,
+            $"board: tcp:127.0.0.1:{endpoint.Port}\nmodel: {s_model}\ncalibration: {{path: {s_data}, samples: 300}}\noutput: out\n" +
+            $"mapping: {{tolerance: {tolerance}}}\nsteps:\n  - program: {{method: swim, ratio: 0.2, seed: 4}}\n");
+        WriteScript("0.01");
+        SessionScript parsed = SessionScriptParser.Load(script);
+        var step = (ProgramStep)parsed.Steps.Single();
+        string journal = ScriptRunner.JournalPath(parsed, "01-" + step.Label);
+        Directory.CreateDirectory(Path.GetDirectoryName(journal)!);
+        OnnxModel model = OnnxModel.Load(s_model);
+        ProgrammingOptions options = ScriptRunner.OptionsFor(parsed, step);
+        string? series;
+        using (var kill = new CancellationTokenSource())
+        {
+            var link = new KillSwitch(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port), 65 * 3 + 45, kill);
+            await using var client = new BoardClient(link);
+            var info = await client.IdentifyAsync();
+            using SessionJournal record = SessionLauncher.OpenJournal(journal, resume: false, model, s_model, options, info,
+                CrossbarMapping.Build(model, info, options.Mapping));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, model, null, options, journal: record, cancellationToken: kill.Token));
+            series = record.Fact(SessionJournal.ChunkSeriesFact);
+        }
+        await closed.WaitAsync(TimeSpan.FromSeconds(30));
+
+        WriteScript("0.02");
+        CliRun refused = await Task.Run(() => CliRun.Of("run", script, "--resume"));
+        Assert.True(refused.ExitCode == ExitCodes.BadInput, refused.Error);
+        Assert.Contains("other options", refused.Error, StringComparison.Ordinal);
+        using (SessionJournal after = SessionJournal.Open(journal))
+        {
+            Assert.Null(after.Fact("chunk_series_claimed"));
+        }
+
+        WriteScript("0.01");
+        CliRun resumed = await Task.Run(() => CliRun.Of("run", script, "--resume"));
+        Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.Error);
+        Assert.Contains("answered from the board's response cache", resumed.Output, StringComparison.Ordinal);
+        using SessionJournal done = SessionJournal.Open(journal);
+        Assert.Equal("completed", done.Fact("state"));
+        Assert.Equal(series, done.Fact("chunk_series_claimed"));
     }
 
     /// <summary>The session run whole by the command on a board identical to the one a test interrupts; the board, to compare with.</summary>

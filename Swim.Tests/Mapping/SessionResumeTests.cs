@@ -334,4 +334,39 @@ public sealed class SessionResumeTests
         Assert.Contains("--resume", Assert.Throws<SwimInputException>(() => SessionJournal.Create(dir.File("done.db"), new Dictionary<string, string>())).Message);
         Assert.Contains("without --resume", Assert.Throws<SwimInputException>(() => SessionJournal.Open(dir.File("none.db"))).Message);
     }
+
+    /// <summary>
+    /// A claim goes back only while its host has sent no more than one request (the IDENTIFY a resume begins with): the
+    /// next resume repeats that request under the same number and the board's cache answers it; after a second request
+    /// the claim must stay used, because the next resume's second request would meet that request's cached answer.
+    /// </summary>
+    [Fact]
+    public async Task A_claim_goes_back_only_while_its_host_has_sent_no_more_than_identify()
+    {
+        using var dir = new TempDirectory();
+        string journalPath = dir.File("session.db");
+        using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
+        {
+            journal.Started("program", 0, 1024, null);
+            journal.SetFact(SessionJournal.ChunkSeriesFact, new ChunkSeries("program", 0, 40, 16).ToJournalText());
+        }
+        await using var host = new EmulatorHost(new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7));
+
+        SeriesClaim claim = SessionJournal.ClaimSeriesContinuation(journalPath) ?? throw new InvalidOperationException("no claim");
+        Assert.Equal(56u, claim.NextSequence);
+        await using (var client = new BoardClient(host.ConnectInProcess(), new BoardClientOptions { InitialSequence = claim.NextSequence }))
+        {
+            await client.IdentifyAsync();
+            Assert.True(SessionJournal.ReleaseSeriesClaim(claim, client));
+        }
+
+        claim = SessionJournal.ClaimSeriesContinuation(journalPath) ?? throw new InvalidOperationException("the claim was not given back");
+        await using (var client = new BoardClient(host.ConnectInProcess(), new BoardClientOptions { InitialSequence = claim.NextSequence }))
+        {
+            await client.IdentifyAsync();
+            await client.StatusAsync();
+            Assert.False(SessionJournal.ReleaseSeriesClaim(claim, client));
+        }
+        Assert.Null(SessionJournal.ClaimSeriesContinuation(journalPath));
+    }
 }
