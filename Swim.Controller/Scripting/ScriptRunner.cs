@@ -68,7 +68,7 @@ public sealed class ScriptRunner : IAsyncDisposable
         }
         catch when (runner is { _claim: { } claim, _client: { } client })
         {
-            // A run that failed before any session sent a command leaves the claim to the next resume.
+            // A run that failed having sent only its IDENTIFY leaves the claim to the next resume (ReleaseSeriesClaim checks).
             SessionJournal.ReleaseSeriesClaim(claim, client);
             throw;
         }
