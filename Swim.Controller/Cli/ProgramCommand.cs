@@ -91,9 +91,10 @@ internal static class ProgramCommand
             BoardSpec.CheckEmulatorSettings(r.GetRequiredValue(board), emulator);
             LinkSettings link = new LinkSettings(r.GetValue(linkTimeout), r.GetValue(linkRetries)).Check("--link-timeout", "--link-retries");
             string? journalPath = r.GetValue(journal) is { } chosenJournal ? OutputPaths.File(chosenJournal, "--journal", "session.db") : null;
-            if (r.GetValue(resume) && journalPath is null)
+            if (r.GetValue(resume))
             {
-                throw new SwimInputException("--resume needs the --journal of the session to continue.");
+                // Before the board is opened: a refused resume should not touch it (opening a serial port resets some boards).
+                SessionLauncher.CheckResumable(journalPath ?? throw new SwimInputException("--resume needs the --journal of the session to continue."), onnx, options);
             }
             SensitivityResult? sensitivity = null;
             DataSet? calibration = null;
@@ -116,7 +117,6 @@ internal static class ProgramCommand
             SeriesClaim? claim = null;
             if (r.GetValue(resume))
             {
-                SessionLauncher.CheckResumable(journalPath!, onnx, options);
                 // Before anything is sent: the resumed host continues the dead one's sequence numbers (docs/journal.md).
                 claim = SessionJournal.ClaimSeriesContinuation(journalPath!);
                 clientOptions.InitialSequence = claim?.NextSequence;
