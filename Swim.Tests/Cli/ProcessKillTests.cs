@@ -109,21 +109,7 @@ public sealed class ProcessKillTests : IDisposable
         EmulatedBoard board = host.Board;
         string journal = _dir.File("session.db");
         string output = _dir.File("programmed.onnx");
-        OnnxModel model = OnnxModel.Load(s_model);
-        var options = new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.2, Seed = 4 };
-        string? series;
-        using (var kill = new CancellationTokenSource())
-        {
-            // IDENTIFY, STATUS, then per 8,192-cell chunk STATUS, 32 COUNTERS and 32 PROGRAM: frame 65 * 3 + 45 is a PROGRAM of chunk 3.
-            var link = new KillSwitch(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port), 65 * 3 + 45, kill);
-            await using var client = new BoardClient(link);
-            var info = await client.IdentifyAsync();
-            using SessionJournal record = SessionLauncher.OpenJournal(journal, resume: false, model, s_model, options, info,
-                CrossbarMapping.Build(model, info, options.Mapping));
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, model, null, options, journal: record, cancellationToken: kill.Token));
-            Assert.Equal(("program", 1), (record.Summary().Single(row => !row.Done).Phase, record.Summary().Single(row => !row.Done).Chunks));
-            series = record.Fact(SessionJournal.ChunkSeriesFact);
-        }
+        string? series = await KillInsideAChunkAsync(endpoint, journal, new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.2, Seed = 4 });
         await closed.WaitAsync(TimeSpan.FromSeconds(30));
 
         // Resumes refused for other options (before the board is reached) and for another board (after IDENTIFY, under
@@ -184,19 +170,7 @@ public sealed class ProcessKillTests : IDisposable
         var step = (ProgramStep)parsed.Steps.Single();
         string journal = ScriptRunner.JournalPath(parsed, "01-" + step.Label);
         Directory.CreateDirectory(Path.GetDirectoryName(journal)!);
-        OnnxModel model = OnnxModel.Load(s_model);
-        ProgrammingOptions options = ScriptRunner.OptionsFor(parsed, step);
-        string? series;
-        using (var kill = new CancellationTokenSource())
-        {
-            var link = new KillSwitch(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port), 65 * 3 + 45, kill);
-            await using var client = new BoardClient(link);
-            var info = await client.IdentifyAsync();
-            using SessionJournal record = SessionLauncher.OpenJournal(journal, resume: false, model, s_model, options, info,
-                CrossbarMapping.Build(model, info, options.Mapping));
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, model, null, options, journal: record, cancellationToken: kill.Token));
-            series = record.Fact(SessionJournal.ChunkSeriesFact);
-        }
+        string? series = await KillInsideAChunkAsync(endpoint, journal, ScriptRunner.OptionsFor(parsed, step));
         await closed.WaitAsync(TimeSpan.FromSeconds(30));
 
         WriteScript("0.02");
@@ -215,6 +189,25 @@ public sealed class ProcessKillTests : IDisposable
         using SessionJournal done = SessionJournal.Open(journal);
         Assert.Equal("completed", done.Fact("state"));
         Assert.Equal(series, done.Fact("chunk_series_claimed"));
+    }
+
+    /// <summary>
+    /// Runs the session <c>swim program</c> would run with <paramref name="options"/>, journalled as it journals it, and
+    /// kills its link inside a chunk's PROGRAM commands; returns the chunk's journalled sequence numbers.
+    /// </summary>
+    private static async Task<string?> KillInsideAChunkAsync(IPEndPoint endpoint, string journal, ProgrammingOptions options)
+    {
+        OnnxModel model = OnnxModel.Load(s_model);
+        using var kill = new CancellationTokenSource();
+        // IDENTIFY, STATUS, then per 8,192-cell chunk STATUS, 32 COUNTERS and 32 PROGRAM: frame 65 * 3 + 45 is a PROGRAM of chunk 3.
+        var link = new KillSwitch(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port), 65 * 3 + 45, kill);
+        await using var client = new BoardClient(link, KillSwitch.ClientOptions());
+        var info = await client.IdentifyAsync();
+        using SessionJournal record = SessionLauncher.OpenJournal(journal, resume: false, model, s_model, options, info,
+            CrossbarMapping.Build(model, info, options.Mapping));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, model, null, options, journal: record, cancellationToken: kill.Token));
+        Assert.Equal(("program", 1), (record.Summary().Single(row => !row.Done).Phase, record.Summary().Single(row => !row.Done).Chunks));
+        return record.Fact(SessionJournal.ChunkSeriesFact);
     }
 
     /// <summary>The session run whole by the command on a board identical to the one a test interrupts; the board, to compare with.</summary>

@@ -54,7 +54,7 @@ public sealed class SessionResumeTests
         List<(string Phase, bool Done, int Chunks, long Cells)> leftStarted;
         using (var kill = new CancellationTokenSource())
         using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
-        await using (var client = new BoardClient(new KillSwitch(link, killAfterFrames, kill)))
+        await using (var client = new BoardClient(new KillSwitch(link, killAfterFrames, kill), KillSwitch.ClientOptions()))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options,
                 DeviceVariance.From(s_preset), journal: journal, cancellationToken: kill.Token));
@@ -213,7 +213,7 @@ public sealed class SessionResumeTests
         Task serving = endpoint.ServeAsync(boardEnd, stop.Token);
         using (var kill = new CancellationTokenSource())
         using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
-        await using (var client = new BoardClient(new KillSwitch(hostEnd, killAfterFrames, kill)))
+        await using (var client = new BoardClient(new KillSwitch(hostEnd, killAfterFrames, kill), KillSwitch.ClientOptions()))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options,
                 journal: journal, cancellationToken: kill.Token));
