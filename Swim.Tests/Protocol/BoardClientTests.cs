@@ -74,7 +74,9 @@ public sealed class BoardClientTests
     {
         var faults = new FaultProfile(Drop: 0.08, Corrupt: 0.08, Duplicate: 0.08, Delay: 0.08, MaxDelay: TimeSpan.FromMilliseconds(60), Garbage: 0.05);
         var device = new CountingDevice();
-        var options = new BoardClientOptions { Window = 8, AttemptTimeout = TimeSpan.FromMilliseconds(40), MaxRetries = 12, BackoffBase = TimeSpan.FromMilliseconds(2), MaxBackoff = TimeSpan.FromMilliseconds(20) };
+        // Short attempts so the faults force many retransmissions; retries enough to outlast a stall of the test machine
+        // (stalls of half a second have been seen), which would otherwise time out the eight requests in flight.
+        var options = new BoardClientOptions { Window = 8, AttemptTimeout = TimeSpan.FromMilliseconds(40), MaxRetries = 40, BackoffBase = TimeSpan.FromMilliseconds(2), MaxBackoff = TimeSpan.FromMilliseconds(20) };
         (BoardClient client, CancellationTokenSource stop, _) = Connect(device, options, faults, faults, seed);
         const int Requests = 250;
         var outcomes = new Task<ProgramResponse>[Requests];
