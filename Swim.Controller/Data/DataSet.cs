@@ -62,10 +62,13 @@ public sealed class DataSet
             : OpenIdx(path, labelsPath ?? GuessIdxLabels(path));
     }
 
-    /// <summary>The first <paramref name="count"/> samples (all when count is null or larger).</summary>
+    /// <summary>
+    /// The first <paramref name="count"/> samples (all when count is null or larger; then the description says so,
+    /// because a calibration or test on fewer samples than asked for should not pass unnoticed).
+    /// </summary>
     public DataSet Take(int? count)
     {
-        if (count is null || count >= Count)
+        if (count is null || count == Count)
         {
             return this;
         }
@@ -73,7 +76,9 @@ public sealed class DataSet
         {
             throw new DataSetException($"--samples must be at least 1 (got {count}).");
         }
-        return new DataSet($"{Description}, first {count}", _features, _firstRow, _labels[..count.Value], _move);
+        return count > Count
+            ? new DataSet($"{Description}, all {Count:N0} (fewer than the {count:N0} asked for)", _features, _firstRow, _labels, _move)
+            : new DataSet($"{Description}, first {count}", _features, _firstRow, _labels[..count.Value], _move);
     }
 
     /// <summary>Which way <see cref="WithChannelsMoved"/> moves a sample's channel axis.</summary>

@@ -133,6 +133,10 @@ public sealed class NpzDataSetTests : IDisposable
 
         Assert.Equal(2, first.Count);
         Assert.Equal([0f, 1f], first.ReadBatches(8).SelectMany(b => b.Features));
+        DataSet beyond = DataSet.Open(path).Take(9);
+        Assert.Equal(5, beyond.Count);
+        Assert.EndsWith("all 5 (fewer than the 9 asked for)", beyond.Description);
+        Assert.DoesNotContain("asked for", DataSet.Open(path).Take(5).Description);
     }
 
     [Fact]
