@@ -87,6 +87,10 @@ internal static class ProgramCommand
             {
                 throw new SwimInputException($"--ratio must lie in [0, 1] (got {options.Fraction}).");
             }
+            if (options.VerifyBudget is not null && r.GetResult(ratio) is { Implicit: false })
+            {
+                throw new SwimInputException("give either --ratio (a fraction of weights) or --budget (seconds of device time), not both.");
+            }
             var emulator = new EmulatorSettings(BoardGeometry.Parse(r.GetValue(geometry)!), r.GetValue(emulatorSeed), EmulatorSettings.CheckStuckRate(r.GetValue(stuckRate), "--stuck-rate"));
             BoardSpec.CheckEmulatorSettings(r.GetRequiredValue(board), emulator);
             LinkSettings link = new LinkSettings(r.GetValue(linkTimeout), r.GetValue(linkRetries)).Check("--link-timeout", "--link-retries");

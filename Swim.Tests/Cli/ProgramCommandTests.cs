@@ -92,6 +92,17 @@ public sealed class ProgramCommandTests : IDisposable
     }
 
     [Fact]
+    public void Ratio_and_budget_together_are_refused_before_the_board_is_opened()
+    {
+        CliRun run = CliRun.Of(Args("tcp:127.0.0.1:1", "magnitude", "--budget", "3"));
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("either --ratio (a fraction of weights) or --budget (seconds of device time), not both", run.Error);
+        Assert.DoesNotContain("cannot connect", run.Error);
+        Assert.False(File.Exists(_dir.File("programmed.onnx")));
+    }
+
+    [Fact]
     public void Link_settings_set_how_long_and_how_often_a_silent_board_is_asked()
     {
         // A board that takes the connection and never answers: the defaults would ask 7 times at 500 ms.
