@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""Checks a board against firmware-spec/protocol.md, from a host written from that document alone.
+
+Swim's emulator and its controller share Swim.Protocol, so their tests cannot show that the two agree with
+the spec rather than with each other. This host shares no code with them (standard library only) and talks
+to any board over TCP or a serial line:
+
+    python3 tools/spec-check/spec_check.py [HOST:PORT]        # default 127.0.0.1:5025
+    python3 tools/spec-check/spec_check.py /dev/ttyACM0[@BAUD] # 8N1, raw; BAUD defaults to 3,000,000
+
+It uses cells of the last tile only, programs and pulses them, and leaves them programmed. Every check
+prints PASS or FAIL with what it saw; the exit code is the number of failures (0 when the board conforms).
+"""
+
+import math
+import os
+import random
+import socket
+import struct
+import sys
+import time
+import zlib
+
+# Section 5 opcodes and section 6 status codes.
+IDENTIFY, RESET, READ, WRITE_PULSE, PROGRAM, PROGRAM_VERIFY, BATCH, STATUS, COUNTERS = range(1, 10)
+OK, BAD_CRC, BAD_LENGTH, UNKNOWN_OPCODE, BAD_VERSION, OUT_OF_RANGE, OUTSIDE_SOA, BUSY, DID_NOT_CONVERGE, \
+    CELL_STUCK, BATCH_TOO_LARGE, MALFORMED, NESTED_BATCH, INTERNAL_ERROR, STALE_SEQUENCE = range(15)
+FLAG_RESPONSE, FLAG_REPLAYED = 1, 2
+
+
+def cobs_encode_canonical(data: bytes) -> bytes:
+    """COBS as section 2.1 words it: longest groups, no empty group after a final full one."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while True:
+        run = bytearray()
+        while i < n and data[i] != 0 and len(run) < 254:
+            run.append(data[i])
+            i += 1
+        if len(run) == 254:
+            out += b"\xff" + run
+            if i == n:
+                return bytes(out)
+            continue
+        out += bytes([len(run) + 1]) + run
+        if i == n:
+            return bytes(out)
+        i += 1  # the zero this group stands for
+        if i == n:
+            out += b"\x01"
+            return bytes(out)
+
+
+def cobs_decode(block: bytes) -> bytes:
+    out, i = bytearray(), 0
+    while i < len(block):
+        code = block[i]
+        if code == 0 or i + code > len(block):
+            raise ValueError(f"bad COBS block {block.hex()}")
+        out += block[i + 1:i + code]
+        i += code
+        if code < 255 and i < len(block):
+            out.append(0)
+    return bytes(out)
+
+
+def body(seq: int, opcode: int, payload: bytes = b"", flags: int = 0, status: int = 0, version: int = 1) -> bytes:
+    head = struct.pack("<BBIBBH", version, flags, seq & 0xFFFFFFFF, opcode, status, len(payload)) + payload
+    return head + struct.pack("<I", zlib.crc32(head) & 0xFFFFFFFF)
+
+
+def wire(b: bytes) -> bytes:
+    return cobs_encode_canonical(b) + b"\x00"
+
+
+def cell(t, r, c) -> bytes:
+    return struct.pack("<HHH", t, r, c)
+
+
+def lst(items: list[bytes]) -> bytes:
+    return struct.pack("<H", len(items)) + b"".join(items)
+
+
+class Tcp:
+    def __init__(self, host: str, port: int):
+        self.sock = socket.create_connection((host, port), timeout=5)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send(self, data: bytes):
+        self.sock.sendall(data)
+
+    def recv(self, timeout: float) -> bytes | None:
+        """Bytes that arrive within timeout; None on silence."""
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return None
+        if not chunk:
+            raise AssertionError("board closed the connection")
+        return chunk
+
+
+class Serial:
+    """A UART or USB-CDC board (section 1.1), or the emulator's pseudo-terminal: 8N1, raw, no flow control."""
+
+    def __init__(self, path: str, baud: int):
+        import termios
+        import tty
+        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(self.fd)
+        attrs = termios.tcgetattr(self.fd)
+        speed = getattr(termios, f"B{baud}", None)
+        if speed is not None:
+            attrs[4] = attrs[5] = speed
+        attrs[2] &= ~(termios.CRTSCTS | termios.PARENB | termios.CSTOPB)
+        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+
+    def send(self, data: bytes):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def recv(self, timeout: float) -> bytes | None:
+        import select
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        return os.read(self.fd, 65536) if ready else None
+
+
+class Board:
+    def __init__(self, link):
+        self.link = link
+        self.buf = bytearray()
+        self.seq = random.getrandbits(32)
+
+    def next_seq(self) -> int:
+        self.seq = (self.seq + 1) & 0xFFFFFFFF
+        return self.seq
+
+    def send_raw(self, data: bytes):
+        self.link.send(data)
+
+    def receive(self, timeout: float = 3.0):
+        """The next frame the board sends, decoded: (flags, seq, opcode, status, payload), or None on silence."""
+        deadline = time.monotonic() + timeout
+        while True:
+            z = self.buf.find(0)
+            if z >= 0:
+                block = bytes(self.buf[:z])
+                del self.buf[:z + 1]
+                if not block:
+                    continue
+                raw = cobs_decode(block)
+                if len(raw) < 14 or struct.unpack("<I", raw[-4:])[0] != zlib.crc32(raw[:-4]) & 0xFFFFFFFF:
+                    raise AssertionError(f"board sent a frame that fails its CRC or is short: {block.hex()}")
+                version, flags, seq, opcode, status, length = struct.unpack("<BBIBBH", raw[:10])
+                if version != 1 or length != len(raw) - 14:
+                    raise AssertionError(f"board sent version {version} or length {length} for a {len(raw)}-byte body")
+                return flags, seq, opcode, status, raw[10:-4]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            chunk = self.link.recv(left)
+            if chunk is None:
+                return None
+            self.buf += chunk
+
+    def call(self, opcode: int, payload: bytes = b"", seq: int | None = None):
+        seq = self.next_seq() if seq is None else seq
+        self.send_raw(wire(body(seq, opcode, payload)))
+        while True:
+            answer = self.receive()
+            if answer is None:
+                raise AssertionError(f"no answer to opcode {opcode} seq {seq}")
+            if answer[1] == seq:
+                return answer
+
+
+FAILURES: list[str] = []
+
+
+def check(name: str, ok: bool, seen: str = ""):
+    print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"  ({seen})" if seen else ""))
+    if not ok:
+        FAILURES.append(name)
+
+
+def parse_identify(p: bytes) -> dict:
+    keys = ["protocol_version", "fw_major", "fw_minor", "fw_patch"]
+    d = dict(zip(keys, p[:4]))
+    d["serial"] = p[4:20].rstrip(b"\x00").decode("ascii")
+    (d["tiles"], d["rows"], d["columns"], d["levels"], d["g_min"], d["g_max"], d["read_resolution"],
+     d["amplitude_min"], d["amplitude_max"], d["width_min"], d["width_max"], d["max_batch"], d["max_payload"],
+     d["cache_depth"], d["read_ns"], d["pulse_ns"], d["verify_iteration_ns"], d["capabilities"]) = \
+        struct.unpack("<HHHHfffffIIHHHIIII", p[20:20 + 58])
+    n = p[78]
+    d["device_model"] = p[79:79 + n].decode("utf-8")
+    d["trailing"] = len(p) - (79 + n)
+    return d
+
+
+def parse_status(p: bytes) -> dict:
+    names = ["state", "uptime_us", "device_time_ns", "frames_received", "crc_errors", "framing_errors", "replays",
+             "executed", "pulses", "reads", "verify_iterations", "resets"]
+    return dict(zip(names, struct.unpack("<BQQIIIIIQQQI", p)))
+
+
+def floats(p: bytes) -> list[float]:
+    (n,) = struct.unpack("<H", p[:2])
+    return list(struct.unpack(f"<{n}f", p[2:2 + 4 * n]))
+
+
+def main() -> int:
+    target = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:5025"
+    if target.startswith("/"):
+        path, _, baud = target.partition("@")
+        link = Serial(path, int(baud or 3_000_000))
+    else:
+        host, _, port = target.rpartition(":")
+        link = Tcp(host, int(port))
+
+    # Section 2: the document's own examples, before any board is involved.
+    check("2.3 CRC check value", zlib.crc32(b"123456789") == 0xCBF43926)
+    check("2.1 COBS examples", [cobs_encode_canonical(bytes.fromhex(h)).hex() for h in ["00", "11220033", "11223344"]]
+          == ["0101", "0311220233", "0511223344"]
+          and cobs_encode_canonical(bytes(range(1, 255))) == b"\xff" + bytes(range(1, 255))
+          and cobs_encode_canonical(bytes(range(1, 256))) == b"\xff" + bytes(range(1, 255)) + b"\x02\xff")
+    check("2.4 IDENTIFY wire bytes", wire(body(1, IDENTIFY)).hex() == "02010201010102010101" "05b3645e7800")
+    pv = lst([cell(0, 1, 2) + struct.pack("<ffH", 55.5, 1.0, 20), cell(3, 0, 511) + struct.pack("<ffH", 20.0, 0.5, 20)])
+    check("2.5 PROGRAM_VERIFY wire bytes", wire(body(8, PROGRAM_VERIFY, pv)).hex() ==
+          "0201020801010206022202020101020102020101035e420104803f14020301010" "3ff010103a0410101033f1405787ba4d900")
+
+    b = Board(link)
+    flags, seq, op, status, p = b.call(IDENTIFY)
+    check("IDENTIFY answers OK with RESPONSE set, no REPLAYED", status == OK and flags == FLAG_RESPONSE and op == IDENTIFY)
+    ident = parse_identify(p)
+    print("      " + ", ".join(f"{k}={v}" for k, v in ident.items()))
+    check("IDENTIFY payload has no trailing bytes", ident["trailing"] == 0, f"{ident['trailing']} trailing")
+    check("IDENTIFY limits: K >= 32, max_payload >= 1024, levels >= 2, 0 <= g_min < g_max",
+          ident["cache_depth"] >= 32 and ident["max_payload"] >= 1024 and ident["levels"] >= 2 and 0 <= ident["g_min"] < ident["g_max"])
+    K, L = ident["cache_depth"], ident["levels"]
+    g_min, g_max = ident["g_min"], ident["g_max"]
+    tile = ident["tiles"] - 1
+    caps = ident["capabilities"]
+
+    def status_now() -> dict:
+        return parse_status(b.call(STATUS)[4])
+
+    st = status_now()
+    check("STATUS is 65 bytes and idle", st["state"] == 0, str(st))
+
+    # PROGRAM by level and by conductance, then READ both ways.
+    cells = [(tile, 0, c) for c in range(8)]
+    targets = [cell(*x) + struct.pack("<Bf", 0, float(i % L)) for i, x in enumerate(cells[:4])] + \
+              [cell(*x) + struct.pack("<Bf", 1, g_min + (g_max - g_min) * (0.2 + 0.1 * i)) for i, x in enumerate(cells[4:])]
+    before = status_now()
+    prog_seq = b.next_seq()
+    flags, _, op, status, p = b.call(PROGRAM, lst(targets), seq=prog_seq)
+    check("PROGRAM of 8 cells: OK, one status a cell", status == OK and len(p) == 2 + 8 and p[:2] == b"\x08\x00", p.hex())
+    after = status_now()
+    check("PROGRAM counted pulses in STATUS", after["pulses"] > before["pulses"], f"{before['pulses']} -> {after['pulses']}")
+
+    # Section 3: the same sequence number again is answered from the cache, not executed.
+    flags2, _, _, status2, p2 = b.call(PROGRAM, lst(targets), seq=prog_seq)
+    again = status_now()
+    check("a repeated sequence number is REPLAYED with the same payload", flags2 == FLAG_RESPONSE | FLAG_REPLAYED and p2 == p and status2 == status)
+    check("a replay pulses nothing", again["pulses"] == after["pulses"], f"{after['pulses']} -> {again['pulses']}")
+    check("STATUS counts the replay", again["replays"] == after["replays"] + 1, f"{after['replays']} -> {again['replays']}")
+    _, _, _, _, p3 = b.call(PROGRAM, lst(targets[:1]), seq=prog_seq)
+    check("a replay does not compare the payload", p3 == p)
+
+    r = b.call(READ, struct.pack("<BB", 0, 4) + lst([cell(*x) for x in cells]))
+    values = floats(r[4])
+    r2 = b.call(READ, struct.pack("<BB", 1, 4) + cell(tile, 0, 0) + struct.pack("<HH", 1, 8))
+    rect = floats(r2[4])
+    check("READ list and rectangle answer 8 conductances inside the window",
+          r[3] == OK and r2[3] == OK and len(values) == 8 and len(rect) == 8 and all(g_min - 1 <= v <= g_max + 1 for v in values + rect),
+          " ".join(f"{v:.2f}" for v in values))
+    span = g_max - g_min
+    check("programmed conductances lie near their targets (within 20 % of the window)",
+          all(abs(v - (g_min + (i % L) * span / (L - 1))) < 0.2 * span for i, v in enumerate(values[:4]))
+          and all(abs(v - (g_min + span * (0.2 + 0.1 * i))) < 0.2 * span for i, v in enumerate(values[4:])))
+    empty = b.call(READ, struct.pack("<BB", 1, 1) + cell(tile, 0, 0) + struct.pack("<HH", 0, 8))
+    check("READ of an empty rectangle answers an empty list", empty[3] == OK and empty[4] == b"\x00\x00", empty[4].hex())
+    check("READ with 0 samples is OUT_OF_RANGE", b.call(READ, struct.pack("<BB", 0, 0) + lst([cell(tile, 0, 0)]))[3] == OUT_OF_RANGE)
+    check("READ outside the geometry is OUT_OF_RANGE",
+          b.call(READ, struct.pack("<BB", 0, 1) + lst([cell(ident["tiles"], 0, 0)]))[3] == OUT_OF_RANGE)
+    over = b.call(READ, struct.pack("<BB", 0, 1) + lst([cell(tile, 0, 0)] * (ident["max_batch"] + 1)))
+    check("READ of max_batch + 1 cells is BATCH_TOO_LARGE (or BAD_LENGTH past max_payload)", over[3] in (BATCH_TOO_LARGE, BAD_LENGTH), str(over[3]))
+
+    # PROGRAM refusals per cell; a refused cell is left as it was.
+    bad = b.call(PROGRAM, lst([cell(tile, 1, 0) + struct.pack("<Bf", 0, 1.5), cell(tile, 1, 1) + struct.pack("<Bf", 1, float("nan")),
+                               cell(tile, 1, 2) + struct.pack("<Bf", 0, float(L)), cell(tile, 1, 3) + struct.pack("<Bf", 0, 0.0)]))
+    check("PROGRAM: fractional level, NaN and level L are OUT_OF_RANGE per cell; the rest programmed",
+          bad[3] == OK and list(bad[4][2:5]) == [OUT_OF_RANGE] * 3 and bad[4][5] in (OK, CELL_STUCK), bad[4].hex())
+    check("PROGRAM with an unknown kind is MALFORMED", b.call(PROGRAM, lst([cell(tile, 1, 0) + struct.pack("<Bf", 7, 0.0)]))[3] == MALFORMED)
+    check("PROGRAM one byte short is MALFORMED", b.call(PROGRAM, lst([cell(tile, 1, 0) + struct.pack("<Bf", 0, 0.0)])[:-1])[3] == MALFORMED)
+
+    # WRITE_PULSE: a pulse outside the safe operating area refuses the whole request, nothing pulsed.
+    if ident["amplitude_max"] < 1e30:
+        before = status_now()
+        soa = b.call(WRITE_PULSE, lst([cell(tile, 2, 0) + struct.pack("<BfI", 0, ident["amplitude_min"], ident["width_min"]),
+                                       cell(tile, 2, 1) + struct.pack("<BfI", 0, ident["amplitude_max"] * 2 + 1, ident["width_min"])]))
+        check("WRITE_PULSE with one pulse outside the SOA is refused and pulses nothing",
+              soa[3] == OUTSIDE_SOA and soa[4] == b"" and status_now()["pulses"] == before["pulses"])
+        ok = b.call(WRITE_PULSE, lst([cell(tile, 2, 0) + struct.pack("<BfI", 0, ident["amplitude_min"], ident["width_min"])]))
+        check("WRITE_PULSE inside the SOA answers the pulses applied", ok[3] == OK and ok[4] == b"\x01\x00", ok[4].hex())
+
+    # PROGRAM_VERIFY: outcomes, and cells reported in band read in band.
+    if caps & 1:
+        tol = max(0.01 * span, 4 * ident["read_resolution"])
+        vt = [g_min + span * f for f in (0.15, 0.35, 0.55, 0.75)]
+        pv_cells = [(tile, 3, c) for c in range(4)]
+        res = b.call(PROGRAM_VERIFY, lst([cell(*x) + struct.pack("<ffH", t, tol, 50) for x, t in zip(pv_cells, vt)] +
+                                         [cell(tile, 3, 9) + struct.pack("<ffH", float("nan"), tol, 50)]))
+        outs = [struct.unpack("<BHHf", res[4][2 + 9 * i:11 + 9 * i]) for i in range(5)]
+        check("PROGRAM_VERIFY answers 9 bytes an outcome", res[3] == OK and len(res[4]) == 2 + 45, str(outs))
+        check("PROGRAM_VERIFY: NaN target is OUT_OF_RANGE with 0 iterations, 0 pulses, 0 uS", outs[4] == (OUT_OF_RANGE, 0, 0, 0.0), str(outs[4]))
+        check("PROGRAM_VERIFY: OK outcomes end within tolerance",
+              all(abs(o[3] - t) <= tol for o, t in zip(outs, vt) if o[0] == OK) and any(o[0] == OK for o in outs[:4]))
+        rb = floats(b.call(READ, struct.pack("<BB", 0, 16) + lst([cell(*x) for x in pv_cells]))[4])
+        check("cells verified OK read back within a few read resolutions of the band",
+              all(abs(v - t) <= tol + 4 * ident["read_resolution"] + 0.005 * span for v, t, o in zip(rb, vt, outs) if o[0] == OK),
+              " ".join(f"{v:.3f}/{t:.3f}" for v, t in zip(rb, vt)))
+        check("PROGRAM_VERIFY with tolerance 0 anywhere is OUT_OF_RANGE, nothing pulsed",
+              b.call(PROGRAM_VERIFY, lst([cell(tile, 3, 0) + struct.pack("<ffH", vt[0], tol, 5), cell(tile, 3, 1) + struct.pack("<ffH", vt[1], 0.0, 5)]))[3] == OUT_OF_RANGE)
+
+    else:
+        check("without PROGRAM_VERIFY capability, PROGRAM_VERIFY is UNKNOWN_OPCODE",
+              b.call(PROGRAM_VERIFY, lst([cell(tile, 3, 0) + struct.pack("<ffH", g_min + span / 2, span / 10, 5)]))[3] == UNKNOWN_OPCODE)
+
+    # BATCH: sub-requests in order, each its own status; NESTED_BATCH.
+    sub = lambda op, pl: struct.pack("<BH", op, len(pl)) + pl
+    bat = b.call(BATCH, struct.pack("<H", 3) + sub(STATUS, b"") + sub(READ, struct.pack("<BB", 0, 0) + lst([cell(tile, 0, 0)])) +
+                 sub(READ, struct.pack("<BB", 0, 1) + lst([cell(tile, 0, 0)])))
+    ok_b = bat[3] == OK and struct.unpack("<H", bat[4][:2])[0] == 3
+    subs, i = [], 2
+    while ok_b and i < len(bat[4]):
+        op_, st_, ln = struct.unpack("<BBH", bat[4][i:i + 4])
+        subs.append((op_, st_, ln))
+        i += 4 + ln
+    check("BATCH answers each sub-request with its own status",
+          ok_b and [(s[0], s[1]) for s in subs] == [(STATUS, OK), (READ, OUT_OF_RANGE), (READ, OK)] and subs[0][2] == 65 and subs[1][2] == 0, str(subs))
+    nested = b.call(BATCH, struct.pack("<H", 1) + sub(BATCH, struct.pack("<H", 0)))
+    nested_status = nested[4][3] if nested[3] == OK and len(nested[4]) >= 4 else nested[3]
+    check("BATCH inside BATCH is NESTED_BATCH", nested_status == NESTED_BATCH, nested[4].hex())
+
+    # COUNTERS, when offered.
+    if caps & 4:
+        c = b.call(COUNTERS, lst([cell(tile, 0, 0), cell(tile, 5, 5)]))
+        pulses0, reads0, _ = struct.unpack("<IIQ", c[4][2:18])
+        pulses1, reads1, _ = struct.unpack("<IIQ", c[4][18:34])
+        check("COUNTERS: a programmed and read cell has counts, an untouched one none",
+              c[3] == OK and pulses0 > 0 and reads0 > 0 and pulses1 == 0 and reads1 == 0, f"{(pulses0, reads0)} {(pulses1, reads1)}")
+    else:
+        check("without COUNTERS capability, COUNTERS is UNKNOWN_OPCODE", b.call(COUNTERS, lst([cell(tile, 0, 0)]))[3] == UNKNOWN_OPCODE)
+
+    check("an opcode not in the protocol is UNKNOWN_OPCODE", b.call(0x42)[3] == UNKNOWN_OPCODE)
+
+    # Framing: damaged or foreign frames.
+    s = b.next_seq()
+    frame = bytearray(body(s, STATUS))
+    frame[-1] ^= 0xFF
+    b.send_raw(wire(bytes(frame)))
+    ans = b.receive(0.5)
+    check("a bad CRC is answered BAD_CRC with opcode 0, or not at all", ans is None or (ans[3] == BAD_CRC and ans[2] == 0), str(ans))
+    b.send_raw(wire(body(b.next_seq(), STATUS, flags=FLAG_RESPONSE)))
+    check("a frame with RESPONSE set is not answered", b.receive(0.5) is None)
+    v2 = b.next_seq()
+    b.send_raw(wire(body(v2, STATUS, version=2)))
+    ans = b.receive(0.5)
+    check("version 2 is answered BAD_VERSION with opcode 0", ans is not None and ans[3] == BAD_VERSION and ans[2] == 0 and ans[1] == v2, str(ans))
+    b.send_raw(b"\x00\x00\x05\x01\x02\x03\x00")  # empty blocks, then a block too short to be a frame
+    flags, _, _, status, _ = b.call(STATUS)
+    check("after empty and short blocks the board is still in step", status == OK)
+
+    # Section 3: stale and new-series numbers. The newest executed is b.seq.
+    before = status_now()
+    newest = b.seq
+    stale = [b.call(PROGRAM, lst([cell(tile, 4, 0) + struct.pack("<Bf", 0, 1.0)]), seq=(newest - d) & 0xFFFFFFFF)[3]
+             for d in (K, 4 * K - 1)]
+    check("numbers K and 4K - 1 behind the newest are STALE_SEQUENCE and not executed",
+          stale == [STALE_SEQUENCE] * 2 and status_now()["pulses"] == before["pulses"], str(stale))
+    new_series = (newest - 4 * K - 10) & 0xFFFFFFFF
+    fresh = b.call(STATUS, seq=new_series)
+    check("a number 4K or more behind starts a new series and is executed", fresh[3] == OK and not fresh[0] & FLAG_REPLAYED)
+    old = b.call(STATUS, seq=newest)
+    check("after a new series the old newest number is far ahead and executes as new", old[3] == OK and not old[0] & FLAG_REPLAYED)
+    b.seq = newest
+
+    # RESET clears the cache: a number answered before is executed again after.
+    rs = b.next_seq()
+    b.call(READ, struct.pack("<BB", 0, 1) + lst([cell(tile, 0, 0)]), seq=rs)
+    check("RESET answers OK", b.call(RESET, b"\x00")[3] == OK)
+    after_reset = b.call(READ, struct.pack("<BB", 0, 1) + lst([cell(tile, 0, 0)]), seq=rs)
+    check("after RESET a number seen before is executed, not replayed", after_reset[3] == OK and not after_reset[0] & FLAG_REPLAYED)
+    st = status_now()
+    check("RESET is counted in STATUS resets", st["resets"] >= 1, str(st["resets"]))
+    if st["device_time_ns"] == 0:
+        check("STATUS reports device time (or its nominal model)", False, "0 ns")
+
+    print(f"\n{len(FAILURES)} failed" + (": " + "; ".join(FAILURES) if FAILURES else ""))
+    return len(FAILURES)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
