@@ -49,6 +49,8 @@ public sealed partial class BoardClient : IAsyncDisposable
     private int _window;
     private Exception? _linkFailure;
     private long _requests, _framesSent, _bytesSent, _framesReceived, _bytesReceived, _retransmissions, _timeouts, _corrupt, _stray, _replays;
+    // Frames written so far, under _writeLock: each attempt's place in the order of the wire.
+    private long _writes;
 
     public BoardClient(ByteTransport transport, BoardClientOptions? options = null, TimeProvider? timeProvider = null, ILogger<BoardClient>? logger = null)
     {
@@ -177,6 +179,7 @@ public sealed partial class BoardClient : IAsyncDisposable
                 lock (_gate)
                 {
                     pending.Attempt = attempt;
+                    pending.LastWritten = long.MaxValue;
                 }
                 if (pending.Attempts++ > 0)
                 {
@@ -185,13 +188,17 @@ public sealed partial class BoardClient : IAsyncDisposable
                 }
                 try
                 {
-                    await WriteFrameAsync(frame, token).ConfigureAwait(false);
+                    await WriteFrameAsync(frame, pending, token).ConfigureAwait(false);
                 }
                 finally
                 {
                     ReleaseOrder();
                 }
                 AttemptResult answer = await attempt.Task.WaitAsync(token).ConfigureAwait(false);
+                if (answer.Overtaken)
+                {
+                    throw new OvertakenAttemptException();
+                }
                 if (StatusCodes.IsRetryable(answer.Status))
                 {
                     throw new RetryableAttemptException(answer.Status);
@@ -224,6 +231,12 @@ public sealed partial class BoardClient : IAsyncDisposable
             string fate = pending.Attempts == 0 ? "was not sent" : $"went out {pending.Attempts} times unanswered, so whether the board executed it is unknown";
             throw new IOException($"the link to the board failed too often to go on ({ex.Message.TrimEnd('.')}); {request.Opcode} (sequence {pending.Sequence}) {fate}. "
                 + "Check the connection and the board, then try again.", ex);
+        }
+        catch (OvertakenAttemptException ex)
+        {
+            Interlocked.Increment(ref _timeouts);
+            throw new BoardTimeoutException(request.Opcode, pending.Sequence, pending.Attempts,
+                $"in {pending.Attempts} attempts, though it answered requests sent after each of them (the link loses frames)", ex);
         }
         catch (RetryableAttemptException ex)
         {
@@ -280,7 +293,9 @@ public sealed partial class BoardClient : IAsyncDisposable
         {
             builder.AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<TimeoutRejectedException>().Handle<RetryableAttemptException>(),
+                ShouldHandle = new PredicateBuilder().Handle<TimeoutRejectedException>().Handle<RetryableAttemptException>().Handle<OvertakenAttemptException>(),
+                // A request known lost goes again at once: waiting would only stall the window behind it.
+                DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Exception is OvertakenAttemptException ? TimeSpan.Zero : null),
                 MaxRetryAttempts = _options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -301,12 +316,21 @@ public sealed partial class BoardClient : IAsyncDisposable
             .Build();
     }
 
-    private async ValueTask WriteFrameAsync(byte[] frame, CancellationToken cancellationToken)
+    private async ValueTask WriteFrameAsync(byte[] frame, PendingRequest pending, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfLinkFailed();
+            long written = ++_writes;
+            lock (_gate)
+            {
+                pending.LastWritten = written;
+                if (pending.FirstWritten < 0)
+                {
+                    pending.FirstWritten = written;
+                }
+            }
             await _transport.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref _framesSent);
             Interlocked.Add(ref _bytesSent, frame.Length);
@@ -413,12 +437,17 @@ public sealed partial class BoardClient : IAsyncDisposable
                 Interlocked.Increment(ref _replays);
             }
             TaskCompletionSource<AttemptResult>? attempt = null;
+            List<TaskCompletionSource<AttemptResult>>? lost = null;
             lock (_gate)
             {
                 // Framing refusals (BAD_CRC, BAD_VERSION, BAD_LENGTH) carry opcode 0: the board could not trust it.
                 if (_pending.TryGetValue(frame.Sequence, out PendingRequest? pending) && ((byte)pending.Opcode == frame.Opcode || frame.Opcode == 0))
                 {
                     attempt = pending.Attempt;
+                    if (frame.Opcode != 0)
+                    {
+                        lost = Overtaken(pending);
+                    }
                 }
             }
             if (attempt is null || !attempt.TrySetResult(new AttemptResult((StatusCode)frame.Status, frame.Payload.ToArray())))
@@ -426,7 +455,35 @@ public sealed partial class BoardClient : IAsyncDisposable
                 // A late duplicate of a response already taken: harmless, by the exactly-once design.
                 Interlocked.Increment(ref _stray);
             }
+            foreach (TaskCompletionSource<AttemptResult> gone in lost ?? [])
+            {
+                gone.TrySetResult(AttemptResult.Lost);
+            }
         }
+    }
+
+    /// <summary>
+    /// The attempts that the board's answer to <paramref name="answered"/> shows lost: those written before any attempt
+    /// of it. The board runs requests in arrival order and answers each before the next, and every transport keeps the
+    /// order of bytes, so such an attempt was answered before this one or never will be: its request or its response
+    /// was lost. Sending it again at once, instead of at its timeout, keeps a lossy link from stalling the window;
+    /// should the guess be wrong (a link that delays frames), the board answers the copy from its response cache.
+    /// </summary>
+    private List<TaskCompletionSource<AttemptResult>>? Overtaken(PendingRequest answered)
+    {
+        if (answered.FirstWritten < 0)
+        {
+            return null;
+        }
+        List<TaskCompletionSource<AttemptResult>>? lost = null;
+        foreach (PendingRequest earlier in _pending.Values)
+        {
+            if (earlier.LastWritten < answered.FirstWritten && earlier.Attempt is { Task.IsCompleted: false } waiting)
+            {
+                (lost ??= []).Add(waiting);
+            }
+        }
+        return lost;
     }
 
     private void Fail(Exception failure)
@@ -495,7 +552,17 @@ public sealed partial class BoardClient : IAsyncDisposable
         public TaskCompletionSource<AttemptResult>? Attempt { get; set; }
 
         public int Attempts { get; set; }
+
+        /// <summary>The wire order of this request's first attempt; -1 until it is written.</summary>
+        public long FirstWritten { get; set; } = -1;
+
+        /// <summary>The wire order of its latest attempt; <see cref="long.MaxValue"/> while an attempt is on its way out.</summary>
+        public long LastWritten { get; set; } = long.MaxValue;
     }
 
-    private readonly record struct AttemptResult(StatusCode Status, byte[] Payload);
+    /// <param name="Overtaken">Not an answer: the board answered a later request, so this attempt was lost.</param>
+    private readonly record struct AttemptResult(StatusCode Status, byte[] Payload, bool Overtaken = false)
+    {
+        public static AttemptResult Lost { get; } = new(StatusCode.Ok, [], Overtaken: true);
+    }
 }

@@ -38,8 +38,13 @@ public class BoardException : Exception
 public sealed class BoardTimeoutException : TimeoutException
 {
     public BoardTimeoutException(Opcode opcode, uint sequence, int attempts, TimeSpan attemptTimeout, Exception inner)
-        : base($"the board did not answer {opcode} (sequence {sequence}) in {attempts} attempts of {attemptTimeout.TotalMilliseconds:0} ms each; "
-            + "check that it is powered and connected, and the quality of the link.", inner)
+        : this(opcode, sequence, attempts, $"in {attempts} attempts of {attemptTimeout.TotalMilliseconds:0} ms each", inner)
+    {
+    }
+
+    /// <param name="how">How the attempts went, completing "the board did not answer OPCODE (sequence N) ...".</param>
+    public BoardTimeoutException(Opcode opcode, uint sequence, int attempts, string how, Exception inner)
+        : base($"the board did not answer {opcode} (sequence {sequence}) {how}; check that it is powered and connected, and the quality of the link.", inner)
     {
         Opcode = opcode;
         Sequence = sequence;
@@ -58,3 +63,9 @@ internal sealed class RetryableAttemptException(StatusCode status) : Exception($
 {
     public StatusCode Status { get; } = status;
 }
+
+/// <summary>
+/// An attempt known lost without waiting for its timeout: the board answered a request sent after it. The board runs
+/// requests in arrival order and the link keeps their order, so the attempt's request or its response was lost.
+/// </summary>
+internal sealed class OvertakenAttemptException() : Exception("the board answered a later request first");

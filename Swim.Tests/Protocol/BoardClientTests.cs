@@ -222,6 +222,66 @@ public sealed class BoardClientTests
         await stop.CancelAsync();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_lost_frame_goes_again_as_soon_as_a_later_request_is_answered_not_at_its_timeout(bool responseLost)
+    {
+        // Frame 1 is IDENTIFY; frame 4 (each way) is the third PROGRAM. The clock never moves, so only the board's answers
+        // to later requests can show the loss: before, the request waited for its 30 s timeout.
+        var time = new FakeTimeProvider();
+        var device = new CountingDevice();
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        host = responseLost ? host : new FrameDropper(host, 4);
+        board = responseLost ? new FrameDropper(board, 4) : board;
+        using var stop = new CancellationTokenSource();
+        Task served = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
+        await using (var client = new BoardClient(host, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30), Window = 8 }, time))
+        {
+            await client.IdentifyAsync();
+            Task all = Task.WhenAll(Enumerable.Range(0, 20).Select(i => client.SendAsync<ProgramResponse>(Program(i))));
+
+            await all.WaitAsync(TimeSpan.FromSeconds(20));
+
+            Assert.Equal(20, device.Executions.Count);
+            Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
+            Assert.Equal(1, client.Statistics.Retransmissions);
+            Assert.Equal(responseLost ? 1 : 0, client.Statistics.Replays);
+            Assert.Equal(0, client.Statistics.Timeouts);
+        }
+        await stop.CancelAsync();
+    }
+
+    [Fact]
+    public async Task A_lost_frame_with_nothing_sent_after_it_waits_for_its_timeout()
+    {
+        var time = new FakeTimeProvider();
+        var device = new CountingDevice();
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        using var stop = new CancellationTokenSource();
+        Task served = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
+        await using (var client = new BoardClient(new FrameDropper(host, 3), new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30) }, time))
+        {
+            await client.IdentifyAsync();
+            await client.SendAsync<ProgramResponse>(Program(0));
+            Task last = client.SendAsync<ProgramResponse>(Program(1));
+
+            await Task.Delay(300);
+            Assert.False(last.IsCompleted);
+            Assert.Equal(0, client.Statistics.Retransmissions);
+            for (int step = 0; step < 100 && !last.IsCompleted; step++)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                await Task.Delay(5);
+            }
+
+            await last.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(1, client.Statistics.Retransmissions);
+            Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
+        }
+        await stop.CancelAsync();
+    }
+
     [Fact]
     public async Task A_silent_board_times_out_after_every_retry_on_the_injected_clock()
     {
