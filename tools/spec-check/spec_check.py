@@ -331,19 +331,22 @@ def main() -> int:
 
     # BATCH: sub-requests in order, each its own status; NESTED_BATCH.
     sub = lambda op, pl: struct.pack("<BH", op, len(pl)) + pl
-    bat = b.call(BATCH, struct.pack("<H", 3) + sub(STATUS, b"") + sub(READ, struct.pack("<BB", 0, 0) + lst([cell(tile, 0, 0)])) +
-                 sub(READ, struct.pack("<BB", 0, 1) + lst([cell(tile, 0, 0)])))
-    ok_b = bat[3] == OK and struct.unpack("<H", bat[4][:2])[0] == 3
-    subs, i = [], 2
-    while ok_b and i < len(bat[4]):
-        op_, st_, ln = struct.unpack("<BBH", bat[4][i:i + 4])
-        subs.append((op_, st_, ln))
-        i += 4 + ln
-    check("BATCH answers each sub-request with its own status",
-          ok_b and [(s[0], s[1]) for s in subs] == [(STATUS, OK), (READ, OUT_OF_RANGE), (READ, OK)] and subs[0][2] == 65 and subs[1][2] == 0, str(subs))
-    nested = b.call(BATCH, struct.pack("<H", 1) + sub(BATCH, struct.pack("<H", 0)))
-    nested_status = nested[4][3] if nested[3] == OK and len(nested[4]) >= 4 else nested[3]
-    check("BATCH inside BATCH is NESTED_BATCH", nested_status == NESTED_BATCH, nested[4].hex())
+    if caps & 8:
+        bat = b.call(BATCH, struct.pack("<H", 3) + sub(STATUS, b"") + sub(READ, struct.pack("<BB", 0, 0) + lst([cell(tile, 0, 0)])) +
+                     sub(READ, struct.pack("<BB", 0, 1) + lst([cell(tile, 0, 0)])))
+        ok_b = bat[3] == OK and struct.unpack("<H", bat[4][:2])[0] == 3
+        subs, i = [], 2
+        while ok_b and i < len(bat[4]):
+            op_, st_, ln = struct.unpack("<BBH", bat[4][i:i + 4])
+            subs.append((op_, st_, ln))
+            i += 4 + ln
+        check("BATCH answers each sub-request with its own status",
+              ok_b and [(s[0], s[1]) for s in subs] == [(STATUS, OK), (READ, OUT_OF_RANGE), (READ, OK)] and subs[0][2] == 65 and subs[1][2] == 0, str(subs))
+        nested = b.call(BATCH, struct.pack("<H", 1) + sub(BATCH, struct.pack("<H", 0)))
+        nested_status = nested[4][3] if nested[3] == OK and len(nested[4]) >= 4 else nested[3]
+        check("BATCH inside BATCH is NESTED_BATCH", nested_status == NESTED_BATCH, nested[4].hex())
+    else:
+        check("without BATCH capability, BATCH is UNKNOWN_OPCODE", b.call(BATCH, struct.pack("<H", 1) + sub(STATUS, b""))[3] == UNKNOWN_OPCODE)
 
     # COUNTERS, when offered.
     if caps & 4:
