@@ -444,7 +444,9 @@ public sealed partial class BoardClient : IAsyncDisposable
                 if (_pending.TryGetValue(frame.Sequence, out PendingRequest? pending) && ((byte)pending.Opcode == frame.Opcode || frame.Opcode == 0))
                 {
                     attempt = pending.Attempt;
-                    if (frame.Opcode != 0)
+                    // Only an answer the board gave in its turn orders the wire: BUSY may come back while an earlier
+                    // request still runs, and a framing refusal's sequence number may itself be damaged.
+                    if (frame.Opcode != 0 && !StatusCodes.IsRetryable((StatusCode)frame.Status))
                     {
                         lost = Overtaken(pending);
                     }

@@ -253,6 +253,44 @@ public sealed class BoardClientTests
     }
 
     [Fact]
+    public async Task A_busy_answer_to_a_later_request_is_no_sign_that_an_earlier_one_was_lost()
+    {
+        // A board may refuse a request BUSY while an earlier one still runs, so that refusal overtakes the earlier
+        // request's answer without anything being lost: the earlier request must not go out again.
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        await using var client = new BoardClient(host, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30), InitialSequence = 100 }, new FakeTimeProvider());
+        Task<StatusResponse> first = client.SendAsync<StatusResponse>(new StatusRequest());
+        Task<StatusResponse> second = client.SendAsync<StatusResponse>(new StatusRequest());
+        var decoder = new FrameDecoder();
+        var received = new List<uint>();
+        var buffer = new byte[1024];
+        async Task ReadUntilAsync(int frames)
+        {
+            while (received.Count < frames)
+            {
+                int read = await board.ReadAsync(buffer, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+                ReadOnlySpan<byte> input = buffer.AsSpan(0, read);
+                while (decoder.TryDecode(ref input, out Frame frame, out FrameError error, out _))
+                {
+                    Assert.Equal(FrameError.None, error);
+                    received.Add(frame.Sequence);
+                }
+            }
+        }
+        await ReadUntilAsync(2);
+
+        await board.WriteAsync(FrameEncoder.Encode(FrameFlags.Response, 101, (byte)Opcode.Status, (byte)StatusCode.Busy, []), CancellationToken.None);
+        var status = new StatusResponse(new BoardStatus(0, 1, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0));
+        await board.WriteAsync(FrameEncoder.Encode(FrameFlags.Response, 100, (byte)Opcode.Status, 0, status.ToPayload()), CancellationToken.None);
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal([100u, 101u], received);
+        Assert.Equal(0, client.Statistics.Retransmissions);
+        Assert.False(second.IsCompleted);
+        await board.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_lost_frame_with_nothing_sent_after_it_waits_for_its_timeout()
     {
         var time = new FakeTimeProvider();
