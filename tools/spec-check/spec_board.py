@@ -31,6 +31,12 @@ class Malformed(Exception):
     pass
 
 
+class Refused(Exception):
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
 class Device:
     def __init__(self, a):
         self.tiles, self.rows, self.columns = a.tiles, a.rows, a.columns
@@ -96,6 +102,16 @@ def cells(p: bytes, at: int, size: int, dev: Device):
     return items, end
 
 
+def whole_list(p: bytes, size: int, dev: Device):
+    """A payload that is one list of items, each a cell and size - 6 bytes more, no longer than max_batch."""
+    items, end = cells(p, 0, size, dev)
+    if end != len(p):
+        raise Malformed()
+    if len(items) > dev.max_batch:
+        raise Refused(BATCH_TOO_LARGE)
+    return items
+
+
 def execute(dev: Device, opcode: int, p: bytes) -> tuple[int, bytes]:
     if opcode == IDENTIFY:
         return (OK, dev.identify()) if not p else (MALFORMED, b"")
@@ -132,11 +148,7 @@ def execute(dev: Device, opcode: int, p: bytes) -> tuple[int, bytes]:
             return OUT_OF_RANGE, b""
         return OK, struct.pack(f"<H{len(idx)}f", len(idx), *(dev.read(i, samples) for i in idx))
     if opcode == PROGRAM:
-        items, end = cells(p, 0, 11, dev)
-        if end != len(p):
-            raise Malformed()
-        if len(items) > dev.max_batch:
-            return BATCH_TOO_LARGE, b""
+        items = whole_list(p, 11, dev)
         statuses = []
         for i, rest in items:
             kind, value = struct.unpack("<Bf", rest)
@@ -157,11 +169,7 @@ def execute(dev: Device, opcode: int, p: bytes) -> tuple[int, bytes]:
             statuses.append(OK)
         return OK, struct.pack("<H", len(statuses)) + bytes(statuses)
     if opcode == PROGRAM_VERIFY and dev.program_verify:
-        items, end = cells(p, 0, 16, dev)
-        if end != len(p):
-            raise Malformed()
-        if len(items) > dev.max_batch:
-            return BATCH_TOO_LARGE, b""
+        items = whole_list(p, 16, dev)
         parsed = [(i,) + struct.unpack("<ffH", rest) for i, rest in items]
         if any(i is None or not tol > 0 or limit == 0 for i, _, tol, limit in parsed):
             return OUT_OF_RANGE, b""
@@ -183,11 +191,7 @@ def execute(dev: Device, opcode: int, p: bytes) -> tuple[int, bytes]:
             out.append(struct.pack("<BHHf", OK if abs(g - target) <= tol else DID_NOT_CONVERGE, iterations, iterations, g))
         return OK, struct.pack("<H", len(out)) + b"".join(out)
     if opcode == WRITE_PULSE:
-        items, end = cells(p, 0, 15, dev)
-        if end != len(p):
-            raise Malformed()
-        if len(items) > dev.max_batch:
-            return BATCH_TOO_LARGE, b""
+        items = whole_list(p, 15, dev)
         pulses = [(i,) + struct.unpack("<BfI", rest) for i, rest in items]
         if any(i is None for i, *_ in pulses) or any(pol > 1 for _, pol, _, _ in pulses):
             return OUT_OF_RANGE, b""
@@ -245,6 +249,8 @@ class Endpoint:
             status, payload = execute(dev, opcode, raw[10:-4])
         except Malformed:
             status, payload = MALFORMED, b""
+        except Refused as refusal:
+            status, payload = refusal.status, b""
         if status != OK:
             payload = b""
         dev.executed += 1
