@@ -235,7 +235,7 @@ public sealed class BoardClientTests
         host = responseLost ? host : new FrameDropper(host, 4);
         board = responseLost ? new FrameDropper(board, 4) : board;
         using var stop = new CancellationTokenSource();
-        Task served = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
+        _ = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
         await using (var client = new BoardClient(host, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30), Window = 8 }, time))
         {
             await client.IdentifyAsync();
@@ -297,7 +297,7 @@ public sealed class BoardClientTests
         var device = new CountingDevice();
         (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
         using var stop = new CancellationTokenSource();
-        Task served = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
+        _ = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
         await using (var client = new BoardClient(new FrameDropper(host, 3), new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30) }, time))
         {
             await client.IdentifyAsync();
