@@ -21,7 +21,7 @@ import struct
 import time
 import zlib
 
-from spec_check import (BAD_CRC, BAD_LENGTH, BAD_VERSION, BATCH_TOO_LARGE, CELL_STUCK, DID_NOT_CONVERGE,
+from spec_check import (BAD_CRC, BAD_LENGTH, BAD_VERSION, BATCH_TOO_LARGE, DID_NOT_CONVERGE,
                         FLAG_REPLAYED, FLAG_RESPONSE, IDENTIFY, MALFORMED, OK, OUT_OF_RANGE, OUTSIDE_SOA,
                         PROGRAM, PROGRAM_VERIFY, READ, RESET, STALE_SEQUENCE, STATUS, UNKNOWN_OPCODE, WRITE_PULSE,
                         body, cobs_decode, wire)
@@ -260,9 +260,10 @@ class Endpoint:
             self.cache.clear()
             self.newest = None
             return response
-        if self.newest is None or self.behind(seq) < 0 or self.behind(seq) >= 4 * dev.cache_depth:
-            if self.newest is not None and self.behind(seq) >= 4 * dev.cache_depth:
-                self.cache.clear()
+        behind = None if self.newest is None else self.behind(seq)
+        if behind is not None and behind >= 4 * dev.cache_depth:
+            self.cache.clear()  # a new host's series (section 3)
+        if behind is None or behind < 0 or behind >= 4 * dev.cache_depth:
             self.newest = seq
         self.cache[seq] = wire(body(seq, opcode, payload, flags=FLAG_RESPONSE | FLAG_REPLAYED, status=status))
         for s in [s for s in self.cache if not 0 <= self.behind(s) < dev.cache_depth]:

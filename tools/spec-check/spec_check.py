@@ -12,7 +12,6 @@ It uses cells of the last tile only, programs and pulses them, and leaves them p
 prints PASS or FAIL with what it saw; the exit code is the number of failures (0 when the board conforms).
 """
 
-import math
 import os
 import random
 import socket
