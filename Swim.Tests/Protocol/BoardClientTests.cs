@@ -36,7 +36,9 @@ public sealed class BoardClientTests
     public async Task Pipelined_requests_on_a_clean_link_each_execute_once()
     {
         var device = new CountingDevice();
-        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { Window = 8 });
+        // A long attempt timeout: a stall of the test machine past the default 500 ms resends a request, as it should,
+        // and this test counts resends (CI once saw one, the board's serving task starved while the test ran beside others).
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { Window = 8, AttemptTimeout = TimeSpan.FromSeconds(30) });
         await using (client)
         {
             BoardInfo info = await client.IdentifyAsync();
@@ -122,7 +124,8 @@ public sealed class BoardClientTests
     public async Task Busy_answers_are_retried_with_the_same_sequence_and_execute_once()
     {
         var device = new CountingDevice { BusyOnFirstAttempt = true };
-        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { BackoffBase = TimeSpan.FromMilliseconds(1) });
+        // Exactly one resend a request, for its BUSY; a long attempt timeout keeps a stall of the test machine from adding more.
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { BackoffBase = TimeSpan.FromMilliseconds(1), AttemptTimeout = TimeSpan.FromSeconds(30) });
         await using (client)
         {
             await Task.WhenAll(Enumerable.Range(0, 20).Select(i => client.SendAsync<ProgramResponse>(Program(i))));
