@@ -134,7 +134,7 @@ internal static class ProgramCommand
                 CrossbarMapping layout = CrossbarMapping.Build(onnx, info, options.Mapping);
                 if (calibration is not null)
                 {
-                    sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, calib.BatchSize(r), CurvatureKind.Obd, 0, n => report(n),
+                    sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, UswimPaperScore.PassBatch([selection], calib.BatchSize(r)), CurvatureKind.Obd, 0, n => report(n),
                         gradients: SelectionMethods.NeedsGradient(selection)));
                 }
                 opened = journalPath is null ? null : SessionLauncher.OpenJournal(journalPath, r.GetValue(resume), onnx, modelPath, options, info, layout);
@@ -150,7 +150,8 @@ internal static class ProgramCommand
             {
                 ctx.Out.WriteLine($"note       {assumption}");
             }
-            ProgrammingResult programmed = await SessionLauncher.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", client, onnx, sensitivity, options,
+            ProgrammingResult programmed = await SessionLauncher.RunAsync(ctx, $"programming ({r.GetValue(method)} {options.Fraction:P0})", client, onnx, sensitivity,
+                SessionLauncher.ForDevice(options, spec, info),
                 SessionLauncher.VarianceModel(spec, info, selection), record, cancellationToken).ConfigureAwait(false);
             programmed.Programmed.Save(outputPath);
             double? accuracy = null;

@@ -65,7 +65,15 @@ internal static class SessionLauncher
     /// </summary>
     public static Func<CellPlan, Func<int, double>>? VarianceModel(BoardSpec spec, BoardInfo info, SelectionMethod selection) =>
         spec.Profile is { } profile ? DeviceVariance.From(profile)
-            : RanksByVariance(selection) ? DeviceVariance.From(DevicePreset.ByName(KnowsDevice(info) ? info.DeviceModel : "rram")) : null;
+            : RanksByVariance(selection) ? DeviceVariance.From(DeviceOf(spec, info)) : null;
+
+    /// <summary>The options with what the board's device says about state dependence (uswim-paper's s) filled in.</summary>
+    public static ProgrammingOptions ForDevice(ProgrammingOptions options, BoardSpec spec, BoardInfo info) =>
+        options with { StateSigmaRatio = UswimPaperScore.StateSigmaRatio(DeviceOf(spec, info)) };
+
+    /// <summary>The emulator's own profile, or the preset a physical board's IDENTIFY names (rram when it names none Swim knows).</summary>
+    private static DevicePreset DeviceOf(BoardSpec spec, BoardInfo info) =>
+        spec.Profile ?? DevicePreset.ByName(KnowsDevice(info) ? info.DeviceModel : "rram");
 
     /// <summary>What the user must know when uswim or cell-level ranks by a variance model the board did not name, or null.</summary>
     public static string? VarianceAssumption(BoardSpec spec, BoardInfo info, SelectionMethod selection) =>
@@ -74,7 +82,7 @@ internal static class SessionLauncher
               + $"({string.Join(", ", DevicePreset.Names)}); it uses rram's. Rankings on this board are only as good as that assumption."
             : null;
 
-    private static bool RanksByVariance(SelectionMethod selection) => selection is SelectionMethod.USwim or SelectionMethod.CellLevel;
+    private static bool RanksByVariance(SelectionMethod selection) => selection is SelectionMethod.USwim or SelectionMethod.CellLevel or SelectionMethod.USwimPaper;
 
     private static bool KnowsDevice(BoardInfo info) => DevicePreset.Names.Contains(info.DeviceModel);
 

@@ -102,7 +102,7 @@ internal static class SimulateCommand
                     string calibPath = r.GetValue(calib) ?? throw new SwimInputException(
                         $"--methods {r.GetValue(methods)} rank weights by the sensitivity pass: give calibration samples with --calib, or a file from 'swim sensitivity' with --sensitivity.");
                     DataSet calibration = DataSet.Open(calibPath, DataSplit.Train, splitRequired: false, null).Take(r.GetValue(calibSamples));
-                    sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, 256, kind, options.Seed, n => report(n),
+                    sensitivity = ProgressDisplay.Run(ctx, "sensitivity", calibration.Count, report => SensitivityAnalysis.Run(onnx, calibration, UswimPaperScore.PassBatch(options.Methods, 256), kind, options.Seed, n => report(n),
                         gradients: options.Methods.Any(SelectionMethods.NeedsGradient)));
                 }
             }

@@ -35,11 +35,14 @@ public static class StudyFiles
     public static string Csv(SimulationReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
-        var csv = new StringBuilder("method,ratio,mean_accuracy,std_accuracy,trials,cost,cost_unit,relative_cost,speedup,verified_fraction\n");
+        var csv = new StringBuilder("method,ratio,mean_accuracy,std_accuracy,trials,cost,cost_unit,relative_cost,speedup,verified_fraction,"
+            + "difference_to_full,difference_to_full_low,difference_to_full_high,within_margin\n");
         foreach (SimulationPoint p in report.Results)
         {
+            PairedDifference d = StudySummary.VersusFull(report, p);
             csv.AppendLine(string.Join(',', p.Method, F(p.Ratio), F(p.MeanAccuracy), F(p.StdAccuracy), p.Trials.ToString(CultureInfo.InvariantCulture),
-                F(p.Cost), p.CostUnit, F(p.RelativeCost), F(p.Speedup), F(p.VerifiedFraction)));
+                F(p.Cost), p.CostUnit, F(p.RelativeCost), F(p.Speedup), F(p.VerifiedFraction), F(d.Mean), F(d.Low), F(d.High),
+                StudySummary.IsWithin(report, p) ? "true" : "false"));
         }
         return csv.ToString();
     }

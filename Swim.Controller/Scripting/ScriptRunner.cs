@@ -160,7 +160,8 @@ public sealed class ScriptRunner : IAsyncDisposable
     private SensitivityResult ComputeSensitivity(CurvatureKind curvature, bool gradients)
     {
         DataSet calibration = OpenData(_script.Calibration!, DataSplit.Train);
-        return ProgressDisplay.Run(_ctx, "  sensitivity", calibration.Count, report => SensitivityAnalysis.Run(_model, calibration, 256, curvature, 0, n => report(n), gradients));
+        return ProgressDisplay.Run(_ctx, "  sensitivity", calibration.Count, report => SensitivityAnalysis.Run(_model, calibration,
+            UswimPaperScore.PassBatch(_script.Steps.SelectMany(s => s.RankingMethods), 256), curvature, 0, n => report(n), gradients));
     }
 
     /// <summary>The pass later steps share; with gradients only when some step of the script ranks by them.</summary>
@@ -190,7 +191,7 @@ public sealed class ScriptRunner : IAsyncDisposable
         using (SessionJournal journal = SessionLauncher.OpenJournal(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info,
             CrossbarMapping.Build(_model, info, options.Mapping)))
         {
-            ProgrammingResult result = await SessionLauncher.RunAsync(_ctx, $"  programming ({step.Label})", _client!, _model, sensitivity, options,
+            ProgrammingResult result = await SessionLauncher.RunAsync(_ctx, $"  programming ({step.Label})", _client!, _model, sensitivity, SessionLauncher.ForDevice(options, _spec!, info),
                 SessionLauncher.VarianceModel(_spec!, info, step.Method), journal, cancellationToken).ConfigureAwait(false);
             string programmedPath = Path.Combine(_script.Output, "programmed", label + ".onnx");
             Directory.CreateDirectory(Path.GetDirectoryName(programmedPath)!);

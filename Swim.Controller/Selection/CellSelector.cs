@@ -11,22 +11,47 @@ public static class CellSelector
 {
     /// <param name="cellVariance">The device's programming variance (uS^2) of a cell at its target; needed by uswim and cell-level.</param>
     /// <param name="measured">Every cell's conductance after open-loop programming (plan order); needed by posterior.</param>
+    /// <param name="stateSigmaRatio">uswim-paper's s: the device's middle-state programming std over its outer states'.</param>
     public static bool[] Select(SelectionMethod method, double fraction, CellPlan plan, SensitivityResult? sensitivity,
-        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0)
+        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        if (fraction is < 0 or > 1 || double.IsNaN(fraction))
-        {
-            throw new SwimInputException($"the verified fraction must lie in [0, 1] (got {fraction}).");
-        }
-        int units = method == SelectionMethod.CellLevel ? plan.CellCount : checked((int)plan.WeightCount);
-        int perUnit = method == SelectionMethod.CellLevel ? 1 : plan.Mapping.CellsPerWeight;
+        int take = method == SelectionMethod.CellLevel ? CellCount(fraction, plan.CellCount)
+            : WeightCount(method, fraction, WeightLayers.Of(plan), sensitivity, stateSigmaRatio) * plan.Mapping.CellsPerWeight;
         var selected = new bool[plan.CellCount];
-        foreach (int cell in Rank(method, plan, sensitivity, cellVariance, measured, seed).Take((int)Math.Round(fraction * units) * perUnit))
+        foreach (int cell in Rank(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio).Take(take))
         {
             selected[cell] = true;
         }
         return selected;
+    }
+
+    /// <summary>
+    /// How many whole weights a verified fraction buys: the nearest whole number of weights, or for uswim-paper as
+    /// many as its authors' quantile threshold lets through (<see cref="UswimPaperScore.SelectedCount"/>).
+    /// </summary>
+    public static int WeightCount(SelectionMethod method, double fraction, WeightLayers layers, SensitivityResult? sensitivity, double stateSigmaRatio = 1)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        CheckFraction(fraction);
+        return method == SelectionMethod.USwimPaper
+            ? UswimPaperScore.SelectedCount(UswimPaperScore.Scores(layers, Require(sensitivity, method), stateSigmaRatio), fraction)
+            : (int)Math.Round(fraction * layers.WeightCount);
+    }
+
+    /// <summary>How many single cells a verified fraction buys (cell-level).</summary>
+    public static int CellCount(double fraction, long cells)
+    {
+        CheckFraction(fraction);
+        return (int)Math.Round(fraction * cells);
+    }
+
+    private static void CheckFraction(double fraction)
+    {
+        if (fraction is < 0 or > 1 || double.IsNaN(fraction))
+        {
+            throw new SwimInputException($"the verified fraction must lie in [0, 1] (got {fraction}).");
+        }
     }
 
     /// <summary>
@@ -35,7 +60,7 @@ public static class CellSelector
     /// budget buys.
     /// </summary>
     public static int[] Rank(SelectionMethod method, CellPlan plan, SensitivityResult? sensitivity,
-        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0)
+        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1)
     {
         ArgumentNullException.ThrowIfNull(plan);
         WeightLayers layers = WeightLayers.Of(plan);
@@ -51,7 +76,7 @@ public static class CellSelector
             });
         }
         Func<long, double>? weightVariance = cellVariance is null ? null : weight => WeightVariance(plan, (int)weight, cellVariance);
-        int[] weights = RankWeights(method, layers, sensitivity, weightVariance, measured is null ? null : plan.Decode(measured), seed);
+        int[] weights = RankWeights(method, layers, sensitivity, weightVariance, measured is null ? null : plan.Decode(measured), seed, stateSigmaRatio);
         return [.. weights.SelectMany(weight => Enumerable.Range(weight * perWeight, perWeight))];
     }
 
@@ -61,15 +86,18 @@ public static class CellSelector
     /// </summary>
     /// <param name="weightVariance">Each weight's expected squared programming error (weight units); needed by uswim.</param>
     /// <param name="measuredWeights">Each layer's weights as measured after open-loop programming; needed by posterior.</param>
+    /// <param name="stateSigmaRatio">uswim-paper's s: the device's middle-state programming std over its outer states'.</param>
     public static int[] RankWeights(SelectionMethod method, WeightLayers layers, SensitivityResult? sensitivity,
-        Func<long, double>? weightVariance = null, float[][]? measuredWeights = null, int seed = 0)
+        Func<long, double>? weightVariance = null, float[][]? measuredWeights = null, int seed = 0, double stateSigmaRatio = 1)
     {
         ArgumentNullException.ThrowIfNull(layers);
         if (method == SelectionMethod.CellLevel)
         {
             throw new ArgumentException("cell-level ranks cells, not weights; use RankCells.", nameof(method));
         }
-        (double[] scores, double[]? ties) = WeightScores(method, layers, sensitivity, weightVariance, measuredWeights, seed);
+        (double[] scores, double[]? ties) = method == SelectionMethod.USwimPaper
+            ? (UswimPaperScore.Scores(layers, Require(sensitivity, method), stateSigmaRatio), null)
+            : WeightScores(method, layers, sensitivity, weightVariance, measuredWeights, seed);
         return Top(scores, scores.Length, ties);
     }
 

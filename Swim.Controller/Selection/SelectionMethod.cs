@@ -27,12 +27,18 @@ public enum SelectionMethod
 
     /// <summary>Individual cells rather than whole weights: h times the cell's share of the weight (its significance squared) times its variance.</summary>
     CellLevel,
+
+    /// <summary>
+    /// U-SWIM as its authors compute it (their HSM): the summed second derivative plus twice the summed batch-mean
+    /// gradients, times s for weights in a middle state, selected above a quantile threshold (<see cref="UswimPaperScore"/>).
+    /// </summary>
+    USwimPaper,
 }
 
 /// <summary>Names on the command line and in reports.</summary>
 public static class SelectionMethods
 {
-    public static IReadOnlyList<string> Names => ["swim", "uswim", "magnitude", "random", "gradient", "posterior", "cell-level"];
+    public static IReadOnlyList<string> Names => ["swim", "uswim", "magnitude", "random", "gradient", "posterior", "cell-level", "uswim-paper"];
 
     public static SelectionMethod Parse(string name) => name switch
     {
@@ -43,6 +49,7 @@ public static class SelectionMethods
         "gradient" => SelectionMethod.Gradient,
         "posterior" => SelectionMethod.Posterior,
         "cell-level" => SelectionMethod.CellLevel,
+        "uswim-paper" => SelectionMethod.USwimPaper,
         _ => throw new SwimInputException($"selection method '{name}' is not one of {string.Join(", ", Names)}."),
     };
 
@@ -55,5 +62,5 @@ public static class SelectionMethods
     public static bool NeedsSensitivity(SelectionMethod method) => method is not (SelectionMethod.Magnitude or SelectionMethod.Random);
 
     /// <summary>Whether the method ranks by the loss's gradient, not only by its curvature.</summary>
-    public static bool NeedsGradient(SelectionMethod method) => method is SelectionMethod.Gradient or SelectionMethod.Posterior;
+    public static bool NeedsGradient(SelectionMethod method) => method is SelectionMethod.Gradient or SelectionMethod.Posterior or SelectionMethod.USwimPaper;
 }

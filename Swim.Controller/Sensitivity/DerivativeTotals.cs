@@ -29,6 +29,12 @@ public sealed class DerivativeTotals
 
     public Dictionary<string, double[]> Curvature { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Per parameter, the sum over batches of each batch's mean gradient (filled by <see cref="AddBatchMeanGradients"/>):
+    /// the first-order term of U-SWIM's authors, who sum batch means rather than take one mean over all samples.
+    /// </summary>
+    public Dictionary<string, double[]> BatchMeanGradientSums { get; } = new(StringComparer.Ordinal);
+
     public double MeanLoss => Samples == 0 ? 0 : LossSum / Samples;
 
     public double Accuracy => Samples == 0 ? 0 : CorrectSum / Samples;
@@ -62,6 +68,27 @@ public sealed class DerivativeTotals
                 {
                     values[i] += add[i];
                 }
+            }
+        }
+    }
+
+    /// <summary>Adds one batch's mean gradient (its gradient sums over its samples) to <see cref="BatchMeanGradientSums"/>.</summary>
+    public void AddBatchMeanGradients(DerivativeTotals batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Samples == 0)
+        {
+            return;
+        }
+        foreach ((string name, double[] sum) in batch.Gradient)
+        {
+            if (!BatchMeanGradientSums.TryGetValue(name, out double[]? means))
+            {
+                BatchMeanGradientSums[name] = means = new double[sum.Length];
+            }
+            for (int i = 0; i < sum.Length; i++)
+            {
+                means[i] += sum[i] / batch.Samples;
             }
         }
     }

@@ -44,9 +44,12 @@ public static class SensitivityAnalysis
             float fullScale = parameters[p.LayerWeight].Max(MathF.Abs);
             float[] curvatureMean = totals.Mean(totals.Curvature, p.Name);
             float[]? score = p.IsMappedWeight ? curvatureMean.Select(h => h * fullScale * fullScale).ToArray() : null;
-            results.Add(new ParameterSensitivity(p, gradients ? totals.Mean(totals.Gradient, p.Name) : null, curvatureMean, score, fullScale));
+            results.Add(new ParameterSensitivity(p, gradients ? totals.Mean(totals.Gradient, p.Name) : null, curvatureMean, score, fullScale)
+            {
+                BatchMeanGradientSum = totals.BatchMeanGradientSums.TryGetValue(p.Name, out double[]? means) ? [.. means.Select(v => (float)v)] : null,
+            });
         }
-        return new SensitivityResult(results, curvature, totals.Samples, totals.MeanLoss, totals.Accuracy);
+        return new SensitivityResult(results, curvature, totals.Samples, totals.MeanLoss, totals.Accuracy) { BatchSize = graph.SamplesPerRun };
     }
 
     /// <summary>Most sessions a pass runs at once: each holds a batch's activations, so memory grows with them.</summary>
@@ -107,9 +110,11 @@ public static class SensitivityAnalysis
                             while (finished.Remove(next, out DerivativeTotals? inOrder))
                             {
                                 total.Add(inOrder);
+                                total.AddBatchMeanGradients(inOrder);
+                                // Read before the hand-back: once in the pool, another session may clear and refill it.
+                                done += inOrder.Samples;
                                 scratch.Add(inOrder);
                                 next++;
-                                done += inOrder.Samples;
                                 samplesDone?.Invoke(done);
                             }
                         }
@@ -166,6 +171,19 @@ public static class SensitivityAnalysis
             {
                 npz.AddFloat32("score/" + p.Parameter.Name, p.Parameter.Dims, p.Score);
             }
+            if (p.BatchMeanGradientSum is not null)
+            {
+                npz.AddFloat32("gradbatchsum/" + p.Parameter.Name, p.Parameter.Dims, p.BatchMeanGradientSum);
+            }
+        }
+        // What uswim-paper needs besides the means: the sums they came from and the batches of the pass.
+        if (result.Samples > 0)
+        {
+            npz.AddInt64("samples", [], [result.Samples]);
+        }
+        if (result.BatchSize > 0)
+        {
+            npz.AddInt64("batch_size", [], [result.BatchSize]);
         }
         npz.Save(path);
     }
@@ -206,8 +224,27 @@ public static class SensitivityAnalysis
             float fullScale = model.ReadWeights(p.LayerWeight).Max(MathF.Abs);
             float[] curvature = npz.ReadFloat32(hess);
             float[]? score = p.IsMappedWeight ? [.. curvature.Select(h => h * fullScale * fullScale)] : null;
-            results.Add(new ParameterSensitivity(p, npz.ReadFloat32(grad), curvature, score, fullScale));
+            results.Add(new ParameterSensitivity(p, npz.ReadFloat32(grad), curvature, score, fullScale)
+            {
+                BatchMeanGradientSum = npz.Arrays.ContainsKey("gradbatchsum/" + p.Name) ? npz.ReadFloat32("gradbatchsum/" + p.Name) : null,
+            });
         }
-        return new SensitivityResult(results, CurvatureKind.None, 0, double.NaN, double.NaN) { Origin = Path.GetFullPath(path) };
+        return new SensitivityResult(results, CurvatureKind.None, ReadCount(npz, "samples"), double.NaN, double.NaN)
+        {
+            Origin = Path.GetFullPath(path),
+            BatchSize = ReadCount(npz, "batch_size"),
+        };
+    }
+
+    /// <summary>A scalar count the file may hold (files written before it was added do not): 0 when absent.</summary>
+    private static int ReadCount(NpzArchive npz, string name)
+    {
+        if (!npz.Arrays.ContainsKey(name))
+        {
+            return 0;
+        }
+        long value = npz.Source(name).ReadScalar();
+        return value is > 0 and <= int.MaxValue ? (int)value
+            : throw new SwimInputException($"array '{name}' of a sensitivity file should be one positive count (got {value}); the file is damaged or was not written by 'swim sensitivity'.");
     }
 }

@@ -8,7 +8,11 @@ namespace Swim.Controller.Sensitivity;
 /// makes layers comparable because device noise scales with max|W|. Null for biases.
 /// </param>
 /// <param name="FullScale">max|W| of the parameter's layer weight.</param>
-public sealed record ParameterSensitivity(TrainableParameter Parameter, float[]? Gradient, float[] Curvature, float[]? Score, float FullScale);
+public sealed record ParameterSensitivity(TrainableParameter Parameter, float[]? Gradient, float[] Curvature, float[]? Score, float FullScale)
+{
+    /// <summary>The sum over the pass's batches of each batch's mean gradient (U-SWIM's authors' first-order term); null without gradients.</summary>
+    public float[]? BatchMeanGradientSum { get; init; }
+}
 
 /// <summary>The outcome of a sensitivity pass: every parameter's derivatives and the loss they were taken at.</summary>
 public sealed record SensitivityResult(
@@ -19,6 +23,9 @@ public sealed record SensitivityResult(
     double Accuracy)
 {
     public IEnumerable<ParameterSensitivity> MappedWeights => Parameters.Where(p => p.Parameter.IsMappedWeight);
+
+    /// <summary>Samples per batch of the pass that computed these derivatives (0 when not known).</summary>
+    public int BatchSize { get; init; }
 
     /// <summary>The file these derivatives were read from; null when they were computed in this run.</summary>
     public string? Origin { get; init; }

@@ -30,6 +30,12 @@ public sealed record ProgrammingOptions
     /// </summary>
     public bool HostVerify { get; init; }
 
+    /// <summary>
+    /// uswim-paper's s: the board's device's middle-state programming std over its outer states' (the authors' one
+    /// number for state dependence); 1 for a device whose variation does not depend on state.
+    /// </summary>
+    public double StateSigmaRatio { get; init; } = 1;
+
     /// <summary>Seeds random selection.</summary>
     public int Seed { get; init; }
 

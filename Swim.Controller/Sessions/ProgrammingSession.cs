@@ -54,8 +54,8 @@ public static class ProgrammingSession
             float[]? measured = SelectionMethods.NeedsMeasuredCells(options.Method) ? await run.ReadAllAsync("measure").ConfigureAwait(false) : null;
             Func<int, double>? variance = cellVariance?.Invoke(plan);
             verify = options.VerifyBudget is null
-                ? [.. CellSelectorPlanOrder(CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed))]
-                : CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed);
+                ? [.. CellSelectorPlanOrder(CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio))]
+                : CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio);
             journal?.SaveSelection(System.Runtime.InteropServices.MemoryMarshal.AsBytes(verify.AsSpan()).ToArray());
         }
 

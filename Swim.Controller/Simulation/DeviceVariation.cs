@@ -47,8 +47,10 @@ internal sealed class DeviceVariation : VariationModel
 
     public override string CostUnit => "device seconds";
 
+    public override double StateSigmaRatio => UswimPaperScore.StateSigmaRatio(_options.Device);
+
     public override int[] Rank(SelectionMethod method, SensitivityResult? sensitivity, TrialInstance? instance, int seed) =>
-        CellSelector.Rank(method, _plan, sensitivity, _cellVariance, method == SelectionMethod.Posterior ? ((DeviceInstance)instance!).Measured : null, seed);
+        CellSelector.Rank(method, _plan, sensitivity, _cellVariance, method == SelectionMethod.Posterior ? ((DeviceInstance)instance!).Measured : null, seed, StateSigmaRatio);
 
     public override TrialInstance Sample(int trial, ulong seed)
     {

@@ -36,12 +36,20 @@ public static class MonteCarloSimulation
         }
 
         int methods = options.Methods.Count, ratios = options.Ratios.Count;
-        var accuracy = new double[methods, ratios, options.Trials];
+        // How many units each (method, ratio) verifies does not depend on the chip.
+        var take = new int[methods, ratios];
+        for (int m = 0; m < methods; m++)
+        {
+            for (int r = 0; r < ratios; r++)
+            {
+                take[m, r] = PrefixLength(options.Methods[m], options.Ratios[r], variation, sensitivity);
+            }
+        }
+        var correct = new int[methods, ratios, options.Trials];
         var cost = new double[methods, ratios, options.Trials];
         var fullCost = new double[options.Trials];
-        var verifiedUnits = new long[methods, ratios];
-        var none = new double[options.Trials];
-        var full = new double[options.Trials];
+        var none = new int[options.Trials];
+        var full = new int[options.Trials];
         int done = 0, evaluations = 0;
         ulong seed = (ulong)options.Seed;
         Parallel.For(0, options.Trials, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism }, trial =>
@@ -53,8 +61,8 @@ public static class MonteCarloSimulation
             var nothing = new bool[units];
             fullCost[trial] = chip.Cost(all, measuredFirst: false);
             // No selection and full selection are the same for every method: evaluated once per chip.
-            none[trial] = evaluator.Accuracy(chip.Weights(nothing));
-            full[trial] = evaluator.Accuracy(chip.Weights(all));
+            none[trial] = evaluator.Correct(chip.Weights(nothing));
+            full[trial] = evaluator.Correct(chip.Weights(all));
             Interlocked.Add(ref evaluations, 2);
             for (int m = 0; m < methods; m++)
             {
@@ -63,45 +71,58 @@ public static class MonteCarloSimulation
                     : variation.Rank(method, sensitivity, chip, TrialSeed(seed, trial));
                 for (int r = 0; r < ratios; r++)
                 {
-                    int take = PrefixLength(method, options.Ratios[r], variation);
+                    int prefix = take[m, r];
                     var verified = new bool[units];
-                    foreach (int u in order.AsSpan(0, take))
+                    foreach (int u in order.AsSpan(0, prefix))
                     {
                         verified[u] = true;
                     }
-                    if (take == 0 || take == units)
+                    if (prefix == 0 || prefix == units)
                     {
-                        accuracy[m, r, trial] = take == 0 ? none[trial] : full[trial];
+                        correct[m, r, trial] = prefix == 0 ? none[trial] : full[trial];
                     }
                     else
                     {
-                        accuracy[m, r, trial] = evaluator.Accuracy(chip.Weights(verified));
+                        correct[m, r, trial] = evaluator.Correct(chip.Weights(verified));
                         Interlocked.Increment(ref evaluations);
                     }
-                    cost[m, r, trial] = chip.Cost(verified, measuredFirst: take > 0 && SelectionMethods.NeedsMeasuredCells(method));
-                    verifiedUnits[m, r] = take;
+                    cost[m, r, trial] = chip.Cost(verified, measuredFirst: prefix > 0 && SelectionMethods.NeedsMeasuredCells(method));
                     int points = Interlocked.Increment(ref done);
                     progress?.Invoke(points);
                 }
             }
         });
 
-        var points = new List<SimulationPoint>();
+        int samples = evaluator.Samples;
+        var results = new List<SimulationPoint>();
         for (int m = 0; m < methods; m++)
         {
             for (int r = 0; r < ratios; r++)
             {
-                double[] acc = Enumerable.Range(0, options.Trials).Select(t => accuracy[m, r, t]).ToArray();
-                double meanCost = Enumerable.Range(0, options.Trials).Average(t => cost[m, r, t]);
-                double relative = Enumerable.Range(0, options.Trials).Average(t => cost[m, r, t] / fullCost[t]);
-                points.Add(new SimulationPoint(SelectionMethods.Name(options.Methods[m]), options.Ratios[r], acc.Average(), StandardDeviation(acc),
-                    options.Trials, meanCost, variation.CostUnit, relative, 1 / relative, verifiedUnits[m, r] / (double)variation.UnitCount, acc));
+                int[] right = [.. Enumerable.Range(0, options.Trials).Select(t => correct[m, r, t])];
+                double[] costs = [.. Enumerable.Range(0, options.Trials).Select(t => cost[m, r, t])];
+                double[] acc = [.. right.Select(c => c / (double)samples)];
+                double relative = Enumerable.Range(0, options.Trials).Average(t => costs[t] / fullCost[t]);
+                results.Add(new SimulationPoint(SelectionMethods.Name(options.Methods[m]), options.Ratios[r], acc.Average(), StandardDeviation(acc),
+                    options.Trials, costs.Average(), variation.CostUnit, relative, 1 / relative, take[m, r] / (double)variation.UnitCount, acc)
+                {
+                    Correct = right,
+                    Costs = costs,
+                });
             }
         }
         bool paper = options.NoiseModel == NoiseModelKind.Paper;
         return new SimulationReport(model.Description, paper ? "paper" : "device", paper ? null : DescribeDevice(options.Device), options.WeightBits,
-            paper ? options.Sigma : null, paper ? options.SigmaVerified : null, options.Trials, options.Seed, evaluator.Samples, sensitivity?.Samples ?? 0,
-            sensitivity?.Describe() ?? "none", full.Average(), none.Average(), evaluations, clock.Elapsed.TotalSeconds, points);
+            paper ? options.Sigma : null, paper ? options.SigmaVerified : null, options.Trials, options.Seed, samples, sensitivity?.Samples ?? 0,
+            sensitivity?.Describe() ?? "none", full.Average() / samples, none.Average() / samples, evaluations, clock.Elapsed.TotalSeconds, results)
+        {
+            FullWriteVerifyCorrect = full,
+            NoWriteVerifyCorrect = none,
+            FullWriteVerifyCosts = fullCost,
+            StateSigmaRatio = options.Methods.Contains(SelectionMethod.USwimPaper) ? variation.StateSigmaRatio : null,
+            FirstOrderTerm = options.Methods.Contains(SelectionMethod.USwimPaper) && sensitivity is not null
+                ? UswimPaperScore.IsExact(sensitivity) ? "authors' batches of 128" : "N/128 times the mean gradient" : null,
+        };
     }
 
     /// <summary>The preset's name, with any setting that differs from the named preset's (e.g. "rram, stuck rate 0").</summary>
@@ -121,10 +142,10 @@ public static class MonteCarloSimulation
     }
 
     /// <summary>How many leading units of a ranking a verified fraction buys: whole weights, or single cells for cell-level.</summary>
-    private static int PrefixLength(SelectionMethod method, double ratio, VariationModel variation) =>
+    private static int PrefixLength(SelectionMethod method, double ratio, VariationModel variation, SensitivityResult? sensitivity) =>
         method == SelectionMethod.CellLevel
-            ? (int)Math.Round(ratio * variation.UnitCount)
-            : (int)Math.Round(ratio * variation.Layers.WeightCount) * variation.UnitsPerWeight;
+            ? CellSelector.CellCount(ratio, variation.UnitCount)
+            : CellSelector.WeightCount(method, ratio, variation.Layers, sensitivity, variation.StateSigmaRatio) * variation.UnitsPerWeight;
 
     /// <summary>A deterministic seed for trial <paramref name="trial"/> of a study seeded <paramref name="seed"/>.</summary>
     internal static int TrialSeed(ulong seed, int trial)

@@ -49,6 +49,9 @@ internal sealed class PaperVariation : VariationModel
 
     public override string CostUnit => "writes";
 
+    /// <summary>The authors' SWIM model: every device's error has one std whatever its state.</summary>
+    public override double StateSigmaRatio => 1;
+
     /// <summary>Round to the nearest multiple of max|W| / 2^N (no clamp: the largest weight keeps its value).</summary>
     public static float[] Quantize(float[] weights, float fullScale, int bits)
     {
@@ -77,7 +80,7 @@ internal sealed class PaperVariation : VariationModel
         {
             double std = _sigma * _fullScales[LayerOf(weight)] * norm;
             return std * std;
-        }, measured, seed);
+        }, measured, seed, StateSigmaRatio);
         return [.. weights.SelectMany(w => Enumerable.Range(w * Devices, Devices))];
     }
 

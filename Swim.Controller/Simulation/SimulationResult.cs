@@ -20,7 +20,14 @@ public sealed record SimulationPoint(
     double RelativeCost,
     double Speedup,
     double VerifiedFraction,
-    IReadOnlyList<double> Accuracies);
+    IReadOnlyList<double> Accuracies)
+{
+    /// <summary>Each trial's test samples classified right, in trial order: the exact form of <see cref="Accuracies"/>.</summary>
+    public IReadOnlyList<int> Correct { get; init; } = [];
+
+    /// <summary>Each trial's programming cost, in trial order.</summary>
+    public IReadOnlyList<double> Costs { get; init; } = [];
+}
 
 /// <summary>A whole study: its settings, every point, and how long it took.</summary>
 /// <param name="Evaluations">Test-set evaluations run (none and full write-verify once per trial, shared by all methods).</param>
@@ -40,4 +47,20 @@ public sealed record SimulationReport(
     double NoWriteVerifyAccuracy,
     int Evaluations,
     double Seconds,
-    IReadOnlyList<SimulationPoint> Results);
+    IReadOnlyList<SimulationPoint> Results)
+{
+    /// <summary>Each trial's test samples right under full write-verify, in trial order: every comparison's reference.</summary>
+    public IReadOnlyList<int> FullWriteVerifyCorrect { get; init; } = [];
+
+    /// <summary>Each trial's test samples right with no write-verify.</summary>
+    public IReadOnlyList<int> NoWriteVerifyCorrect { get; init; } = [];
+
+    /// <summary>Each trial's cost of full write-verify.</summary>
+    public IReadOnlyList<double> FullWriteVerifyCosts { get; init; } = [];
+
+    /// <summary>uswim-paper's s (middle-state std over outer-state std) when the study ran it.</summary>
+    public double? StateSigmaRatio { get; init; }
+
+    /// <summary>How uswim-paper's first-order term was formed, when the study ran it.</summary>
+    public string? FirstOrderTerm { get; init; }
+}

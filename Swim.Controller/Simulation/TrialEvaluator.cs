@@ -61,8 +61,8 @@ internal sealed class TrialEvaluator : IDisposable
 
     public int Samples => _labels.Length;
 
-    /// <summary>Top-1 accuracy (a fraction) with each layer's weights replaced by <paramref name="weights"/>.</summary>
-    public double Accuracy(float[][] weights)
+    /// <summary>Test samples classified right (top-1) with each layer's weights replaced by <paramref name="weights"/>.</summary>
+    public int Correct(float[][] weights)
     {
         var values = new WeightValues[_names.Count];
         for (int l = 0; l < values.Length; l++)
@@ -84,7 +84,7 @@ internal sealed class TrialEvaluator : IDisposable
                 }
             }
         }
-        return correct / (double)_labels.Length;
+        return correct;
     }
 
     public void Dispose()

@@ -19,6 +19,9 @@ internal abstract class VariationModel
 
     public long UnitCount => Layers.WeightCount * UnitsPerWeight;
 
+    /// <summary>uswim-paper's s: the middle states' programming std over the outer states' (1 where variation does not depend on state).</summary>
+    public abstract double StateSigmaRatio { get; }
+
     /// <summary>
     /// Every unit, most deserving of write-verify first, by the shared selection module. Depends on the instance
     /// only for the methods that look at it (posterior) or are seeded per trial (random).
