@@ -39,14 +39,16 @@ internal static class SimulateCommand
         var trials = new Option<int>("--trials") { Description = "Sampled chips; every method and ratio is evaluated on each.", DefaultValueFactory = _ => 30 };
         var seed = new Option<int>("--seed") { Description = "Seeds the chips and random selection.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Trials run at once (one core each).", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var output = new Option<string>("--out") { Description = "Directory for results.json, results.csv and the plots.", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory for results.json, results.csv and the plots (with --shard: for the slice's shard-I-of-N.json).", Required = true };
+        var shard = new Option<string?>("--shard") { Description = "Run slice I of N (I from 0) of the study and write it to --out as shard-I-of-N.json, for a job array; 'swim simulate merge' joins the slices." };
         var command = new Command("simulate", "Monte-Carlo study of write-verify selection: accuracy and programming cost per method and verified fraction.");
         command.Arguments.Add(model);
         test.AddTo(command);
-        foreach (Option o in new Option[] { calib, sensitivityFile, calibSamples, curvature, methods, ratios, noise, device, bits, sigma, sigmaWv, stuck, tolerance, trials, seed, threads, output })
+        foreach (Option o in new Option[] { calib, sensitivityFile, calibSamples, curvature, methods, ratios, noise, device, bits, sigma, sigmaWv, stuck, tolerance, trials, seed, threads, output, shard })
         {
             command.Options.Add(o);
         }
+        command.Subcommands.Add(MergeCommand(context));
         command.SetAction(r => context().Run(() =>
         {
             CommandContext ctx = context();
@@ -81,6 +83,7 @@ internal static class SimulateCommand
                 Parallelism = r.GetValue(threads),
             };
             options.Validate();
+            StudySlice? slice = r.GetValue(shard) is { } shardText ? StudySlice.Parse(shardText) : null;
             OutputPaths.Directory(r.GetRequiredValue(output), "--out");
             string modelPath = r.GetRequiredValue(model);
             OnnxModel onnx = OnnxModel.Load(modelPath);
@@ -107,35 +110,70 @@ internal static class SimulateCommand
                 }
             }
             int evaluations = options.Trials * options.Methods.Count * options.Ratios.Count;
+            if (slice is { } part)
+            {
+                (long first, long end) = part.Range(evaluations);
+                StudyPart result = ProgressDisplay.Run(ctx, $"simulate (slice {part})", (int)(end - first),
+                    progress => MonteCarloSimulation.RunSlice(onnx, testData, sensitivity, options, part, n => progress(n)));
+                string written = StudyPartFiles.Write(result with { Model = Path.GetFileName(modelPath) }, r.GetRequiredValue(output));
+                ctx.Out.WriteLine($"slice {part}: units {first} to {end - 1} of {evaluations} (trials x methods x ratios), chips {result.Chips[0].Trial} to {result.Chips[^1].Trial}, in {result.Seconds:F1} s");
+                ctx.Out.WriteLine($"wrote      {written}");
+                return ExitCodes.Success;
+            }
             SimulationReport report = ProgressDisplay.Run(ctx, $"simulate ({options.Trials} trials)", evaluations,
                 progress => MonteCarloSimulation.Run(onnx, testData, sensitivity, options, n => progress(n)));
             report = report with { Model = Path.GetFileName(modelPath) };
-
-            StudyFiles.Write(report, r.GetRequiredValue(output));
-            string what = StudyFiles.Describe(report);
-
-            var table = new Table().Border(TableBorder.Simple).Title($"{report.Model}, {what}, {report.Trials} trials, {report.TestSamples} test samples");
-            foreach (string column in new[] { "method", "ratio", "accuracy", "std", "relative cost", "speedup" })
-            {
-                table.AddColumn(column == "method" ? new TableColumn(column) : new TableColumn(column).RightAligned());
-            }
-            foreach (SimulationPoint p in report.Results)
-            {
-                table.AddRow(p.Method, p.Ratio.ToString("P0", CultureInfo.InvariantCulture), p.MeanAccuracy.ToString("P2", CultureInfo.InvariantCulture),
-                    p.StdAccuracy.ToString("P2", CultureInfo.InvariantCulture), p.RelativeCost.ToString("P1", CultureInfo.InvariantCulture), p.Speedup.ToString("F2", CultureInfo.InvariantCulture) + "x");
-            }
-            ctx.Out.Write(table);
-            ctx.Out.WriteLine($"full write-verify {report.FullWriteVerifyAccuracy:P2}, none {report.NoWriteVerifyAccuracy:P2}; {report.Evaluations} evaluations in {report.Seconds:F1} s");
-            foreach ((string name, SimulationPoint? p) in StudySummary.SmallestWithin(report))
-            {
-                ctx.Out.WriteLine(p is null
-                    ? $"{name}: no ratio within 0.3 points of full write-verify"
-                    : $"{name}: within 0.3 points of full write-verify from {p.Ratio:P0} verified, {p.Speedup:F2}x faster than full");
-            }
-            ctx.Out.WriteLine($"wrote      {r.GetRequiredValue(output)}/results.json, results.csv, results.md, accuracy-vs-ratio.png, accuracy-vs-cost.png");
+            WriteStudy(ctx, report, r.GetRequiredValue(output));
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    /// <summary><c>swim simulate merge DIR... --out DIR</c>: one study's slices joined into the files an unsharded run writes.</summary>
+    private static Command MergeCommand(Func<CommandContext> context)
+    {
+        var directories = new Argument<string[]>("directories") { Description = "Directories holding the slices' shard-I-of-N.json files.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "Directory for results.json, results.csv, results.md and the plots.", Required = true };
+        var command = new Command("merge", "Joins the slices of a sharded study (swim simulate --shard I/N), after checking they are one study's and cover it exactly once.");
+        command.Arguments.Add(directories);
+        command.Options.Add(output);
+        command.SetAction(r => context().Run(() =>
+        {
+            CommandContext ctx = context();
+            OutputPaths.Directory(r.GetRequiredValue(output), "--out");
+            IReadOnlyList<StudyPart> parts = StudyPartFiles.ReadAll(r.GetRequiredValue(directories));
+            SimulationReport report = StudyMerge.Merge(parts);
+            ctx.Out.WriteLine($"merged     {parts.Count} slices of {report.Trials} chips x {report.Results.Select(p => p.Method).Distinct().Count()} methods x {report.Results.Select(p => p.Ratio).Distinct().Count()} ratios; slices took {report.Seconds:F1} s together");
+            WriteStudy(ctx, report, r.GetRequiredValue(output));
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>Writes a study's files and prints its table and the within-0.3-points answer per method.</summary>
+    private static void WriteStudy(CommandContext ctx, SimulationReport report, string directory)
+    {
+        StudyFiles.Write(report, directory);
+        string what = StudyFiles.Describe(report);
+        var table = new Table().Border(TableBorder.Simple).Title($"{report.Model}, {what}, {report.Trials} trials, {report.TestSamples} test samples");
+        foreach (string column in new[] { "method", "ratio", "accuracy", "std", "relative cost", "speedup" })
+        {
+            table.AddColumn(column == "method" ? new TableColumn(column) : new TableColumn(column).RightAligned());
+        }
+        foreach (SimulationPoint p in report.Results)
+        {
+            table.AddRow(p.Method, p.Ratio.ToString("P0", CultureInfo.InvariantCulture), p.MeanAccuracy.ToString("P2", CultureInfo.InvariantCulture),
+                p.StdAccuracy.ToString("P2", CultureInfo.InvariantCulture), p.RelativeCost.ToString("P1", CultureInfo.InvariantCulture), p.Speedup.ToString("F2", CultureInfo.InvariantCulture) + "x");
+        }
+        ctx.Out.Write(table);
+        ctx.Out.WriteLine($"full write-verify {report.FullWriteVerifyAccuracy:P2}, none {report.NoWriteVerifyAccuracy:P2}; {report.Evaluations} evaluations in {report.Seconds:F1} s");
+        foreach ((string name, SimulationPoint? p) in StudySummary.SmallestWithin(report))
+        {
+            ctx.Out.WriteLine(p is null
+                ? $"{name}: no ratio within 0.3 points of full write-verify"
+                : $"{name}: within 0.3 points of full write-verify from {p.Ratio:P0} verified, {p.Speedup:F2}x faster than full");
+        }
+        ctx.Out.WriteLine($"wrote      {directory}/results.json, results.csv, results.md, accuracy-vs-ratio.png, accuracy-vs-cost.png");
     }
 
     private static DevicePreset ParsePreset(string name)

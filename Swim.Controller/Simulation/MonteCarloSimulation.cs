@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Swim.Controller.Data;
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
@@ -15,15 +18,31 @@ public static class MonteCarloSimulation
 {
     /// <param name="progress">Called with the evaluations done so far (of trials x methods x ratios).</param>
     /// <param name="sensitivity">The sensitivity pass; null when no method needs it (magnitude, random).</param>
-    public static SimulationReport Run(OnnxModel model, DataSet test, SensitivityResult? sensitivity, SimulationOptions options, Action<int>? progress = null)
+    public static SimulationReport Run(OnnxModel model, DataSet test, SensitivityResult? sensitivity, SimulationOptions options, Action<int>? progress = null) =>
+        StudyMerge.Merge([RunSlice(model, test, sensitivity, options, StudySlice.Whole, progress)]);
+
+    /// <summary>
+    /// One slice of the study (<see cref="StudySlice"/>): the chips its units need, sampled exactly as the whole study
+    /// samples them (chip k's randomness depends on the seed and k alone), and only its units evaluated.
+    /// </summary>
+    /// <param name="progress">Called with the slice's units done so far.</param>
+    public static StudyPart RunSlice(OnnxModel model, DataSet test, SensitivityResult? sensitivity, SimulationOptions options, StudySlice slice, Action<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(test);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        int methods = options.Methods.Count, ratios = options.Ratios.Count, perChip = methods * ratios;
+        long units = (long)options.Trials * perChip;
+        if (slice.Count > units)
+        {
+            throw new SwimInputException($"--shard {slice}: the study has only {units} units of work (trials x methods x ratios); cut it into at most {units} slices.");
+        }
         var clock = Stopwatch.StartNew();
         VariationModel variation = options.NoiseModel == NoiseModelKind.Paper ? new PaperVariation(model, options) : new DeviceVariation(model, options);
         using var evaluator = new TrialEvaluator(model, variation.Layers, test);
+        (long first, long end) = slice.Range(units);
+        int firstChip = (int)(first / perChip), lastChip = (int)((end - 1) / perChip);
 
         // Rankings that do not depend on the chip are computed once.
         var fixedRanks = new Dictionary<SelectionMethod, int[]>();
@@ -34,8 +53,6 @@ public static class MonteCarloSimulation
                 fixedRanks[method] = variation.Rank(method, sensitivity, null, options.Seed);
             }
         }
-
-        int methods = options.Methods.Count, ratios = options.Ratios.Count;
         // How many units each (method, ratio) verifies does not depend on the chip.
         var take = new int[methods, ratios];
         for (int m = 0; m < methods; m++)
@@ -45,84 +62,122 @@ public static class MonteCarloSimulation
                 take[m, r] = PrefixLength(options.Methods[m], options.Ratios[r], variation, sensitivity);
             }
         }
-        var correct = new int[methods, ratios, options.Trials];
-        var cost = new double[methods, ratios, options.Trials];
-        var fullCost = new double[options.Trials];
-        var none = new int[options.Trials];
-        var full = new int[options.Trials];
-        int done = 0, evaluations = 0;
+
+        var chips = new ChipOutcome[lastChip - firstChip + 1];
+        var outcomes = new UnitOutcome[end - first];
+        int done = 0;
         ulong seed = (ulong)options.Seed;
-        Parallel.For(0, options.Trials, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism }, trial =>
+        Parallel.For(firstChip, lastChip + 1, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism }, trial =>
         {
             TrialInstance chip = variation.Sample(trial, seed);
-            int units = checked((int)variation.UnitCount);
-            var all = new bool[units];
+            int count = checked((int)variation.UnitCount);
+            var all = new bool[count];
             Array.Fill(all, true);
-            var nothing = new bool[units];
-            fullCost[trial] = chip.Cost(all, measuredFirst: false);
             // No selection and full selection are the same for every method: evaluated once per chip.
-            none[trial] = evaluator.Correct(chip.Weights(nothing));
-            full[trial] = evaluator.Correct(chip.Weights(all));
-            Interlocked.Add(ref evaluations, 2);
+            int none = evaluator.Correct(chip.Weights(new bool[count]));
+            int full = evaluator.Correct(chip.Weights(all));
+            chips[trial - firstChip] = new ChipOutcome(trial, none, full, chip.Cost(all, measuredFirst: false));
             for (int m = 0; m < methods; m++)
             {
-                SelectionMethod method = options.Methods[m];
-                int[] order = fixedRanks.TryGetValue(method, out int[]? rank) ? rank
-                    : variation.Rank(method, sensitivity, chip, TrialSeed(seed, trial));
+                int[]? order = null;
                 for (int r = 0; r < ratios; r++)
                 {
+                    long unit = (long)trial * perChip + m * ratios + r;
+                    if (unit < first || unit >= end)
+                    {
+                        continue;
+                    }
+                    SelectionMethod method = options.Methods[m];
+                    order ??= fixedRanks.TryGetValue(method, out int[]? rank) ? rank : variation.Rank(method, sensitivity, chip, TrialSeed(seed, trial));
                     int prefix = take[m, r];
-                    var verified = new bool[units];
+                    var verified = new bool[count];
                     foreach (int u in order.AsSpan(0, prefix))
                     {
                         verified[u] = true;
                     }
-                    if (prefix == 0 || prefix == units)
-                    {
-                        correct[m, r, trial] = prefix == 0 ? none[trial] : full[trial];
-                    }
-                    else
-                    {
-                        correct[m, r, trial] = evaluator.Correct(chip.Weights(verified));
-                        Interlocked.Increment(ref evaluations);
-                    }
-                    cost[m, r, trial] = chip.Cost(verified, measuredFirst: prefix > 0 && SelectionMethods.NeedsMeasuredCells(method));
-                    int points = Interlocked.Increment(ref done);
-                    progress?.Invoke(points);
+                    int correct = prefix == 0 ? none : prefix == count ? full : evaluator.Correct(chip.Weights(verified));
+                    outcomes[unit - first] = new UnitOutcome(trial, m, r, correct, chip.Cost(verified, measuredFirst: prefix > 0 && SelectionMethods.NeedsMeasuredCells(method)));
+                    progress?.Invoke(Interlocked.Increment(ref done));
                 }
             }
         });
 
-        int samples = evaluator.Samples;
-        var results = new List<SimulationPoint>();
-        for (int m = 0; m < methods; m++)
+        bool paper = options.NoiseModel == NoiseModelKind.Paper;
+        bool hsm = options.Methods.Contains(SelectionMethod.USwimPaper);
+        return new StudyPart
         {
-            for (int r = 0; r < ratios; r++)
+            Slice = slice,
+            Study = StudyIdentity(model, evaluator, sensitivity, options),
+            Model = model.Description,
+            NoiseModel = paper ? "paper" : "device",
+            Device = paper ? null : DescribeDevice(options.Device),
+            WeightBits = options.WeightBits,
+            Sigma = paper ? options.Sigma : null,
+            SigmaVerified = paper ? options.SigmaVerified : null,
+            Trials = options.Trials,
+            Seed = options.Seed,
+            TestSamples = evaluator.Samples,
+            CalibrationSamples = sensitivity?.Samples ?? 0,
+            Curvature = sensitivity?.Describe() ?? "none",
+            StateSigmaRatio = hsm ? variation.StateSigmaRatio : null,
+            FirstOrderTerm = hsm && sensitivity is not null ? UswimPaperScore.IsExact(sensitivity) ? "authors' batches of 128" : "N/128 times the mean gradient" : null,
+            Methods = [.. options.Methods.Select(SelectionMethods.Name)],
+            Ratios = options.Ratios,
+            Verified = [.. Enumerable.Range(0, perChip).Select(i => take[i / ratios, i % ratios])],
+            UnitCount = variation.UnitCount,
+            CostUnit = variation.CostUnit,
+            Chips = chips,
+            Units = outcomes,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+    }
+
+    /// <summary>
+    /// What makes two runs one study, by name: the model, test samples and derivatives by their hashes, and every
+    /// option that changes a number (not the thread count, which does not).
+    /// </summary>
+    private static Dictionary<string, string> StudyIdentity(OnnxModel model, TrialEvaluator evaluator, SensitivityResult? sensitivity, SimulationOptions options)
+    {
+        static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["model_sha256"] = Convert.ToHexStringLower(SHA256.HashData(model.ToBytes())),
+            ["test_samples_sha256"] = evaluator.Sha256(),
+            ["derivatives_sha256"] = sensitivity is null ? "none" : SensitivityHash(sensitivity),
+            ["methods"] = string.Join(",", options.Methods.Select(SelectionMethods.Name)),
+            ["ratios"] = string.Join(",", options.Ratios.Select(R)),
+            ["noise_model"] = options.NoiseModel.ToString(),
+            ["device"] = options.NoiseModel == NoiseModelKind.Device ? System.Text.Json.JsonSerializer.Serialize(options.Device) : "none",
+            ["weight_bits"] = options.WeightBits.ToString(CultureInfo.InvariantCulture),
+            ["sigma"] = R(options.Sigma),
+            ["sigma_wv"] = R(options.SigmaVerified),
+            ["tolerance"] = R(options.ToleranceFraction),
+            ["max_iterations"] = options.MaxIterations.ToString(CultureInfo.InvariantCulture),
+            ["signs"] = options.Signs.ToString(),
+            ["trials"] = options.Trials.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>The derivatives a ranking reads: each parameter's arrays, the samples and the batches they came from.</summary>
+    private static string SensitivityHash(SensitivityResult sensitivity)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(BitConverter.GetBytes(sensitivity.Samples));
+        hash.AppendData(BitConverter.GetBytes(sensitivity.BatchSize));
+        foreach (ParameterSensitivity p in sensitivity.Parameters)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(p.Parameter.Name + "\0"));
+            foreach (float[]? values in new[] { p.Curvature, p.Gradient, p.BatchMeanGradientSum })
             {
-                int[] right = [.. Enumerable.Range(0, options.Trials).Select(t => correct[m, r, t])];
-                double[] costs = [.. Enumerable.Range(0, options.Trials).Select(t => cost[m, r, t])];
-                double[] acc = [.. right.Select(c => c / (double)samples)];
-                double relative = Enumerable.Range(0, options.Trials).Average(t => costs[t] / fullCost[t]);
-                results.Add(new SimulationPoint(SelectionMethods.Name(options.Methods[m]), options.Ratios[r], acc.Average(), StandardDeviation(acc),
-                    options.Trials, costs.Average(), variation.CostUnit, relative, 1 / relative, take[m, r] / (double)variation.UnitCount, acc)
+                hash.AppendData(BitConverter.GetBytes(values?.Length ?? -1));
+                if (values is not null)
                 {
-                    Correct = right,
-                    Costs = costs,
-                });
+                    hash.AppendData(MemoryMarshal.AsBytes(values.AsSpan()));
+                }
             }
         }
-        bool paper = options.NoiseModel == NoiseModelKind.Paper;
-        return new SimulationReport(model.Description, paper ? "paper" : "device", paper ? null : DescribeDevice(options.Device), options.WeightBits,
-            paper ? options.Sigma : null, paper ? options.SigmaVerified : null, options.Trials, options.Seed, samples, sensitivity?.Samples ?? 0,
-            sensitivity?.Describe() ?? "none", full.Average() / samples, none.Average() / samples, evaluations, clock.Elapsed.TotalSeconds, results)
-        {
-            FullWriteVerifyCorrect = full,
-            NoWriteVerifyCorrect = none,
-            FullWriteVerifyCosts = fullCost,
-            StateSigmaRatio = options.Methods.Contains(SelectionMethod.USwimPaper) ? variation.StateSigmaRatio : null,
-            FirstOrderTerm = options.Methods.Contains(SelectionMethod.USwimPaper) && sensitivity is not null
-                ? UswimPaperScore.IsExact(sensitivity) ? "authors' batches of 128" : "N/128 times the mean gradient" : null,
-        };
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>The preset's name, with any setting that differs from the named preset's (e.g. "rram, stuck rate 0").</summary>
@@ -153,15 +208,5 @@ public static class MonteCarloSimulation
         ulong x = (seed + 1) * 0x9E3779B97F4A7C15UL ^ (ulong)(trial + 1) * 0xBF58476D1CE4E5B9UL;
         x ^= x >> 31;
         return (int)(x & int.MaxValue);
-    }
-
-    private static double StandardDeviation(double[] values)
-    {
-        if (values.Length < 2)
-        {
-            return 0;
-        }
-        double mean = values.Average();
-        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
     }
 }

@@ -122,6 +122,17 @@ public static class StudySummary
                 md.AppendLine($"| {method} | {string.Join(" | ", cells)} |");
             }
         }
+        if (report.Results.Any(p => p.Method == "uswim") && report.Results.Any(p => p.Method == "uswim-paper"))
+        {
+            // U-SWIM's two forms side by side: Swim's per-cell score against the authors' own.
+            IEnumerable<string> cells = report.Results.Where(p => p.Method == "uswim" && p.Ratio is > 0 and < 1).Select(p =>
+            {
+                PairedDifference d = PairedDifference.Of(p.Accuracies, report.Results.Single(q => q.Method == "uswim-paper" && q.Ratio == p.Ratio).Accuracies);
+                return string.Create(CultureInfo.InvariantCulture, $"{p.Ratio:P0}: {(d.Decided ? $"**{Points(d)}**" : Points(d))}");
+            });
+            md.AppendLine();
+            md.AppendLine($"uswim minus uswim-paper, chip by chip, in accuracy points (95 % CI): {string.Join("; ", cells)}.");
+        }
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"| method | ratio | mean accuracy | std | difference to full (95 % CI) | cost ({report.Results.FirstOrDefault()?.CostUnit}) | relative cost | speedup |");
         md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|");

@@ -61,6 +61,19 @@ internal sealed class TrialEvaluator : IDisposable
 
     public int Samples => _labels.Length;
 
+    /// <summary>SHA-256 of the test samples as evaluated (features, shape and labels): the study's data, however it was stored.</summary>
+    public string Sha256()
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (int dim in _sampleShape)
+        {
+            hash.AppendData(BitConverter.GetBytes(dim));
+        }
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_features.AsSpan()));
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_labels.AsSpan()));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
     /// <summary>Test samples classified right (top-1) with each layer's weights replaced by <paramref name="weights"/>.</summary>
     public int Correct(float[][] weights)
     {
