@@ -10,8 +10,8 @@ for sigma in 0.1 0.15 0.3; do
 done
 for device in rram fefet pcm; do
   swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 \
-    --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device"
+    --methods swim,uswim,uswim-paper,magnitude,random,posterior,cell-level --out "docs/results/device-$device"
   # The same without stuck cells: variation alone, where a state-aware score (uswim, cell-level) can show.
   swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --stuck-rate 0 \
-    --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-no-stuck"
+    --methods swim,uswim,uswim-paper,magnitude,random,posterior,cell-level --out "docs/results/device-$device-no-stuck"
 done
