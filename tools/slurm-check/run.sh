@@ -72,8 +72,10 @@ export SWIM=$work/timed-swim SHARDS SENSITIVITY=$work/sensitivity.npz PARTS=$wor
 source samples/slurm/study.env
 echo "unsharded study on this machine, ${cpus} cores:"
 t0=$(date +%s.%N)
-$SWIM sensitivity "$MODEL" --data data/mnist-10k.npz --samples 2000 --batch 128 --out "$work/sensitivity-whole.npz" >/dev/null
-$SWIM simulate "$MODEL" "${STUDY[@]}" --sensitivity "$work/sensitivity-whole.npz" --out "$work/whole" >/dev/null
+# Its own pass, under the same file name as the array's: results.json names the file the derivatives came from.
+mkdir -p "$work/whole-pass"
+$SWIM sensitivity "$MODEL" --data data/mnist-10k.npz --samples 2000 --batch 128 --out "$work/whole-pass/$(basename "$SENSITIVITY")" >/dev/null 2>&1
+$SWIM simulate "$MODEL" "${STUDY[@]}" --sensitivity "$work/whole-pass/$(basename "$SENSITIVITY")" --out "$work/whole" >/dev/null 2>&1
 t1=$(date +%s.%N)
 
 echo "the same study as a Slurm job array of $SHARDS slices:"
