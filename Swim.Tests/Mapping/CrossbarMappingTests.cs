@@ -131,6 +131,58 @@ public sealed class CrossbarMappingTests
         Assert.All(mapping.Weights, w => Assert.Equal((w.FanIn + 255) / 256 * ((w.FanOut * 8 + 255) / 256), w.Blocks.Count));
     }
 
+    /// <summary>
+    /// Shelves fill a tile to its last row and no further: on 174-row tiles, blocks of 100 and 74 rows fill the first
+    /// tile exactly, so a block of one more row must go to the next tile (a shelf one row past the tile would put it
+    /// at row 174); and any set of matrices is placed inside its tiles, without overlap, each cell once.
+    /// </summary>
+    [Fact]
+    public void Shelf_layout_keeps_every_block_inside_its_tile_and_covers_each_matrix_once()
+    {
+        List<CrossbarBlock>[] exact = TileLayout.Shelves([(100, 100), (74, 100), (1, 100)], 2, 174, 100)
+            ?? throw new Xunit.Sdk.XunitException("three blocks of 175 rows in all fit two tiles of 174");
+        Assert.Equal(new CrossbarBlock(0, 100, 0, 0, 0, 74, 100), exact[1].Single());
+        Assert.Equal(new CrossbarBlock(1, 0, 0, 0, 0, 1, 100), exact[2].Single());
+        Assert.Null(TileLayout.Shelves([(100, 100), (74, 100), (1, 100)], 1, 174, 100));
+
+        var random = new Random(11);
+        for (int trial = 0; trial < 100; trial++)
+        {
+            int rows = new[] { 32, 100, 174, 256 }[random.Next(4)];
+            int columns = new[] { 64, 100, 174, 256 }[random.Next(4)];
+            (int Rows, int Columns)[] matrices = [.. Enumerable.Range(0, random.Next(1, 6)).Select(_ => (random.Next(1, rows + rows / 2), random.Next(1, columns + columns / 2)))];
+            const int Tiles = 64;
+            if (TileLayout.Shelves(matrices, Tiles, rows, columns) is not { } layout)
+            {
+                continue;
+            }
+            var board = new bool[Tiles * rows * columns];
+            for (int m = 0; m < matrices.Length; m++)
+            {
+                var covered = new bool[matrices[m].Rows * matrices[m].Columns];
+                foreach (CrossbarBlock b in layout[m])
+                {
+                    Assert.True(b.Tile < Tiles && b.TileRow + b.Rows <= rows && b.TileColumn + b.Columns <= columns, $"trial {trial}: {b} leaves its {rows} x {columns} tile");
+                    for (int r = 0; r < b.Rows; r++)
+                    {
+                        for (int c = 0; c < b.Columns; c++)
+                        {
+                            int at = (b.Tile * rows + b.TileRow + r) * columns + b.TileColumn + c;
+                            int element = (b.MatrixRow + r) * matrices[m].Columns + b.MatrixColumn + c;
+                            if (board[at] || covered[element])
+                            {
+                                Assert.Fail($"trial {trial}: {(board[at] ? "two blocks share a cell" : "a matrix cell is placed twice")}");
+                            }
+                            board[at] = true;
+                            covered[element] = true;
+                        }
+                    }
+                }
+                Assert.True(Array.TrueForAll(covered, c => c), $"trial {trial}: matrix {m} is not wholly placed");
+            }
+        }
+    }
+
     [Fact]
     public void Skyline_layout_covers_any_set_of_matrices_exactly_once_on_the_fewest_tiles_that_have_the_room()
     {

@@ -163,6 +163,18 @@ public sealed class DerivativeGraphTests
         h.AssertCurvatureMatchesFiniteDifferences(CurvatureKind.Ggn);
     }
 
+    /// <summary>c - x, c * x and c + x with the constant first: a rule that treats its right operand as the constant, or forgets c - x's sign, fails here.</summary>
+    [Fact]
+    public void Constant_first_arithmetic_matches_finite_differences()
+    {
+        using (DerivativeHarness smooth = Harness(TestNets.ConstantFirst(13, "Tanh"), [6], 3))
+        {
+            smooth.AssertGradientsMatchFiniteDifferences();
+        }
+        using DerivativeHarness h = Harness(TestNets.ConstantFirst(13), [6], 3);
+        h.AssertCurvatureMatchesFiniteDifferences(CurvatureKind.Ggn);
+    }
+
     [Fact]
     public void Ggn_monte_carlo_averages_to_the_exact_ggn()
     {

@@ -206,6 +206,21 @@ public sealed class TestNets
         return t.Finish(t.Dense(flat, 100, 3, "head"), 3);
     }
 
+    /// <summary>
+    /// Arithmetic with the constant as the first operand (c - x, c * x, c + x, c / x is not differentiable here but
+    /// x / c is covered above): each rule must handle the activation on its right, where c - x flips the sign.
+    /// </summary>
+    public static ModelProto ConstantFirst(int seed, string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(6);
+        string h = t.Dense(x, 6, 5, "fc1");
+        string flipped = t._g.Node("Sub", [t._g.Initializer("offset", [1, 5], [0.3f, -0.1f, 0.2f, 0.05f, -0.4f]), h]);
+        string scaled = t._g.Node("Mul", [t._g.Scalar("gain", 1.3f), flipped]);
+        string shifted = t._g.Node("Add", [t._g.Scalar("lift", 0.2f), scaled]);
+        return t.Finish(t.Dense(t.Act(shifted), 5, 3, "fc2"), 3);
+    }
+
     /// <summary>A LeNet-shaped network at a small scale: conv, ReLU, max pool, conv, ReLU, average pool, two dense layers.</summary>
     public static ModelProto SmallLeNet(int seed)
     {

@@ -1,0 +1,309 @@
+using System.Buffers.Binary;
+using Swim.Protocol.Board;
+using Swim.Protocol.Client;
+using Swim.Protocol.Framing;
+using Swim.Protocol.Messages;
+using Swim.Protocol.Transports;
+using Swim.Tests.Support;
+
+namespace Swim.Tests.Protocol;
+
+/// <summary>
+/// The mandatory rules of firmware-spec/protocol.md, checked against the board with frames built byte by byte
+/// from the spec's text (section 2.2 layout, its CRC, its COBS description), not with the codec under test.
+/// </summary>
+public sealed class SpecRuleTests
+{
+    private const byte Identify = 0x01, Reset = 0x02, Program = 0x05, Status = 0x08;
+
+    /// <summary>COBS as section 2.1 describes it: groups of a code byte n and n - 1 data bytes, 255 for 254 bytes and no zero.</summary>
+    private static List<byte> CobsBySpec(byte[] block)
+    {
+        var output = new List<byte>();
+        var group = new List<byte>();
+        foreach (byte b in block)
+        {
+            if (b == 0)
+            {
+                output.Add((byte)(group.Count + 1));
+                output.AddRange(group);
+                group.Clear();
+                continue;
+            }
+            group.Add(b);
+            if (group.Count == 254)
+            {
+                output.Add(0xFF);
+                output.AddRange(group);
+                group.Clear();
+            }
+        }
+        if (group.Count > 0 || block.Length == 0 || block[^1] == 0)
+        {
+            output.Add((byte)(group.Count + 1));
+            output.AddRange(group);
+        }
+        return output;
+    }
+
+    /// <summary>Section 2.2: version, flags, sequence u32, opcode, status 0, length u16, payload, CRC-32 of all that; COBS; 0x00.</summary>
+    private static byte[] Wire(uint sequence, byte opcode, byte[] payload, byte version = 1, byte flags = 0)
+    {
+        var body = new byte[10 + payload.Length + 4];
+        body[0] = version;
+        body[1] = flags;
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(2), sequence);
+        body[6] = opcode;
+        BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(8), (ushort)payload.Length);
+        payload.CopyTo(body, 10);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(10 + payload.Length), System.IO.Hashing.Crc32.HashToUInt32(body.AsSpan(0, 10 + payload.Length)));
+        return [.. CobsBySpec(body), 0];
+    }
+
+    /// <summary>Section 5, PROGRAM: a list of one target, cell (tile, row, column), kind 0 (level), value f32.</summary>
+    private static byte[] ProgramOne(ushort row, ushort column)
+    {
+        var payload = new byte[2 + 11];
+        BinaryPrimitives.WriteUInt16LittleEndian(payload, 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(payload.AsSpan(4), row);
+        BinaryPrimitives.WriteUInt16LittleEndian(payload.AsSpan(6), column);
+        BinaryPrimitives.WriteSingleLittleEndian(payload.AsSpan(9), 2f);
+        return payload;
+    }
+
+    /// <summary>A board served over an in-memory link, spoken to frame by frame.</summary>
+    private sealed class Bench : IAsyncDisposable
+    {
+        private readonly ByteTransport _host;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly FrameDecoder _decoder = new();
+        private readonly byte[] _buffer = new byte[4096];
+        private byte[] _pending = [];
+
+        public Bench(ushort cacheDepth = 32)
+        {
+            Device = new CountingDevice(cacheDepth);
+            (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+            _host = host;
+            _ = Task.Run(() => new BoardEndpoint(Device).ServeAsync(board, _stop.Token));
+        }
+
+        public CountingDevice Device { get; }
+
+        public int Executions(ushort row, ushort column) => Device.Executions.GetValueOrDefault(new CellAddress(0, row, column));
+
+        public async Task<Frame> ExchangeAsync(byte[] wire)
+        {
+            await _host.WriteAsync(wire, CancellationToken.None);
+            return await NextAsync();
+        }
+
+        public Task SendAsync(byte[] wire) => _host.WriteAsync(wire, CancellationToken.None).AsTask();
+
+        /// <summary>The next frame the board sends, waiting at most 10 s (a hang fails instead of blocking the run).</summary>
+        public async Task<Frame> NextAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            while (true)
+            {
+                ReadOnlySpan<byte> input = _pending;
+                if (_decoder.TryDecode(ref input, out Frame frame, out FrameError error, out _))
+                {
+                    _pending = input.ToArray();
+                    Assert.Equal(FrameError.None, error);
+                    return new Frame(frame.Version, frame.Flags, frame.Sequence, frame.Opcode, frame.Status, frame.Payload.ToArray());
+                }
+                _pending = [];
+                int read = await _host.ReadAsync(_buffer, timeout.Token);
+                Assert.True(read > 0, "the board closed the link");
+                _pending = _buffer[..read];
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _host.DisposeAsync();
+            _stop.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_spec_worked_example_of_section_2_4_is_what_these_frames_are_built_as()
+    {
+        Assert.Equal(Convert.FromHexString("0201020101010201010105b3645e7800"), Wire(1, Identify, []));
+        await using var bench = new Bench();
+        Frame identify = await bench.ExchangeAsync(Wire(1, Identify, []));
+        Assert.Equal((byte)StatusCode.Ok, identify.Status);
+        Assert.Equal(1u, identify.Sequence);
+    }
+
+    [Fact]
+    public async Task A_frame_of_another_protocol_version_is_refused_BAD_VERSION_with_opcode_0_and_not_executed()
+    {
+        await using var bench = new Bench();
+
+        Frame refused = await bench.ExchangeAsync(Wire(7, Program, ProgramOne(1, 1), version: 2));
+
+        Assert.Equal((byte)StatusCode.BadVersion, refused.Status);
+        Assert.Equal(0, refused.Opcode);
+        Assert.Equal(0, bench.Executions(1, 1));
+        // Not cached either: the same number at version 1 runs.
+        Frame accepted = await bench.ExchangeAsync(Wire(7, Program, ProgramOne(1, 1)));
+        Assert.Equal((byte)StatusCode.Ok, accepted.Status);
+        Assert.Equal(1, bench.Executions(1, 1));
+    }
+
+    [Fact]
+    public async Task A_frame_with_the_RESPONSE_bit_set_is_neither_answered_nor_executed()
+    {
+        await using var bench = new Bench();
+
+        await bench.SendAsync(Wire(3, Program, ProgramOne(2, 2), flags: 0x01));
+        // The board handles frames in arrival order: the next answer is STATUS's, and nothing came before it.
+        Frame next = await bench.ExchangeAsync(Wire(4, Status, []));
+
+        Assert.Equal(4u, next.Sequence);
+        Assert.Equal(Status, next.Opcode);
+        Assert.Equal(0, bench.Executions(2, 2));
+    }
+
+    [Fact]
+    public async Task The_cache_holds_exactly_K_responses_then_refuses_STALE_and_never_runs_a_request_twice()
+    {
+        const int K = 32;
+        await using var bench = new Bench(K);
+        for (uint s = 1; s <= K; s++)
+        {
+            Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(s, Program, ProgramOne(0, (ushort)s)))).Status);
+        }
+
+        // Sequence 1 is K - 1 behind the newest (K): still cached.
+        Frame replay = await bench.ExchangeAsync(Wire(1, Program, ProgramOne(0, 1)));
+        Assert.True(((FrameFlags)replay.Flags).HasFlag(FrameFlags.Replayed));
+        Assert.Equal((byte)StatusCode.Ok, replay.Status);
+
+        // One more request: 1 is now K behind, out of the cache and stale; 2 is K - 1 behind and cached.
+        await bench.ExchangeAsync(Wire(K + 1, Program, ProgramOne(0, K + 1)));
+        Frame stale = await bench.ExchangeAsync(Wire(1, Program, ProgramOne(0, 1)));
+        Assert.Equal((byte)StatusCode.StaleSequence, stale.Status);
+        Frame second = await bench.ExchangeAsync(Wire(2, Program, ProgramOne(0, 2)));
+        Assert.True(((FrameFlags)second.Flags).HasFlag(FrameFlags.Replayed));
+
+        // 4K - 1 behind is still stale, never a new series.
+        for (uint s = K + 2; s <= 4 * K; s++)
+        {
+            await bench.ExchangeAsync(Wire(s, Program, ProgramOne(1, (ushort)s)));
+        }
+        Assert.Equal((byte)StatusCode.StaleSequence, (await bench.ExchangeAsync(Wire(1, Program, ProgramOne(0, 1)))).Status);
+        Assert.All(Enumerable.Range(1, K + 1), c => Assert.Equal(1, bench.Executions(0, (ushort)c)));
+    }
+
+    [Fact]
+    public async Task Sequence_numbers_wrap_from_the_largest_u32_to_0_inside_the_cache()
+    {
+        await using var bench = new Bench();
+        uint[] series = [uint.MaxValue - 2, uint.MaxValue - 1, uint.MaxValue, 0, 1, 2];
+        foreach ((uint s, int i) in series.Select((s, i) => (s, i)))
+        {
+            await bench.ExchangeAsync(Wire(s, Program, ProgramOne(2, (ushort)i)));
+        }
+
+        // The number before the wrap is 5 behind 2, modulo 2^32: a retransmission, answered from the cache.
+        Frame replay = await bench.ExchangeAsync(Wire(uint.MaxValue - 2, Program, ProgramOne(2, 0)));
+
+        Assert.True(((FrameFlags)replay.Flags).HasFlag(FrameFlags.Replayed));
+        Assert.Equal(1, bench.Executions(2, 0));
+    }
+
+    [Fact]
+    public async Task RESET_clears_the_cache_so_an_old_number_runs_as_a_new_request()
+    {
+        await using var bench = new Bench();
+        await bench.ExchangeAsync(Wire(10, Program, ProgramOne(3, 3)));
+        Assert.True(((FrameFlags)(await bench.ExchangeAsync(Wire(10, Program, ProgramOne(3, 3)))).Flags).HasFlag(FrameFlags.Replayed));
+
+        Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(11, Reset, [0]))).Status);
+        Frame after = await bench.ExchangeAsync(Wire(10, Program, ProgramOne(3, 3)));
+
+        Assert.False(((FrameFlags)after.Flags).HasFlag(FrameFlags.Replayed));
+        Assert.Equal(2, bench.Executions(3, 3));
+    }
+
+    /// <summary>
+    /// Section 3, the host's window: never K or more ahead of the oldest unanswered request. A board of K = 8 and
+    /// a client asked for a window of 64: what crosses the link, seen on the host's side, never spreads 8 or more.
+    /// </summary>
+    [Fact]
+    public async Task The_client_never_runs_K_or_more_ahead_of_its_oldest_unanswered_request()
+    {
+        const int K = 8;
+        var device = new CountingDevice(cacheDepth: K) { VerifyDuration = TimeSpan.FromMilliseconds(1) };
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        var watched = new WindowWatcher(host);
+        using var stop = new CancellationTokenSource();
+        _ = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
+        await using (var client = new BoardClient(watched, new BoardClientOptions { Window = 64, AttemptTimeout = TimeSpan.FromSeconds(30) }))
+        {
+            await client.IdentifyAsync();
+            await Task.WhenAll(Enumerable.Range(0, 200).Select(i => client.SendAsync<ProgramVerifyResponse>(
+                new ProgramVerifyRequest([new VerifyTarget(new CellAddress(0, (ushort)(i / 512), (ushort)(i % 512)), 50f, 1f, 5)]))));
+        }
+        await stop.CancelAsync();
+
+        // Newest minus oldest unanswered at most K - 1: a spread of at most K numbers, and more than one (it pipelined).
+        Assert.InRange(watched.WidestSpread, 2u, (uint)K);
+        Assert.Equal(200, device.Executions.Count);
+    }
+
+    /// <summary>Decodes what the host writes and reads, and keeps the widest spread of sequence numbers in flight.</summary>
+    private sealed class WindowWatcher(ByteTransport inner) : ByteTransport
+    {
+        private readonly FrameDecoder _sent = new(), _received = new();
+        private readonly SortedSet<uint> _open = [];
+        private readonly Lock _gate = new();
+        private uint? _first;
+
+        public uint WidestSpread { get; private set; }
+
+        public override string Description => inner.Description;
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                ReadOnlySpan<byte> input = data.Span;
+                while (_sent.TryDecode(ref input, out Frame frame, out FrameError error, out _))
+                {
+                    if (error == FrameError.None && frame.Opcode != Identify)
+                    {
+                        // Offsets from the first number sent: a host starts anywhere, and its numbers may wrap past 2^32.
+                        _first ??= frame.Sequence;
+                        _open.Add(unchecked(frame.Sequence - _first.Value));
+                        WidestSpread = Math.Max(WidestSpread, _open.Max - _open.Min + 1);
+                    }
+                }
+            }
+            return inner.WriteAsync(data, cancellationToken);
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            int read = await inner.ReadAsync(buffer, cancellationToken);
+            lock (_gate)
+            {
+                ReadOnlySpan<byte> input = buffer.Span[..read];
+                while (_received.TryDecode(ref input, out Frame frame, out FrameError error, out _))
+                {
+                    if (error == FrameError.None && _first is { } first)
+                    {
+                        _open.Remove(unchecked(frame.Sequence - first));
+                    }
+                }
+            }
+            return read;
+        }
+
+        public override ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+}
