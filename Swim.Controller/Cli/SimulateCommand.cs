@@ -84,6 +84,7 @@ internal static class SimulateCommand
             };
             options.Validate();
             StudySlice? slice = r.GetValue(shard) is { } shardText ? StudySlice.Parse(shardText) : null;
+            slice?.CheckFits((long)options.Trials * options.Methods.Count * options.Ratios.Count);
             OutputPaths.Directory(r.GetRequiredValue(output), "--out");
             string modelPath = r.GetRequiredValue(model);
             OnnxModel onnx = OnnxModel.Load(modelPath);

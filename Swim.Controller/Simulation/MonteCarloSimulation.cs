@@ -34,10 +34,7 @@ public static class MonteCarloSimulation
         options.Validate();
         int methods = options.Methods.Count, ratios = options.Ratios.Count, perChip = methods * ratios;
         long units = (long)options.Trials * perChip;
-        if (slice.Count > units)
-        {
-            throw new SwimInputException($"--shard {slice}: the study has only {units} units of work (trials x methods x ratios); cut it into at most {units} slices.");
-        }
+        slice.CheckFits(units);
         var clock = Stopwatch.StartNew();
         VariationModel variation = options.NoiseModel == NoiseModelKind.Paper ? new PaperVariation(model, options) : new DeviceVariation(model, options);
         using var evaluator = new TrialEvaluator(model, variation.Layers, test);

@@ -15,6 +15,15 @@ public readonly record struct StudySlice(int Index, int Count)
     /// <summary>The first unit of the slice and the one after its last, of <paramref name="units"/>.</summary>
     public (long Start, long End) Range(long units) => (Index * units / Count, (Index + 1) * units / Count);
 
+    /// <summary>Refuses a cut into more slices than the study has units of work (some slices would be empty).</summary>
+    public void CheckFits(long units)
+    {
+        if (Count > units)
+        {
+            throw new SwimInputException($"--shard {this}: the study has only {units} units of work (trials x methods x ratios); cut it into at most {units} slices.");
+        }
+    }
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Index}/{Count}");
 
     /// <summary>"I/N" with 0 &lt;= I &lt; N, as a job array numbers its tasks from 0.</summary>

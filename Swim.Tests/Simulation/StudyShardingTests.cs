@@ -175,6 +175,22 @@ public sealed class StudyShardingTests : IDisposable
         Assert.False(Directory.Exists(_dir.File("merged")));
     }
 
+    [Theory]
+    [InlineData("3/3", "I must be 0 to 2")]
+    [InlineData("1-of-3", "not of the form I/N")]
+    [InlineData("0/100", "cut it into at most 18 slices")]
+    public void A_bad_shard_is_refused_before_anything_runs_and_nothing_is_written(string shard, string expected)
+    {
+        string parts = _dir.File("parts");
+
+        CliRun run = CliRun.Of(SimulateArgs(parts, "--shard", shard));
+
+        Assert.Equal(ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains(expected, run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(parts) && Directory.EnumerateFileSystemEntries(parts).Any());
+    }
+
     [Fact]
     public void Merge_of_a_directory_without_slices_names_what_it_looked_for()
     {
