@@ -130,6 +130,34 @@ public sealed class SessionResumeTests
     }
 
     /// <summary>
+    /// A --budget session counts its write-verify time from where verification first began, and that point is
+    /// journalled: killed after a few verify chunks and resumed, it stops where the uninterrupted session stops.
+    /// (Counted from the resume instead, it would spend the whole budget again and verify more.)
+    /// </summary>
+    [Fact]
+    public async Task A_budget_session_killed_during_verify_stops_where_the_uninterrupted_one_stops()
+    {
+        using var dir = new TempDirectory();
+        ProgrammingOptions options = Options(SelectionMethod.Swim) with { Fraction = 0, VerifyBudget = TimeSpan.FromMilliseconds(300) };
+        var reference = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
+        ProgrammingResult expected;
+        await using (var host = new EmulatorHost(reference))
+        await using (var client = new BoardClient(host.ConnectInProcess()))
+        using (SessionJournal journal = SessionJournal.Create(dir.File("reference.db"), new Dictionary<string, string> { ["model"] = "lenet" }))
+        {
+            expected = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options, DeviceVariance.From(s_preset), journal: journal);
+        }
+
+        // Program chunks end at frame 3,905; a budget session adds a STATUS before each verify chunk, so frame 4,150 is
+        // three or four verify chunks (of 8,192 cells) in.
+        (EmulatedBoard board, ProgrammingResult resumed, _) = await KillAndResume(options, 4_150, dir.File("session.db"));
+
+        Assert.InRange(expected.CellsVerified, 5 * 8192, 491_760 - 8192);
+        Assert.Equal(expected.CellsVerified, resumed.CellsVerified);
+        Assert.Equal(reference.Cells.TotalPulses, board.Cells.TotalPulses);
+    }
+
+    /// <summary>
     /// The host-driven loop resumed after a kill mid-verify: its lost READ answers must be read again (the read
     /// noise of a new read differs), so the interrupted chunk's cells cannot be bit-identical; every other cell
     /// must be, and the interrupted ones end in band with a bounded number of extra pulses (each after a fresh read).
