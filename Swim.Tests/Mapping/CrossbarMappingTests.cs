@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Swim.Controller;
 using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
@@ -129,6 +130,71 @@ public sealed class CrossbarMappingTests
 
         Assert.All(mapping.Weights.SelectMany(w => w.Blocks), b => Assert.True(b.MatrixRow % 256 == 0 && b.MatrixColumn % 256 == 0));
         Assert.All(mapping.Weights, w => Assert.Equal((w.FanIn + 255) / 256 * ((w.FanOut * 8 + 255) / 256), w.Blocks.Count));
+    }
+
+    /// <summary>
+    /// A dense layer 6 -> 5 (or 5 -> 5) with A[o, i] joining input i to output o, written three ways that ONNX defines as
+    /// the same product: Gemm(x, A, transB = 1), MatMul(x, Transpose(A)) and MatMul(x, B) with B = A^T stored. Input i
+    /// drives crossbar row i and output o's cells are column group o, whatever the storage: A[o, i] of the first two and
+    /// B[i, o] of the third must sit on the same cells. (Read-back decodes through the same plan, so a weight behind a
+    /// Transpose placed transposed would go unseen anywhere else.)
+    /// </summary>
+    [Theory]
+    [InlineData(6, 5)]
+    [InlineData(5, 5)]
+    public void A_weight_sits_on_its_inputs_row_and_its_outputs_columns_however_it_is_stored(int inputs, int outputs)
+    {
+        var random = new Random(5);
+        float[] a = [.. Enumerable.Range(0, inputs * outputs).Select(_ => (float)(random.NextDouble() - 0.5))];
+        float[] b = new float[a.Length];
+        for (int o = 0; o < outputs; o++)
+        {
+            for (int i = 0; i < inputs; i++)
+            {
+                b[i * outputs + o] = a[o * inputs + i];
+            }
+        }
+        float[] head = [.. Enumerable.Range(0, 3 * outputs).Select(_ => (float)(random.NextDouble() - 0.5))];
+        OnnxModel Dense(string form)
+        {
+            var g = new GraphBuilder();
+            string x = g.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, [.. new object[] { "N", (long)inputs }]);
+            string h = form switch
+            {
+                "gemm" => g.Node("Gemm", [x, g.Initializer("w", [outputs, inputs], a)], ("transB", 1L)),
+                "transpose" => g.Node("MatMul", [x, g.Node("Transpose", [g.Initializer("w", [outputs, inputs], a)], ("perm", new long[] { 1, 0 }))]),
+                _ => g.Node("MatMul", [x, g.Initializer("w", [inputs, outputs], b)]),
+            };
+            string logits = g.Node("Gemm", [g.Node("Relu", [h]), g.Initializer("head", [3, outputs], head)], ("transB", 1L));
+            g.Output(logits, Controller.Onnx.Schema.TensorProto.Types.DataType.Float, "N", 3L);
+            return OnnxModel.FromBytes(g.ToModel().ToByteArray(), form, null);
+        }
+        CellPlan Plan(OnnxModel model) => CellPlan.Build(CrossbarMapping.Build(model, Board(1, 4), new MappingOptions()), model);
+        CellPlan gemm = Plan(Dense("gemm")), transposed = Plan(Dense("transpose")), stored = Plan(Dense("matmul"));
+        int perWeight = gemm.Mapping.CellsPerWeight;
+        int layer = gemm.Mapping.Weights.ToList().FindIndex(w => w.Name == "w");
+
+        foreach (CellPlan plan in new[] { gemm, transposed, stored })
+        {
+            WeightMapping w = plan.Mapping.Weights[layer];
+            Assert.Equal((inputs, outputs), (w.FanIn, w.FanOut));
+        }
+        for (int o = 0; o < outputs; o++)
+        {
+            for (int i = 0; i < inputs; i++)
+            {
+                long first = (gemm.LayerStarts[layer] + o * inputs + i) * perWeight;
+                long firstStored = (stored.LayerStarts[layer] + i * outputs + o) * perWeight;
+                for (int k = 0; k < perWeight; k++)
+                {
+                    CellAddress cell = gemm.Cells[first + k];
+                    Assert.Equal(i, cell.Row);
+                    Assert.Equal(o * perWeight + k, cell.Column);
+                    Assert.Equal(cell, transposed.Cells[first + k]);
+                    Assert.Equal(cell, stored.Cells[firstStored + k]);
+                }
+            }
+        }
     }
 
     /// <summary>
