@@ -106,7 +106,8 @@ public static class UswimPaperScore
         Array.Sort(sorted);
         double position = (1 - fraction) * (sorted.Length - 1);
         int below = (int)Math.Floor(position);
-        double threshold = below + 1 < sorted.Length ? sorted[below] + (position - below) * (sorted[below + 1] - sorted[below]) : sorted[below];
+        // 0 < fraction < 1 puts the position below the last score, so a next score exists to interpolate towards.
+        double threshold = sorted[below] + (position - below) * (sorted[below + 1] - sorted[below]);
         int count = sorted.Length - UpperBound(sorted, threshold);
         return count;
     }

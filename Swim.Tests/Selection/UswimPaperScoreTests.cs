@@ -14,15 +14,15 @@ namespace Swim.Tests.Selection;
 /// </summary>
 public sealed class UswimPaperScoreTests
 {
-    private static readonly TrainableParameter s_weight = new("w", [6], IsMappedWeight: true, LayerWeight: "w");
+    private static readonly TrainableParameter s_weight = new("w", [7], IsMappedWeight: true, LayerWeight: "w");
 
-    /// <summary>One layer of six weights, max|W| = 1, over 256 samples in two batches of 128 (the exact first-order path).</summary>
+    /// <summary>One layer of seven weights, max|W| = 1, over 256 samples in two batches of 128 (the exact first-order path).</summary>
     private static (WeightLayers Layers, SensitivityResult Sensitivity) HandWorked()
     {
-        float[] targets = [0.2f, -0.5f, 1.0f, 0.74f, -0.25f, 0.75f];
-        float[] curvature = [1e-3f, 1e-3f, 2e-4f, 5e-4f, 1e-3f, 1e-3f];
-        float[] batchMeans = [0f, 0f, 0.1f, -0.2f, -0.128f, 0f];
-        var p = new ParameterSensitivity(s_weight, new float[6], curvature, null, 1f) { BatchMeanGradientSum = batchMeans };
+        float[] targets = [0.2f, -0.5f, 1.0f, 0.74f, -0.25f, 0.75f, 0.3f];
+        float[] curvature = [1e-3f, 1e-3f, 2e-4f, 5e-4f, 1e-3f, 1e-3f, 1e-3f];
+        float[] batchMeans = [0f, 0f, 0.1f, -0.2f, 0f, 0f, -0.128f];
+        var p = new ParameterSensitivity(s_weight, new float[7], curvature, null, 1f) { BatchMeanGradientSum = batchMeans };
         return (new WeightLayers(["w"], [targets]), new SensitivityResult([p], CurvatureKind.Obd, 256, 0, 0) { BatchSize = 128 });
     }
 
@@ -40,14 +40,15 @@ public sealed class UswimPaperScoreTests
             0.256 * 4 * 1e6 + 0.5,       // middle state: times s
             (0.0512 + 0.2) * 1e6 + 1.0,  // first-order term added before the absolute value
             0.272 * 4 * 1e6 + 0.74,      // 0.128 - 0.4: negative S counts by its size
-            0.25,                        // S = 0.256 - 0.256: only |u| is left; 0.25 is not inside the middle band
+            0.256 * 1e6 + 0.25,          // 0.25 is not inside the middle band
             0.256 * 1e6 + 0.75,          // 0.75 is not inside either; |u| breaks the tie with the first weight
+            0.3,                         // S = 0.256 - 0.256: only |u| is left
         ];
         for (int i = 0; i < expected.Length; i++)
         {
             Assert.Equal(expected[i], scores[i], expected[i] * 1e-6);
         }
-        Assert.Equal([3, 1, 5, 0, 2, 4], CellSelector.RankWeights(SelectionMethod.USwimPaper, layers, sensitivity, stateSigmaRatio: 4));
+        Assert.Equal([3, 1, 5, 4, 0, 2, 6], CellSelector.RankWeights(SelectionMethod.USwimPaper, layers, sensitivity, stateSigmaRatio: 4));
     }
 
     [Fact]
@@ -64,11 +65,11 @@ public sealed class UswimPaperScoreTests
     }
 
     [Theory]
-    [InlineData(0.21, 2)] // the 0.79 quantile falls between the 4th and 5th of 6: two lie above it (round(0.21 x 6) would take 1)
-    [InlineData(0.5, 3)]
+    [InlineData(0.21, 2)] // the 0.79 quantile falls between the 5th and 6th of 7: two lie above it (round(0.21 x 7) would take 1)
+    [InlineData(0.5, 3)]  // the median is the 4th score itself: three lie strictly above (round(3.5) would take 4)
     [InlineData(0.1, 1)]
     [InlineData(0.0, 0)]
-    [InlineData(1.0, 6)]
+    [InlineData(1.0, 7)]
     public void The_verified_count_is_what_lies_strictly_above_the_interpolated_quantile(double fraction, int expected)
     {
         (WeightLayers layers, SensitivityResult sensitivity) = HandWorked();
@@ -83,6 +84,21 @@ public sealed class UswimPaperScoreTests
     {
         // The 0.5 quantile of [1, 2, 2, 2, 3] is 2 itself: only the 3 lies strictly above it.
         Assert.Equal(1, UswimPaperScore.SelectedCount([2, 1, 2, 3, 2], 0.5));
+        Assert.Equal(0, UswimPaperScore.SelectedCount([], 0.5));
+    }
+
+    [Fact]
+    public void A_layer_of_zeros_scores_zero_not_nan_and_s_must_be_positive()
+    {
+        var p = new ParameterSensitivity(new TrainableParameter("z", [2], IsMappedWeight: true, LayerWeight: "z"), [0f, 0f], [1f, 1f], null, 0f)
+        {
+            BatchMeanGradientSum = [0f, 0f],
+        };
+        var sensitivity = new SensitivityResult([p], CurvatureKind.Obd, 128, 0, 0) { BatchSize = 128 };
+
+        Assert.Equal([0.0, 0.0], UswimPaperScore.Scores(new WeightLayers(["z"], [[0f, 0f]]), sensitivity, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => UswimPaperScore.Scores(new WeightLayers(["z"], [[0f, 0f]]), sensitivity, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => UswimPaperScore.Scores(new WeightLayers(["z"], [[0f, 0f]]), sensitivity, double.PositiveInfinity));
     }
 
     [Theory]
