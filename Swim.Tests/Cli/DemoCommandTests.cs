@@ -5,6 +5,7 @@ using Swim.Tests.Support;
 namespace Swim.Tests.Cli;
 
 /// <summary>The README's main job, end to end, on fewer digits: every run programmed, read back, evaluated and reported.</summary>
+[Trait("Speed", "Slow")]
 public sealed class DemoCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

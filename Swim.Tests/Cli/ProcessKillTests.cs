@@ -22,6 +22,7 @@ namespace Swim.Tests.Cli;
 /// <c>--resume</c>. The board outlives the controller, as a physical board does. Drift is off because drift runs
 /// on the board's one clock and an interrupted session reaches the cells at other times.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class ProcessKillTests : IDisposable
 {
     private static readonly string s_model = BundledAssets.Require(BundledAssets.LeNetModel);

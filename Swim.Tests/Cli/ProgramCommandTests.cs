@@ -8,6 +8,7 @@ using Swim.Tests.Support;
 
 namespace Swim.Tests.Cli;
 
+[Trait("Speed", "Slow")]
 public sealed class ProgramCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -7,6 +7,7 @@ using Swim.Tests.Support;
 
 namespace Swim.Tests.Cli;
 
+[Trait("Speed", "Slow")]
 public sealed class RunCommandTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

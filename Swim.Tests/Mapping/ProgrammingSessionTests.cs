@@ -17,6 +17,7 @@ using Swim.Tests.Support;
 
 namespace Swim.Tests.Mapping;
 
+[Trait("Speed", "Slow")]
 public sealed class ProgrammingSessionTests
 {
     private static readonly OnnxModel s_lenet = BundledLeNet.Model;

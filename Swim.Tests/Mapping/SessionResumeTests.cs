@@ -20,6 +20,7 @@ namespace Swim.Tests.Mapping;
 /// board ends: every cell pulsed as often, every conductance the same, the same weights. Drift is off, because
 /// drift runs on the board's one clock and an interrupted session reaches the cells in another order.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class SessionResumeTests
 {
     private static readonly OnnxModel s_lenet = BundledLeNet.Model;

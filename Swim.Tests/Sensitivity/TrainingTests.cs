@@ -8,6 +8,7 @@ using Swim.Tests.Support;
 
 namespace Swim.Tests.Sensitivity;
 
+[Trait("Speed", "Slow")]
 public sealed class TrainingTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

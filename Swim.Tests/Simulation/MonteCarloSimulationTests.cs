@@ -10,6 +10,7 @@ using Swim.Tests.Support;
 
 namespace Swim.Tests.Simulation;
 
+[Trait("Speed", "Slow")]
 public sealed class MonteCarloSimulationTests
 {
     private static readonly OnnxModel s_lenet = BundledLeNet.Model;

@@ -13,6 +13,7 @@ using Swim.Tests.Support;
 namespace Swim.Tests.Simulation;
 
 /// <summary>A study cut into slices (a Slurm job array's tasks) and merged must be the unsharded study, number for number.</summary>
+[Trait("Speed", "Slow")]
 public sealed class StudyShardingTests : IDisposable
 {
     private static readonly DataSet s_test = DataSet.Open(BundledAssets.Require(BundledAssets.MnistData), DataSplit.Test).Take(200);
