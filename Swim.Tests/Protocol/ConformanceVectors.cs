@@ -9,7 +9,8 @@ namespace Swim.Tests.Protocol;
 /// <summary>
 /// The frames of firmware-spec/conformance-vectors.json: one or more per command, request and response,
 /// plus refusals, a replay and a payload long enough to split a COBS group. The file is the contract; this
-/// list is how it was made (set SWIM_WRITE_VECTORS=1 and run the tests to rewrite it after a deliberate change).
+/// list is how it was made; the file is edited by hand after a deliberate change, and ConformanceVectorTests checks it
+/// against the spec's layouts with an encoder of its own, so the vectors are the spec's, not this codec's.
 /// </summary>
 internal static class ConformanceVectors
 {

@@ -47,13 +47,14 @@ public sealed class SpecRuleTests
     }
 
     /// <summary>Section 2.2: version, flags, sequence u32, opcode, status 0, length u16, payload, CRC-32 of all that; COBS; 0x00.</summary>
-    private static byte[] Wire(uint sequence, byte opcode, byte[] payload, byte version = 1, byte flags = 0)
+    internal static byte[] Wire(uint sequence, byte opcode, byte[] payload, byte version = 1, byte flags = 0, byte status = 0)
     {
         var body = new byte[10 + payload.Length + 4];
         body[0] = version;
         body[1] = flags;
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(2), sequence);
         body[6] = opcode;
+        body[7] = status;
         BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(8), (ushort)payload.Length);
         payload.CopyTo(body, 10);
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(10 + payload.Length), System.IO.Hashing.Crc32.HashToUInt32(body.AsSpan(0, 10 + payload.Length)));

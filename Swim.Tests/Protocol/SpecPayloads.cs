@@ -1,0 +1,250 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Swim.Tests.Protocol;
+
+/// <summary>
+/// Payloads laid out from firmware-spec/protocol.md's section 5 tables, field by field, from a conformance vector's
+/// "fields": a second encoder that shares nothing with Swim.Protocol's, so the vector file is checked against the
+/// spec's text rather than against the codec that once wrote it.
+/// </summary>
+internal static class SpecPayloads
+{
+    /// <summary>Section 5's opcodes by name.</summary>
+    public static readonly IReadOnlyDictionary<string, byte> Opcodes = new Dictionary<string, byte>
+    {
+        ["IDENTIFY"] = 1, ["RESET"] = 2, ["READ"] = 3, ["WRITE_PULSE"] = 4, ["PROGRAM"] = 5, ["PROGRAM_VERIFY"] = 6,
+        ["BATCH"] = 7, ["STATUS"] = 8, ["COUNTERS"] = 9,
+    };
+
+    /// <summary>Section 6's status codes by name.</summary>
+    public static readonly IReadOnlyDictionary<string, byte> Statuses = new Dictionary<string, byte>
+    {
+        ["OK"] = 0, ["BAD_CRC"] = 1, ["BAD_LENGTH"] = 2, ["UNKNOWN_OPCODE"] = 3, ["BAD_VERSION"] = 4, ["OUT_OF_RANGE"] = 5,
+        ["OUTSIDE_SAFE_OPERATING_AREA"] = 6, ["BUSY"] = 7, ["DID_NOT_CONVERGE"] = 8, ["CELL_STUCK"] = 9, ["BATCH_TOO_LARGE"] = 10,
+        ["MALFORMED"] = 11, ["NESTED_BATCH"] = 12, ["INTERNAL_ERROR"] = 13, ["STALE_SEQUENCE"] = 14,
+    };
+
+    public static byte[] Request(byte opcode, JsonNode fields)
+    {
+        var w = new Writer();
+        switch (opcode)
+        {
+            case 1 or 8:
+                break;
+            case 2:
+                w.U8((bool)fields["clear_counters"]! ? (byte)1 : (byte)0);
+                break;
+            case 3:
+                bool list = fields["cell_list"] is JsonArray;
+                w.U8(list ? (byte)0 : (byte)1);
+                w.U8((byte)(int)fields["samples"]!);
+                if (list)
+                {
+                    w.List(fields["cell_list"]!.AsArray(), w.Cell);
+                }
+                else
+                {
+                    w.Cell(fields["origin"]!);
+                    w.U16((int)fields["rectangle_rows"]!);
+                    w.U16((int)fields["rectangle_columns"]!);
+                }
+                break;
+            case 4:
+                w.List(fields["pulses"]!.AsArray(), p =>
+                {
+                    w.Cell(p["cell"]!);
+                    w.U8((string)p["polarity"]! == "SET" ? (byte)0 : (byte)1);
+                    w.F32((float)p["amplitude_volts"]!);
+                    w.U32((uint)p["width_ns"]!);
+                });
+                break;
+            case 5:
+                w.List(fields["targets"]!.AsArray(), t =>
+                {
+                    w.Cell(t["cell"]!);
+                    w.U8((string)t["kind"]! == "LEVEL" ? (byte)0 : (byte)1);
+                    w.F32((float)t["value"]!);
+                });
+                break;
+            case 6:
+                w.List(fields["targets"]!.AsArray(), t =>
+                {
+                    w.Cell(t["cell"]!);
+                    w.F32((float)t["target_microsiemens"]!);
+                    w.F32((float)t["tolerance_microsiemens"]!);
+                    w.U16((int)t["max_iterations"]!);
+                });
+                break;
+            case 7:
+                JsonArray requests = fields["requests"]!.AsArray();
+                w.U16(requests.Count);
+                foreach (JsonNode? sub in requests)
+                {
+                    byte code = Opcodes[(string)sub!["command"]!];
+                    byte[] payload = Request(code, sub);
+                    w.U8(code);
+                    w.U16(payload.Length);
+                    w.Bytes(payload);
+                }
+                break;
+            case 9:
+                w.List(fields["cells"]!.AsArray(), w.Cell);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no request layout in section 5");
+        }
+        return w.ToArray();
+    }
+
+    public static byte[] Response(byte opcode, JsonNode fields)
+    {
+        var w = new Writer();
+        switch (opcode)
+        {
+            case 1:
+                JsonNode info = fields["info"]!;
+                w.U8((byte)(int)info["protocol_version"]!);
+                w.U8((byte)(int)info["firmware_major"]!);
+                w.U8((byte)(int)info["firmware_minor"]!);
+                w.U8((byte)(int)info["firmware_patch"]!);
+                var serial = new byte[16];
+                Encoding.ASCII.GetBytes((string)info["serial"]!).CopyTo(serial, 0);
+                w.Bytes(serial);
+                w.U16((int)info["tiles"]!);
+                w.U16((int)info["rows"]!);
+                w.U16((int)info["columns"]!);
+                w.U16((int)info["levels_per_cell"]!);
+                w.F32((float)info["conductance_min_microsiemens"]!);
+                w.F32((float)info["conductance_max_microsiemens"]!);
+                w.F32((float)info["read_resolution_microsiemens"]!);
+                JsonNode soa = info["safe_operating_area"]!;
+                w.F32((float)soa["amplitude_min_volts"]!);
+                w.F32((float)soa["amplitude_max_volts"]!);
+                w.U32((uint)soa["width_min_ns"]!);
+                w.U32((uint)soa["width_max_ns"]!);
+                w.U16((int)info["max_batch"]!);
+                w.U16((int)info["max_payload"]!);
+                w.U16((int)info["response_cache_depth"]!);
+                w.U32((uint)info["read_ns"]!);
+                w.U32((uint)info["pulse_ns"]!);
+                w.U32((uint)info["verify_iteration_ns"]!);
+                string[] capabilities = ((string)info["capabilities"]!).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                w.U32((uint)((capabilities.Contains("PROGRAM_VERIFY") ? 1 : 0) | (capabilities.Contains("PROGRAM") ? 2 : 0)
+                    | (capabilities.Contains("COUNTERS") ? 4 : 0) | (capabilities.Contains("BATCH") ? 8 : 0)));
+                byte[] model = Encoding.UTF8.GetBytes((string)info["device_model"]!);
+                w.U8((byte)model.Length);
+                w.Bytes(model);
+                break;
+            case 2:
+                break;
+            case 3:
+                w.List(fields["conductances"]!.AsArray(), c => w.F32((float)c));
+                break;
+            case 4:
+                w.U16((int)fields["pulses_applied"]!);
+                break;
+            case 5:
+                w.List(fields["cells"]!.AsArray(), s => w.U8(Statuses[(string)s!]));
+                break;
+            case 6:
+                w.List(fields["outcomes"]!.AsArray(), o =>
+                {
+                    w.U8(Statuses[(string)o["status"]!]);
+                    w.U16((int)o["iterations"]!);
+                    w.U16((int)o["pulses"]!);
+                    w.F32((float)o["final_microsiemens"]!);
+                });
+                break;
+            case 7:
+                JsonArray responses = fields["responses"]!.AsArray();
+                w.U16(responses.Count);
+                foreach (JsonNode? sub in responses)
+                {
+                    byte code = Opcodes[(string)sub!["opcode"]!];
+                    byte status = Statuses[(string)sub["status"]!];
+                    // Section 5: a sub-response's payload is empty unless its status is OK.
+                    byte[] payload = status == 0 ? Response(code, sub["response"]!) : [];
+                    w.U8(code);
+                    w.U8(status);
+                    w.U16(payload.Length);
+                    w.Bytes(payload);
+                }
+                break;
+            case 8:
+                JsonNode s = fields["status"]!;
+                w.U8((byte)(int)s["state"]!);
+                w.U64((ulong)s["uptime_microseconds"]!);
+                w.U64((ulong)s["device_time_ns"]!);
+                w.U32((uint)s["frames_received"]!);
+                w.U32((uint)s["crc_errors"]!);
+                w.U32((uint)s["framing_errors"]!);
+                w.U32((uint)s["replays"]!);
+                w.U32((uint)s["executed"]!);
+                w.U64((ulong)s["pulses"]!);
+                w.U64((ulong)s["reads"]!);
+                w.U64((ulong)s["verify_iterations"]!);
+                w.U32((uint)s["resets"]!);
+                break;
+            case 9:
+                w.List(fields["cells"]!.AsArray(), c =>
+                {
+                    w.U32((uint)c["pulses"]!);
+                    w.U32((uint)c["reads"]!);
+                    w.U64((ulong)c["device_time_ns"]!);
+                });
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no response layout in section 5");
+        }
+        return w.ToArray();
+    }
+
+    /// <summary>Section 4's data types, little-endian.</summary>
+    private sealed class Writer
+    {
+        private readonly List<byte> _bytes = [];
+
+        public void U8(byte v) => _bytes.Add(v);
+
+        public void U16(int v) => Put(2, b => BinaryPrimitives.WriteUInt16LittleEndian(b, checked((ushort)v)));
+
+        public void U32(uint v) => Put(4, b => BinaryPrimitives.WriteUInt32LittleEndian(b, v));
+
+        public void U64(ulong v) => Put(8, b => BinaryPrimitives.WriteUInt64LittleEndian(b, v));
+
+        public void F32(float v) => Put(4, b => BinaryPrimitives.WriteSingleLittleEndian(b, v));
+
+        public void Bytes(byte[] v) => _bytes.AddRange(v);
+
+        /// <summary>cell: tile u16, row u16, column u16.</summary>
+        public void Cell(JsonNode? c)
+        {
+            U16((int)c!["tile"]!);
+            U16((int)c["row"]!);
+            U16((int)c["column"]!);
+        }
+
+        /// <summary>list of T: count u16, then the items.</summary>
+        public void List(JsonArray items, Action<JsonNode> item)
+        {
+            U16(items.Count);
+            foreach (JsonNode? i in items)
+            {
+                item(i!);
+            }
+        }
+
+        public byte[] ToArray() => [.. _bytes];
+
+        private void Put(int size, SpanAction write)
+        {
+            var buffer = new byte[size];
+            write(buffer);
+            _bytes.AddRange(buffer);
+        }
+
+        private delegate void SpanAction(Span<byte> buffer);
+    }
+}
