@@ -7,7 +7,7 @@ namespace Swim.Controller.Sensitivity;
 /// <summary>
 /// Builds a <see cref="DerivativeGraph"/> from a classifier: the forward graph (trailing Softmax stripped,
 /// trainable parameters turned into inputs), a softmax cross-entropy head, and reverse-mode passes written
-/// in standard ONNX operators (see shared/reference/onnx-derivatives.md for the op-by-op plan and traps).
+/// in standard ONNX operators, one rule per operator (the README's Sensitivity section lists them and how they are checked).
 /// </summary>
 /// <remarks>
 /// Every op rule is written once for three kinds of pass: the gradient; SWIM's OBD curvature, which carries
