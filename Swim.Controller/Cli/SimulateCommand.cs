@@ -83,8 +83,9 @@ internal static class SimulateCommand
                 Parallelism = r.GetValue(threads),
             };
             options.Validate();
+            int evaluations = options.Trials * options.Methods.Count * options.Ratios.Count;
             StudySlice? slice = r.GetValue(shard) is { } shardText ? StudySlice.Parse(shardText) : null;
-            slice?.CheckFits((long)options.Trials * options.Methods.Count * options.Ratios.Count);
+            slice?.CheckFits(evaluations);
             OutputPaths.Directory(r.GetRequiredValue(output), "--out");
             string modelPath = r.GetRequiredValue(model);
             OnnxModel onnx = OnnxModel.Load(modelPath);
@@ -110,7 +111,6 @@ internal static class SimulateCommand
                         gradients: options.Methods.Any(SelectionMethods.NeedsGradient)));
                 }
             }
-            int evaluations = options.Trials * options.Methods.Count * options.Ratios.Count;
             if (slice is { } part)
             {
                 (long first, long end) = part.Range(evaluations);

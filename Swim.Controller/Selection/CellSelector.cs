@@ -198,7 +198,8 @@ public static class CellSelector
         return scores;
     }
 
-    private static ParameterSensitivity Layer(WeightLayers layers, SensitivityResult sensitivity, int layer)
+    /// <summary>The derivatives of layer <paramref name="layer"/>'s weight, refused with the fix when the results are another model's.</summary>
+    internal static ParameterSensitivity Layer(WeightLayers layers, SensitivityResult sensitivity, int layer)
     {
         string name = layers.Names[layer];
         return sensitivity.Parameters.FirstOrDefault(p => p.Parameter.Name == name)

@@ -67,9 +67,7 @@ public static class UswimPaperScore
         var scores = new double[layers.WeightCount];
         for (int layer = 0; layer < layers.Count; layer++)
         {
-            string name = layers.Names[layer];
-            ParameterSensitivity p = sensitivity.Parameters.FirstOrDefault(x => x.Parameter.Name == name)
-                ?? throw new SwimInputException($"the sensitivity results have no entry for weight '{name}'; compute them for this model.");
+            ParameterSensitivity p = CellSelector.Layer(layers, sensitivity, layer);
             float[] gradient = p.Gradient ?? throw new SwimInputException("uswim-paper adds the authors' first-order term, and the sensitivity pass was run without gradients.");
             double[] batchMeans = FirstOrderSums(sensitivity, p, gradient);
             float[] targets = layers.Targets[layer];
@@ -108,8 +106,7 @@ public static class UswimPaperScore
         int below = (int)Math.Floor(position);
         // 0 < fraction < 1 puts the position below the last score, so a next score exists to interpolate towards.
         double threshold = sorted[below] + (position - below) * (sorted[below + 1] - sorted[below]);
-        int count = sorted.Length - UpperBound(sorted, threshold);
-        return count;
+        return sorted.Length - UpperBound(sorted, threshold);
     }
 
     /// <summary>The first index whose value is greater than <paramref name="value"/>.</summary>
