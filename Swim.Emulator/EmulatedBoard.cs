@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Board;
 using Swim.Protocol.Framing;
 using Swim.Protocol.Messages;

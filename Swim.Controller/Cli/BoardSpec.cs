@@ -1,7 +1,8 @@
 using System.Globalization;
+using Swim.Transports;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Transports;
 
 namespace Swim.Controller.Cli;

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Net;
+using Swim.Emulator.Faults;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Messages;
 using Swim.Protocol.Transports;
 

@@ -1,5 +1,5 @@
 using Swim.Emulator;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 
 namespace Swim.Controller.Cli;
 

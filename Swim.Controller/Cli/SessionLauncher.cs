@@ -5,7 +5,7 @@ using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Sessions;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;
 

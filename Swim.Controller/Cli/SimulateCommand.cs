@@ -8,7 +8,7 @@ using Swim.Controller.Reports;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Simulation;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 
 namespace Swim.Controller.Cli;
 

@@ -4,7 +4,7 @@ using Swim.Controller.Mapping;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Simulation;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

@@ -1,5 +1,5 @@
 using Swim.Controller.Sensitivity;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 
 namespace Swim.Controller.Selection;
 

@@ -3,7 +3,7 @@ using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Emulator;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Messages;
 
 namespace Swim.Controller.Simulation;

@@ -178,9 +178,9 @@ public static class MonteCarloSimulation
     }
 
     /// <summary>The preset's name, with any setting that differs from the named preset's (e.g. "rram, stuck rate 0").</summary>
-    private static string DescribeDevice(Swim.Emulator.Physics.DevicePreset device)
+    private static string DescribeDevice(Swim.Devices.DevicePreset device)
     {
-        Swim.Emulator.Physics.DevicePreset named = Swim.Emulator.Physics.DevicePreset.ByName(device.Name);
+        Swim.Devices.DevicePreset named = Swim.Devices.DevicePreset.ByName(device.Name);
         var changes = new List<string>();
         if (device.StuckRate != named.StuckRate)
         {

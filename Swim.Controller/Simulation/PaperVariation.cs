@@ -1,7 +1,7 @@
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
-using Swim.Controller.Variation;
+using Swim.Devices;
 
 namespace Swim.Controller.Simulation;
 

@@ -1,6 +1,6 @@
 using Swim.Controller.Mapping;
 using Swim.Controller.Selection;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 
 namespace Swim.Controller.Simulation;
 

@@ -2,7 +2,7 @@ using Swim.Controller.Onnx;
 using Swim.Controller.Onnx.Schema;
 using DataType = Swim.Controller.Onnx.Schema.TensorProto.Types.DataType;
 
-using Swim.Controller.Variation;
+using Swim.Devices;
 
 namespace Swim.Controller.Training;
 

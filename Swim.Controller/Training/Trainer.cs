@@ -3,7 +3,7 @@ using Swim.Controller.Data;
 using Swim.Controller.Evaluation;
 using Swim.Controller.Onnx;
 using Swim.Controller.Sensitivity;
-using Swim.Controller.Variation;
+using Swim.Devices;
 
 namespace Swim.Controller.Training;
 

@@ -1,5 +1,5 @@
 using Swim.Protocol.Messages;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 
 namespace Swim.Emulator.Hosting;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Swim.Emulator.Faults;
 using Swim.Protocol.Board;
 using Swim.Protocol.Transports;
 

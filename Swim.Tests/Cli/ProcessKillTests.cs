@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Swim.Transports;
 using Swim.Controller;
 using Swim.Controller.Cli;
 using Swim.Controller.Mapping;
@@ -9,7 +10,7 @@ using Swim.Controller.Selection;
 using Swim.Controller.Sessions;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Client;
 using Swim.Protocol.Transports;
 using Swim.Tests.Support;

@@ -3,7 +3,7 @@ using Swim.Controller;
 using Swim.Controller.Cli;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Tests.Support;
 
 namespace Swim.Tests.Cli;

@@ -1,4 +1,4 @@
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Messages;
 
 namespace Swim.Tests.Emulator;

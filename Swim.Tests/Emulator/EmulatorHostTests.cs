@@ -1,9 +1,11 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Swim.Emulator.Faults;
+using Swim.Transports;
 using Swim.Controller.Cli;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Client;
 using Swim.Protocol.Framing;
 using Swim.Protocol.Messages;

@@ -3,7 +3,7 @@ using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Sessions;
 using Swim.Emulator;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Board;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;

@@ -22,7 +22,7 @@ public sealed class CrossbarMappingTests
     public void The_default_emulated_board_holds_the_bundled_model_with_default_mapping(string preset)
     {
         // What 'swim emulator' serves unless told otherwise, and what 'swim program --board emulator' builds.
-        var board = new Swim.Emulator.EmulatedBoard(Swim.Emulator.Physics.DevicePreset.ByName(preset), Swim.Emulator.BoardGeometry.Default, 1);
+        var board = new Swim.Emulator.EmulatedBoard(Swim.Devices.DevicePreset.ByName(preset), Swim.Emulator.BoardGeometry.Default, 1);
 
         CrossbarMapping mapping = CrossbarMapping.Build(LeNet(), board.Info, new MappingOptions());
 

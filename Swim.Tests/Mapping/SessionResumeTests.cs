@@ -5,7 +5,7 @@ using Swim.Controller.Sensitivity;
 using Swim.Controller.Sessions;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Protocol.Board;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;

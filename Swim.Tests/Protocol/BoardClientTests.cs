@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
+using Swim.Emulator.Faults;
 using Swim.Protocol.Board;
 using Swim.Protocol.Client;
 using Swim.Protocol.Framing;

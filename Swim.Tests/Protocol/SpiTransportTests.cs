@@ -1,4 +1,5 @@
 using System.Device.Spi;
+using Swim.Transports;
 using Swim.Protocol.Board;
 using Swim.Protocol.Client;
 using Swim.Protocol.Framing;

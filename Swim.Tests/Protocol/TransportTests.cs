@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Swim.Emulator.Faults;
+using Swim.Transports;
 using Swim.Protocol.Board;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;

@@ -3,7 +3,7 @@ using Swim.Controller.Data;
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Tests.Support;
 
 namespace Swim.Tests.Selection;

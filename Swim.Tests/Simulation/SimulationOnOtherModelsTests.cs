@@ -5,7 +5,7 @@ using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Simulation;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Tests.Support;
 using static Swim.Tests.Support.FormatWriters;
 

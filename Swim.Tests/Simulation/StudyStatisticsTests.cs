@@ -4,7 +4,7 @@ using Swim.Controller.Reports;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Simulation;
-using Swim.Emulator.Physics;
+using Swim.Devices;
 using Swim.Tests.Support;
 
 namespace Swim.Tests.Simulation;

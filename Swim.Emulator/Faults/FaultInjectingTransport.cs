@@ -1,4 +1,6 @@
-namespace Swim.Protocol.Transports;
+using Swim.Protocol.Transports;
+
+namespace Swim.Emulator.Faults;
 
 /// <summary>Per-frame fault rates for <see cref="FaultInjectingTransport"/>, each a probability 0..1.</summary>
 public sealed record FaultProfile(double Drop = 0, double Corrupt = 0, double Duplicate = 0, double Delay = 0, TimeSpan? MaxDelay = null, double Garbage = 0)

@@ -1,6 +1,6 @@
 using Swim.Protocol.Messages;
 
-namespace Swim.Emulator.Physics;
+namespace Swim.Devices;
 
 /// <summary>
 /// Write-verify as board firmware runs it (firmware-spec 0x06): read; while outside the band and under the

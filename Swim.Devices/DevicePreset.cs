@@ -1,4 +1,4 @@
-namespace Swim.Emulator.Physics;
+namespace Swim.Devices;
 
 /// <summary>
 /// The physics of one device technology. Conductances in microsiemens; every sigma is a fraction of the

@@ -1,6 +1,7 @@
+using Swim.Protocol.Transports;
 using System.IO.Ports;
 
-namespace Swim.Protocol.Transports;
+namespace Swim.Transports;
 
 /// <summary>UART over USB-CDC: 8 data bits, no parity, 1 stop bit, no flow control (firmware-spec, "Physical layers").</summary>
 public static class SerialTransport

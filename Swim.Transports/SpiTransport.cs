@@ -1,7 +1,8 @@
+using Swim.Protocol.Transports;
 using System.Device.Gpio;
 using System.Device.Spi;
 
-namespace Swim.Protocol.Transports;
+namespace Swim.Transports;
 
 /// <summary>
 /// SPI mode 0 with the host as master and a READY line from the board (firmware-spec, "SPI"). The host

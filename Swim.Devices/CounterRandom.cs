@@ -1,4 +1,4 @@
-namespace Swim.Emulator.Physics;
+namespace Swim.Devices;
 
 /// <summary>
 /// Counter-based randomness: every draw is a pure function of (seed, cell, the cell's own operation count,

@@ -1,6 +1,7 @@
+using Swim.Protocol.Transports;
 using System.Net.Sockets;
 
-namespace Swim.Protocol.Transports;
+namespace Swim.Transports;
 
 /// <summary>TCP, for networked bench boxes and the emulator. Nagle is off: frames are small and latency matters.</summary>
 public static class TcpTransport

@@ -1,4 +1,4 @@
-namespace Swim.Controller.Variation;
+namespace Swim.Devices;
 
 /// <summary>Standard normal draws from a seeded <see cref="Random"/> (Box-Muller), for initialisation and injected noise.</summary>
 public static class NormalRandom

@@ -1,4 +1,4 @@
-namespace Swim.Controller.Variation;
+namespace Swim.Devices;
 
 /// <summary>
 /// The SWIM authors' device-variation model (DAC 2022): a weight is sign plus N magnitude bits, step

@@ -1,6 +1,6 @@
 using Swim.Protocol.Messages;
 
-namespace Swim.Emulator.Physics;
+namespace Swim.Devices;
 
 /// <summary>
 /// The cells of an emulated crossbar and their physics: open-loop programming with device-to-device and
