@@ -92,6 +92,25 @@ public sealed record DevicePreset
         return LevelSigmaFactors[below] * (1 - t) + LevelSigmaFactors[below + 1] * t;
     }
 
+    /// <summary>
+    /// U-SWIM's s for this device: the middle levels' programming std over the outer levels' (the authors' 2-bit cells
+    /// have one s for the two middle states). 1 for a device with two levels, which has no middle state.
+    /// </summary>
+    public double StateSigmaRatio => LevelSigmaFactors.Count < 3
+        ? 1
+        : LevelSigmaFactors.Skip(1).Take(LevelSigmaFactors.Count - 2).Average() / ((LevelSigmaFactors[0] + LevelSigmaFactors[^1]) / 2);
+
+    /// <summary>
+    /// The variance of one open-loop write at a point <paramref name="windowFraction"/> (0..1) of the window, as a
+    /// fraction of the window squared: cycle-to-cycle sigma times the state-dependent factor there, plus
+    /// device-to-device sigma. What U-SWIM and cell-level selection weigh a cell's sensitivity by.
+    /// </summary>
+    public double ProgrammingVariance(double windowFraction)
+    {
+        double sigma = ProgramSigma * SigmaFactorAt(ConductanceMin + windowFraction * Window);
+        return sigma * sigma + DeviceSigma * DeviceSigma;
+    }
+
     public static IReadOnlyList<string> Names => ["rram", "pcm", "fefet", "paper"];
 
     public static DevicePreset ByName(string name) => name switch

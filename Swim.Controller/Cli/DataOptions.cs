@@ -8,10 +8,10 @@ internal sealed class DataOptions
 {
     private readonly DataSplit _defaultSplit;
 
-    public DataOptions(string dataOptionName, string description, DataSplit defaultSplit, int defaultBatch = 256)
+    public DataOptions(string dataOptionName, string description, DataSplit defaultSplit, int defaultBatch = 256, bool required = true)
     {
         _defaultSplit = defaultSplit;
-        Data = new Option<string>(dataOptionName) { Description = description, Required = true };
+        Data = new Option<string>(dataOptionName) { Description = description, Required = required };
         Labels = new Option<string?>("--labels") { Description = "For IDX image files: the labels file (found by MNIST's naming when omitted)." };
         Split = new Option<string?>("--split")
         {

@@ -140,7 +140,7 @@ internal static class DemoCommand
                 var options = new ProgrammingOptions { Method = method, Fraction = fraction, Seed = 1 };
                 ProgrammingResult result = ProgressDisplay.Run(ctx, $"programming: {label}", 1.0, report =>
                     ProgrammingSession.RunAsync(client, model, sensitivity, options, DeviceVariance.From(preset),
-                        (phase, done, total) => report(total == 0 ? 1 : done / (double)total)).GetAwaiter().GetResult());
+                        new ProgressCallback<SessionProgress>(p => report(p.Total == 0 ? 1 : p.Done / (double)p.Total))).GetAwaiter().GetResult());
                 double accuracy;
                 using (var classifier = new Classifier(result.Programmed))
                 {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Swim.Controller.Boards;
 using Swim.Emulator.Faults;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
@@ -18,10 +19,10 @@ internal static class EmulatorCommand
     {
         var serial = new Option<bool>("--serial") { Description = "Serve on a virtual serial port (a pseudo-terminal); its device path is printed." };
         var tcp = new Option<string?>("--tcp") { Description = $"Serve on TCP HOST:PORT (default {DefaultTcp} when --serial is not given; other addresses only when named)." };
-        var device = new Option<string>("--device") { Description = $"Device preset: {string.Join(", ", DevicePreset.Names)}.", DefaultValueFactory = _ => "rram" };
+        var device = new Option<string>("--device") { Description = $"Device preset: {string.Join(", ", DevicePreset.Names)}.", DefaultValueFactory = _ => EmulatorAddress.DefaultPreset };
         device.AcceptOnlyFromAmong([.. DevicePreset.Names]);
-        var geometry = new Option<string>("--geometry") { Description = "TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => BoardGeometry.Default.ToString() };
-        var seed = new Option<ulong>("--seed") { Description = "Seeds the device physics; the same seed gives the same board.", DefaultValueFactory = _ => 1UL };
+        var geometry = new Option<string>("--geometry") { Description = "TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => EmulatorSettings.DefaultGeometry };
+        var seed = new Option<ulong>("--seed") { Description = "Seeds the device physics; the same seed gives the same board.", DefaultValueFactory = _ => EmulatorSettings.Default.Seed };
         var stuckRate = new Option<double?>("--stuck-rate") { Description = "Overrides the preset's fraction of stuck cells (0 for a board with programming variation only)." };
         var faults = new Option<string?>("--faults") { Description = "Damage frames both ways, e.g. drop=0.01,corrupt=0.01,duplicate=0.005,delay=0.01,maxdelay=50ms,garbage=0.001." };
         var state = new Option<string?>("--state") { Description = "Keep cell state in FILE across runs: loaded at start when present, saved every few seconds and at exit." };
@@ -37,7 +38,7 @@ internal static class EmulatorCommand
             CommandContext ctx = context();
             try
             {
-                var emulator = new EmulatorSettings(BoardGeometry.Parse(result.GetValue(geometry)!), result.GetValue(seed),
+                var emulator = new EmulatorSettings(EmulatorSettings.ParseGeometry(result.GetValue(geometry)!, "--geometry"), result.GetValue(seed),
                     EmulatorSettings.CheckStuckRate(result.GetValue(stuckRate), "--stuck-rate"));
                 return await RunAsync(ctx, result.GetValue(serial), result.GetValue(tcp), result.GetValue(device)!, emulator, result.GetValue(faults), result.GetValue(state), result.GetValue(duration),
                     result.GetValue(noVerify) ? EmulatedBoard.AllCapabilities & ~BoardCapabilities.ProgramVerify : EmulatedBoard.AllCapabilities, cancellationToken).ConfigureAwait(false);
@@ -114,17 +115,14 @@ internal static class EmulatorCommand
         return ExitCodes.Success;
     }
 
+    /// <summary>Where to listen: HOST:PORT with an IP address (or localhost) and a port, 0 for any free one.</summary>
     public static (IPAddress Address, int Port) ParseEndpoint(string text)
     {
-        int colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out int port) || port is < 0 or > 65535)
-        {
-            throw new FormatException($"'{text}' is not HOST:PORT (e.g. {DefaultTcp}).");
-        }
-        string host = text[..colon].Trim('[', ']');
+        (string host, int port) = TcpAddress.ParseEndpoint(text, allowAnyPort: true)
+            ?? throw new SwimInputException($"--tcp '{text}' is not HOST:PORT with a port from 0 to 65535 (e.g. {DefaultTcp}).");
         IPAddress address = host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(host, out IPAddress? parsed) ? parsed
-            : throw new FormatException($"'{host}' is not an IP address; give one, e.g. 127.0.0.1.");
+            : throw new SwimInputException($"--tcp '{text}': '{host}' is not an IP address of this machine to listen on; give one, e.g. 127.0.0.1 or 0.0.0.0.");
         return (address, port);
     }
 }

@@ -3,7 +3,8 @@ using System.Globalization;
 using Spectre.Console;
 using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
-using Swim.Emulator;
+using Swim.Controller.Boards;
+using Swim.Controller.Workflows;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;
 
@@ -19,7 +20,7 @@ internal static class InfoCommand
     {
         var model = new Argument<string>("model") { Description = "The ONNX model." };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
-        var board = new Option<string?>("--board") { Description = $"Also ask this board for its IDENTIFY and map the model onto it (nothing is programmed): {BoardSpec.Help}." };
+        var board = new Option<string?>("--board") { Description = $"Also ask this board for its IDENTIFY and map the model onto it (nothing is programmed): {BoardAddress.Forms}." };
         var mapping = new MappingCliOptions("With --board: ");
         var geometry = new Option<string>("--geometry") { Description = "With --board emulator: its geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => EmulatorSettings.DefaultGeometry };
         var command = new Command("info", "Operators, inputs, outputs and crossbar-mapped weights of an ONNX model; with --board, how it maps onto that board.");
@@ -36,8 +37,8 @@ internal static class InfoCommand
                 string path = result.GetRequiredValue(model);
                 OnnxModel onnx = OnnxModel.Load(path);
                 ModelSummary summary = ModelSummary.Of(onnx, path);
-                BoardFit? fit = result.GetValue(board) is { } spec
-                    ? await FitAsync(onnx, spec, mapping.Read(result), new EmulatorSettings(BoardGeometry.Parse(result.GetValue(geometry)!)), cancellationToken).ConfigureAwait(false)
+                BoardFit? fit = result.GetValue(board) is { } address
+                    ? await BoardFit.MeasureAsync(onnx, BoardAddress.Parse(address), new EmulatorSettings(EmulatorSettings.ParseGeometry(result.GetValue(geometry)!, "--geometry")), mapping.Read(result), cancellationToken).ConfigureAwait(false)
                     : null;
                 if (result.GetValue(json))
                 {
@@ -53,23 +54,6 @@ internal static class InfoCommand
             }, () => null);
         });
         return command;
-    }
-
-    /// <summary>The board as it describes itself, and the model's layout on it.</summary>
-    private sealed record BoardFit(
-        string Device, string Serial, string Firmware, int Tiles, int Rows, int Columns, int Levels, float ConductanceMin, float ConductanceMax,
-        string Capabilities, string Link, int BitsPerCell, int CellsPerWeight, long CellsNeeded, long CellsOnBoard, int Blocks, bool CutToFit);
-
-    private static async Task<BoardFit> FitAsync(OnnxModel model, string spec, MappingOptions options, EmulatorSettings emulator, CancellationToken cancellationToken)
-    {
-        await using BoardSpec board = await BoardSpec.OpenAsync(spec, emulator, cancellationToken).ConfigureAwait(false);
-        await using var client = new BoardClient(board.Transport);
-        BoardInfo info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
-        CrossbarMapping mapping = CrossbarMapping.Build(model, info, options);
-        return new BoardFit(info.DeviceModel, info.Serial, $"{info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}", info.Tiles, info.Rows, info.Columns,
-            info.LevelsPerCell, info.ConductanceMinMicrosiemens, info.ConductanceMaxMicrosiemens, info.Capabilities.ToString(), client.LinkDescription,
-            mapping.BitsPerCell, mapping.CellsPerWeight, mapping.CellCount, info.CellCount, mapping.Weights.Sum(w => w.Blocks.Count),
-            mapping.IsCutFinerThanTiles());
     }
 
     private static void Render(IAnsiConsole console, ModelSummary s)

@@ -30,7 +30,7 @@ internal static class RunCommand
                     }
                     return ExitCodes.Success;
                 }
-                await ScriptRunner.RunAsync(session, ctx, result.GetValue(resume), cancellationToken).ConfigureAwait(false);
+                await ScriptRunner.RunAsync(session, new ConsoleReporter(ctx), result.GetValue(resume), cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Success;
             }, () => "The journals under the script's output directory hold what was done; continue with 'swim run --resume'.");
         });

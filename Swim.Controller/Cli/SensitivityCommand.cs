@@ -34,7 +34,7 @@ internal static class SensitivityCommand
             string outputPath = OutputPaths.File(result.GetRequiredValue(output), "--out", "sensitivity.npz");
             OnnxModel onnx = OnnxModel.Load(result.GetRequiredValue(model));
             DataSet samples = data.Open(result);
-            CurvatureKind kind = ParseCurvature(result.GetValue(curvature)!);
+            CurvatureKind kind = CurvatureKinds.Parse(result.GetValue(curvature)!);
             int sessions = result.GetValue(threads);
             if (result.GetResult(threads) is not null && sessions < 1)
             {
@@ -46,12 +46,12 @@ internal static class SensitivityCommand
                 throw new SwimInputException($"--threads {sessions} is more than this machine's {Environment.ProcessorCount} cores; give at most {Environment.ProcessorCount}.");
             }
             var clock = Stopwatch.StartNew();
-            SensitivityResult sensitivity = ProgressDisplay.Run(ctx, $"sensitivity ({Name(kind)})", samples.Count,
+            SensitivityResult sensitivity = ProgressDisplay.Run(ctx, $"sensitivity ({CurvatureKinds.Name(kind)})", samples.Count,
                 report => SensitivityAnalysis.Run(onnx, samples, data.BatchSize(result), kind, result.GetValue(seed), n => report(n), workers: sessions));
             SensitivityAnalysis.Save(sensitivity, outputPath);
             ctx.Out.WriteLine($"model      {result.GetRequiredValue(model)}");
             ctx.Out.WriteLine($"data       {samples.Description}: {sensitivity.Samples} samples, mean loss {sensitivity.MeanLoss:F4}, accuracy {sensitivity.Accuracy:P2}");
-            ctx.Out.WriteLine($"curvature  {Name(kind)}, {clock.Elapsed.TotalSeconds:F2} s");
+            ctx.Out.WriteLine($"curvature  {CurvatureKinds.Name(kind)}, {clock.Elapsed.TotalSeconds:F2} s");
             var table = new Table().Border(TableBorder.Simple).Title("per layer");
             table.AddColumn("weight");
             table.AddColumn(new TableColumn("elements").RightAligned());
@@ -82,20 +82,4 @@ internal static class SensitivityCommand
         option.AcceptOnlyFromAmong("obd", "ggn", "ggn-mc");
         return option;
     }
-
-    public static CurvatureKind ParseCurvature(string name) => name switch
-    {
-        "obd" => CurvatureKind.Obd,
-        "ggn" => CurvatureKind.Ggn,
-        "ggn-mc" => CurvatureKind.GgnMonteCarlo,
-        _ => throw new SwimInputException($"--curvature '{name}' is not one of obd, ggn, ggn-mc."),
-    };
-
-    public static string Name(CurvatureKind kind) => kind switch
-    {
-        CurvatureKind.Obd => "obd",
-        CurvatureKind.Ggn => "ggn",
-        CurvatureKind.GgnMonteCarlo => "ggn-mc",
-        _ => "none",
-    };
 }

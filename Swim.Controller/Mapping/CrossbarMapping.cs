@@ -61,8 +61,7 @@ public sealed record CrossbarMapping
         // A cell holds m = floor(log2 L) bits: on a board whose level count is not a power of two (6, 10 ...) the digits
         // use its lowest 2^m levels, on the board's own level grid, and the top levels stay unused.
         int bitsPerCell = System.Numerics.BitOperations.Log2(board.LevelsPerCell);
-        options.Validate(bitsPerCell);
-        int cellsPerWeight = options.MagnitudeBits / bitsPerCell * (options.Signs == SignEncoding.Differential ? 2 : 1);
+        int cellsPerWeight = options.CellsPerWeight(bitsPerCell);
         var layouts = new List<(MappedWeight Weight, int FanIn, int FanOut, bool OutputsFirst, float FullScale)>();
         List<NodeProto> nodes = [.. model.Nodes];
         foreach (MappedWeight weight in model.RequireMappedWeights())

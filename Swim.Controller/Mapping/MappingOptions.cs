@@ -3,18 +3,38 @@ namespace Swim.Controller.Mapping;
 /// <summary>How weights become cells: magnitude bits, and how signs are held.</summary>
 public sealed record MappingOptions
 {
+    /// <summary>SWIM's 8-bit weights.</summary>
+    public const int DefaultMagnitudeBits = 8;
+
+    public const int MinMagnitudeBits = 1;
+
+    public const int MaxMagnitudeBits = 16;
+
     /// <summary>N: magnitude bits per weight (step = max|W_layer| / 2^N, as in SWIM).</summary>
-    public int MagnitudeBits { get; init; } = 8;
+    public int MagnitudeBits { get; init; } = DefaultMagnitudeBits;
 
     /// <summary>Differential pairs (a positive and a negative cell group per weight) or an offset encoding.</summary>
     public SignEncoding Signs { get; init; } = SignEncoding.Differential;
 
+    /// <summary>Refuses a bit count outside what Swim maps, before any cells are known.</summary>
+    public static void CheckMagnitudeBits(int bits)
+    {
+        if (bits is < MinMagnitudeBits or > MaxMagnitudeBits)
+        {
+            throw new SwimInputException($"--weight-bits must be {MinMagnitudeBits} to {MaxMagnitudeBits} (got {bits}).");
+        }
+    }
+
+    /// <summary>Cells one weight takes on cells of <paramref name="bitsPerCell"/> bits: its digits, twice for differential pairs.</summary>
+    public int CellsPerWeight(int bitsPerCell)
+    {
+        Validate(bitsPerCell);
+        return MagnitudeBits / bitsPerCell * (Signs == SignEncoding.Differential ? 2 : 1);
+    }
+
     public void Validate(int bitsPerCell)
     {
-        if (MagnitudeBits is < 1 or > 16)
-        {
-            throw new SwimInputException($"--weight-bits must be 1 to 16 (got {MagnitudeBits}).");
-        }
+        CheckMagnitudeBits(MagnitudeBits);
         if (MagnitudeBits % bitsPerCell != 0)
         {
             throw new SwimInputException($"{MagnitudeBits} magnitude bits do not split into cells of {bitsPerCell} bits (the board's {1 << bitsPerCell} levels); choose a multiple of {bitsPerCell}.");

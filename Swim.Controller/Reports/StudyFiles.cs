@@ -14,7 +14,7 @@ public static class StudyFiles
     {
         ArgumentNullException.ThrowIfNull(report);
         using var staged = new StagedDirectory(directory);
-        File.WriteAllText(staged.PathOf("results.json"), Cli.JsonOutput.Serialize(report));
+        File.WriteAllText(staged.PathOf("results.json"), JsonOutput.Serialize(report));
         File.WriteAllText(staged.PathOf("results.csv"), Csv(report));
         File.WriteAllText(staged.PathOf("results.md"), StudySummary.Markdown(report));
         string what = Describe(report);

@@ -21,7 +21,7 @@ public static partial class StudyPartFiles
         string temporary = path + $".{Environment.ProcessId}.tmp";
         try
         {
-            File.WriteAllText(temporary, Cli.JsonOutput.Serialize(part));
+            File.WriteAllText(temporary, JsonOutput.Serialize(part));
             File.Move(temporary, path, overwrite: true);
         }
         finally
@@ -57,7 +57,7 @@ public static partial class StudyPartFiles
     {
         try
         {
-            StudyPart part = JsonSerializer.Deserialize<StudyPart>(File.ReadAllText(path), Cli.JsonOutput.Options)
+            StudyPart part = JsonSerializer.Deserialize<StudyPart>(File.ReadAllText(path), JsonOutput.Options)
                 ?? throw new SwimInputException($"'{path}' is empty; run its slice again.");
             return part with { Source = path };
         }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Spectre.Console;
-using Swim.Controller.Cli;
+using Swim.Controller.Boards;
 using Swim.Controller.Data;
 using Swim.Controller.Evaluation;
 using Swim.Controller.Mapping;
@@ -25,11 +24,12 @@ namespace Swim.Controller.Scripting;
 public sealed class ScriptRunner : IAsyncDisposable
 {
     private readonly SessionScript _script;
-    private readonly CommandContext _ctx;
+    private readonly IWorkReporter _reporter;
     private readonly bool _resume;
     private readonly OnnxModel _model;
     private readonly List<ProgrammedRun> _runs = [];
-    private BoardSpec? _spec;
+    private BoardConnection? _connection;
+    private BoardDevice? _device;
     private BoardClient? _client;
     private BoardInfo? _info;
     private SeriesClaim? _claim;
@@ -37,10 +37,10 @@ public sealed class ScriptRunner : IAsyncDisposable
     private int _programCount;
     private int _simulateCount;
 
-    private ScriptRunner(SessionScript script, CommandContext ctx, bool resume)
+    private ScriptRunner(SessionScript script, IWorkReporter reporter, bool resume)
     {
         _script = script;
-        _ctx = ctx;
+        _reporter = reporter;
         _resume = resume;
         _model = OnnxModel.Load(script.Model);
     }
@@ -51,18 +51,18 @@ public sealed class ScriptRunner : IAsyncDisposable
 
     public IReadOnlyList<ProgrammedRun> Runs => _runs;
 
-    public static async Task<IReadOnlyList<ProgrammedRun>> RunAsync(SessionScript script, CommandContext ctx, bool resume, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<ProgrammedRun>> RunAsync(SessionScript script, IWorkReporter reporter, bool resume, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(script);
-        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(reporter);
         Directory.CreateDirectory(script.Output);
-        await using var runner = new ScriptRunner(script, ctx, resume);
+        await using var runner = new ScriptRunner(script, reporter, resume);
         try
         {
             for (int i = 0; i < script.Steps.Count; i++)
             {
                 ScriptStep step = script.Steps[i];
-                ctx.Out.WriteLine($"step {i + 1}/{script.Steps.Count} (line {step.Line}): {step.Describe()}");
+                reporter.Line($"step {i + 1}/{script.Steps.Count} (line {step.Line}): {step.Describe()}");
                 await runner.ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -81,18 +81,18 @@ public sealed class ScriptRunner : IAsyncDisposable
         {
             case IdentifyStep:
                 BoardInfo info = await BoardAsync(cancellationToken).ConfigureAwait(false);
-                _ctx.Out.WriteLine($"  board {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, " +
+                _reporter.Line($"  board {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, " +
                     $"{info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, firmware {info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}, over {_client!.LinkDescription}");
                 break;
             case SensitivityStep { From: { } file }:
                 _sensitivity = SensitivityAnalysis.Load(file, _model);
-                _ctx.Out.WriteLine($"  read {_sensitivity.MappedWeights.Count()} weights' derivatives from {file}");
+                _reporter.Line($"  read {_sensitivity.MappedWeights.Count()} weights' derivatives from {file}");
                 break;
             case SensitivityStep s:
                 _sensitivity = ComputeSensitivity(s.Curvature, gradients: true);
                 string path = Path.Combine(_script.Output, "sensitivity.npz");
                 SensitivityAnalysis.Save(_sensitivity, path);
-                _ctx.Out.WriteLine($"  {_sensitivity.Samples:N0} samples, mean loss {_sensitivity.MeanLoss:F4}; wrote {path}");
+                _reporter.Line($"  {_sensitivity.Samples:N0} samples, mean loss {_sensitivity.MeanLoss:F4}; wrote {path}");
                 break;
             case ProgramStep p:
                 await ProgramAsync(p, cancellationToken).ConfigureAwait(false);
@@ -125,7 +125,7 @@ public sealed class ScriptRunner : IAsyncDisposable
     {
         if (_info is null)
         {
-            _spec = await BoardSpec.OpenAsync(_script.Board!, _script.Emulator, cancellationToken).ConfigureAwait(false);
+            _connection = await BoardConnection.OpenAsync(_script.Board!, _script.Emulator, cancellationToken).ConfigureAwait(false);
             BoardClientOptions clientOptions = _script.Link.ToClientOptions();
             if (_resume)
             {
@@ -133,8 +133,9 @@ public sealed class ScriptRunner : IAsyncDisposable
                 _claim = ClaimSeriesContinuation();
                 clientOptions.InitialSequence = _claim?.NextSequence;
             }
-            _client = new BoardClient(_spec.Transport, clientOptions);
+            _client = new BoardClient(_connection.Transport, clientOptions);
             _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+            _device = new BoardDevice(_connection, _info);
         }
         return _info;
     }
@@ -160,8 +161,8 @@ public sealed class ScriptRunner : IAsyncDisposable
     private SensitivityResult ComputeSensitivity(CurvatureKind curvature, bool gradients)
     {
         DataSet calibration = OpenData(_script.Calibration!, DataSplit.Train);
-        return ProgressDisplay.Run(_ctx, "  sensitivity", calibration.Count, report => SensitivityAnalysis.Run(_model, calibration,
-            UswimPaperScore.PassBatch(_script.Steps.SelectMany(s => s.RankingMethods), 256), curvature, 0, n => report(n), gradients));
+        return _reporter.Step("  sensitivity", calibration.Count, progress => SensitivityAnalysis.Run(_model, calibration,
+            UswimPaperScore.PassBatch(_script.Steps.SelectMany(s => s.RankingMethods), 256), curvature, 0, n => progress.Report(n), gradients));
     }
 
     /// <summary>The pass later steps share; with gradients only when some step of the script ranks by them.</summary>
@@ -184,26 +185,27 @@ public sealed class ScriptRunner : IAsyncDisposable
         {
             throw new SwimInputException($"journal '{journalPath}' exists from an earlier run of this script; continue it with 'swim run --resume', or choose a new output directory.");
         }
-        if (SessionLauncher.VarianceAssumption(_spec!, info, step.Method) is { } assumption)
+        if (_device!.Assumption(step.Method) is { } assumption)
         {
-            _ctx.Out.WriteLine($"  note: {assumption}");
+            _reporter.Line($"  note: {assumption}");
         }
-        using (SessionJournal journal = SessionLauncher.OpenJournal(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info,
-            CrossbarMapping.Build(_model, info, options.Mapping)))
+        CellPlan plan = CellPlan.Build(CrossbarMapping.Build(_model, info, options.Mapping), _model);
+        using (SessionJournal journal = JournalBinding.Open(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info, plan.Mapping))
         {
-            ProgrammingResult result = await SessionLauncher.RunAsync(_ctx, $"  programming ({step.Label})", _client!, _model, sensitivity, SessionLauncher.ForDevice(options, _spec!, info),
-                SessionLauncher.VarianceModel(_spec!, info, step.Method), journal, cancellationToken).ConfigureAwait(false);
+            ProgrammingResult result = await _reporter.StepAsync($"  programming ({step.Label})", SessionProgress.Phases.Count, progress =>
+                ProgrammingSession.RunAsync(_client!, _model, plan, sensitivity, _device.Complete(options), _device.VarianceModel(step.Method)?.Invoke(plan),
+                    new ProgressCallback<SessionProgress>(p => progress.Report(p.Overall)), journal, cancellationToken)).ConfigureAwait(false);
             string programmedPath = Path.Combine(_script.Output, "programmed", label + ".onnx");
             Directory.CreateDirectory(Path.GetDirectoryName(programmedPath)!);
             result.Programmed.Save(programmedPath);
             result.Mapping.Save(Path.Combine(_script.Output, "programmed", label + ".mapping.json"));
             _runs.Add(new ProgrammedRun(label, SelectionMethods.Name(step.Method), step.Budget is null ? step.Ratio : null, step.Budget?.TotalSeconds,
                 result.CellsVerified, result.DeviceTimeNs / 1e9, result.Pulses, result.Reads, result.Layers, programmedPath, null, result.Notes));
-            _ctx.Out.WriteLine($"  programmed {result.CellsProgrammed:N0} cells, verified {result.CellsVerified:N0}; device {result.DeviceTimeNs / 1e9:F3} s{(result.DeviceTimeEstimated ? " (estimated)" : "")}"
+            _reporter.Line($"  programmed {result.CellsProgrammed:N0} cells, verified {result.CellsVerified:N0}; device {result.DeviceTimeNs / 1e9:F3} s{(result.DeviceTimeEstimated ? " (estimated)" : "")}"
                 + (result.Link.Replays > 0 ? $"; {result.Link.Replays:N0} commands answered from the board's response cache" : "") + $"; wrote {programmedPath}");
             foreach (string note in result.Notes)
             {
-                _ctx.Out.WriteLine($"  note: {note}");
+                _reporter.Line($"  note: {note}");
             }
         }
     }
@@ -231,14 +233,14 @@ public sealed class ScriptRunner : IAsyncDisposable
         if (_runs.Count == 0)
         {
             using var original = new Classifier(_model);
-            _ctx.Out.WriteLine($"  the model as trained: {original.Evaluate(test, 500).Accuracy:P2} on {test.Count:N0} test samples");
+            _reporter.Line($"  the model as trained: {original.Evaluate(test, 500).Accuracy:P2} on {test.Count:N0} test samples");
             return;
         }
         ProgrammedRun last = _runs[^1];
         using var classifier = new Classifier(OnnxModel.Load(last.ProgrammedModel));
         double accuracy = classifier.Evaluate(test, 500).Accuracy;
         _runs[^1] = last with { Accuracy = accuracy };
-        _ctx.Out.WriteLine($"  {last.Label}: {accuracy:P2} on {test.Count:N0} test samples");
+        _reporter.Line($"  {last.Label}: {accuracy:P2} on {test.Count:N0} test samples");
     }
 
     private void Simulate(SimulateStep step)
@@ -246,16 +248,16 @@ public sealed class ScriptRunner : IAsyncDisposable
         DataSet test = OpenData(_script.Test!, DataSplit.Test);
         SensitivityResult? sensitivity = SensitivityFor(step.Options.Methods);
         int evaluations = step.Options.Trials * step.Options.Methods.Count * step.Options.Ratios.Count;
-        SimulationReport report = ProgressDisplay.Run(_ctx, "  simulate", evaluations, progress => MonteCarloSimulation.Run(_model, test, sensitivity, step.Options, n => progress(n)));
+        SimulationReport report = _reporter.Step("  simulate", evaluations, progress => MonteCarloSimulation.Run(_model, test, sensitivity, step.Options, n => progress.Report(n)));
         report = report with { Model = Path.GetFileName(_script.Model) };
         string directory = Path.Combine(_script.Output, $"simulate-{++_simulateCount}");
         StudyFiles.Write(report, directory);
         foreach ((string method, SimulationPoint? p) in StudySummary.SmallestWithin(report))
         {
-            _ctx.Out.WriteLine(p is null ? $"  {method}: no ratio within 0.3 points of full write-verify"
+            _reporter.Line(p is null ? $"  {method}: no ratio within 0.3 points of full write-verify"
                 : $"  {method}: within 0.3 points of full write-verify ({report.FullWriteVerifyAccuracy:P2}) from {p.Ratio:P0} verified, {p.Speedup:F2}x faster");
         }
-        _ctx.Out.WriteLine($"  wrote {directory}");
+        _reporter.Line($"  wrote {directory}");
     }
 
     private void Report()
@@ -288,7 +290,7 @@ public sealed class ScriptRunner : IAsyncDisposable
             ReportPlots.AccuracyVersusDeviceTime(plotted, staged.PathOf("accuracy-vs-device-time.png"));
         }
         staged.Commit();
-        _ctx.Out.WriteLine($"  wrote {Path.Combine(_script.Output, "report.md")} ({_runs.Count} runs)");
+        _reporter.Line($"  wrote {Path.Combine(_script.Output, "report.md")} ({_runs.Count} runs)");
     }
 
     public async ValueTask DisposeAsync()
@@ -297,9 +299,9 @@ public sealed class ScriptRunner : IAsyncDisposable
         {
             await _client.DisposeAsync().ConfigureAwait(false);
         }
-        if (_spec is not null)
+        if (_connection is not null)
         {
-            await _spec.DisposeAsync().ConfigureAwait(false);
+            await _connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -1,4 +1,4 @@
-using Swim.Controller.Cli;
+using Swim.Controller.Boards;
 using Swim.Controller.Mapping;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
@@ -7,11 +7,11 @@ using Swim.Controller.Simulation;
 namespace Swim.Controller.Scripting;
 
 /// <summary>A scripted mapping session (docs/session-yaml.md): where things are, how weights map, and the steps in order.</summary>
-/// <param name="Board">A board spec as <c>swim program --board</c> takes it; null when no step needs a board.</param>
+/// <param name="Board">The board the steps run on; null when no step needs one.</param>
 /// <param name="Output">The directory every step writes into.</param>
 public sealed record SessionScript(
     string Source,
-    string? Board,
+    BoardAddress? Board,
     EmulatorSettings Emulator,
     LinkSettings Link,
     string Model,

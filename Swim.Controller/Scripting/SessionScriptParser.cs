@@ -1,5 +1,6 @@
 using System.Globalization;
-using Swim.Controller.Cli;
+using Swim.Controller.Boards;
+using Swim.Controller.Sessions;
 using Swim.Controller.Mapping;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
@@ -49,57 +50,75 @@ public static class SessionScriptParser
         string Resolve(string p) => Path.GetFullPath(Path.Combine(folder, p));
 
         reader.OnlyFields(root, "", s_rootFields);
-        string? board = reader.OptionalString(root, "board", "board");
-        YamlMappingNode? emulator = reader.OptionalMapping(root, "emulator", "emulator");
-        EmulatorSettings emulatorSettings = EmulatorSettings.Default;
-        if (emulator is not null)
-        {
-            reader.OnlyFields(emulator, "emulator", ["geometry", "seed", "stuck_rate"]);
-            string geometry = reader.OptionalString(emulator, "geometry", "emulator.geometry") ?? EmulatorSettings.DefaultGeometry;
-            Swim.Emulator.BoardGeometry parsed;
-            try
-            {
-                parsed = Swim.Emulator.BoardGeometry.Parse(geometry);
-            }
-            catch (FormatException ex)
-            {
-                throw reader.Error(emulator.Children[new YamlScalarNode("geometry")], "emulator.geometry", ex.Message);
-            }
-            emulatorSettings = new EmulatorSettings(parsed, (ulong)(reader.OptionalInt(emulator, "seed", "emulator.seed", 0, int.MaxValue) ?? 1),
-                reader.OptionalDouble(emulator, "stuck_rate", "emulator.stuck_rate", 0, 1));
-            if (emulatorSettings.StuckRate is not null && board is not null && !BoardSpec.IsInProcessEmulator(board))
-            {
-                throw reader.Error(emulator.Children[new YamlScalarNode("stuck_rate")], "emulator.stuck_rate",
-                    $"a stuck-cell rate sets up the in-process emulator (board: emulator[:PRESET]), not board {board}; a real board's stuck cells are its own. Leave the rate out.");
-            }
-        }
-        LinkSettings link = LinkSettings.Default;
-        if (reader.OptionalMapping(root, "link", "link") is { } linkNode)
-        {
-            reader.OnlyFields(linkNode, "link", ["timeout_ms", "retries"]);
-            link = new LinkSettings(
-                reader.OptionalInt(linkNode, "timeout_ms", "link.timeout_ms", LinkSettings.MinTimeoutMilliseconds, LinkSettings.MaxTimeoutMilliseconds) ?? link.TimeoutMilliseconds,
-                reader.OptionalInt(linkNode, "retries", "link.retries", 0, LinkSettings.MaxRetries) ?? link.Retries);
-        }
+        BoardAddress? board = reader.OptionalString(root, "board", "board") is { } boardText ? reader.Translate(root, "board", "board", () => BoardAddress.Parse(boardText)) : null;
+        EmulatorSettings emulator = ParseEmulator(reader, root, board);
+        LinkSettings link = ParseLink(reader, root);
         string model = Resolve(reader.RequiredString(root, "model", "model", "the ONNX model to program, relative to this script"));
         reader.RequireFile(root, "model", model);
         DataReference? calibration = reader.OptionalData(root, "calibration", Resolve);
         DataReference? test = reader.OptionalData(root, "test", Resolve);
-        var mapping = new MappingOptions();
-        double tolerance = 0.01;
-        ushort maxIterations = 50;
-        if (reader.OptionalMapping(root, "mapping", "mapping") is { } m)
-        {
-            reader.OnlyFields(m, "mapping", ["weight_bits", "signs", "tolerance", "max_iterations"]);
-            mapping = new MappingOptions
-            {
-                MagnitudeBits = reader.OptionalInt(m, "weight_bits", "mapping.weight_bits", 1, 16) ?? 8,
-                Signs = reader.OptionalChoice(m, "signs", "mapping.signs", ["differential", "offset"]) == "offset" ? SignEncoding.Offset : SignEncoding.Differential,
-            };
-            tolerance = reader.OptionalDouble(m, "tolerance", "mapping.tolerance", 1e-6, 0.999999) ?? tolerance;
-            maxIterations = (ushort)(reader.OptionalInt(m, "max_iterations", "mapping.max_iterations", 1, ushort.MaxValue) ?? maxIterations);
-        }
+        ProgrammingSettings programming = ParseMapping(reader, root);
         string output = Resolve(reader.RequiredString(root, "output", "output", "the directory results go to, relative to this script"));
+        var context = new StepContext(reader, programming.Mapping, Resolve, board is not null, calibration is not null, test is not null);
+        return new SessionScript(source, board, emulator, link, model, calibration, test, programming, output, ParseSteps(context, root));
+    }
+
+    /// <summary>What checking a step needs to know of the rest of the script.</summary>
+    private sealed record StepContext(Reader Reader, MappingOptions Mapping, Func<string, string> Resolve, bool HasBoard, bool HasCalibration, bool HasTest);
+
+    private static EmulatorSettings ParseEmulator(Reader reader, YamlMappingNode root, BoardAddress? board)
+    {
+        if (reader.OptionalMapping(root, "emulator", "emulator") is not { } emulator)
+        {
+            return EmulatorSettings.Default;
+        }
+        reader.OnlyFields(emulator, "emulator", ["geometry", "seed", "stuck_rate"]);
+        string geometry = reader.OptionalString(emulator, "geometry", "emulator.geometry") ?? EmulatorSettings.DefaultGeometry;
+        var settings = new EmulatorSettings(reader.Translate(emulator, "geometry", "emulator.geometry", () => Swim.Emulator.BoardGeometry.Parse(geometry)),
+            (ulong)(reader.OptionalInt(emulator, "seed", "emulator.seed", 0, int.MaxValue) ?? (int)EmulatorSettings.Default.Seed),
+            reader.OptionalDouble(emulator, "stuck_rate", "emulator.stuck_rate", 0, 1));
+        if (board is not null)
+        {
+            reader.Translate(emulator, "stuck_rate", "emulator.stuck_rate", () => settings.CheckFor(board));
+        }
+        return settings;
+    }
+
+    private static LinkSettings ParseLink(Reader reader, YamlMappingNode root)
+    {
+        LinkSettings link = LinkSettings.Default;
+        if (reader.OptionalMapping(root, "link", "link") is not { } linkNode)
+        {
+            return link;
+        }
+        reader.OnlyFields(linkNode, "link", ["timeout_ms", "retries"]);
+        return new LinkSettings(
+            reader.OptionalInt(linkNode, "timeout_ms", "link.timeout_ms", LinkSettings.MinTimeoutMilliseconds, LinkSettings.MaxTimeoutMilliseconds) ?? link.TimeoutMilliseconds,
+            reader.OptionalInt(linkNode, "retries", "link.retries", 0, LinkSettings.MaxRetries) ?? link.Retries);
+    }
+
+    private static ProgrammingSettings ParseMapping(Reader reader, YamlMappingNode root)
+    {
+        var defaults = new ProgrammingOptions();
+        if (reader.OptionalMapping(root, "mapping", "mapping") is not { } m)
+        {
+            return new ProgrammingSettings(defaults.Mapping, defaults.ToleranceFraction, defaults.MaxIterations);
+        }
+        reader.OnlyFields(m, "mapping", ["weight_bits", "signs", "tolerance", "max_iterations"]);
+        var mapping = new MappingOptions
+        {
+            MagnitudeBits = reader.OptionalInt(m, "weight_bits", "mapping.weight_bits", MappingOptions.MinMagnitudeBits, MappingOptions.MaxMagnitudeBits) ?? MappingOptions.DefaultMagnitudeBits,
+            Signs = reader.OptionalChoice(m, "signs", "mapping.signs", ["differential", "offset"]) == "offset" ? SignEncoding.Offset : SignEncoding.Differential,
+        };
+        return new ProgrammingSettings(mapping,
+            reader.OptionalDouble(m, "tolerance", "mapping.tolerance", 1e-6, 0.999999) ?? defaults.ToleranceFraction,
+            (ushort)(reader.OptionalInt(m, "max_iterations", "mapping.max_iterations", 1, ushort.MaxValue) ?? defaults.MaxIterations));
+    }
+
+    /// <summary>The steps, each checked now for what it needs (a board, data, derivatives), not when the run reaches it an hour later.</summary>
+    private static List<ScriptStep> ParseSteps(StepContext context, YamlMappingNode root)
+    {
+        Reader reader = context.Reader;
         if (!root.Children.TryGetValue(new YamlScalarNode("steps"), out YamlNode? stepsNode) || stepsNode is not YamlSequenceNode sequence || sequence.Children.Count == 0)
         {
             throw reader.Error(stepsNode ?? root, "steps", $"give a list of steps, each one of {string.Join(", ", s_stepNames)}.");
@@ -107,34 +126,29 @@ public static class SessionScriptParser
         var steps = new List<ScriptStep>();
         for (int i = 0; i < sequence.Children.Count; i++)
         {
-            ScriptStep step = ParseStep(reader, sequence.Children[i], $"steps[{i}]", mapping, Resolve);
-            // What a step needs is checked now, not when the run reaches it an hour later.
+            YamlNode node = sequence.Children[i];
             string field = $"steps[{i}]";
-            if (step is IdentifyStep or ProgramStep or SweepStep && board is null)
+            ScriptStep step = ParseStep(context, node, field);
+            string? missing = step switch
             {
-                throw reader.Error(sequence.Children[i], field, $"{step.Describe()} needs a board: add 'board: emulator' (or tcp:, serial:, spi:) at the top of the script.");
-            }
-            if (step is SensitivityStep { From: null } && calibration is null)
+                IdentifyStep or ProgramStep or SweepStep when !context.HasBoard => $"{step.Describe()} needs a board: add 'board: emulator' (or tcp:, serial:, spi:) at the top of the script.",
+                SensitivityStep { From: null } when !context.HasCalibration => "sensitivity needs calibration data: add 'calibration: {path: CALIB.npz}', or read an earlier pass with 'sensitivity: {from: SENS.npz}'.",
+                EvalStep or SimulateStep when !context.HasTest => $"{step.Describe()} needs test data: add 'test: {{path: TEST.npz}}'.",
+                _ => null,
+            };
+            bool derivativesGiven = context.HasCalibration || steps.Any(s => s is SensitivityStep { From: not null });
+            if (missing is null && !derivativesGiven && step.RankingMethods.FirstOrDefault(SelectionMethods.NeedsSensitivity) is var needing && step.RankingMethods.Any(SelectionMethods.NeedsSensitivity))
             {
-                throw reader.Error(sequence.Children[i], field, "sensitivity needs calibration data: add 'calibration: {path: CALIB.npz}', or read an earlier pass with 'sensitivity: {from: SENS.npz}'.");
+                missing = $"method {SelectionMethods.Name(needing)} ranks weights by the sensitivity pass: add 'calibration: {{path: CALIB.npz}}'.";
             }
-            if (step is EvalStep or SimulateStep && test is null)
-            {
-                throw reader.Error(sequence.Children[i], field, $"{step.Describe()} needs test data: add 'test: {{path: TEST.npz}}'.");
-            }
-            IEnumerable<SelectionMethod> methods = step.RankingMethods;
-            bool derivativesGiven = steps.Any(s => s is SensitivityStep { From: not null });
-            if (calibration is null && !derivativesGiven && methods.FirstOrDefault(SelectionMethods.NeedsSensitivity) is var needing && methods.Any(SelectionMethods.NeedsSensitivity))
-            {
-                throw reader.Error(sequence.Children[i], field, $"method {SelectionMethods.Name(needing)} ranks weights by the sensitivity pass: add 'calibration: {{path: CALIB.npz}}'.");
-            }
-            steps.Add(step);
+            steps.Add(missing is null ? step : throw reader.Error(node, field, missing));
         }
-        return new SessionScript(source, board, emulatorSettings, link, model, calibration, test, new ProgrammingSettings(mapping, tolerance, maxIterations), output, steps);
+        return steps;
     }
 
-    private static ScriptStep ParseStep(Reader reader, YamlNode node, string field, MappingOptions mapping, Func<string, string> resolve)
+    private static ScriptStep ParseStep(StepContext context, YamlNode node, string field)
     {
+        Reader reader = context.Reader;
         int line = (int)node.Start.Line;
         (string name, YamlMappingNode? body) = node switch
         {
@@ -156,82 +170,81 @@ public static class SessionScriptParser
                 }
                 return name == "identify" ? new IdentifyStep(line) : name == "eval" ? new EvalStep(line) : new ReportStep(line);
             case "sensitivity":
-                if (body is null)
-                {
-                    return new SensitivityStep(line, CurvatureKind.Obd);
-                }
-                reader.OnlyFields(body, at, ["curvature", "from"]);
-                string? from = reader.OptionalString(body, "from", $"{at}.from") is { } file ? resolve(file) : null;
-                if (from is not null)
-                {
-                    reader.RequireFile(body, "from", from, $"{at}.from");
-                }
-                return new SensitivityStep(line, SensitivityCommand.ParseCurvature(reader.OptionalChoice(body, "curvature", $"{at}.curvature", ["obd", "ggn", "ggn-mc"]) ?? "obd"), from);
+                return SensitivityStepFrom(context, body, line, at);
             case "program":
-            {
-                if (body is null)
-                {
-                    return new ProgramStep(line, SelectionMethod.Swim, 0.1, null, 1);
-                }
-                reader.OnlyFields(body, at, ["method", "ratio", "budget", "seed"]);
-                SelectionMethod method = reader.OptionalMethod(body, "method", $"{at}.method") ?? SelectionMethod.Swim;
-                double? ratio = reader.OptionalDouble(body, "ratio", $"{at}.ratio", 0, 1);
-                double? budget = reader.OptionalDouble(body, "budget", $"{at}.budget", 1e-9, double.MaxValue);
-                if (ratio is not null && budget is not null)
-                {
-                    throw reader.Error(body, at, "give either ratio (a fraction of weights) or budget (seconds of device time), not both.");
-                }
-                return new ProgramStep(line, method, ratio ?? 0.1, budget is { } b ? TimeSpan.FromSeconds(b) : null, reader.OptionalInt(body, "seed", $"{at}.seed", 0, int.MaxValue) ?? 1);
-            }
+                return ProgramStepFrom(reader, body, line, at);
             case "sweep":
-            {
                 if (body is null)
                 {
                     throw reader.Error(node, at, "sweep needs methods and ratios, e.g. 'sweep: {methods: [swim, magnitude], ratios: [0.1, 0.2]}'.");
                 }
                 reader.OnlyFields(body, at, ["methods", "ratios", "seed"]);
                 return new SweepStep(line, reader.RequiredMethods(body, "methods", $"{at}.methods"), reader.RequiredRatios(body, "ratios", $"{at}.ratios"),
-                    reader.OptionalInt(body, "seed", $"{at}.seed", 0, int.MaxValue) ?? 1);
-            }
+                    reader.OptionalInt(body, "seed", $"{at}.seed", 0, int.MaxValue) ?? s_programDefaults.Seed);
             case "simulate":
-            {
-                body ??= new YamlMappingNode();
-                reader.OnlyFields(body, at, ["noise_model", "device", "weight_bits", "sigma", "sigma_wv", "stuck_rate", "tolerance", "trials", "seed", "methods", "ratios", "threads"]);
-                bool paper = (reader.OptionalChoice(body, "noise_model", $"{at}.noise_model", ["paper", "device"]) ?? "paper") == "paper";
-                DevicePreset preset = DevicePreset.ByName(reader.OptionalChoice(body, "device", $"{at}.device", [.. DevicePreset.Names]) ?? "rram");
-                double? sigma = reader.OptionalDouble(body, "sigma", $"{at}.sigma", 0, 10);
-                double? sigmaWv = reader.OptionalDouble(body, "sigma_wv", $"{at}.sigma_wv", 0, 10);
-                if (!paper && sigmaWv is not null)
-                {
-                    throw reader.Error(body, $"{at}.sigma_wv", "sigma_wv belongs to noise_model paper; under the device model write-verify is the board's loop (set its band with tolerance).");
-                }
-                double? stuckRate = reader.OptionalDouble(body, "stuck_rate", $"{at}.stuck_rate", 0, 1);
-                if (paper && stuckRate is not null)
-                {
-                    throw reader.Error(body, $"{at}.stuck_rate", "stuck_rate belongs to noise_model device; the paper model has no stuck cells.");
-                }
-                preset = stuckRate is { } rate ? preset with { StuckRate = rate } : preset;
-                var defaults = new SimulationOptions();
-                double s = sigma ?? (paper ? 0.1 : preset.ProgramSigma);
-                var options = new SimulationOptions
-                {
-                    NoiseModel = paper ? NoiseModelKind.Paper : NoiseModelKind.Device,
-                    Device = !paper && sigma is { } ps ? preset with { ProgramSigma = ps } : preset,
-                    WeightBits = reader.OptionalInt(body, "weight_bits", $"{at}.weight_bits", 1, 16) ?? mapping.MagnitudeBits,
-                    Sigma = s,
-                    SigmaVerified = sigmaWv ?? s / 10,
-                    ToleranceFraction = reader.OptionalDouble(body, "tolerance", $"{at}.tolerance", 1e-6, 0.999999) ?? defaults.ToleranceFraction,
-                    Trials = reader.OptionalInt(body, "trials", $"{at}.trials", 1, 100_000) ?? defaults.Trials,
-                    Seed = reader.OptionalInt(body, "seed", $"{at}.seed", 0, int.MaxValue) ?? defaults.Seed,
-                    Methods = body.Children.ContainsKey(new YamlScalarNode("methods")) ? reader.RequiredMethods(body, "methods", $"{at}.methods") : defaults.Methods,
-                    Ratios = body.Children.ContainsKey(new YamlScalarNode("ratios")) ? reader.RequiredRatios(body, "ratios", $"{at}.ratios") : defaults.Ratios,
-                    Parallelism = reader.OptionalInt(body, "threads", $"{at}.threads", 1, 1024) ?? defaults.Parallelism,
-                };
-                return new SimulateStep(line, options);
-            }
+                return SimulateStepFrom(context, body ?? new YamlMappingNode(), line, at);
             default:
                 throw reader.Error(node, field, $"unknown step '{name}'; steps are {string.Join(", ", s_stepNames)}.");
         }
+    }
+
+    private static readonly ProgrammingOptions s_programDefaults = new();
+
+    private static SensitivityStep SensitivityStepFrom(StepContext context, YamlMappingNode? body, int line, string at)
+    {
+        Reader reader = context.Reader;
+        if (body is null)
+        {
+            return new SensitivityStep(line, CurvatureKind.Obd);
+        }
+        reader.OnlyFields(body, at, ["curvature", "from"]);
+        string? from = reader.OptionalString(body, "from", $"{at}.from") is { } file ? context.Resolve(file) : null;
+        if (from is not null)
+        {
+            reader.RequireFile(body, "from", from, $"{at}.from");
+        }
+        return new SensitivityStep(line, CurvatureKinds.Parse(reader.OptionalChoice(body, "curvature", $"{at}.curvature", CurvatureKinds.Names) ?? "obd"), from);
+    }
+
+    private static ProgramStep ProgramStepFrom(Reader reader, YamlMappingNode? body, int line, string at)
+    {
+        if (body is null)
+        {
+            return new ProgramStep(line, s_programDefaults.Method, s_programDefaults.Fraction, null, s_programDefaults.Seed);
+        }
+        reader.OnlyFields(body, at, ["method", "ratio", "budget", "seed"]);
+        SelectionMethod method = reader.OptionalMethod(body, "method", $"{at}.method") ?? s_programDefaults.Method;
+        double? ratio = reader.OptionalDouble(body, "ratio", $"{at}.ratio", 0, 1);
+        double? budget = reader.OptionalDouble(body, "budget", $"{at}.budget", 1e-9, double.MaxValue);
+        if (ratio is not null && budget is not null)
+        {
+            throw reader.Error(body, at, "give either ratio (a fraction of weights) or budget (seconds of device time), not both.");
+        }
+        return new ProgramStep(line, method, ratio ?? s_programDefaults.Fraction, budget is { } b ? TimeSpan.FromSeconds(b) : null,
+            reader.OptionalInt(body, "seed", $"{at}.seed", 0, int.MaxValue) ?? s_programDefaults.Seed);
+    }
+
+    private static SimulateStep SimulateStepFrom(StepContext context, YamlMappingNode body, int line, string at)
+    {
+        Reader reader = context.Reader;
+        reader.OnlyFields(body, at, ["noise_model", "device", "weight_bits", "sigma", "sigma_wv", "stuck_rate", "tolerance", "trials", "seed", "methods", "ratios", "threads"]);
+        var defaults = new SimulationOptions();
+        bool paper = (reader.OptionalChoice(body, "noise_model", $"{at}.noise_model", ["paper", "device"]) ?? "paper") == "paper";
+        string device = reader.OptionalChoice(body, "device", $"{at}.device", [.. DevicePreset.Names]) ?? defaults.Device.Name;
+        double? sigma = reader.OptionalDouble(body, "sigma", $"{at}.sigma", 0, 10);
+        double? sigmaWv = reader.OptionalDouble(body, "sigma_wv", $"{at}.sigma_wv", 0, 10);
+        double? stuckRate = reader.OptionalDouble(body, "stuck_rate", $"{at}.stuck_rate", 0, 1);
+        var options = new SimulationOptions
+        {
+            WeightBits = reader.OptionalInt(body, "weight_bits", $"{at}.weight_bits", MappingOptions.MinMagnitudeBits, MappingOptions.MaxMagnitudeBits) ?? context.Mapping.MagnitudeBits,
+            ToleranceFraction = reader.OptionalDouble(body, "tolerance", $"{at}.tolerance", 1e-6, 0.999999) ?? defaults.ToleranceFraction,
+            Trials = reader.OptionalInt(body, "trials", $"{at}.trials", 1, 100_000) ?? defaults.Trials,
+            Seed = reader.OptionalInt(body, "seed", $"{at}.seed", 0, int.MaxValue) ?? defaults.Seed,
+            Methods = body.Children.ContainsKey(new YamlScalarNode("methods")) ? reader.RequiredMethods(body, "methods", $"{at}.methods") : defaults.Methods,
+            Ratios = body.Children.ContainsKey(new YamlScalarNode("ratios")) ? reader.RequiredRatios(body, "ratios", $"{at}.ratios") : defaults.Ratios,
+            Parallelism = reader.OptionalInt(body, "threads", $"{at}.threads", 1, 1024) ?? defaults.Parallelism,
+        };
+        return new SimulateStep(line, reader.Translate(body, "", at, () => options.WithNoise(paper ? NoiseModelKind.Paper : NoiseModelKind.Device, device, sigma, sigmaWv, stuckRate)));
     }
 
     /// <summary>Typed reads of fields with messages that carry the file, the line and the field's path.</summary>
@@ -239,6 +252,26 @@ public static class SessionScriptParser
     {
         public SwimInputException Error(YamlNode node, string field, string problem) =>
             new($"{source}:{node.Start.Line}: {(field.Length == 0 ? "" : field + ": ")}{problem}");
+
+        /// <summary>Runs a library check (or parse) on a field's value, reporting its refusal at the field's line (at the mapping's when the key is absent).</summary>
+        public T Translate<T>(YamlMappingNode map, string key, string field, Func<T> check)
+        {
+            try
+            {
+                return check();
+            }
+            catch (Exception ex) when (ex is SwimInputException or FormatException)
+            {
+                throw Error(Find(map, key) ?? map, field, ex.Message);
+            }
+        }
+
+        public void Translate(YamlMappingNode map, string key, string field, Action check) =>
+            Translate(map, key, field, () =>
+            {
+                check();
+                return 0;
+            });
 
         public void OnlyFields(YamlMappingNode map, string at, IReadOnlyList<string> allowed)
         {

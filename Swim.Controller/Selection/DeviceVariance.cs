@@ -4,8 +4,8 @@ using Swim.Devices;
 namespace Swim.Controller.Selection;
 
 /// <summary>
-/// A cell's open-loop programming variance (uS^2) at its target level, from a device profile: cycle-to-cycle
-/// sigma times the state-dependent factor, plus device-to-device sigma, both fractions of the window.
+/// Each cell's open-loop programming variance (uS^2) at its target level in a cell plan, from the device's
+/// <see cref="DevicePreset.ProgrammingVariance"/>: the physics stays in Swim.Devices, this only places it on the plan.
 /// </summary>
 public static class DeviceVariance
 {
@@ -15,11 +15,7 @@ public static class DeviceVariance
         return plan =>
         {
             double window = plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin;
-            return cell =>
-            {
-                double sigma = preset.ProgramSigma * preset.SigmaFactorAt(preset.ConductanceMin + (plan.TargetConductance(cell) - plan.Mapping.ConductanceMin) / window * preset.Window);
-                return window * window * (sigma * sigma + preset.DeviceSigma * preset.DeviceSigma);
-            };
+            return cell => window * window * preset.ProgrammingVariance((plan.TargetConductance(cell) - plan.Mapping.ConductanceMin) / window);
         };
     }
 }

@@ -32,23 +32,6 @@ public static class UswimPaperScore
     public static int PassBatch(IEnumerable<SelectionMethod> methods, int otherwise) =>
         methods.Contains(SelectionMethod.USwimPaper) ? AuthorsBatch : otherwise;
 
-    /// <summary>
-    /// The authors' s for a device: the middle levels' programming std over the outer levels' (their 2-bit cells
-    /// have one s for the two middle states). 1 for a device with two levels, which has no middle state.
-    /// </summary>
-    public static double StateSigmaRatio(DevicePreset preset)
-    {
-        ArgumentNullException.ThrowIfNull(preset);
-        IReadOnlyList<double> factors = preset.LevelSigmaFactors;
-        if (factors.Count < 3)
-        {
-            return 1;
-        }
-        double outer = (factors[0] + factors[^1]) / 2;
-        double middle = factors.Skip(1).Take(factors.Count - 2).Average();
-        return middle / outer;
-    }
-
     /// <summary>Every weight's score (global index, layer by layer), larger is verified first.</summary>
     /// <param name="stateSigmaRatio">s: the middle states' std over the outer states'.</param>
     public static double[] Scores(WeightLayers layers, SensitivityResult sensitivity, double stateSigmaRatio)

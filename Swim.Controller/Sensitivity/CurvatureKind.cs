@@ -25,3 +25,25 @@ public enum CurvatureKind
     /// </summary>
     GgnMonteCarlo,
 }
+
+/// <summary>The names curvature kinds go by on the command line and in scripts.</summary>
+public static class CurvatureKinds
+{
+    public static IReadOnlyList<string> Names { get; } = ["obd", "ggn", "ggn-mc"];
+
+    public static CurvatureKind Parse(string name) => name switch
+    {
+        "obd" => CurvatureKind.Obd,
+        "ggn" => CurvatureKind.Ggn,
+        "ggn-mc" => CurvatureKind.GgnMonteCarlo,
+        _ => throw new SwimInputException($"--curvature '{name}' is not one of {string.Join(", ", Names)}."),
+    };
+
+    public static string Name(CurvatureKind kind) => kind switch
+    {
+        CurvatureKind.Obd => "obd",
+        CurvatureKind.Ggn => "ggn",
+        CurvatureKind.GgnMonteCarlo => "ggn-mc",
+        _ => "none",
+    };
+}

@@ -37,8 +37,39 @@ public sealed record ProgrammingOptions
     public double StateSigmaRatio { get; init; } = 1;
 
     /// <summary>Seeds random selection.</summary>
-    public int Seed { get; init; }
+    public int Seed { get; init; } = 1;
 
     /// <summary>Cells per round of commands: the unit of progress reports.</summary>
     public int ChunkCells { get; init; } = 16_384;
+
+    /// <summary>Refuses options a session cannot run with, naming the option (as the command line and scripts spell it) and the range.</summary>
+    public ProgrammingOptions Validate()
+    {
+        if (!(Fraction is >= 0 and <= 1))
+        {
+            throw new SwimInputException($"--ratio must lie in [0, 1] (got {Fraction}).");
+        }
+        if (VerifyBudget is { } budget && budget <= TimeSpan.Zero)
+        {
+            throw new SwimInputException($"--budget must be a positive number of seconds (got {budget.TotalSeconds}).");
+        }
+        if (!(ToleranceFraction is > 0 and < 1))
+        {
+            throw new SwimInputException($"--tolerance must lie between 0 and 1 (a fraction of the window; got {ToleranceFraction}).");
+        }
+        if (MaxIterations < 1)
+        {
+            throw new SwimInputException("--max-iterations must be 1 to 65535.");
+        }
+        if (ChunkCells < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ChunkCells), ChunkCells, "a chunk holds at least one cell.");
+        }
+        MappingOptions.CheckMagnitudeBits(Mapping.MagnitudeBits);
+        return this;
+    }
+
+    /// <summary>An iteration limit given as a number, refused outside 1 to 65535.</summary>
+    public static ushort IterationLimit(int iterations) =>
+        iterations is >= 1 and <= ushort.MaxValue ? (ushort)iterations : throw new SwimInputException($"--max-iterations must be 1 to 65535 (got {iterations}).");
 }

@@ -29,9 +29,8 @@ internal sealed class DeviceVariation : VariationModel
         _options = options;
         DevicePreset preset = options.Device;
         var mappingOptions = new MappingOptions { MagnitudeBits = options.WeightBits, Signs = options.Signs };
-        mappingOptions.Validate(System.Numerics.BitOperations.Log2((uint)preset.Levels));
         // A board as big as the model needs: the simulation studies variation, not whether the model fits.
-        int cellsPerWeight = options.WeightBits / System.Numerics.BitOperations.Log2((uint)preset.Levels) * (options.Signs == SignEncoding.Differential ? 2 : 1);
+        int cellsPerWeight = mappingOptions.CellsPerWeight(System.Numerics.BitOperations.Log2((uint)preset.Levels));
         IReadOnlyList<MappedWeight> weights = model.RequireMappedWeights();
         long needed = weights.Sum(w => w.Dims.Aggregate(1L, (a, d) => a * d)) * cellsPerWeight;
         ushort tiles = (ushort)Math.Min(ushort.MaxValue, 2 * needed / (256 * 256) + 4 * weights.Count + 4);
@@ -47,7 +46,7 @@ internal sealed class DeviceVariation : VariationModel
 
     public override string CostUnit => "device seconds";
 
-    public override double StateSigmaRatio => UswimPaperScore.StateSigmaRatio(_options.Device);
+    public override double StateSigmaRatio => _options.Device.StateSigmaRatio;
 
     public override int[] Rank(SelectionMethod method, SensitivityResult? sensitivity, TrialInstance? instance, int seed) =>
         CellSelector.Rank(method, _plan, sensitivity, _cellVariance, method == SelectionMethod.Posterior ? ((DeviceInstance)instance!).Measured : null, seed, StateSigmaRatio);

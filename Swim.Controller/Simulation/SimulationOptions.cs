@@ -28,7 +28,7 @@ public sealed record SimulationOptions
     public DevicePreset Device { get; init; } = DevicePreset.Rram;
 
     /// <summary>N: magnitude bits of a weight (step max|W_layer| / 2^N).</summary>
-    public int WeightBits { get; init; } = 8;
+    public int WeightBits { get; init; } = MappingOptions.DefaultMagnitudeBits;
 
     /// <summary>Paper model: each device's std as a fraction of its range, unverified.</summary>
     public double Sigma { get; init; } = 0.1;
@@ -52,6 +52,40 @@ public sealed record SimulationOptions
     /// <summary>Trials run at once, one core each.</summary>
     public int Parallelism { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// The noise model's settings as a user gives them (<c>swim simulate</c> or a script's simulate step), with the rules
+    /// between them: sigma defaults to 0.1 (paper) or the preset's programming sigma (device), which it overrides;
+    /// sigma-wv belongs to the paper model and defaults to sigma / 10; a stuck-cell rate belongs to the device model.
+    /// </summary>
+    public SimulationOptions WithNoise(NoiseModelKind noise, string device, double? sigma = null, double? sigmaVerified = null, double? stuckRate = null)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        bool paper = noise == NoiseModelKind.Paper;
+        if (!paper && sigmaVerified is not null)
+        {
+            throw new SwimInputException("--sigma-wv (sigma_wv) belongs to the paper noise model; under the device model write-verify is the board's loop: set its band with the tolerance.");
+        }
+        if (paper && stuckRate is not null)
+        {
+            throw new SwimInputException("--stuck-rate (stuck_rate) belongs to the device noise model; the paper model has no stuck cells.");
+        }
+        if (stuckRate is not (null or (>= 0 and <= 1)))
+        {
+            throw new SwimInputException($"the stuck-cell rate must be a fraction in [0, 1] (got {stuckRate}).");
+        }
+        DevicePreset preset = DevicePreset.Names.Contains(device) ? DevicePreset.ByName(device)
+            : throw new SwimInputException($"--device '{device}' is not a device preset; presets are {string.Join(", ", DevicePreset.Names)}.");
+        preset = stuckRate is { } rate ? preset with { StuckRate = rate } : preset;
+        double s = sigma ?? (paper ? 0.1 : preset.ProgramSigma);
+        return this with
+        {
+            NoiseModel = noise,
+            Device = !paper && sigma is { } programSigma ? preset with { ProgramSigma = programSigma } : preset,
+            Sigma = s,
+            SigmaVerified = sigmaVerified ?? s / 10,
+        };
+    }
+
     public void Validate()
     {
         if (Methods.Count == 0)
@@ -66,10 +100,7 @@ public sealed record SimulationOptions
         {
             throw new SwimInputException($"--trials must be at least 1 (got {Trials}).");
         }
-        if (WeightBits is < 1 or > 16)
-        {
-            throw new SwimInputException($"--weight-bits must be 1 to 16 (got {WeightBits}).");
-        }
+        MappingOptions.CheckMagnitudeBits(WeightBits);
         if (!(Sigma >= 0) || !(SigmaVerified >= 0) || double.IsInfinity(Sigma) || double.IsInfinity(SigmaVerified))
         {
             throw new SwimInputException($"--sigma and --sigma-wv must be finite and non-negative (got {Sigma} and {SigmaVerified}).");

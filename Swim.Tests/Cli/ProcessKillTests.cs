@@ -205,7 +205,7 @@ public sealed class ProcessKillTests : IDisposable
         var link = new KillSwitch(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port), 65 * 3 + 45, kill);
         await using var client = new BoardClient(link, KillSwitch.ClientOptions());
         var info = await client.IdentifyAsync();
-        using SessionJournal record = SessionLauncher.OpenJournal(journal, resume: false, model, s_model, options, info,
+        using SessionJournal record = JournalBinding.Open(journal, resume: false, model, s_model, options, info,
             CrossbarMapping.Build(model, info, options.Mapping));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, model, null, options, journal: record, cancellationToken: kill.Token));
         Assert.Equal(("program", 1), (record.Summary().Single(row => !row.Done).Phase, record.Summary().Single(row => !row.Done).Chunks));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Swim.Controller.Boards;
 using Swim.Controller;
 using Swim.Controller.Cli;
 using Swim.Controller.Scripting;

@@ -26,7 +26,7 @@ public sealed class CrossbarMappingTests
 
         CrossbarMapping mapping = CrossbarMapping.Build(LeNet(), board.Info, new MappingOptions());
 
-        Assert.Equal(Swim.Controller.Cli.EmulatorSettings.Default.Geometry, Swim.Emulator.BoardGeometry.Default);
+        Assert.Equal(Swim.Controller.Boards.EmulatorSettings.Default.Geometry, Swim.Emulator.BoardGeometry.Default);
         Assert.True(mapping.CellCount <= board.Info.CellCount);
     }
 

@@ -108,7 +108,7 @@ public sealed class UswimPaperScoreTests
     [InlineData("paper", 1.0)]
     public void A_presets_s_is_its_middle_states_std_over_its_outer_states(string preset, double s)
     {
-        Assert.Equal(s, UswimPaperScore.StateSigmaRatio(DevicePreset.ByName(preset)), 12);
+        Assert.Equal(s, DevicePreset.ByName(preset).StateSigmaRatio, 12);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Swim.Protocol.Client;
 
-namespace Swim.Controller.Cli;
+namespace Swim.Controller.Boards;
 
 /// <summary>
 /// How patiently the host talks to a board (<c>--link-timeout</c>, <c>--link-retries</c>, a script's <c>link</c>): the

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Swim.Controller.Cli;
+namespace Swim.Controller;
 
 /// <summary>One JSON style for every <c>--json</c> output and file Swim writes: snake_case, indented.</summary>
 public static class JsonOutput

@@ -1,10 +1,10 @@
-namespace Swim.Controller.Cli;
+namespace Swim.Controller;
 
 /// <summary>
 /// Output paths checked before any work starts, so that a sensitivity pass, a training run or a board
 /// programmed for minutes cannot end in a write that was never possible.
 /// </summary>
-internal static class OutputPaths
+public static class OutputPaths
 {
     /// <summary>A file to be written: refused if a directory has that name.</summary>
     public static string File(string path, string option, string exampleName)

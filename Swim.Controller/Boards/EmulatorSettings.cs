@@ -1,7 +1,7 @@
 using Swim.Emulator;
 using Swim.Devices;
 
-namespace Swim.Controller.Cli;
+namespace Swim.Controller.Boards;
 
 /// <summary>
 /// How an in-process emulator (<c>--board emulator[:PRESET]</c>) is built: its geometry, the seed of its physics and,
@@ -15,6 +15,29 @@ public sealed record EmulatorSettings(BoardGeometry Geometry, ulong Seed = 1, do
     public static EmulatorSettings Default { get; } = new(BoardGeometry.Default);
 
     public DevicePreset Apply(DevicePreset preset) => StuckRate is { } rate ? preset with { StuckRate = rate } : preset;
+
+    /// <summary>Refuses emulator-only settings for another kind of board, before anything is opened.</summary>
+    public void CheckFor(BoardAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address is not EmulatorAddress && StuckRate is not null)
+        {
+            throw new SwimInputException($"board '{address}': a stuck-cell rate sets up the in-process emulator (emulator[:PRESET]); a real board's stuck cells are its own. Leave the rate out.");
+        }
+    }
+
+    /// <summary>Parses an emulator geometry given at <paramref name="where"/> (an option or a script key).</summary>
+    public static BoardGeometry ParseGeometry(string text, string where)
+    {
+        try
+        {
+            return BoardGeometry.Parse(text);
+        }
+        catch (FormatException ex)
+        {
+            throw new SwimInputException($"{where}: {ex.Message}", ex);
+        }
+    }
 
     /// <summary>Checks a stuck-cell rate given on the command line or in a script.</summary>
     public static double? CheckStuckRate(double? rate, string where) =>

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Sockets;
+using Swim.Devices;
+using Swim.Emulator;
+using Swim.Emulator.Hosting;
+using Swim.Protocol.Transports;
+using Swim.Transports;
+
+namespace Swim.Controller.Boards;
+
+/// <summary>
+/// An open link to a board, made by <see cref="OpenAsync"/> from any <see cref="BoardAddress"/>; for the
+/// in-process emulator it also owns the emulator, and knows its device.
+/// </summary>
+public sealed class BoardConnection : IAsyncDisposable
+{
+    private readonly EmulatorHost? _emulator;
+
+    private BoardConnection(BoardAddress address, ByteTransport transport, EmulatorHost? emulator, DevicePreset? device)
+    {
+        Address = address;
+        Transport = transport;
+        _emulator = emulator;
+        Device = device;
+    }
+
+    public BoardAddress Address { get; }
+
+    /// <summary>The link, for a <c>BoardClient</c>.</summary>
+    public ByteTransport Transport { get; }
+
+    /// <summary>The device's physics when Swim knows it for certain (the in-process emulator's preset), else null.</summary>
+    public DevicePreset? Device { get; }
+
+    /// <summary>Opens the board at <paramref name="address"/>; <paramref name="emulator"/> sets up an in-process emulator and is refused for any other board.</summary>
+    public static async Task<BoardConnection> OpenAsync(BoardAddress address, EmulatorSettings emulator, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentNullException.ThrowIfNull(emulator);
+        emulator.CheckFor(address);
+        switch (address)
+        {
+            case EmulatorAddress e:
+                DevicePreset preset = emulator.Apply(DevicePreset.ByName(e.Preset));
+                var host = new EmulatorHost(new EmulatedBoard(preset, emulator.Geometry, emulator.Seed));
+                return new BoardConnection(address, host.ConnectInProcess(), host, preset);
+            case TcpAddress tcp:
+                IPAddress ip = await ResolveAsync(tcp, cancellationToken).ConfigureAwait(false);
+                return new BoardConnection(address, await TcpTransport.ConnectAsync(ip.ToString(), tcp.Port, cancellationToken).ConfigureAwait(false), null, null);
+            case SerialAddress serial:
+                return new BoardConnection(address, SerialTransport.Open(serial.Device, serial.BaudRate), null, null);
+            case SpiAddress spi:
+                return new BoardConnection(address, SpiTransport.Open(spi.Bus, spi.ChipSelect, spi.ReadyPin), null, null);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(address), address, "unknown kind of board address");
+        }
+    }
+
+    /// <summary>The host's address: itself when it is one, else what the name resolves to (a name that does not resolve is bad input).</summary>
+    private static async Task<IPAddress> ResolveAsync(TcpAddress tcp, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(tcp.Host, out IPAddress? literal))
+        {
+            return literal;
+        }
+        try
+        {
+            IPAddress[] found = await Dns.GetHostAddressesAsync(tcp.Host, cancellationToken).ConfigureAwait(false);
+            // IPv4 first: bench boxes and the emulator listen on it by default.
+            return found.OrderBy(a => a.AddressFamily == AddressFamily.InterNetwork ? 0 : 1).FirstOrDefault()
+                ?? throw new SwimInputException($"board '{tcp}': host '{tcp.Host}' has no address; check the name, or give the board's IP address.");
+        }
+        catch (SocketException ex)
+        {
+            throw new SwimInputException($"board '{tcp}': host '{tcp.Host}' does not resolve ({ex.Message}); check the name, or give the board's IP address.", ex);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_emulator is not null)
+        {
+            await _emulator.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

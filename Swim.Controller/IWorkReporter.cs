@@ -1,0 +1,54 @@
+namespace Swim.Controller;
+
+/// <summary>
+/// How a long library call (a programming run, a study, a script) tells whoever runs it what is happening: lines
+/// worth reading, and the progress of each long step. The <c>swim</c> command shows them as log lines or progress
+/// bars; a notebook or another tool can collect them, or pass <see cref="WorkReporter.Silent"/>.
+/// </summary>
+public interface IWorkReporter
+{
+    /// <summary>A line for the reader: what was found, what was written, a note.</summary>
+    void Line(string text);
+
+    /// <summary>Runs one long step, which reports how much of <paramref name="total"/> it has done as it goes.</summary>
+    T Step<T>(string description, double total, Func<IProgress<double>, T> work);
+
+    /// <summary>Runs one long asynchronous step, which reports how much of <paramref name="total"/> it has done as it goes.</summary>
+    Task<T> StepAsync<T>(string description, double total, Func<IProgress<double>, Task<T>> work);
+}
+
+/// <summary>Ready-made reporters.</summary>
+public static class WorkReporter
+{
+    /// <summary>Reports nothing.</summary>
+    public static IWorkReporter Silent { get; } = new TextReporter(TextWriter.Null);
+
+    /// <summary>Writes each line to <paramref name="writer"/>; progress is not shown.</summary>
+    public static IWorkReporter To(TextWriter writer) => new TextReporter(writer);
+
+    private sealed class TextReporter(TextWriter writer) : IWorkReporter
+    {
+        public void Line(string text) => writer.WriteLine(text);
+
+        public T Step<T>(string description, double total, Func<IProgress<double>, T> work)
+        {
+            ArgumentNullException.ThrowIfNull(work);
+            return work(new ProgressCallback<double>(_ => { }));
+        }
+
+        public Task<T> StepAsync<T>(string description, double total, Func<IProgress<double>, Task<T>> work)
+        {
+            ArgumentNullException.ThrowIfNull(work);
+            return work(new ProgressCallback<double>(_ => { }));
+        }
+    }
+}
+
+/// <summary>
+/// An <see cref="IProgress{T}"/> that calls its action at once, on the reporting thread (<see cref="Progress{T}"/>
+/// posts to a synchronisation context instead, so reports can arrive after the work has finished).
+/// </summary>
+public sealed class ProgressCallback<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text;
+using Swim.Controller.Selection;
+using Swim.Controller.Sessions;
+using Swim.Controller.Workflows;
+
+namespace Swim.Controller.Reports;
+
+/// <summary>A programming run's report directory: report.json, report.md, mapping.json and layer-errors.png.</summary>
+public static class ProgrammingReport
+{
+    public static void Write(string directory, ProgrammingRequest request, ProgrammingOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(outcome);
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "report.json"), JsonOutput.Serialize(Summary(request, outcome)));
+        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(request, outcome));
+        outcome.Result.Mapping.Save(Path.Combine(directory, "mapping.json"));
+        ReportPlots.LayerErrors(outcome.Result.Layers, Path.Combine(directory, "layer-errors.png"));
+    }
+
+    /// <summary>report.json's content (snake_case through <see cref="JsonOutput"/>).</summary>
+    public static object Summary(ProgrammingRequest request, ProgrammingOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(outcome);
+        ProgrammingResult p = outcome.Result;
+        return new
+        {
+            model = request.ModelPath,
+            board = BoardName(outcome),
+            method = SelectionMethods.Name(request.Options.Method),
+            ratio = request.Options.Fraction,
+            cells_programmed = p.CellsProgrammed,
+            cells_verified = p.CellsVerified,
+            verify_converged = p.VerifyConverged,
+            verify_did_not_converge = p.VerifyDidNotConverge,
+            verify_stuck = p.VerifyStuck,
+            device_time_s = p.DeviceTimeNs / 1e9,
+            device_time_estimated = p.DeviceTimeEstimated,
+            pulses = p.Pulses,
+            reads = p.Reads,
+            verify_iterations = p.VerifyIterations,
+            link = p.Link,
+            layers = p.Layers,
+            accuracy = outcome.Accuracy,
+            accuracy_as_trained = outcome.TrainedAccuracy,
+            wall_s = p.WallSeconds,
+            notes = p.Notes,
+        };
+    }
+
+    public static string Markdown(ProgrammingRequest request, ProgrammingOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(outcome);
+        ProgrammingResult p = outcome.Result;
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Programming report: {Path.GetFileName(request.ModelPath)}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Board {BoardName(outcome)}; selection {SelectionMethods.Name(request.Options.Method)} at {request.Options.Fraction:P1}; {p.Mapping.MagnitudeBits}-bit weights on {p.Mapping.Levels}-level cells, {p.Mapping.Signs.ToString().ToLowerInvariant()} signs.");
+        md.AppendLine();
+        md.AppendLine("| measure | value |");
+        md.AppendLine("|---|---:|");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| cells programmed | {p.CellsProgrammed:N0} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| cells write-verified | {p.CellsVerified:N0} ({p.VerifyConverged:N0} in band, {p.VerifyDidNotConverge:N0} not converged, {p.VerifyStuck:N0} stuck) |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| device time | {p.DeviceTimeNs / 1e9:F3} s{(p.DeviceTimeEstimated ? " (estimated)" : "")} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| pulses / reads / verify iterations | {p.Pulses:N0} / {p.Reads:N0} / {p.VerifyIterations:N0} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| link frames out / in / resent / corrupt / answered from the board's cache | {p.Link.FramesSent:N0} / {p.Link.FramesReceived:N0} / {p.Link.Retransmissions:N0} / {p.Link.CorruptFrames:N0} / {p.Link.Replays:N0} |");
+        if (outcome.Accuracy is { } a)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| accuracy of the read-back model | {a:P2} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| accuracy of the model as trained, same samples | {outcome.TrainedAccuracy:P2} |");
+        }
+        foreach (string note in p.Notes)
+        {
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"Note: {note}");
+        }
+        md.AppendLine();
+        md.AppendLine("| layer | weights | RMS error (of full scale) | max error |");
+        md.AppendLine("|---|---:|---:|---:|");
+        foreach (LayerError layer in p.Layers)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {layer.Weight} | {layer.Elements:N0} | {layer.RmsError:P2} | {layer.MaxError:P2} |");
+        }
+        return md.ToString();
+    }
+
+    private static string BoardName(ProgrammingOutcome outcome) => $"{outcome.Board.DeviceModel} {outcome.Board.Serial}";
+}

@@ -1,0 +1,94 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Sessions;
+
+/// <summary>
+/// Ties a journal to the work it records (the model, the options, the board and where the model's cells sit on
+/// it), so a resume is refused when any of them differs: the journal names cells by their index in the plan.
+/// </summary>
+public static class JournalBinding
+{
+    /// <summary>
+    /// A new journal, or with <paramref name="resume"/> the one a stopped session left, refused unless it belongs to
+    /// the same model, options and board.
+    /// </summary>
+    /// <param name="mapping">The session's layout on <paramref name="board"/>, the one the session will program.</param>
+    public static SessionJournal Open(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardInfo board, CrossbarMapping mapping)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(board);
+        string facts = SessionFacts(options);
+        string modelHash = ModelHash(model);
+        string layoutHash = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(mapping, JsonOutput.Options)));
+        if (!resume)
+        {
+            return SessionJournal.Create(path, new Dictionary<string, string>
+            {
+                ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = board.Serial, ["model_path"] = modelPath, ["layout_sha256"] = layoutHash,
+            });
+        }
+        SessionJournal journal = SessionJournal.Open(path);
+        try
+        {
+            CheckSameWork(journal, modelHash, facts);
+            CheckSameBoard(journal, board.Serial, layoutHash);
+        }
+        catch
+        {
+            journal.Dispose();
+            throw;
+        }
+        return journal;
+    }
+
+    /// <summary>
+    /// Refuses, before the board is reached, a journal that cannot be resumed with this model and these options: so a
+    /// mistyped command costs neither a sensitivity pass nor the journal's claim on the board's response cache.
+    /// </summary>
+    public static void CheckResumable(string path, OnnxModel model, ProgrammingOptions options)
+    {
+        using SessionJournal journal = SessionJournal.Open(path);
+        CheckSameWork(journal, ModelHash(model), SessionFacts(options));
+    }
+
+    /// <summary>The options a journal records, so a resume can be refused when they differ.</summary>
+    public static string SessionFacts(ProgrammingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return JsonOutput.Serialize(new { options.Method, options.Fraction, BudgetSeconds = options.VerifyBudget?.TotalSeconds, options.Mapping.MagnitudeBits, options.Mapping.Signs, options.ToleranceFraction, options.MaxIterations, options.Seed, options.HostVerify });
+    }
+
+    private static string ModelHash(OnnxModel model) => Convert.ToHexStringLower(SHA256.HashData(model.ToBytes()));
+
+    private static void CheckSameWork(SessionJournal journal, string modelHash, string facts)
+    {
+        if (journal.Fact("model_sha256") != modelHash)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' belongs to another model ({journal.Fact("model_path")}); resume with the same model, or start a new journal.");
+        }
+        if (journal.Fact("options") != facts)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' was started with other options ({journal.Fact("options")}); resume with the same --method, --ratio, --budget, --weight-bits, --signs, --tolerance, --max-iterations, --seed and --host-verify.");
+        }
+    }
+
+    private static void CheckSameBoard(SessionJournal journal, string serial, string layoutHash)
+    {
+        if (journal.Fact("board_serial") != serial)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");
+        }
+        // Journals written before the layout was recorded have no layout fact; their Swim placed cells as this one does
+        // on every board whose rows hold whole weights.
+        if (journal.Fact("layout_sha256") is { } recorded && recorded != layoutHash)
+        {
+            throw new SwimInputException($"journal '{journal.Path}' placed the model's cells on the board differently (another board geometry, or another Swim version's layout), so its record of which cells were pulsed " +
+                "does not name these cells; resume with the Swim and board that started it, or start a new journal.");
+        }
+    }
+}

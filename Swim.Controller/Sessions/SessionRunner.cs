@@ -1,0 +1,327 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Swim.Controller.Mapping;
+using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Sessions;
+
+/// <summary>Runs the phases chunk by chunk, journalled, and recovers chunks a crash left started.</summary>
+internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPlan plan, ProgrammingOptions options, SessionJournal? journal,
+    IProgress<SessionProgress>? progress, bool hasCounters, CancellationToken cancellationToken)
+{
+    /// <summary>What a recovery could not do as usual, for the result's notes.</summary>
+    public List<string> Notes { get; } = [];
+
+    public async Task ProgramAllAsync()
+    {
+        await Chunks("program", plan.CellCount, ReplayableChunk(ProgramTarget.WireLength), async (start, count, record) =>
+        {
+            int[] cells = Enumerable.Range(start, count).ToArray();
+            IDisposable? replay = null;
+            if (record is { } unfinished)
+            {
+                // The chunk was sent but its answers were not journalled: send its commands again under their own
+                // numbers, which the board answers from its cache where it ran them; failing that, program only
+                // cells the board never touched.
+                replay = await ReplayAsync("program", start, count, ProgramTarget.WireLength).ConfigureAwait(false);
+                if (replay is null)
+                {
+                    cells = await UntouchedAsync(cells, unfinished.Before!, byPulses: true).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await StartChunkAsync("program", start, cells, ProgramTarget.WireLength).ConfigureAwait(false);
+            }
+            var targets = cells.Select(c => new ProgramTarget(plan.Cells[c], TargetKind.Level, plan.Levels[c])).ToArray();
+            StatusCode[] statuses;
+            using (replay)
+            {
+                statuses = await client.ProgramAsync(targets, cancellationToken).ConfigureAwait(false);
+            }
+            int refused = statuses.Count(s => s != StatusCode.Ok);
+            if (refused > 0)
+            {
+                throw new IOException($"the board refused {refused} of {targets.Length} open-loop writes ({statuses.First(s => s != StatusCode.Ok)}); the mapping and the board disagree.");
+            }
+            return null;
+        }).ConfigureAwait(false);
+    }
+
+    public async Task<(byte[] Outcomes, int Verified)> VerifyAsync(int[] verify, TimeSpan? budget)
+    {
+        var outcomes = new byte[verify.Length];
+        int verified = 0;
+        ulong? startNs = budget is null ? null : await BudgetStartAsync().ConfigureAwait(false);
+        float tolerance = (float)(options.ToleranceFraction * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
+        bool hostLoop = options.HostVerify || (board.Capabilities & BoardCapabilities.ProgramVerify) == 0;
+        await Chunks("verify", verify.Length, hostLoop ? options.ChunkCells : ReplayableChunk(VerifyTarget.WireLength), (start, count, record) =>
+            hostLoop ? HostVerifyChunkAsync(verify[start..(start + count)], start, record, tolerance) : BoardVerifyChunkAsync(verify[start..(start + count)], start, record, tolerance),
+            results: (start, bytes) =>
+            {
+                bytes.CopyTo(outcomes, start);
+                verified = start + bytes.Length;
+            }, stopBefore: budget is null ? null : async () =>
+            {
+                ulong now = (await ActivityAsync().ConfigureAwait(false)).DeviceTimeNs;
+                // A clock below the start means the board was reset or lost power: count from its restart, never wrap around.
+                ulong used = now >= startNs!.Value ? now - startNs.Value : now;
+                return used >= (ulong)(budget.Value.TotalMilliseconds * 1e6);
+            }).ConfigureAwait(false);
+        return (outcomes[..verified], verified);
+    }
+
+    /// <summary>The board's device time when a budgeted verify phase began; journalled, so a resume counts from the same point.</summary>
+    private async Task<ulong> BudgetStartAsync()
+    {
+        string? recorded = journal?.Fact("verify_start_device_ns");
+        if (recorded is not null)
+        {
+            return ulong.Parse(recorded, CultureInfo.InvariantCulture);
+        }
+        ulong startNs = (await ActivityAsync().ConfigureAwait(false)).DeviceTimeNs;
+        journal?.SetFact("verify_start_device_ns", startNs.ToString(CultureInfo.InvariantCulture));
+        return startNs;
+    }
+
+    /// <summary>A chunk verified by the host's loop, which reads before every pulse: an interrupted chunk simply runs again from the cells' states.</summary>
+    private async Task<byte[]?> HostVerifyChunkAsync(int[] cells, int start, ChunkRecord? record, float tolerance)
+    {
+        if (record is null)
+        {
+            journal?.Started("verify", start, cells.Length, null);
+        }
+        StatusCode[] statuses = await HostVerifyLoop.RunAsync(client, board, [.. cells.Select(c => (plan.Cells[c], plan.TargetConductance(c)))],
+            tolerance, options.MaxIterations, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return [.. statuses.Select(s => (byte)s)];
+    }
+
+    /// <summary>A chunk verified by the board's PROGRAM_VERIFY; an interrupted one is replayed from the board's cache or judged from its counters.</summary>
+    private async Task<byte[]?> BoardVerifyChunkAsync(int[] cells, int start, ChunkRecord? record, float tolerance)
+    {
+        var result = new byte[cells.Length];
+        int[] run = cells;
+        IDisposable? replay = null;
+        if (record is { } unfinished)
+        {
+            // Replayed, the board's cached answers give every outcome; failing that, cells the board read since
+            // the chunk started were verified, their outcome lost and their state final.
+            replay = await ReplayAsync("verify", start, cells.Length, VerifyTarget.WireLength).ConfigureAwait(false);
+            if (replay is null)
+            {
+                run = await UntouchedAsync(cells, unfinished.Before!, byPulses: false).ConfigureAwait(false);
+                Array.Fill(result, ProgrammingSession.RecoveredOutcome);
+            }
+        }
+        else
+        {
+            await StartChunkAsync("verify", start, cells, VerifyTarget.WireLength).ConfigureAwait(false);
+        }
+        var targets = run.Select(c => new VerifyTarget(plan.Cells[c], plan.TargetConductance(c), tolerance, options.MaxIterations)).ToArray();
+        VerifyOutcome[] answers;
+        using (replay)
+        {
+            answers = await client.ProgramVerifyAsync(targets, cancellationToken).ConfigureAwait(false);
+        }
+        var position = new Dictionary<int, int>(cells.Length);
+        for (int i = 0; i < cells.Length; i++)
+        {
+            position[cells[i]] = i;
+        }
+        for (int i = 0; i < run.Length; i++)
+        {
+            result[position[run[i]]] = (byte)answers[i].Status;
+        }
+        return result;
+    }
+
+    /// <summary>The board's STATUS counters now, device time estimated when the board reports none.</summary>
+    public async Task<BoardActivity> ActivityAsync() =>
+        BoardActivity.Of(await client.StatusAsync(cancellationToken).ConfigureAwait(false), board);
+
+    public async Task<float[]> ReadAllAsync(string phase)
+    {
+        var values = new float[plan.CellCount];
+        await Chunks(phase, plan.CellCount, options.ChunkCells, async (start, count, record) =>
+        {
+            if (record is null)
+            {
+                journal?.Started(phase, start, count, null);
+            }
+            // Reading is idempotent: an unfinished read chunk is simply read again.
+            float[] read = await client.ReadAsync(new ArraySegment<CellAddress>(plan.Cells, start, count), 1, cancellationToken).ConfigureAwait(false);
+            return MemoryMarshal.AsBytes(read.AsSpan()).ToArray();
+        }, results: (start, bytes) => MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values.AsSpan(start))).ConfigureAwait(false);
+        return values;
+    }
+
+    /// <summary>
+    /// Cells per chunk of PROGRAM or PROGRAM_VERIFY: no more than half the board's response cache in commands, so
+    /// that a resumed host, after the few requests it makes before it reaches the chunk, can still replay every
+    /// command of it from the cache (<see cref="ReplayAsync"/>). Not below <see cref="MinimumChunkCells"/>, though:
+    /// each chunk costs two synchronous journal writes, and a board that takes a handful of cells per command would
+    /// spend longer on those than on its cells; its interrupted chunks are judged instead of replayed.
+    /// </summary>
+    private int ReplayableChunk(int itemWireLength) =>
+        Math.Min(options.ChunkCells, Math.Max(MinimumChunkCells, Math.Max(1, board.ResponseCacheDepth / 2) * client.ItemsPerCommand(itemWireLength)));
+
+    private const int MinimumChunkCells = 1024;
+
+    private int Commands(int count, int itemWireLength)
+    {
+        int perCommand = client.ItemsPerCommand(itemWireLength);
+        return (count + perCommand - 1) / perCommand;
+    }
+
+    /// <summary>
+    /// Journals a PROGRAM or PROGRAM_VERIFY chunk as started, with what a recovery needs: the snapshot of its cells,
+    /// and the sequence number its first command takes and how many commands it has. Nothing is sent between this
+    /// and the chunk's commands, so they are numbered from there on.
+    /// </summary>
+    private async Task StartChunkAsync(string phase, int start, int[] cells, int itemWireLength)
+    {
+        if (journal is null)
+        {
+            return;
+        }
+        byte[] before = await SnapshotAsync(journal, cells).ConfigureAwait(false);
+        journal.SetFact(SessionJournal.ChunkSeriesFact, new ChunkSeries(phase, start, client.NextSequence, Commands(cells.Length, itemWireLength)).ToJournalText());
+        journal.Started(phase, start, cells.Length, before);
+    }
+
+    /// <summary>
+    /// A replay of an interrupted chunk's commands under the numbers the dead host gave them, or null when one is
+    /// not safe: when this client did not continue the dead host's series (<see cref="SessionJournal.ClaimSeriesContinuation"/>),
+    /// when the commands would not come out the same, when this client's requests since have pushed the oldest of
+    /// them out of the board's cache window (a command never run would then be refused as stale, or worse), or when
+    /// the board was reset or lost power since the chunk began (which clears its cache: every command would run again).
+    /// </summary>
+    private async Task<IDisposable?> ReplayAsync(string phase, int start, int count, int itemWireLength)
+    {
+        if (ChunkSeries.Parse(journal?.Fact(SessionJournal.ChunkSeriesFact)) is not { } series
+            || series.Phase != phase || series.FirstCell != start || series.Commands != Commands(count, itemWireLength)
+            || client.FirstSequence != unchecked(series.FirstSequence + (uint)series.Commands))
+        {
+            return null;
+        }
+        BoardActivity? stamped = BoardActivity.ParseJournalText(journal!.Fact("chunk_board_state"));
+        BoardActivity now = await ActivityAsync().ConfigureAwait(false);
+        if (stamped is null || now.RestartedSince(stamped.Value) || unchecked(client.NextSequence - series.FirstSequence) > board.ResponseCacheDepth)
+        {
+            return null;
+        }
+        return client.ReplayFrom(series.FirstSequence);
+    }
+
+    /// <summary>What recovery compares against: per-cell pulse and read counters (or, without COUNTERS, conductances).</summary>
+    private async Task<byte[]> SnapshotAsync(SessionJournal record, int[] cells)
+    {
+        CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
+        // Per-cell counters and the response cache mean nothing across a power loss or a RESET that clears them;
+        // this stamp lets a recovery tell. It is written before the chunk is, so a started chunk always has its own.
+        record.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
+        if (hasCounters)
+        {
+            CellCounters[] counters = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
+            return MemoryMarshal.AsBytes(counters.SelectMany(c => new[] { c.Pulses, c.Reads }).ToArray().AsSpan()).ToArray();
+        }
+        float[] values = await client.ReadAsync(addresses, 1, cancellationToken).ConfigureAwait(false);
+        return MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+    }
+
+    /// <summary>The cells of an unfinished chunk that the board did not act on, judged against the snapshot taken before it.</summary>
+    private async Task<int[]> UntouchedAsync(int[] cells, byte[] before, bool byPulses)
+    {
+        CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
+        if (hasCounters)
+        {
+            BoardActivity? stamped = BoardActivity.ParseJournalText(journal!.Fact("chunk_board_state"));
+            BoardActivity epoch = await ActivityAsync().ConfigureAwait(false);
+            if (stamped is null || epoch.RestartedSince(stamped.Value))
+            {
+                // Which cells the board acted on is lost with its counters; sending any of them again could pulse a
+                // cell twice, which a session never does. They stay as the board has them, and the report says so.
+                Notes.Add($"the board restarted its counters (a power loss or a RESET) while the {(byPulses ? "program" : "verify")} chunk of {cells.Length:N0} cells "
+                    + $"was in flight, so Swim cannot tell which of them it pulsed; those cells were left as the board has them rather than risk pulsing any twice"
+                    + (byPulses ? " (their read-back error is in the per-layer figures)." : " (they count as verified, outcome unknown)."));
+                return [];
+            }
+            uint[] then = MemoryMarshal.Cast<byte, uint>(before).ToArray();
+            CellCounters[] now = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
+            return cells.Where((_, i) => byPulses ? now[i].Pulses == then[2 * i] : now[i].Reads == then[2 * i + 1]).ToArray();
+        }
+        // Without COUNTERS, READ is the evidence, judged a whole command at a time: the board runs a command whole
+        // or not at all. A cell clearly away from its target before the chunk (by more than twice the band read
+        // noise stays inside) lands at least halfway to the target if the board reached it, unless it is stuck;
+        // read noise cannot carry it that far. So a command ran when most of its such cells landed. Judging
+        // cell by cell instead would resend a ran command's stuck cells (pulsing them twice) and leave a lost
+        // command's noise-moved cells unprogrammed. A command with no such cell needs nothing: its cells are
+        // near their targets already (level 0 on a fresh board is half of every differential pair).
+        float[] was = MemoryMarshal.Cast<byte, float>(before).ToArray();
+        float[] current = await client.ReadAsync(addresses, 4, cancellationToken).ConfigureAwait(false);
+        double band = Math.Max(4 * (client.Board?.ReadResolutionMicrosiemens ?? 0), 0.01 * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
+        int perCommand = client.ItemsPerCommand(byPulses ? ProgramTarget.WireLength : VerifyTarget.WireLength);
+        var untouched = new List<int>();
+        for (int first = 0; first < cells.Length; first += perCommand)
+        {
+            int end = Math.Min(cells.Length, first + perCommand);
+            int away = 0, landed = 0;
+            for (int i = first; i < end; i++)
+            {
+                double target = plan.TargetConductance(cells[i]);
+                double distance = Math.Abs(was[i] - target);
+                if (distance > 2 * band)
+                {
+                    away++;
+                    landed += Math.Abs(current[i] - target) < distance / 2 ? 1 : 0;
+                }
+            }
+            if (away == 0 || 2 * landed > away)
+            {
+                continue;
+            }
+            for (int i = first; i < end; i++)
+            {
+                if (!byPulses || Math.Abs(current[i] - plan.TargetConductance(cells[i])) > 2 * band)
+                {
+                    untouched.Add(cells[i]);
+                }
+            }
+        }
+        return [.. untouched];
+    }
+
+    private async Task Chunks(string phase, int total, int chunkCells, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
+        Func<Task<bool>>? stopBefore = null)
+    {
+        progress?.Report(new SessionProgress(phase, 0, total));
+        for (int start = 0, count; start < total; start += count)
+        {
+            ChunkRecord? record = journal?.Find(phase, start);
+            // A journalled chunk keeps the size it was started with (a journal from a Swim that cut chunks otherwise).
+            count = record?.Count ?? Math.Min(chunkCells, total - start);
+            byte[]? result;
+            if (record is { Done: true })
+            {
+                result = record.Result;
+            }
+            else
+            {
+                // A chunk already started must be finished (its cells may be half done); a new one may be skipped.
+                if (record is null && stopBefore is not null && await stopBefore().ConfigureAwait(false))
+                {
+                    progress?.Report(new SessionProgress(phase, total, total));
+                    return;
+                }
+                result = await work(start, count, record).ConfigureAwait(false);
+                journal?.Done(phase, start, result);
+            }
+            if (result is not null)
+            {
+                results?.Invoke(start, result);
+            }
+            progress?.Report(new SessionProgress(phase, start + count, total));
+        }
+    }
+}

@@ -1,0 +1,10 @@
+using Swim.Controller.Sessions;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Workflows;
+
+/// <summary>What a programming run did: the board it ran on, the session's result and, with test data, the accuracies.</summary>
+/// <param name="Link">How the host reached the board (e.g. "tcp 127.0.0.1:5025").</param>
+/// <param name="Accuracy">Of the read-back model on the test samples.</param>
+/// <param name="TrainedAccuracy">Of the model as trained on the same samples: what programming is measured against.</param>
+public sealed record ProgrammingOutcome(BoardInfo Board, string Link, ProgrammingResult Result, double? Accuracy, double? TrainedAccuracy);

@@ -1,0 +1,73 @@
+using Swim.Controller.Boards;
+using Swim.Controller.Data;
+using Swim.Controller.Sessions;
+
+namespace Swim.Controller.Workflows;
+
+/// <summary>
+/// Everything one programming run needs (what <c>swim program</c> takes): the model, the board, how to select and
+/// verify, where the derivatives come from, and where results go. <see cref="Validate"/> checks it all before a
+/// board is opened or a pass is run.
+/// </summary>
+public sealed record ProgrammingRequest
+{
+    public required string ModelPath { get; init; }
+
+    public required BoardAddress Board { get; init; }
+
+    /// <summary>How an in-process emulator is built; refused for other boards when it sets anything they cannot honour.</summary>
+    public EmulatorSettings Emulator { get; init; } = EmulatorSettings.Default;
+
+    public LinkSettings Link { get; init; } = LinkSettings.Default;
+
+    public ProgrammingOptions Options { get; init; } = new();
+
+    /// <summary>Calibration samples for the sensitivity pass, when the selection needs one and <see cref="SensitivityFile"/> is not given.</summary>
+    public DataSet? Calibration { get; init; }
+
+    /// <summary>Samples per batch of the sensitivity pass (uswim-paper runs in the authors' batches whatever this says).</summary>
+    public int CalibrationBatch { get; init; } = 256;
+
+    /// <summary>Derivatives saved by an earlier sensitivity pass, used instead of <see cref="Calibration"/>.</summary>
+    public string? SensitivityFile { get; init; }
+
+    /// <summary>Test samples: the read-back model and the model as trained are evaluated on them.</summary>
+    public DataSet? Test { get; init; }
+
+    /// <summary>The SQLite journal of the session; required to <see cref="Resume"/>.</summary>
+    public string? JournalPath { get; init; }
+
+    /// <summary>Continue the session recorded in <see cref="JournalPath"/>.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Where the programmed (read-back) model is written.</summary>
+    public required string OutputPath { get; init; }
+
+    /// <summary>Directory for report.json, report.md, mapping.json and the per-layer plot; none when null.</summary>
+    public string? ReportDirectory { get; init; }
+
+    /// <summary>Checks what can be checked without the model or the board; refuses with the option to fix.</summary>
+    public ProgrammingRequest Validate()
+    {
+        Options.Validate();
+        Emulator.CheckFor(Board);
+        OutputPaths.File(OutputPath, "--out", "programmed.onnx");
+        if (ReportDirectory is not null)
+        {
+            OutputPaths.Directory(ReportDirectory, "--report");
+        }
+        if (JournalPath is not null)
+        {
+            OutputPaths.File(JournalPath, "--journal", "session.db");
+        }
+        if (Resume && JournalPath is null)
+        {
+            throw new SwimInputException("--resume needs the --journal of the session to continue.");
+        }
+        if (CalibrationBatch < 1)
+        {
+            throw new SwimInputException($"--batch must be at least 1 (got {CalibrationBatch}).");
+        }
+        return this;
+    }
+}

@@ -1,0 +1,133 @@
+using Swim.Controller.Boards;
+using Swim.Controller.Evaluation;
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
+using Swim.Controller.Reports;
+using Swim.Controller.Selection;
+using Swim.Controller.Sensitivity;
+using Swim.Controller.Sessions;
+using Swim.Protocol.Client;
+using Swim.Protocol.Messages;
+
+namespace Swim.Controller.Workflows;
+
+/// <summary>
+/// One programming run, as <c>swim program</c> does it: check the request, open the board, IDENTIFY, map the model
+/// (once: the same plan is hashed into the journal and programmed), run the sensitivity pass when the selection
+/// needs it, program and verify under the journal, read back, evaluate and write the results.
+/// </summary>
+public static class ProgrammingWorkflow
+{
+    public static async Task<ProgrammingOutcome> RunAsync(ProgrammingRequest request, IWorkReporter reporter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(reporter);
+        request.Validate();
+        OnnxModel model = OnnxModel.Load(request.ModelPath);
+        ProgrammingOptions options = request.Options;
+        if (request.Resume)
+        {
+            // Before the board is opened: a refused resume should not touch it (opening a serial port resets some boards).
+            JournalBinding.CheckResumable(request.JournalPath!, model, options);
+        }
+        SensitivityResult? saved = SavedSensitivity(request, model);
+        // The board before the sensitivity pass: an unreachable board, or a model that does not fit it, should not
+        // cost the user that pass first.
+        await using BoardConnection connection = await BoardConnection.OpenAsync(request.Board, request.Emulator, cancellationToken).ConfigureAwait(false);
+        BoardClientOptions clientOptions = request.Link.ToClientOptions();
+        // Before anything is sent: a resumed host continues the dead one's sequence numbers (docs/journal.md).
+        SeriesClaim? claim = request.Resume ? SessionJournal.ClaimSeriesContinuation(request.JournalPath!) : null;
+        clientOptions.InitialSequence = claim?.NextSequence;
+        await using var client = new BoardClient(connection.Transport, clientOptions);
+        Start start;
+        try
+        {
+            start = await StartAsync(request, model, saved, client, reporter, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (claim is not null)
+        {
+            SessionJournal.ReleaseSeriesClaim(claim, client);
+            throw;
+        }
+        using SessionJournal? journal = start.Journal;
+        ProgrammingResult result = await ProgramAsync(request, model, start, connection, client, reporter, cancellationToken).ConfigureAwait(false);
+        result.Programmed.Save(request.OutputPath);
+        (double? accuracy, double? trained) = Evaluate(request, model, result);
+        var outcome = new ProgrammingOutcome(start.Board, client.LinkDescription, result, accuracy, trained);
+        if (request.ReportDirectory is { } directory)
+        {
+            ProgrammingReport.Write(directory, request, outcome);
+        }
+        return outcome;
+    }
+
+    /// <summary>What is known once the board has answered: its description, the plan, the derivatives and the journal.</summary>
+    private sealed record Start(BoardInfo Board, CellPlan Plan, SensitivityResult? Sensitivity, SessionJournal? Journal);
+
+    /// <summary>The derivatives from the request's file when the selection needs them; refuses a selection that needs them and has no source.</summary>
+    private static SensitivityResult? SavedSensitivity(ProgrammingRequest request, OnnxModel model)
+    {
+        SelectionMethod method = request.Options.Method;
+        if (!SelectionMethods.NeedsSensitivity(method))
+        {
+            return null;
+        }
+        if (request.SensitivityFile is { } file)
+        {
+            return SensitivityAnalysis.Load(file, model);
+        }
+        return request.Calibration is not null ? null
+            : throw new SwimInputException($"--method {SelectionMethods.Name(method)} ranks weights by the sensitivity pass: give calibration samples with --calib, or a file from 'swim sensitivity' with --sensitivity.");
+    }
+
+    private static async Task<Start> StartAsync(ProgrammingRequest request, OnnxModel model, SensitivityResult? saved, BoardClient client, IWorkReporter reporter,
+        CancellationToken cancellationToken)
+    {
+        BoardInfo info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+        ProgrammingOptions options = request.Options;
+        CellPlan plan = CellPlan.Build(CrossbarMapping.Build(model, info, options.Mapping), model);
+        SensitivityResult? sensitivity = saved;
+        if (sensitivity is null && SelectionMethods.NeedsSensitivity(options.Method))
+        {
+            sensitivity = reporter.Step("sensitivity", request.Calibration!.Count, progress => SensitivityAnalysis.Run(model, request.Calibration,
+                UswimPaperScore.PassBatch([options.Method], request.CalibrationBatch), CurvatureKind.Obd, 0, n => progress.Report(n),
+                gradients: SelectionMethods.NeedsGradient(options.Method)));
+        }
+        SessionJournal? journal = request.JournalPath is { } path ? JournalBinding.Open(path, request.Resume, model, request.ModelPath, options, info, plan.Mapping) : null;
+        return new Start(info, plan, sensitivity, journal);
+    }
+
+    private static Task<ProgrammingResult> ProgramAsync(ProgrammingRequest request, OnnxModel model, Start start, BoardConnection connection, BoardClient client,
+        IWorkReporter reporter, CancellationToken cancellationToken)
+    {
+        BoardInfo info = start.Board;
+        reporter.Line($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
+        var device = new BoardDevice(connection, info);
+        SelectionMethod method = request.Options.Method;
+        if (device.Assumption(method) is { } assumption)
+        {
+            reporter.Line($"note       {assumption}");
+        }
+        ProgrammingOptions options = device.Complete(request.Options);
+        Func<int, double>? variance = device.VarianceModel(method)?.Invoke(start.Plan);
+        string amount = options.VerifyBudget is { } budget ? $"{budget.TotalSeconds:G4} s budget" : $"{options.Fraction:P0}";
+        return reporter.StepAsync($"programming ({SelectionMethods.Name(method)} {amount})", SessionProgress.Phases.Count, progress =>
+            ProgrammingSession.RunAsync(client, model, start.Plan, start.Sensitivity, options, variance,
+                new ProgressCallback<SessionProgress>(p => progress.Report(p.Overall)), start.Journal, cancellationToken));
+    }
+
+    /// <summary>
+    /// The read-back model's accuracy on the test samples, and the model's as trained on the same samples: a low
+    /// figure for the latter means the data does not suit the model (scaling, labels), not that programming failed.
+    /// </summary>
+    private static (double? Accuracy, double? Trained) Evaluate(ProgrammingRequest request, OnnxModel model, ProgrammingResult result)
+    {
+        if (request.Test is not { } test)
+        {
+            return (null, null);
+        }
+        using var programmed = new Classifier(result.Programmed);
+        using var trained = new Classifier(model);
+        return (programmed.Evaluate(test, 500).Accuracy, trained.Evaluate(test, 500).Accuracy);
+    }
+}
