@@ -151,14 +151,7 @@ public sealed partial class BoardClient : IAsyncDisposable
             throw new ArgumentException($"{request.Opcode} carries {payload.Length} payload bytes; the board takes at most {maxPayload}. Split it.", nameof(request));
         }
         await _sendOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
-        int orderReleased = 0;
-        void ReleaseOrder()
-        {
-            if (Interlocked.Exchange(ref orderReleased, 1) == 0)
-            {
-                _sendOrder.Release();
-            }
-        }
+        var order = new OrderTurn(_sendOrder);
         PendingRequest pending;
         try
         {
@@ -166,87 +159,115 @@ public sealed partial class BoardClient : IAsyncDisposable
         }
         catch
         {
-            ReleaseOrder();
+            order.Release();
             throw;
         }
         Interlocked.Increment(ref _requests);
         byte[] frame = FrameEncoder.Encode(FrameFlags.None, pending.Sequence, (byte)request.Opcode, 0, payload);
         try
         {
-            AttemptResult result = await _pipeline.ExecuteAsync(async token =>
-            {
-                var attempt = new TaskCompletionSource<AttemptResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-                lock (_gate)
-                {
-                    pending.Attempt = attempt;
-                    pending.LastWritten = long.MaxValue;
-                }
-                if (pending.Attempts++ > 0)
-                {
-                    Interlocked.Increment(ref _retransmissions);
-                    LogRetransmit(request.Opcode, pending.Sequence, pending.Attempts);
-                }
-                try
-                {
-                    await WriteFrameAsync(frame, pending, token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    ReleaseOrder();
-                }
-                AttemptResult answer = await attempt.Task.WaitAsync(token).ConfigureAwait(false);
-                if (answer.Overtaken)
-                {
-                    throw new OvertakenAttemptException();
-                }
-                if (StatusCodes.IsRetryable(answer.Status))
-                {
-                    throw new RetryableAttemptException(answer.Status);
-                }
-                return answer;
-            }, cancellationToken).ConfigureAwait(false);
-            if (result.Status != StatusCode.Ok)
-            {
-                throw new BoardException(result.Status, request.Opcode, pending.Sequence);
-            }
-            BoardResponse response;
-            try
-            {
-                response = BoardResponse.Decode(request.Opcode, result.Payload);
-            }
-            catch (MalformedPayloadException ex)
-            {
-                throw new IOException($"the board's {request.Opcode} response (sequence {pending.Sequence}) does not parse: {ex.Message}", ex);
-            }
-            return response as TResponse
-                ?? throw new InvalidOperationException($"{request.Opcode} answers with {response.GetType().Name}, not {typeof(TResponse).Name}.");
+            AttemptResult result = await _pipeline.ExecuteAsync(token => AttemptAsync(request.Opcode, frame, pending, order, token), cancellationToken).ConfigureAwait(false);
+            return Decode<TResponse>(request.Opcode, pending.Sequence, result);
         }
-        catch (TimeoutRejectedException ex)
+        catch (Exception ex) when (Failure(ex, request.Opcode, pending) is { } failure)
         {
-            Interlocked.Increment(ref _timeouts);
-            throw new BoardTimeoutException(request.Opcode, pending.Sequence, pending.Attempts, ex.Timeout, ex);
-        }
-        catch (BrokenCircuitException ex)
-        {
-            string fate = pending.Attempts == 0 ? "was not sent" : $"went out {pending.Attempts} times unanswered, so whether the board executed it is unknown";
-            throw new IOException($"the link to the board failed too often to go on ({ex.Message.TrimEnd('.')}); {request.Opcode} (sequence {pending.Sequence}) {fate}. "
-                + "Check the connection and the board, then try again.", ex);
-        }
-        catch (OvertakenAttemptException ex)
-        {
-            Interlocked.Increment(ref _timeouts);
-            throw new BoardTimeoutException(request.Opcode, pending.Sequence, pending.Attempts,
-                $"in {pending.Attempts} attempts, though it answered requests sent after each of them (the link loses frames)", ex);
-        }
-        catch (RetryableAttemptException ex)
-        {
-            // The retries are spent; callers get the protocol's status, not the pipeline's internal signal.
-            throw new BoardException(ex.Status, request.Opcode, pending.Sequence, pending.Attempts);
+            throw failure;
         }
         finally
         {
-            ReleaseOrder();
+            order.Release();
             Release(pending);
+        }
+    }
+
+    /// <summary>The request's turn to write: frames go out in the order requests were made, released once its first frame is written (or it fails).</summary>
+    private sealed class OrderTurn(SemaphoreSlim order)
+    {
+        private int _released;
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                order.Release();
+            }
+        }
+    }
+
+    /// <summary>One attempt: write the frame (again), then wait for its answer; retryable answers and overtaken attempts throw for the pipeline to retry.</summary>
+    private async ValueTask<AttemptResult> AttemptAsync(Opcode opcode, byte[] frame, PendingRequest pending, OrderTurn order, CancellationToken token)
+    {
+        var attempt = new TaskCompletionSource<AttemptResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            pending.Attempt = attempt;
+            pending.LastWritten = long.MaxValue;
+        }
+        if (pending.Attempts++ > 0)
+        {
+            Interlocked.Increment(ref _retransmissions);
+            LogRetransmit(opcode, pending.Sequence, pending.Attempts);
+        }
+        try
+        {
+            await WriteFrameAsync(frame, pending, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            order.Release();
+        }
+        AttemptResult answer = await attempt.Task.WaitAsync(token).ConfigureAwait(false);
+        if (answer.Overtaken)
+        {
+            throw new OvertakenAttemptException();
+        }
+        if (StatusCodes.IsRetryable(answer.Status))
+        {
+            throw new RetryableAttemptException(answer.Status);
+        }
+        return answer;
+    }
+
+    private static TResponse Decode<TResponse>(Opcode opcode, uint sequence, AttemptResult result) where TResponse : BoardResponse
+    {
+        if (result.Status != StatusCode.Ok)
+        {
+            throw new BoardException(result.Status, opcode, sequence);
+        }
+        BoardResponse response;
+        try
+        {
+            response = BoardResponse.Decode(opcode, result.Payload);
+        }
+        catch (MalformedPayloadException ex)
+        {
+            throw new IOException($"the board's {opcode} response (sequence {sequence}) does not parse: {ex.Message}", ex);
+        }
+        return response as TResponse
+            ?? throw new InvalidOperationException($"{opcode} answers with {response.GetType().Name}, not {typeof(TResponse).Name}.");
+    }
+
+    /// <summary>What the caller is told when the retry pipeline gives up, or null for exceptions that pass through as they are.</summary>
+    private Exception? Failure(Exception ex, Opcode opcode, PendingRequest pending)
+    {
+        switch (ex)
+        {
+            case TimeoutRejectedException timeout:
+                Interlocked.Increment(ref _timeouts);
+                return new BoardTimeoutException(opcode, pending.Sequence, pending.Attempts, timeout.Timeout, ex);
+            case BrokenCircuitException:
+                string fate = pending.Attempts == 0 ? "was not sent" : $"went out {pending.Attempts} times unanswered, so whether the board executed it is unknown";
+                return new IOException($"the link to the board failed too often to go on ({ex.Message.TrimEnd('.')}); {opcode} (sequence {pending.Sequence}) {fate}. "
+                    + "Check the connection and the board, then try again.", ex);
+            case OvertakenAttemptException:
+                Interlocked.Increment(ref _timeouts);
+                return new BoardTimeoutException(opcode, pending.Sequence, pending.Attempts,
+                    $"in {pending.Attempts} attempts, though it answered requests sent after each of them (the link loses frames)", ex);
+            case RetryableAttemptException retryable:
+                // The retries are spent; callers get the protocol's status, not the pipeline's internal signal.
+                return new BoardException(retryable.Status, opcode, pending.Sequence, pending.Attempts);
+            default:
+                return null;
         }
     }
 

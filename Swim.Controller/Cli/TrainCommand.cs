@@ -15,15 +15,16 @@ internal static class TrainCommand
         var model = new Argument<string?>("model") { Description = "An ONNX classifier to start from; omit it to train the built-in LeNet-5.", Arity = ArgumentArity.ZeroOrOne };
         var data = new DataOptions("--data", "Training samples: .npz with x and y, or IDX images (with --labels).", DataSplit.Train, defaultBatch: 64);
         var validate = new Option<string?>("--validate") { Description = "Samples to report accuracy on after each epoch (default: the test split of --data, when it has one)." };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 12, Description = "Passes over the training samples." };
-        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adam", Description = "adam, or sgd with momentum." };
+        var defaults = new TrainingOptions();
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => defaults.Epochs, Description = "Passes over the training samples." };
+        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => defaults.Optimizer, Description = "adam, or sgd with momentum." };
         optimizer.AcceptOnlyFromAmong("adam", "sgd");
-        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3, Description = "Learning rate; halved at 50 % and 75 % of the epochs." };
-        var momentum = new Option<double>("--momentum") { DefaultValueFactory = _ => 0.9, Description = "Momentum for sgd." };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0, Description = "L2 weight decay." };
+        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => defaults.LearningRate, Description = "Learning rate; halved at 50 % and 75 % of the epochs." };
+        var momentum = new Option<double>("--momentum") { DefaultValueFactory = _ => defaults.Momentum, Description = "Momentum for sgd." };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay, Description = "L2 weight decay." };
         var noise = new Option<double>("--noise-sigma")
         {
-            DefaultValueFactory = _ => 0.0,
+            DefaultValueFactory = _ => defaults.NoiseSigma,
             Description = "Hardware-aware training: perturb mapped weights by the SWIM device model with this per-device sigma while taking gradients.",
         };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Description = "Seeds the initial weights, the sample order and the noise." };
@@ -57,10 +58,7 @@ internal static class TrainCommand
                 NoiseSigma = result.GetValue(noise),
                 Seed = result.GetValue(seed),
             };
-            ctx.Out.WriteLine($"model      {(modelPath ?? "built-in LeNet-5")}");
-            ctx.Out.WriteLine($"training   {train.Description}: {train.Count} samples; validation {(validation is null ? "none" : $"{validation.Description}: {validation.Count} samples")}");
-            ctx.Out.WriteLine($"optimizer  {options.Optimizer}, lr {options.LearningRate.ToString("G3", CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {options.Epochs} epochs" +
-                (options.NoiseSigma > 0 ? $", device noise sigma {options.NoiseSigma.ToString("G3", CultureInfo.InvariantCulture)}" : ""));
+            PrintPlan(ctx, modelPath, train, validation, options);
             (OnnxModel trained, IReadOnlyList<EpochReport> reports) = ProgressDisplay.Run(ctx, "training (epochs)", options.Epochs, report =>
                 Trainer.Train(start, train, validation, options, e => ctx.Out.WriteLine(
                     $"epoch {e.Epoch,3}/{options.Epochs}  lr {e.LearningRate.ToString("0.0e0", CultureInfo.InvariantCulture)}  loss {e.TrainLoss:F4}  train {e.TrainAccuracy:P2}" +
@@ -70,6 +68,14 @@ internal static class TrainCommand
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    private static void PrintPlan(CommandContext ctx, string? modelPath, DataSet train, DataSet? validation, TrainingOptions options)
+    {
+        ctx.Out.WriteLine($"model      {(modelPath ?? "built-in LeNet-5")}");
+        ctx.Out.WriteLine($"training   {train.Description}: {train.Count} samples; validation {(validation is null ? "none" : $"{validation.Description}: {validation.Count} samples")}");
+        ctx.Out.WriteLine($"optimizer  {options.Optimizer}, lr {options.LearningRate.ToString("G3", CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {options.Epochs} epochs" +
+            (options.NoiseSigma > 0 ? $", device noise sigma {options.NoiseSigma.ToString("G3", CultureInfo.InvariantCulture)}" : ""));
     }
 
     private static DataSet? TryTestSplit(string path, string? labels)

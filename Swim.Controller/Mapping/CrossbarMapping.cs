@@ -62,14 +62,7 @@ public sealed record CrossbarMapping
         // use its lowest 2^m levels, on the board's own level grid, and the top levels stay unused.
         int bitsPerCell = System.Numerics.BitOperations.Log2(board.LevelsPerCell);
         int cellsPerWeight = options.CellsPerWeight(bitsPerCell);
-        var layouts = new List<(MappedWeight Weight, int FanIn, int FanOut, bool OutputsFirst, float FullScale)>();
-        List<NodeProto> nodes = [.. model.Nodes];
-        foreach (MappedWeight weight in model.RequireMappedWeights())
-        {
-            (int fanIn, int fanOut, bool outputsFirst) = Orientation(weight, nodes.First(n => OnnxModel.NodeLabel(n, nodes.IndexOf(n)) == weight.NodeLabel));
-            float fullScale = model.ReadWeights(weight.Name).Max(MathF.Abs);
-            layouts.Add((weight, fanIn, fanOut, outputsFirst, fullScale == 0 ? 1 : fullScale));
-        }
+        List<WeightShape> layouts = Shapes(model);
         long needed = layouts.Sum(l => (long)l.FanIn * l.FanOut * cellsPerWeight);
         // Whole tile-sized blocks where they fit; cut finer only when they do not, so a model that fits either way
         // keeps the simpler layout (and sessions journalled on it keep their cell addresses).
@@ -88,21 +81,6 @@ public sealed record CrossbarMapping
                 $"{options.Signs.ToString().ToLowerInvariant()} signs) and the board has {board.CellCount:N0} ({board.Tiles} tiles of {board.Rows} x {board.Columns}" +
                 (wholeWeightColumns == board.Columns ? ")" : $", of which {wholeWeightColumns} columns a row hold whole weights)") +
                 ". Use fewer weight bits, offset signs (half the cells of differential pairs), or a bigger board.");
-        var weights = new List<WeightMapping>();
-        for (int i = 0; i < layouts.Count; i++)
-        {
-            var l = layouts[i];
-            weights.Add(new WeightMapping
-            {
-                Name = l.Weight.Name,
-                Dims = l.Weight.Dims,
-                FullScale = l.FullScale,
-                FanIn = l.FanIn,
-                FanOut = l.FanOut,
-                OutputsFirst = l.OutputsFirst,
-                Blocks = layout[i],
-            });
-        }
         return new CrossbarMapping
         {
             MagnitudeBits = options.MagnitudeBits,
@@ -114,7 +92,16 @@ public sealed record CrossbarMapping
             Tiles = board.Tiles,
             Rows = board.Rows,
             Columns = board.Columns,
-            Weights = weights,
+            Weights = [.. layouts.Select((l, i) => new WeightMapping
+            {
+                Name = l.Weight.Name,
+                Dims = l.Weight.Dims,
+                FullScale = l.FullScale,
+                FanIn = l.FanIn,
+                FanOut = l.FanOut,
+                OutputsFirst = l.OutputsFirst,
+                Blocks = layout[i],
+            })],
         };
     }
 
@@ -130,6 +117,22 @@ public sealed record CrossbarMapping
 
     /// <summary>The columns of a tile row that hold whole weights: a weight's cells sit side by side on one row.</summary>
     private static int WholeWeightColumns(int columns, int cellsPerWeight) => columns / cellsPerWeight * cellsPerWeight;
+
+    /// <summary>A weight as the crossbar sees it: inputs by outputs, which way the tensor stores them, and its full scale.</summary>
+    private sealed record WeightShape(MappedWeight Weight, int FanIn, int FanOut, bool OutputsFirst, float FullScale);
+
+    private static List<WeightShape> Shapes(OnnxModel model)
+    {
+        var shapes = new List<WeightShape>();
+        List<NodeProto> nodes = [.. model.Nodes];
+        foreach (MappedWeight weight in model.RequireMappedWeights())
+        {
+            (int fanIn, int fanOut, bool outputsFirst) = Orientation(weight, nodes.First(n => OnnxModel.NodeLabel(n, nodes.IndexOf(n)) == weight.NodeLabel));
+            float fullScale = model.ReadWeights(weight.Name).Max(MathF.Abs);
+            shapes.Add(new WeightShape(weight, fanIn, fanOut, outputsFirst, fullScale == 0 ? 1 : fullScale));
+        }
+        return shapes;
+    }
 
     /// <summary>Fan-in, fan-out, and whether the tensor stores outputs first, from its consumer.</summary>
     private static (int FanIn, int FanOut, bool OutputsFirst) Orientation(MappedWeight weight, NodeProto consumer)

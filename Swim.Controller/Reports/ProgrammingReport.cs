@@ -2,36 +2,35 @@ using System.Globalization;
 using System.Text;
 using Swim.Controller.Selection;
 using Swim.Controller.Sessions;
-using Swim.Controller.Workflows;
 
 namespace Swim.Controller.Reports;
 
 /// <summary>A programming run's report directory: report.json, report.md, mapping.json and layer-errors.png.</summary>
 public static class ProgrammingReport
 {
-    public static void Write(string directory, ProgrammingRequest request, ProgrammingOutcome outcome)
+    public static void Write(string directory, string modelPath, ProgrammingOptions options, ProgrammingOutcome outcome)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(outcome);
         Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "report.json"), JsonOutput.Serialize(Summary(request, outcome)));
-        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(request, outcome));
+        File.WriteAllText(Path.Combine(directory, "report.json"), JsonOutput.Serialize(Summary(modelPath, options, outcome)));
+        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(modelPath, options, outcome));
         outcome.Result.Mapping.Save(Path.Combine(directory, "mapping.json"));
         ReportPlots.LayerErrors(outcome.Result.Layers, Path.Combine(directory, "layer-errors.png"));
     }
 
     /// <summary>report.json's content (snake_case through <see cref="JsonOutput"/>).</summary>
-    public static object Summary(ProgrammingRequest request, ProgrammingOutcome outcome)
+    public static object Summary(string modelPath, ProgrammingOptions options, ProgrammingOutcome outcome)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(outcome);
         ProgrammingResult p = outcome.Result;
         return new
         {
-            model = request.ModelPath,
+            model = modelPath,
             board = BoardName(outcome),
-            method = SelectionMethods.Name(request.Options.Method),
-            ratio = request.Options.Fraction,
+            method = SelectionMethods.Name(options.Method),
+            ratio = options.Fraction,
             cells_programmed = p.CellsProgrammed,
             cells_verified = p.CellsVerified,
             verify_converged = p.VerifyConverged,
@@ -51,15 +50,15 @@ public static class ProgrammingReport
         };
     }
 
-    public static string Markdown(ProgrammingRequest request, ProgrammingOutcome outcome)
+    public static string Markdown(string modelPath, ProgrammingOptions options, ProgrammingOutcome outcome)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(outcome);
         ProgrammingResult p = outcome.Result;
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"# Programming report: {Path.GetFileName(request.ModelPath)}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Programming report: {Path.GetFileName(modelPath)}");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Board {BoardName(outcome)}; selection {SelectionMethods.Name(request.Options.Method)} at {request.Options.Fraction:P1}; {p.Mapping.MagnitudeBits}-bit weights on {p.Mapping.Levels}-level cells, {p.Mapping.Signs.ToString().ToLowerInvariant()} signs.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Board {BoardName(outcome)}; selection {SelectionMethods.Name(options.Method)} at {options.Fraction:P1}; {p.Mapping.MagnitudeBits}-bit weights on {p.Mapping.Levels}-level cells, {p.Mapping.Signs.ToString().ToLowerInvariant()} signs.");
         md.AppendLine();
         md.AppendLine("| measure | value |");
         md.AppendLine("|---|---:|");

@@ -244,7 +244,9 @@ public static class SessionScriptParser
             Ratios = body.Children.ContainsKey(new YamlScalarNode("ratios")) ? reader.RequiredRatios(body, "ratios", $"{at}.ratios") : defaults.Ratios,
             Parallelism = reader.OptionalInt(body, "threads", $"{at}.threads", 1, 1024) ?? defaults.Parallelism,
         };
-        return new SimulateStep(line, reader.Translate(body, "", at, () => options.WithNoise(paper ? NoiseModelKind.Paper : NoiseModelKind.Device, device, sigma, sigmaWv, stuckRate)));
+        // The rules between the noise settings are the library's; a refusal is reported at the setting that breaks one.
+        string key = !paper && sigmaWv is not null ? "sigma_wv" : paper && stuckRate is not null ? "stuck_rate" : "noise_model";
+        return new SimulateStep(line, reader.Translate(body, key, $"{at}.{key}", () => options.WithNoise(paper ? NoiseModelKind.Paper : NoiseModelKind.Device, device, sigma, sigmaWv, stuckRate)));
     }
 
     /// <summary>Typed reads of fields with messages that carry the file, the line and the field's path.</summary>

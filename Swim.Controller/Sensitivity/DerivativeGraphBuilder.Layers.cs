@@ -121,50 +121,13 @@ public sealed partial class DerivativeGraphBuilder
         long[] strides = IntsAttribute(node, "strides", ones);
         long[] dilations = IntsAttribute(node, "dilations", ones);
         (long[] padsBegin, long[] padsEnd) = ConvPads(node, xs[2..], ys[2..], kernel, strides, dilations);
-        long[] pads = [.. padsBegin, .. padsEnd];
-        long[] channelsFirst = [1, 0, .. Enumerable.Range(2, spatial).Select(i => (long)i)];
-
         if (Needs(node, 0))
         {
             Contribute(x, ConvInputDerivative(dy, Coefficient(w), xs, ys, kernel, strides, dilations, padsBegin, padsEnd, group));
         }
         if (Needs(node, 1))
         {
-            // dW[m, c, k] = sum over n and output positions p of X_pad[n, c, p*s + k*d] dY[n, m, p]: a convolution
-            // of X (channels as batch) by dY (as kernel), with the roles of stride and dilation swapped.
-            long n = xs[0];
-            long m = ws[0];
-            string r;
-            if (PerSampleWeight(w))
-            {
-                string kernelPerSample = Reshape(dy, [n * m, 1, .. ys[2..]]);
-                r = _g.Node("Conv", [Transpose(x, channelsFirst), kernelPerSample],
-                    ("strides", dilations), ("dilations", strides), ("pads", pads), ("group", n));
-                r = CropKernel(r, xs, ys, kernel, strides, dilations, padsBegin, padsEnd);
-                r = _g.Node("Mul", [r, r]);
-                r = ReduceSum(Reshape(r, [xs[1], n, m, .. kernel]), [1], keepDims: false);
-            }
-            else
-            {
-                r = _g.Node("Conv", [Transpose(Coefficient(x), channelsFirst), Transpose(dy, channelsFirst)],
-                    ("strides", dilations), ("dilations", strides), ("pads", pads));
-                r = CropKernel(r, xs, ys, kernel, strides, dilations, padsBegin, padsEnd);
-            }
-            // r is [C_in, M, k...]; with groups only the block diagonal (input channel in the output's group) is a weight.
-            if (group > 1)
-            {
-                long cg = xs[1] / group;
-                long mg = m / group;
-                var mask = new float[group * group];
-                for (int g = 0; g < group; g++)
-                {
-                    mask[g * group + g] = 1f;
-                }
-                string maskValue = _g.Initializer("group_mask", [group, 1, group, 1, .. ones], mask);
-                r = ReduceSum(_g.Node("Mul", [Reshape(r, [group, cg, group, mg, .. kernel]), maskValue]), [0], keepDims: false);
-                r = Reshape(r, [cg, m, .. kernel]);
-            }
-            Contribute(w, Transpose(r, channelsFirst));
+            Contribute(w, ConvWeightDerivative(x, w, dy, xs, ws, ys, kernel, strides, dilations, padsBegin, padsEnd, group));
         }
         if (Needs(node, 2))
         {
@@ -174,6 +137,51 @@ public sealed partial class DerivativeGraphBuilder
                 : ReduceSum(dy, [0, .. spatialAxes], keepDims: false);
             Contribute(node.Input[2], db);
         }
+    }
+
+    /// <summary>The derivative of a convolution's weight (squared per sample when the weight's curvature is taken per sample).</summary>
+    private string ConvWeightDerivative(string x, string w, string dy, long[] xs, long[] ws, long[] ys, long[] kernel, long[] strides, long[] dilations,
+        long[] padsBegin, long[] padsEnd, long group)
+    {
+        int spatial = xs.Length - 2;
+        long[] pads = [.. padsBegin, .. padsEnd];
+        long[] ones = Enumerable.Repeat(1L, spatial).ToArray();
+        long[] channelsFirst = [1, 0, .. Enumerable.Range(2, spatial).Select(i => (long)i)];
+        // dW[m, c, k] = sum over n and output positions p of X_pad[n, c, p*s + k*d] dY[n, m, p]: a convolution
+        // of X (channels as batch) by dY (as kernel), with the roles of stride and dilation swapped.
+        long n = xs[0];
+        long m = ws[0];
+        string r;
+        if (PerSampleWeight(w))
+        {
+            string kernelPerSample = Reshape(dy, [n * m, 1, .. ys[2..]]);
+            r = _g.Node("Conv", [Transpose(x, channelsFirst), kernelPerSample],
+                ("strides", dilations), ("dilations", strides), ("pads", pads), ("group", n));
+            r = CropKernel(r, xs, ys, kernel, strides, dilations, padsBegin, padsEnd);
+            r = _g.Node("Mul", [r, r]);
+            r = ReduceSum(Reshape(r, [xs[1], n, m, .. kernel]), [1], keepDims: false);
+        }
+        else
+        {
+            r = _g.Node("Conv", [Transpose(Coefficient(x), channelsFirst), Transpose(dy, channelsFirst)],
+                ("strides", dilations), ("dilations", strides), ("pads", pads));
+            r = CropKernel(r, xs, ys, kernel, strides, dilations, padsBegin, padsEnd);
+        }
+        // r is [C_in, M, k...]; with groups only the block diagonal (input channel in the output's group) is a weight.
+        if (group > 1)
+        {
+            long cg = xs[1] / group;
+            long mg = m / group;
+            var mask = new float[group * group];
+            for (int g = 0; g < group; g++)
+            {
+                mask[g * group + g] = 1f;
+            }
+            string maskValue = _g.Initializer("group_mask", [group, 1, group, 1, .. ones], mask);
+            r = ReduceSum(_g.Node("Mul", [Reshape(r, [group, cg, group, mg, .. kernel]), maskValue]), [0], keepDims: false);
+            r = Reshape(r, [cg, m, .. kernel]);
+        }
+        return Transpose(r, channelsFirst);
     }
 
     /// <summary>

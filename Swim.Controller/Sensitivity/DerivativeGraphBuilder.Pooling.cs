@@ -74,26 +74,7 @@ public sealed partial class DerivativeGraphBuilder
         else
         {
             // Windows at the border cover fewer real elements; each output divides by its own count.
-            var reciprocal = new float[Product(ys[2..])];
-            var index = new long[spatial];
-            for (int flat = 0; flat < reciprocal.Length; flat++)
-            {
-                long count = 1;
-                for (int i = 0; i < spatial; i++)
-                {
-                    long start = index[i] * strides[i] - padsBegin[i];
-                    count *= Math.Min(start + kernel[i], xs[2 + i]) - Math.Max(start, 0);
-                }
-                reciprocal[flat] = Coefficient(1f / count);
-                for (int i = spatial - 1; i >= 0; i--)
-                {
-                    if (++index[i] < ys[2 + i])
-                    {
-                        break;
-                    }
-                    index[i] = 0;
-                }
-            }
+            float[] reciprocal = WindowCountReciprocals(xs, ys, kernel, strides, padsBegin);
             scaled = _g.Node("Mul", [dy, _g.Initializer("pool_counts", [1, 1, .. ys[2..]], reciprocal)]);
         }
         var outputPadding = new long[spatial];
@@ -106,6 +87,33 @@ public sealed partial class DerivativeGraphBuilder
         Contribute(node.Input[0], _g.Node("ConvTranspose", [scaled, box],
             ("strides", strides), ("pads", (long[])[.. padsBegin, .. padsEnd]), ("output_padding", outputPadding),
             ("group", channels), ("kernel_shape", kernel)));
+    }
+
+    /// <summary>One over the number of real (not padding) elements in each output's window, in output order.</summary>
+    private float[] WindowCountReciprocals(long[] xs, long[] ys, long[] kernel, long[] strides, long[] padsBegin)
+    {
+        int spatial = xs.Length - 2;
+        var reciprocal = new float[Product(ys[2..])];
+        var index = new long[spatial];
+        for (int flat = 0; flat < reciprocal.Length; flat++)
+        {
+            long count = 1;
+            for (int i = 0; i < spatial; i++)
+            {
+                long start = index[i] * strides[i] - padsBegin[i];
+                count *= Math.Min(start + kernel[i], xs[2 + i]) - Math.Max(start, 0);
+            }
+            reciprocal[flat] = Coefficient(1f / count);
+            for (int i = spatial - 1; i >= 0; i--)
+            {
+                if (++index[i] < ys[2 + i])
+                {
+                    break;
+                }
+                index[i] = 0;
+            }
+        }
+        return reciprocal;
     }
 
     private void GlobalAveragePool(NodeProto node, string dy)

@@ -75,6 +75,39 @@ public sealed class DerivativeSession : IDisposable
         {
             throw new ArgumentException("the totals do not hold every quantity this graph computes; make them with the graph's gradients and curvature.", nameof(totals));
         }
+        Stage(features, labels, count, random);
+        var values = new List<OrtValue>();
+        try
+        {
+            values.Add(OrtValue.CreateTensorValueFromMemory(_features, [Graph.BatchSize, .. Graph.SampleShape]));
+            values.Add(OrtValue.CreateTensorValueFromMemory(_labels, [Graph.BatchSize]));
+            values.Add(OrtValue.CreateTensorValueFromMemory(_weights, [Graph.BatchSize]));
+            if (Graph.Curvature == CurvatureKind.GgnMonteCarlo)
+            {
+                values.Add(OrtValue.CreateTensorValueFromMemory(_uniform, [Graph.BatchSize]));
+            }
+            foreach (TrainableParameter p in Graph.Parameters)
+            {
+                float[] data = parameters.TryGetValue(p.Name, out float[]? v) ? v
+                    : throw new ArgumentException($"no values for parameter '{p.Name}'.", nameof(parameters));
+                values.Add(OrtValue.CreateTensorValueFromMemory(data, [.. p.Dims]));
+            }
+            using var run = new RunOptions();
+            using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(run, _inputNames, values, _outputNames);
+            AddOutputs(outputs, count, totals);
+        }
+        finally
+        {
+            foreach (OrtValue value in values)
+            {
+                value.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Copies the batch into the graph's fixed-size inputs: each sample once per replica, weighted 1/replicas, the rest zero.</summary>
+    private void Stage(ReadOnlySpan<float> features, ReadOnlySpan<long> labels, int count, Random? random)
+    {
         int replicas = Graph.Replicas;
         Array.Clear(_weights);
         for (int n = 0; n < count; n++)
@@ -98,48 +131,26 @@ public sealed class DerivativeSession : IDisposable
             }
         }
 
-        var values = new List<OrtValue>();
-        try
+    }
+
+    private void AddOutputs(IDisposableReadOnlyCollection<OrtValue> outputs, int count, DerivativeTotals totals)
+    {
+        totals.LossSum += outputs[0].GetTensorDataAsSpan<float>()[0];
+        totals.CorrectSum += outputs[1].GetTensorDataAsSpan<float>()[0];
+        totals.Samples += count;
+        int index = 2;
+        if (Graph.HasGradients)
         {
-            values.Add(OrtValue.CreateTensorValueFromMemory(_features, [Graph.BatchSize, .. Graph.SampleShape]));
-            values.Add(OrtValue.CreateTensorValueFromMemory(_labels, [Graph.BatchSize]));
-            values.Add(OrtValue.CreateTensorValueFromMemory(_weights, [Graph.BatchSize]));
-            if (Graph.Curvature == CurvatureKind.GgnMonteCarlo)
-            {
-                values.Add(OrtValue.CreateTensorValueFromMemory(_uniform, [Graph.BatchSize]));
-            }
             foreach (TrainableParameter p in Graph.Parameters)
             {
-                float[] data = parameters.TryGetValue(p.Name, out float[]? v) ? v
-                    : throw new ArgumentException($"no values for parameter '{p.Name}'.", nameof(parameters));
-                values.Add(OrtValue.CreateTensorValueFromMemory(data, [.. p.Dims]));
-            }
-            using var run = new RunOptions();
-            using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(run, _inputNames, values, _outputNames);
-            totals.LossSum += outputs[0].GetTensorDataAsSpan<float>()[0];
-            totals.CorrectSum += outputs[1].GetTensorDataAsSpan<float>()[0];
-            totals.Samples += count;
-            int index = 2;
-            if (Graph.HasGradients)
-            {
-                foreach (TrainableParameter p in Graph.Parameters)
-                {
-                    Add(totals.Gradient[p.Name], outputs[index++].GetTensorDataAsSpan<float>());
-                }
-            }
-            if (Graph.Curvature != CurvatureKind.None)
-            {
-                foreach (TrainableParameter p in Graph.Parameters)
-                {
-                    Add(totals.Curvature[p.Name], outputs[index++].GetTensorDataAsSpan<float>());
-                }
+                Add(totals.Gradient[p.Name], outputs[index++].GetTensorDataAsSpan<float>());
             }
         }
-        finally
+        if (Graph.Curvature != CurvatureKind.None)
         {
-            foreach (OrtValue value in values)
+            foreach (TrainableParameter p in Graph.Parameters)
             {
-                value.Dispose();
+                Add(totals.Curvature[p.Name], outputs[index++].GetTensorDataAsSpan<float>());
             }
         }
     }

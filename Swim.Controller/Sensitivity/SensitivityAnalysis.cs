@@ -68,93 +68,136 @@ public static class SensitivityAnalysis
     {
         long batches = (data.Count + graph.SamplesPerRun - 1) / graph.SamplesPerRun;
         int sessions = (int)Math.Clamp(batches, 1, workers > 0 ? workers : Math.Min(Environment.ProcessorCount, MaxWorkers));
-        var total = new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients);
-        // One batch's sums per session, and one more so a session that finishes early can start its next batch
-        // while an earlier batch is still running.
-        using var scratch = new BlockingCollection<DerivativeTotals>();
-        for (int i = 0; i <= sessions; i++)
-        {
-            scratch.Add(new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients));
-        }
-        var finished = new Dictionary<long, DerivativeTotals>();
-        long next = 0;
-        int done = 0;
-        var order = new object();
-        using var stop = new CancellationTokenSource();
-        using var queue = new BlockingCollection<(long Index, DataBatch Batch)>(boundedCapacity: sessions);
+        using var pipeline = new BatchPipeline(graph, parameters, seed, samplesDone, sessions);
         var tasks = new Task[sessions];
         for (int w = 0; w < sessions; w++)
         {
-            tasks[w] = Task.Factory.StartNew(() =>
-            {
-                try
-                {
-                    using var options = new SessionOptions { IntraOpNumThreads = 1 };
-                    using var session = new DerivativeSession(graph, options);
-                    while (true)
-                    {
-                        // Sums first, batch second: a session holding a batch then always holds somewhere to sum it,
-                        // so the earliest batch in flight can always finish and release the later ones.
-                        DerivativeTotals sums = scratch.Take(stop.Token);
-                        if (!queue.TryTake(out (long Index, DataBatch Batch) item, Timeout.Infinite, stop.Token))
-                        {
-                            break;
-                        }
-                        (long index, DataBatch batch) = item;
-                        sums.Clear();
-                        session.Accumulate(batch.Features, batch.Labels, batch.Count, parameters, sums,
-                            graph.Curvature == CurvatureKind.GgnMonteCarlo ? new Random(unchecked(seed * 7919 + (int)index * 104729)) : null);
-                        lock (order)
-                        {
-                            finished.Add(index, sums);
-                            while (finished.Remove(next, out DerivativeTotals? inOrder))
-                            {
-                                total.Add(inOrder);
-                                total.AddBatchMeanGradients(inOrder);
-                                // Read before the hand-back: once in the pool, another session may clear and refill it.
-                                done += inOrder.Samples;
-                                scratch.Add(inOrder);
-                                next++;
-                                samplesDone?.Invoke(done);
-                            }
-                        }
-                    }
-                }
-                catch
-                {
-                    stop.Cancel();
-                    throw;
-                }
-            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            tasks[w] = Task.Factory.StartNew(pipeline.RunSession, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
-        try
-        {
-            long index = 0;
-            foreach (DataBatch batch in data.ReadBatches(graph.SamplesPerRun))
-            {
-                queue.Add((index++, batch), stop.Token);
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // A session failed; its own exception is rethrown below.
-        }
-        catch
-        {
-            stop.Cancel();
-            throw;
-        }
-        finally
-        {
-            queue.CompleteAdding();
-            Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-        }
+        pipeline.Feed(data, tasks);
         Exception? failure = tasks.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException);
         if (failure is not null)
         {
             ExceptionDispatchInfo.Capture(failure).Throw();
         }
-        return total;
+        return pipeline.Total;
+    }
+
+    /// <summary>The batches in flight between the reading thread and the sessions, and their sums added back in batch order.</summary>
+    private sealed class BatchPipeline : IDisposable
+    {
+        private readonly DerivativeGraph _graph;
+        private readonly Dictionary<string, float[]> _parameters;
+        private readonly int _seed;
+        private readonly Action<int>? _samplesDone;
+        private readonly BlockingCollection<DerivativeTotals> _scratch = new();
+        private readonly BlockingCollection<(long Index, DataBatch Batch)> _queue;
+        private readonly Dictionary<long, DerivativeTotals> _finished = [];
+        private readonly Lock _order = new();
+        private readonly CancellationTokenSource _stop = new();
+        private long _next;
+        private int _done;
+
+        public BatchPipeline(DerivativeGraph graph, Dictionary<string, float[]> parameters, int seed, Action<int>? samplesDone, int sessions)
+        {
+            _graph = graph;
+            _parameters = parameters;
+            _seed = seed;
+            _samplesDone = samplesDone;
+            _queue = new BlockingCollection<(long Index, DataBatch Batch)>(boundedCapacity: sessions);
+            Total = new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients);
+            // One batch's sums per session, and one more so a session that finishes early can start its next batch
+            // while an earlier batch is still running.
+            for (int i = 0; i <= sessions; i++)
+            {
+                _scratch.Add(new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients));
+            }
+        }
+
+        public DerivativeTotals Total { get; }
+
+        /// <summary>One ONNX Runtime session taking batches until the queue is done or another session fails.</summary>
+        public void RunSession()
+        {
+            try
+            {
+                using var options = new SessionOptions { IntraOpNumThreads = 1 };
+                using var session = new DerivativeSession(_graph, options);
+                while (true)
+                {
+                    // Sums first, batch second: a session holding a batch then always holds somewhere to sum it,
+                    // so the earliest batch in flight can always finish and release the later ones.
+                    DerivativeTotals sums = _scratch.Take(_stop.Token);
+                    if (!_queue.TryTake(out (long Index, DataBatch Batch) item, Timeout.Infinite, _stop.Token))
+                    {
+                        break;
+                    }
+                    (long index, DataBatch batch) = item;
+                    sums.Clear();
+                    session.Accumulate(batch.Features, batch.Labels, batch.Count, _parameters, sums,
+                        _graph.Curvature == CurvatureKind.GgnMonteCarlo ? new Random(unchecked(_seed * 7919 + (int)index * 104729)) : null);
+                    Finish(index, sums);
+                }
+            }
+            catch
+            {
+                _stop.Cancel();
+                throw;
+            }
+        }
+
+        /// <summary>Adds every batch that is next in order, then hands its sums back to the pool.</summary>
+        private void Finish(long index, DerivativeTotals sums)
+        {
+            lock (_order)
+            {
+                _finished.Add(index, sums);
+                while (_finished.Remove(_next, out DerivativeTotals? inOrder))
+                {
+                    Total.Add(inOrder);
+                    Total.AddBatchMeanGradients(inOrder);
+                    // Read before the hand-back: once in the pool, another session may clear and refill it.
+                    _done += inOrder.Samples;
+                    _scratch.Add(inOrder);
+                    _next++;
+                    _samplesDone?.Invoke(_done);
+                }
+            }
+        }
+
+        /// <summary>Reads the file on the calling thread and hands its batches out; returns when every session has stopped.</summary>
+        public void Feed(DataSet data, Task[] sessions)
+        {
+            try
+            {
+                long index = 0;
+                foreach (DataBatch batch in data.ReadBatches(_graph.SamplesPerRun))
+                {
+                    _queue.Add((index++, batch), _stop.Token);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                // A session failed; its own exception is rethrown by the caller.
+            }
+            catch
+            {
+                _stop.Cancel();
+                throw;
+            }
+            finally
+            {
+                _queue.CompleteAdding();
+                Task.WhenAll(sessions).ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+            }
+        }
+
+        public void Dispose()
+        {
+            _scratch.Dispose();
+            _queue.Dispose();
+            _stop.Dispose();
+        }
     }
 
     /// <summary>Writes grad/NAME, hess/NAME and (mapped weights) score/NAME as float32 arrays in the weights' shapes.</summary>

@@ -46,28 +46,7 @@ public static class HostVerifyLoop
         List<int> active = [.. Enumerable.Range(0, n)];
         for (int iteration = 0; ; iteration++)
         {
-            var pulsing = new List<int>(active.Count);
-            foreach (int i in active)
-            {
-                double error = targets[i].Target - g[i];
-                if (Math.Abs(error) <= tolerance)
-                {
-                    status[i] = StatusCode.Ok;
-                }
-                else if (still[i] >= StuckAfter)
-                {
-                    status[i] = StatusCode.CellStuck;
-                }
-                else if (pulses[i] < maxIterations)
-                {
-                    if (pulses[i] > 0)
-                    {
-                        Adapt(i, error, soa, amplitude, step, lastError);
-                    }
-                    lastError[i] = error;
-                    pulsing.Add(i);
-                }
-            }
+            List<int> pulsing = Judge(active, targets, g, tolerance, maxIterations, soa, status, amplitude, step, lastError, still, pulses);
             if (pulsing.Count == 0)
             {
                 break;
@@ -87,6 +66,35 @@ public static class HostVerifyLoop
         }
         pulses.CopyTo(iterations ?? new int[n], 0);
         return status;
+    }
+
+    /// <summary>Decides each active cell's fate from its last reading: in band, stuck, out of iterations, or pulsed again (returned).</summary>
+    private static List<int> Judge(List<int> active, IReadOnlyList<(CellAddress Cell, float Target)> targets, float[] g, float tolerance, ushort maxIterations,
+        SafeOperatingArea soa, StatusCode[] status, float[] amplitude, float[] step, double[] lastError, int[] still, int[] pulses)
+    {
+        var pulsing = new List<int>(active.Count);
+        foreach (int i in active)
+        {
+            double error = targets[i].Target - g[i];
+            if (Math.Abs(error) <= tolerance)
+            {
+                status[i] = StatusCode.Ok;
+            }
+            else if (still[i] >= StuckAfter)
+            {
+                status[i] = StatusCode.CellStuck;
+            }
+            else if (pulses[i] < maxIterations)
+            {
+                if (pulses[i] > 0)
+                {
+                    Adapt(i, error, soa, amplitude, step, lastError);
+                }
+                lastError[i] = error;
+                pulsing.Add(i);
+            }
+        }
+        return pulsing;
     }
 
     private static void Adapt(int i, double error, SafeOperatingArea soa, float[] amplitude, float[] step, double[] lastError)

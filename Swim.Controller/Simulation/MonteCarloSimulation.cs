@@ -41,25 +41,7 @@ public static class MonteCarloSimulation
         (long first, long end) = slice.Range(units);
         int firstChip = (int)(first / perChip), lastChip = (int)((end - 1) / perChip);
 
-        // Rankings that do not depend on the chip are computed once.
-        var fixedRanks = new Dictionary<SelectionMethod, int[]>();
-        foreach (SelectionMethod method in options.Methods.Distinct())
-        {
-            if (method is not (SelectionMethod.Random or SelectionMethod.Posterior))
-            {
-                fixedRanks[method] = variation.Rank(method, sensitivity, null, options.Seed);
-            }
-        }
-        // How many units each (method, ratio) verifies does not depend on the chip.
-        var take = new int[methods, ratios];
-        for (int m = 0; m < methods; m++)
-        {
-            for (int r = 0; r < ratios; r++)
-            {
-                take[m, r] = PrefixLength(options.Methods[m], options.Ratios[r], variation, sensitivity);
-            }
-        }
-
+        (Dictionary<SelectionMethod, int[]> fixedRanks, int[,] take) = ChipIndependent(options, variation, sensitivity);
         var chips = new ChipOutcome[lastChip - firstChip + 1];
         var outcomes = new UnitOutcome[end - first];
         int done = 0;
@@ -99,6 +81,38 @@ public static class MonteCarloSimulation
             }
         });
 
+        return Part(slice, model, evaluator, sensitivity, options, variation, take, chips, outcomes, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// What does not depend on the chip: the rankings of methods that neither look at a chip nor draw per chip,
+    /// computed once, and how many units each (method, ratio) verifies.
+    /// </summary>
+    private static (Dictionary<SelectionMethod, int[]> FixedRanks, int[,] Take) ChipIndependent(SimulationOptions options, VariationModel variation, SensitivityResult? sensitivity)
+    {
+        var fixedRanks = new Dictionary<SelectionMethod, int[]>();
+        foreach (SelectionMethod method in options.Methods.Distinct())
+        {
+            if (method is not (SelectionMethod.Random or SelectionMethod.Posterior))
+            {
+                fixedRanks[method] = variation.Rank(method, sensitivity, null, options.Seed);
+            }
+        }
+        var take = new int[options.Methods.Count, options.Ratios.Count];
+        for (int m = 0; m < options.Methods.Count; m++)
+        {
+            for (int r = 0; r < options.Ratios.Count; r++)
+            {
+                take[m, r] = PrefixLength(options.Methods[m], options.Ratios[r], variation, sensitivity);
+            }
+        }
+        return (fixedRanks, take);
+    }
+
+    private static StudyPart Part(StudySlice slice, OnnxModel model, TrialEvaluator evaluator, SensitivityResult? sensitivity, SimulationOptions options, VariationModel variation,
+        int[,] take, ChipOutcome[] chips, UnitOutcome[] outcomes, double seconds)
+    {
+        int ratios = options.Ratios.Count, perChip = options.Methods.Count * ratios;
         bool paper = options.NoiseModel == NoiseModelKind.Paper;
         bool hsm = options.Methods.Contains(SelectionMethod.USwimPaper);
         return new StudyPart
@@ -125,7 +139,7 @@ public static class MonteCarloSimulation
             CostUnit = variation.CostUnit,
             Chips = chips,
             Units = outcomes,
-            Seconds = clock.Elapsed.TotalSeconds,
+            Seconds = seconds,
         };
     }
 

@@ -106,6 +106,20 @@ public static class StudySummary
                 ? $"| {method} | none of the ratios | | | | | {sureText} |"
                 : string.Create(CultureInfo.InvariantCulture, $"| {method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {Points(VersusFull(report, p))} | {p.RelativeCost:P1} | {p.Speedup:F2}x | {sureText} |"));
         }
+        AppendPairedComparisons(md, report);
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"| method | ratio | mean accuracy | std | difference to full (95 % CI) | cost ({report.Results.FirstOrDefault()?.CostUnit}) | relative cost | speedup |");
+        md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|");
+        foreach (SimulationPoint p in report.Results)
+        {
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {p.Method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {P(p.StdAccuracy)} | {Points(VersusFull(report, p))} | {p.Cost:G4} | {p.RelativeCost:P1} | {p.Speedup:F2}x |"));
+        }
+        return md.ToString();
+    }
+
+    /// <summary>Each method against the baseline chip by chip, and uswim against uswim-paper when both ran.</summary>
+    private static void AppendPairedComparisons(StringBuilder md, SimulationReport report)
+    {
         IReadOnlyList<(double Ratio, string Method, string Baseline, PairedDifference Difference)> paired = VersusBaseline(report);
         if (paired.Count > 0)
         {
@@ -133,14 +147,6 @@ public static class StudySummary
             md.AppendLine();
             md.AppendLine($"uswim minus uswim-paper, chip by chip, in accuracy points (95 % CI): {string.Join("; ", cells)}.");
         }
-        md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"| method | ratio | mean accuracy | std | difference to full (95 % CI) | cost ({report.Results.FirstOrDefault()?.CostUnit}) | relative cost | speedup |");
-        md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|");
-        foreach (SimulationPoint p in report.Results)
-        {
-            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {p.Method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {P(p.StdAccuracy)} | {Points(VersusFull(report, p))} | {p.Cost:G4} | {p.RelativeCost:P1} | {p.Speedup:F2}x |"));
-        }
-        return md.ToString();
     }
 
     /// <summary>A paired difference in accuracy points: "-0.12 [-0.20, -0.04]".</summary>

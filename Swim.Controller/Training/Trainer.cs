@@ -30,54 +30,16 @@ public static class Trainer
         {
             throw new SwimInputException($"model {model.Description} scores {graph.Classes} classes, but the training data has labels up to {train.ClassCount - 1}.");
         }
-        int batch = graph.SamplesPerRun;
         (float[] features, long[] labels) = ReadAll(train);
-        int sampleSize = train.SampleSize;
         Dictionary<string, float[]> parameters = graph.Parameters.ToDictionary(p => p.Name, p => model.ReadWeights(p.Name), StringComparer.Ordinal);
-        Optimizer optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, options.Momentum, options.WeightDecay);
-        var random = new Random(options.Seed);
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        var batchFeatures = new float[batch * sampleSize];
-        var batchLabels = new long[batch];
-        var totals = new DerivativeTotals(graph.Parameters, curvature: false);
         var reports = new List<EpochReport>();
         OnnxModel trained = model.Clone();
-        using var session = new DerivativeSession(graph);
-        int batchesPerEpoch = (train.Count + batch - 1) / batch;
+        using var epochs = new EpochRunner(graph, options, parameters, features, labels, train.SampleSize);
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            random.Shuffle(order);
             double learningRate = options.LearningRate * Math.Pow(0.5, options.DecayAt.Count(f => epoch - 1 >= f * options.Epochs));
-            optimizer.LearningRate = learningRate;
-            double lossSum = 0;
-            double correctSum = 0;
-            for (int b = 0; b < batchesPerEpoch; b++)
-            {
-                int start = b * batch;
-                int count = Math.Min(batch, train.Count - start);
-                for (int i = 0; i < count; i++)
-                {
-                    int sample = order[start + i];
-                    features.AsSpan(sample * sampleSize, sampleSize).CopyTo(batchFeatures.AsSpan(i * sampleSize));
-                    batchLabels[i] = labels[sample];
-                }
-                IReadOnlyDictionary<string, float[]> atWeights = options.NoiseSigma > 0 ? Perturb(graph, parameters, options.NoiseSigma, random) : parameters;
-                totals.Clear();
-                session.Accumulate(batchFeatures, batchLabels, count, atWeights, totals);
-                lossSum += totals.LossSum;
-                correctSum += totals.CorrectSum;
-                foreach (TrainableParameter p in graph.Parameters)
-                {
-                    double[] gradient = totals.Gradient[p.Name];
-                    for (int i = 0; i < gradient.Length; i++)
-                    {
-                        gradient[i] /= count;
-                    }
-                    optimizer.Step(p.Name, parameters[p.Name], gradient);
-                }
-                progress?.Invoke(epoch - 1 + (b + 1.0) / batchesPerEpoch);
-            }
+            (double lossSum, double correctSum) = epochs.Run(learningRate, done => progress?.Invoke(epoch - 1 + done));
             foreach ((string name, float[] values) in parameters)
             {
                 trained.ReplaceWeights(name, values);
@@ -93,6 +55,81 @@ public static class Trainer
             epochDone?.Invoke(report);
         }
         return (trained, reports);
+    }
+
+    /// <summary>One pass over the training samples in a fresh random order, a batch at a time, stepping the optimizer after each.</summary>
+    private sealed class EpochRunner : IDisposable
+    {
+        private readonly DerivativeGraph _graph;
+        private readonly TrainingOptions _options;
+        private readonly Dictionary<string, float[]> _parameters;
+        private readonly float[] _features;
+        private readonly long[] _labels;
+        private readonly int _sampleSize;
+        private readonly Optimizer _optimizer;
+        private readonly Random _random;
+        private readonly int[] _order;
+        private readonly float[] _batchFeatures;
+        private readonly long[] _batchLabels;
+        private readonly DerivativeTotals _totals;
+        private readonly DerivativeSession _session;
+
+        public EpochRunner(DerivativeGraph graph, TrainingOptions options, Dictionary<string, float[]> parameters, float[] features, long[] labels, int sampleSize)
+        {
+            (_graph, _options, _parameters, _features, _labels, _sampleSize) = (graph, options, parameters, features, labels, sampleSize);
+            _optimizer = Optimizer.Create(options.Optimizer, options.LearningRate, options.Momentum, options.WeightDecay);
+            _random = new Random(options.Seed);
+            _order = Enumerable.Range(0, labels.Length).ToArray();
+            _batchFeatures = new float[graph.SamplesPerRun * sampleSize];
+            _batchLabels = new long[graph.SamplesPerRun];
+            _totals = new DerivativeTotals(graph.Parameters, curvature: false);
+            _session = new DerivativeSession(graph);
+        }
+
+        /// <returns>The epoch's summed loss and correct count, over the weights as they were at each batch.</returns>
+        public (double LossSum, double CorrectSum) Run(double learningRate, Action<double> fractionDone)
+        {
+            int batch = _graph.SamplesPerRun;
+            int batches = (_order.Length + batch - 1) / batch;
+            _random.Shuffle(_order);
+            _optimizer.LearningRate = learningRate;
+            double lossSum = 0, correctSum = 0;
+            for (int b = 0; b < batches; b++)
+            {
+                int start = b * batch;
+                int count = Math.Min(batch, _order.Length - start);
+                for (int i = 0; i < count; i++)
+                {
+                    int sample = _order[start + i];
+                    _features.AsSpan(sample * _sampleSize, _sampleSize).CopyTo(_batchFeatures.AsSpan(i * _sampleSize));
+                    _batchLabels[i] = _labels[sample];
+                }
+                IReadOnlyDictionary<string, float[]> atWeights = _options.NoiseSigma > 0 ? Perturb(_graph, _parameters, _options.NoiseSigma, _random) : _parameters;
+                _totals.Clear();
+                _session.Accumulate(_batchFeatures, _batchLabels, count, atWeights, _totals);
+                lossSum += _totals.LossSum;
+                correctSum += _totals.CorrectSum;
+                Step(count);
+                fractionDone((b + 1.0) / batches);
+            }
+            return (lossSum, correctSum);
+        }
+
+        /// <summary>The optimizer's step on every parameter, by the batch's mean gradient.</summary>
+        private void Step(int count)
+        {
+            foreach (TrainableParameter p in _graph.Parameters)
+            {
+                double[] gradient = _totals.Gradient[p.Name];
+                for (int i = 0; i < gradient.Length; i++)
+                {
+                    gradient[i] /= count;
+                }
+                _optimizer.Step(p.Name, _parameters[p.Name], gradient);
+            }
+        }
+
+        public void Dispose() => _session.Dispose();
     }
 
     private static (float[] Features, long[] Labels) ReadAll(DataSet data)

@@ -56,7 +56,7 @@ public static class ProgrammingWorkflow
         var outcome = new ProgrammingOutcome(start.Board, client.LinkDescription, result, accuracy, trained);
         if (request.ReportDirectory is { } directory)
         {
-            ProgrammingReport.Write(directory, request, outcome);
+            ProgrammingReport.Write(directory, request.ModelPath, request.Options, outcome);
         }
         return outcome;
     }

@@ -164,68 +164,55 @@ public sealed class FaultInjectingTransport : ByteTransport
         }
     }
 
+    /// <summary>One frame's fate, drawn at once under the lock so that a seed gives the same damage whatever the timing.</summary>
+    private readonly record struct Fate(bool Garbage, bool Drop, bool Corrupt, bool Duplicate, bool Delay, int CorruptAt, int CorruptBit, TimeSpan Wait, byte[] Noise);
+
+    private Fate Draw(int length)
+    {
+        lock (_gate)
+        {
+            double drop = _random.NextDouble(), corrupt = _random.NextDouble(), duplicate = _random.NextDouble(), delay = _random.NextDouble(), garbage = _random.NextDouble();
+            int corruptAt = _random.Next(length);
+            int corruptBit = _random.Next(8);
+            var wait = TimeSpan.FromTicks((long)(_random.NextDouble() * _profile.DelayLimit.Ticks));
+            byte[] noise = new byte[_random.Next(1, 16)];
+            _random.NextBytes(noise);
+            return new Fate(garbage < _profile.Garbage, drop < _profile.Drop, corrupt < _profile.Corrupt, duplicate < _profile.Duplicate, delay < _profile.Delay,
+                corruptAt, corruptBit, wait, noise);
+        }
+    }
+
     private async ValueTask DamageAsync(ReadOnlyMemory<byte> data, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> deliver, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _frames);
-        double drop, corrupt, duplicate, delay, garbage;
-        int corruptAt, corruptBit;
-        TimeSpan wait;
-        byte[] noise;
-        lock (_gate)
-        {
-            drop = _random.NextDouble();
-            corrupt = _random.NextDouble();
-            duplicate = _random.NextDouble();
-            delay = _random.NextDouble();
-            garbage = _random.NextDouble();
-            corruptAt = _random.Next(data.Length);
-            corruptBit = _random.Next(8);
-            wait = TimeSpan.FromTicks((long)(_random.NextDouble() * _profile.DelayLimit.Ticks));
-            noise = new byte[_random.Next(1, 16)];
-            _random.NextBytes(noise);
-        }
-        if (garbage < _profile.Garbage)
+        Fate fate = Draw(data.Length);
+        if (fate.Garbage)
         {
             Interlocked.Increment(ref _garbage);
-            await deliver(noise, cancellationToken).ConfigureAwait(false);
+            await deliver(fate.Noise, cancellationToken).ConfigureAwait(false);
         }
-        if (drop < _profile.Drop)
+        if (fate.Drop)
         {
             Interlocked.Increment(ref _dropped);
             return;
         }
         ReadOnlyMemory<byte> frame = data;
-        if (corrupt < _profile.Corrupt)
+        if (fate.Corrupt)
         {
             Interlocked.Increment(ref _corrupted);
             byte[] copy = data.ToArray();
-            copy[corruptAt] ^= (byte)(1 << corruptBit);
+            copy[fate.CorruptAt] ^= (byte)(1 << fate.CorruptBit);
             frame = copy;
         }
-        int copies = duplicate < _profile.Duplicate ? 2 : 1;
-        if (copies == 2)
+        int copies = fate.Duplicate ? 2 : 1;
+        if (fate.Duplicate)
         {
             Interlocked.Increment(ref _duplicated);
         }
-        if (delay < _profile.Delay)
+        if (fate.Delay)
         {
             Interlocked.Increment(ref _delayed);
-            byte[] held = frame.ToArray();
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await Task.Delay(wait, _time, CancellationToken.None).ConfigureAwait(false);
-                    for (int i = 0; i < copies; i++)
-                    {
-                        await deliver(held, CancellationToken.None).ConfigureAwait(false);
-                    }
-                }
-                catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
-                {
-                    // The link closed while the frame was held back: it is lost, as on a real line.
-                }
-            }, CancellationToken.None);
+            HoldBack(frame.ToArray(), copies, fate.Wait, deliver);
             return;
         }
         for (int i = 0; i < copies; i++)
@@ -233,6 +220,24 @@ public sealed class FaultInjectingTransport : ByteTransport
             await deliver(frame, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Delivers a delayed frame later, so frames sent after it can overtake it.</summary>
+    private void HoldBack(byte[] held, int copies, TimeSpan wait, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> deliver) =>
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(wait, _time, CancellationToken.None).ConfigureAwait(false);
+                for (int i = 0; i < copies; i++)
+                {
+                    await deliver(held, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+            {
+                // The link closed while the frame was held back: it is lost, as on a real line.
+            }
+        }, CancellationToken.None);
 
     public override async ValueTask DisposeAsync()
     {

@@ -1,7 +1,6 @@
-using Swim.Controller.Sessions;
 using Swim.Protocol.Messages;
 
-namespace Swim.Controller.Workflows;
+namespace Swim.Controller.Sessions;
 
 /// <summary>What a programming run did: the board it ran on, the session's result and, with test data, the accuracies.</summary>
 /// <param name="Link">How the host reached the board (e.g. "tcp 127.0.0.1:5025").</param>
