@@ -29,76 +29,6 @@ public sealed class RunCommandTests : IDisposable
         $"{board}model: {s_model}\ncalibration: {{path: {s_data}, samples: 300}}\ntest: {{path: {s_data}, samples: 300}}\noutput: out\n";
 
     [Fact]
-    public void Every_sample_script_is_valid()
-    {
-        string samples = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(s_model))!, "samples");
-        string[] scripts = Directory.GetFiles(samples, "*.yaml");
-        Assert.NotEmpty(scripts);
-        foreach (string script in scripts)
-        {
-            SessionScript parsed = SessionScriptParser.Load(script);
-            Assert.NotEmpty(parsed.Steps);
-        }
-    }
-
-    [Fact]
-    public void A_valid_script_parses_into_its_steps_with_their_lines()
-    {
-        SessionScript script = SessionScriptParser.Parse(Header() + """
-            mapping: {weight_bits: 4, signs: offset}
-            emulator: {geometry: 32x256x256, seed: 4, stuck_rate: 0}
-            steps:
-              - identify
-              - program: {method: uswim, ratio: 0.2, seed: 3}
-              - program: {method: swim, budget: 0.5}
-              - sweep: {methods: [swim, random], ratios: [0.1, 0.2]}
-              - simulate: {noise_model: paper, sigma: 0.3, trials: 5}
-              - report
-            """, _dir.File("inline.yaml"));
-
-        Assert.Equal(6, script.Steps.Count);
-        Assert.Equal(4, script.Programming.Mapping.MagnitudeBits);
-        var program = Assert.IsType<ProgramStep>(script.Steps[1]);
-        Assert.Equal((SelectionMethod.USwim, 0.2, 3, 10), (program.Method, program.Ratio, program.Seed, program.Line));
-        Assert.Equal(new EmulatorSettings(new Swim.Emulator.BoardGeometry(32, 256, 256), 4, 0), script.Emulator);
-        Assert.Equal(TimeSpan.FromSeconds(0.5), Assert.IsType<ProgramStep>(script.Steps[2]).Budget);
-        Assert.Equal([0.1, 0.2], Assert.IsType<SweepStep>(script.Steps[3]).Ratios);
-        var simulate = Assert.IsType<SimulateStep>(script.Steps[4]);
-        Assert.Equal((0.3, 0.03, 5, 4), (simulate.Options.Sigma, simulate.Options.SigmaVerified, simulate.Options.Trials, simulate.Options.WeightBits), new ToleranceComparer());
-        Assert.Equal(Path.Combine(_dir.Path, "out"), script.Output);
-        Assert.Equal(LinkSettings.Default, script.Link);
-        Assert.Equal(new LinkSettings(2_000, 12), SessionScriptParser.Parse(Header() + "link: {timeout_ms: 2000, retries: 12}\nsteps:\n  - identify\n", "s.yaml").Link);
-    }
-
-    private sealed class ToleranceComparer : IEqualityComparer<(double, double, int, int)>
-    {
-        public bool Equals((double, double, int, int) x, (double, double, int, int) y) =>
-            Math.Abs(x.Item1 - y.Item1) < 1e-12 && Math.Abs(x.Item2 - y.Item2) < 1e-12 && x.Item3 == y.Item3 && x.Item4 == y.Item4;
-
-        public int GetHashCode((double, double, int, int) obj) => 0;
-    }
-
-    [Theory]
-    [InlineData("steps:\n  - program: {method: swim, ratio: 1.5}\n", 7, "steps[0].program.ratio", "not a number from 0 to 1")]
-    [InlineData("steps:\n  - program: {mehtod: swim}\n", 7, "steps[0].program.mehtod", "unknown field 'mehtod'")]
-    [InlineData("steps:\n  - eval\n  - calibrate\n", 8, "steps[1]", "unknown step 'calibrate'")]
-    [InlineData("steps:\n  - sweep: {methods: [swim, best], ratios: [0.1]}\n", 7, "steps[0].sweep.methods[1]", "'best' is not one of")]
-    [InlineData("steps:\n  - program: {ratio: 0.1, budget: 2}\n", 7, "steps[0].program", "not both")]
-    [InlineData("steps:\n  - simulate: {noise_model: device, sigma_wv: 0.01}\n", 7, "steps[0].simulate.sigma_wv", "board's loop")]
-    [InlineData("stesp:\n  - eval\n", 6, "stesp", "unknown field 'stesp'")]
-    [InlineData("emulator: {stuck_rate: 2}\nsteps:\n  - eval\n", 6, "emulator.stuck_rate", "not a number from 0 to 1")]
-    [InlineData("link: {timeout_ms: 5}\nsteps:\n  - eval\n", 6, "link.timeout_ms", "not a whole number from 10 to 600000")]
-    [InlineData("link: {retries: -1}\nsteps:\n  - eval\n", 6, "link.retries", "not a whole number from 0 to 100")]
-    [InlineData("link: {timeout: 900}\nsteps:\n  - eval\n", 6, "link.timeout", "unknown field 'timeout'")]
-    public void Validation_errors_name_the_line_and_the_field(string steps, int line, string field, string problem)
-    {
-        var error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(Header() + steps, "s.yaml"));
-
-        Assert.StartsWith($"s.yaml:{line}: {field}: ", error.Message, StringComparison.Ordinal);
-        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void The_scripts_link_settings_pace_its_board()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -110,21 +40,6 @@ public sealed class RunCommandTests : IDisposable
 
         Assert.Equal(ExitCodes.Failure, run.ExitCode);
         Assert.Contains("in 2 attempts of 100 ms each", run.Error);
-    }
-
-    [Fact]
-    public void Missing_files_and_boards_are_caught_before_anything_runs()
-    {
-        var stuck = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(
-            Header(board: "board: tcp:127.0.0.1:5025\n") + "emulator: {stuck_rate: 0}\nsteps:\n  - eval\n", "s.yaml"));
-        Assert.StartsWith("s.yaml:6: emulator.stuck_rate: ", stuck.Message, StringComparison.Ordinal);
-        Assert.Contains("in-process emulator", stuck.Message, StringComparison.Ordinal);
-        var error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse("model: nowhere.onnx\noutput: out\nsteps: [eval]\n", _dir.File("s.yaml")));
-        Assert.Contains(":1: model: file", error.Message, StringComparison.Ordinal);
-        error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(Header(board: "") + "steps:\n  - identify\n", "s.yaml"));
-        Assert.Contains("s.yaml:6: steps[0]: identify needs a board", error.Message, StringComparison.Ordinal);
-        error = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(Header() + "steps: [\n", "s.yaml"));
-        Assert.Contains("not valid YAML", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ using Swim.Controller.Onnx;
 using Swim.Controller.Training;
 using Swim.Tests.Support;
 
-namespace Swim.Tests.Sensitivity;
+namespace Swim.Tests.Training;
 
 [Trait("Speed", "Slow")]
 public sealed class TrainingTests : IDisposable

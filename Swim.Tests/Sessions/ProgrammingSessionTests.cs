@@ -15,7 +15,7 @@ using Swim.Protocol.Messages;
 using Swim.Protocol.Transports;
 using Swim.Tests.Support;
 
-namespace Swim.Tests.Mapping;
+namespace Swim.Tests.Sessions;
 
 [Trait("Speed", "Slow")]
 public sealed class ProgrammingSessionTests

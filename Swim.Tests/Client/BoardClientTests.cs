@@ -9,7 +9,7 @@ using Swim.Protocol.Messages;
 using Swim.Protocol.Transports;
 using Swim.Tests.Support;
 
-namespace Swim.Tests.Protocol;
+namespace Swim.Tests.Client;
 
 public sealed class BoardClientTests
 {

@@ -1,7 +1,7 @@
 using Swim.Devices;
 using Swim.Protocol.Messages;
 
-namespace Swim.Tests.Emulator;
+namespace Swim.Tests.Devices;
 
 /// <summary>
 /// Statistics over 10,000+ cells against the values the configuration implies. "Within sampling error" is

@@ -7,7 +7,7 @@ using Swim.Protocol.Messages;
 using Swim.Protocol.Transports;
 using Swim.Tests.Support;
 
-namespace Swim.Tests.Protocol;
+namespace Swim.Tests.Transports;
 
 public sealed class SpiTransportTests
 {

@@ -12,7 +12,7 @@ using Swim.Protocol.Messages;
 using Swim.Protocol.Transports;
 using Swim.Tests.Support;
 
-namespace Swim.Tests.Mapping;
+namespace Swim.Tests.Sessions;
 
 /// <summary>
 /// A session interrupted at a random moment (requests in flight, a chunk journalled as started but not done,

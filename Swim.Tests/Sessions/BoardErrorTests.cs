@@ -10,7 +10,7 @@ using Swim.Protocol.Messages;
 using Swim.Protocol.Transports;
 using Swim.Tests.Support;
 
-namespace Swim.Tests.Mapping;
+namespace Swim.Tests.Sessions;
 
 /// <summary>A board that answers a command with an error status mid-session: the session stops, the journal stays consistent, a resume finishes.</summary>
 public sealed class BoardErrorTests
