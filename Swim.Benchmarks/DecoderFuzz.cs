@@ -21,35 +21,12 @@ public static class DecoderFuzz
         var expected = new Queue<(uint Sequence, bool Intact)>();
         for (int i = 0; i < frames; i++)
         {
-            byte[] wire;
             int kind = random.Next(10);
             uint sequence = (uint)random.NextInt64(0, uint.MaxValue);
             var payload = new byte[random.Next(0, 300)];
             random.NextBytes(payload);
             byte[] original = FrameEncoder.Encode(FrameFlags.None, sequence, (byte)random.Next(1, 10), 0, payload);
-            byte[] valid = (byte[])original.Clone();
-            switch (kind)
-            {
-                case 0:
-                    wire = new byte[random.Next(1, 400)];
-                    random.NextBytes(wire);
-                    break;
-                case 1:
-                    wire = valid;
-                    wire[random.Next(wire.Length - 1)] ^= (byte)(1 << random.Next(8));
-                    break;
-                case 2:
-                    int cut = random.Next(valid.Length - 1);
-                    wire = [.. valid[..cut], .. valid[(cut + 1 + random.Next(Math.Min(8, valid.Length - 1 - cut)))..]];
-                    break;
-                case 3:
-                    int at = random.Next(valid.Length);
-                    wire = [.. valid[..at], (byte)random.Next(1, 256), .. valid[at..]];
-                    break;
-                default:
-                    wire = valid;
-                    break;
-            }
+            byte[] wire = Damage(random, kind, (byte[])original.Clone());
             // A mutation can leave the frame as it was (a flip of a flip, say): judge by the bytes, not the mutation.
             bool isIntact = kind != 0 && wire.AsSpan().SequenceEqual(original);
             if (isIntact)
@@ -91,5 +68,28 @@ public static class DecoderFuzz
         output.WriteLine($"  intact frames decoded {intactDecoded:N0} of {intact:N0}; damaged frames accepted as valid {damagedAccepted}; noise accepted as valid {noiseDecoded}");
         output.WriteLine($"  blocks dropped: {string.Join(", ", errors.OrderBy(e => e.Key).Select(e => $"{e.Key} {e.Value:N0}"))}");
         return intactDecoded == intact && damagedAccepted == 0 ? 0 : 1;
+    }
+
+    /// <summary>Mutation <paramref name="kind"/>: 0 noise instead of the frame, 1 a flipped bit, 2 bytes cut out, 3 a byte put in, else the frame as it is.</summary>
+    private static byte[] Damage(Random random, int kind, byte[] valid)
+    {
+        switch (kind)
+        {
+            case 0:
+                var noise = new byte[random.Next(1, 400)];
+                random.NextBytes(noise);
+                return noise;
+            case 1:
+                valid[random.Next(valid.Length - 1)] ^= (byte)(1 << random.Next(8));
+                return valid;
+            case 2:
+                int cut = random.Next(valid.Length - 1);
+                return [.. valid[..cut], .. valid[(cut + 1 + random.Next(Math.Min(8, valid.Length - 1 - cut)))..]];
+            case 3:
+                int at = random.Next(valid.Length);
+                return [.. valid[..at], (byte)random.Next(1, 256), .. valid[at..]];
+            default:
+                return valid;
+        }
     }
 }

@@ -12,7 +12,7 @@ public class MethodLengthTests
     public void No_member_body_runs_over_sixty_lines()
     {
         var tooLong = new List<string>();
-        foreach (string project in SourceTree.Projects)
+        foreach (string project in SourceTree.AllCode)
         {
             foreach (string file in SourceTree.Files(project))
             {

@@ -6,8 +6,11 @@ namespace Swim.Tests.Architecture;
 /// <summary>The repository's C# sources, found from the test's output directory, parsed once for the layout rules.</summary>
 internal static class SourceTree
 {
-    /// <summary>The projects whose code the layout rules cover (tests, benchmarks and tools follow them by habit, not by rule).</summary>
+    /// <summary>The shipped projects, whose namespaces and references the dependency rules cover.</summary>
     public static readonly string[] Projects = ["Swim.Protocol", "Swim.Protocol.Client", "Swim.Transports", "Swim.Devices", "Swim.Emulator", "Swim.Controller"];
+
+    /// <summary>Every folder of hand-written C# that the method-length rule covers: the projects, their tests, benchmarks and the sample.</summary>
+    public static readonly string[] AllCode = [.. Projects, "Swim.Tests", "Swim.Benchmarks", "samples/library"];
 
     private static readonly Lazy<string> s_root = new(() =>
     {

@@ -37,19 +37,7 @@ internal static class SpecPayloads
                 w.U8((bool)fields["clear_counters"]! ? (byte)1 : (byte)0);
                 break;
             case 3:
-                bool list = fields["cell_list"] is JsonArray;
-                w.U8(list ? (byte)0 : (byte)1);
-                w.U8((byte)(int)fields["samples"]!);
-                if (list)
-                {
-                    w.List(fields["cell_list"]!.AsArray(), w.Cell);
-                }
-                else
-                {
-                    w.Cell(fields["origin"]!);
-                    w.U16((int)fields["rectangle_rows"]!);
-                    w.U16((int)fields["rectangle_columns"]!);
-                }
+                ReadRequest(w, fields);
                 break;
             case 4:
                 w.List(fields["pulses"]!.AsArray(), p =>
@@ -78,16 +66,7 @@ internal static class SpecPayloads
                 });
                 break;
             case 7:
-                JsonArray requests = fields["requests"]!.AsArray();
-                w.U16(requests.Count);
-                foreach (JsonNode? sub in requests)
-                {
-                    byte code = Opcodes[(string)sub!["command"]!];
-                    byte[] payload = Request(code, sub);
-                    w.U8(code);
-                    w.U16(payload.Length);
-                    w.Bytes(payload);
-                }
+                BatchRequest(w, fields);
                 break;
             case 9:
                 w.List(fields["cells"]!.AsArray(), w.Cell);
@@ -98,44 +77,46 @@ internal static class SpecPayloads
         return w.ToArray();
     }
 
+    /// <summary>READ: a list of cells, or a rectangle from an origin.</summary>
+    private static void ReadRequest(Writer w, JsonNode fields)
+    {
+        bool list = fields["cell_list"] is JsonArray;
+        w.U8(list ? (byte)0 : (byte)1);
+        w.U8((byte)(int)fields["samples"]!);
+        if (list)
+        {
+            w.List(fields["cell_list"]!.AsArray(), w.Cell);
+        }
+        else
+        {
+            w.Cell(fields["origin"]!);
+            w.U16((int)fields["rectangle_rows"]!);
+            w.U16((int)fields["rectangle_columns"]!);
+        }
+    }
+
+    /// <summary>BATCH: each sub-request's opcode, length and payload.</summary>
+    private static void BatchRequest(Writer w, JsonNode fields)
+    {
+        JsonArray requests = fields["requests"]!.AsArray();
+        w.U16(requests.Count);
+        foreach (JsonNode? sub in requests)
+        {
+            byte code = Opcodes[(string)sub!["command"]!];
+            byte[] payload = Request(code, sub);
+            w.U8(code);
+            w.U16(payload.Length);
+            w.Bytes(payload);
+        }
+    }
+
     public static byte[] Response(byte opcode, JsonNode fields)
     {
         var w = new Writer();
         switch (opcode)
         {
             case 1:
-                JsonNode info = fields["info"]!;
-                w.U8((byte)(int)info["protocol_version"]!);
-                w.U8((byte)(int)info["firmware_major"]!);
-                w.U8((byte)(int)info["firmware_minor"]!);
-                w.U8((byte)(int)info["firmware_patch"]!);
-                var serial = new byte[16];
-                Encoding.ASCII.GetBytes((string)info["serial"]!).CopyTo(serial, 0);
-                w.Bytes(serial);
-                w.U16((int)info["tiles"]!);
-                w.U16((int)info["rows"]!);
-                w.U16((int)info["columns"]!);
-                w.U16((int)info["levels_per_cell"]!);
-                w.F32((float)info["conductance_min_microsiemens"]!);
-                w.F32((float)info["conductance_max_microsiemens"]!);
-                w.F32((float)info["read_resolution_microsiemens"]!);
-                JsonNode soa = info["safe_operating_area"]!;
-                w.F32((float)soa["amplitude_min_volts"]!);
-                w.F32((float)soa["amplitude_max_volts"]!);
-                w.U32((uint)soa["width_min_ns"]!);
-                w.U32((uint)soa["width_max_ns"]!);
-                w.U16((int)info["max_batch"]!);
-                w.U16((int)info["max_payload"]!);
-                w.U16((int)info["response_cache_depth"]!);
-                w.U32((uint)info["read_ns"]!);
-                w.U32((uint)info["pulse_ns"]!);
-                w.U32((uint)info["verify_iteration_ns"]!);
-                string[] capabilities = ((string)info["capabilities"]!).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-                w.U32((uint)((capabilities.Contains("PROGRAM_VERIFY") ? 1 : 0) | (capabilities.Contains("PROGRAM") ? 2 : 0)
-                    | (capabilities.Contains("COUNTERS") ? 4 : 0) | (capabilities.Contains("BATCH") ? 8 : 0)));
-                byte[] model = Encoding.UTF8.GetBytes((string)info["device_model"]!);
-                w.U8((byte)model.Length);
-                w.Bytes(model);
+                IdentifyResponse(w, fields["info"]!);
                 break;
             case 2:
                 break;
@@ -158,34 +139,10 @@ internal static class SpecPayloads
                 });
                 break;
             case 7:
-                JsonArray responses = fields["responses"]!.AsArray();
-                w.U16(responses.Count);
-                foreach (JsonNode? sub in responses)
-                {
-                    byte code = Opcodes[(string)sub!["opcode"]!];
-                    byte status = Statuses[(string)sub["status"]!];
-                    // Section 5: a sub-response's payload is empty unless its status is OK.
-                    byte[] payload = status == 0 ? Response(code, sub["response"]!) : [];
-                    w.U8(code);
-                    w.U8(status);
-                    w.U16(payload.Length);
-                    w.Bytes(payload);
-                }
+                BatchResponse(w, fields);
                 break;
             case 8:
-                JsonNode s = fields["status"]!;
-                w.U8((byte)(int)s["state"]!);
-                w.U64((ulong)s["uptime_microseconds"]!);
-                w.U64((ulong)s["device_time_ns"]!);
-                w.U32((uint)s["frames_received"]!);
-                w.U32((uint)s["crc_errors"]!);
-                w.U32((uint)s["framing_errors"]!);
-                w.U32((uint)s["replays"]!);
-                w.U32((uint)s["executed"]!);
-                w.U64((ulong)s["pulses"]!);
-                w.U64((ulong)s["reads"]!);
-                w.U64((ulong)s["verify_iterations"]!);
-                w.U32((uint)s["resets"]!);
+                StatusResponse(w, fields["status"]!);
                 break;
             case 9:
                 w.List(fields["cells"]!.AsArray(), c =>
@@ -199,6 +156,77 @@ internal static class SpecPayloads
                 throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no response layout in section 5");
         }
         return w.ToArray();
+    }
+
+    /// <summary>IDENTIFY's board description, field by field in section 5's order.</summary>
+    private static void IdentifyResponse(Writer w, JsonNode info)
+    {
+        w.U8((byte)(int)info["protocol_version"]!);
+        w.U8((byte)(int)info["firmware_major"]!);
+        w.U8((byte)(int)info["firmware_minor"]!);
+        w.U8((byte)(int)info["firmware_patch"]!);
+        var serial = new byte[16];
+        Encoding.ASCII.GetBytes((string)info["serial"]!).CopyTo(serial, 0);
+        w.Bytes(serial);
+        w.U16((int)info["tiles"]!);
+        w.U16((int)info["rows"]!);
+        w.U16((int)info["columns"]!);
+        w.U16((int)info["levels_per_cell"]!);
+        w.F32((float)info["conductance_min_microsiemens"]!);
+        w.F32((float)info["conductance_max_microsiemens"]!);
+        w.F32((float)info["read_resolution_microsiemens"]!);
+        JsonNode soa = info["safe_operating_area"]!;
+        w.F32((float)soa["amplitude_min_volts"]!);
+        w.F32((float)soa["amplitude_max_volts"]!);
+        w.U32((uint)soa["width_min_ns"]!);
+        w.U32((uint)soa["width_max_ns"]!);
+        w.U16((int)info["max_batch"]!);
+        w.U16((int)info["max_payload"]!);
+        w.U16((int)info["response_cache_depth"]!);
+        w.U32((uint)info["read_ns"]!);
+        w.U32((uint)info["pulse_ns"]!);
+        w.U32((uint)info["verify_iteration_ns"]!);
+        string[] capabilities = ((string)info["capabilities"]!).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        w.U32((uint)((capabilities.Contains("PROGRAM_VERIFY") ? 1 : 0) | (capabilities.Contains("PROGRAM") ? 2 : 0)
+            | (capabilities.Contains("COUNTERS") ? 4 : 0) | (capabilities.Contains("BATCH") ? 8 : 0)));
+        byte[] model = Encoding.UTF8.GetBytes((string)info["device_model"]!);
+        w.U8((byte)model.Length);
+        w.Bytes(model);
+    }
+
+    /// <summary>BATCH: each sub-response's opcode, status, length and (when OK) payload.</summary>
+    private static void BatchResponse(Writer w, JsonNode fields)
+    {
+        JsonArray responses = fields["responses"]!.AsArray();
+        w.U16(responses.Count);
+        foreach (JsonNode? sub in responses)
+        {
+            byte code = Opcodes[(string)sub!["opcode"]!];
+            byte status = Statuses[(string)sub["status"]!];
+            // Section 5: a sub-response's payload is empty unless its status is OK.
+            byte[] payload = status == 0 ? Response(code, sub["response"]!) : [];
+            w.U8(code);
+            w.U8(status);
+            w.U16(payload.Length);
+            w.Bytes(payload);
+        }
+    }
+
+    /// <summary>STATUS: the board's state and counters.</summary>
+    private static void StatusResponse(Writer w, JsonNode s)
+    {
+        w.U8((byte)(int)s["state"]!);
+        w.U64((ulong)s["uptime_microseconds"]!);
+        w.U64((ulong)s["device_time_ns"]!);
+        w.U32((uint)s["frames_received"]!);
+        w.U32((uint)s["crc_errors"]!);
+        w.U32((uint)s["framing_errors"]!);
+        w.U32((uint)s["replays"]!);
+        w.U32((uint)s["executed"]!);
+        w.U64((ulong)s["pulses"]!);
+        w.U64((ulong)s["reads"]!);
+        w.U64((ulong)s["verify_iterations"]!);
+        w.U32((uint)s["resets"]!);
     }
 
     /// <summary>Section 4's data types, little-endian.</summary>

@@ -62,27 +62,7 @@ public sealed class ActivationObdTests
         };
         for (int n = 0; n < Samples; n++)
         {
-            var a = new double[6];
-            var h = new double[6];
-            var slope = new double[6];
-            for (int i = 0; i < 6; i++)
-            {
-                a[i] = b1[i];
-                for (int j = 0; j < 5; j++)
-                {
-                    a[i] += w1[i * 5 + j] * x[n * 5 + j];
-                }
-                (h[i], slope[i]) = Activate(op, a[i]);
-            }
-            var z = new double[3];
-            for (int k = 0; k < 3; k++)
-            {
-                z[k] = b2[k];
-                for (int i = 0; i < 6; i++)
-                {
-                    z[k] += w2[k * 6 + i] * h[i];
-                }
-            }
+            (double[] h, double[] slope, double[] z) = Forward(op, x.AsSpan(n * 5, 5), w1, b1, w2, b2);
             double max = z.Max();
             double total = z.Sum(v => Math.Exp(v - max));
             double[] curvatureAtLogits = [.. z.Select(v => Math.Exp(v - max) / total).Select(p => p * (1 - p) / Samples)];
@@ -110,6 +90,33 @@ public sealed class ActivationObdTests
             }
         }
         return obd;
+    }
+
+    /// <summary>One sample through fc1, f and fc2: the hidden activations, f' at each, and the logits.</summary>
+    private static (double[] Hidden, double[] Slope, double[] Logits) Forward(string op, ReadOnlySpan<double> x, double[] w1, double[] b1, double[] w2, double[] b2)
+    {
+        var a = new double[6];
+        var h = new double[6];
+        var slope = new double[6];
+        for (int i = 0; i < 6; i++)
+        {
+            a[i] = b1[i];
+            for (int j = 0; j < 5; j++)
+            {
+                a[i] += w1[i * 5 + j] * x[j];
+            }
+            (h[i], slope[i]) = Activate(op, a[i]);
+        }
+        var z = new double[3];
+        for (int k = 0; k < 3; k++)
+        {
+            z[k] = b2[k];
+            for (int i = 0; i < 6; i++)
+            {
+                z[k] += w2[k * 6 + i] * h[i];
+            }
+        }
+        return (h, slope, z);
     }
 
     /// <summary>f(a) and f'(a) as TestNets.Activation builds them (LeakyRelu alpha 0.1; Clip of 4a to [0, 1]).</summary>

@@ -45,20 +45,7 @@ public static class ProbedObd
 
         var h = new Dictionary<string, double[]>(StringComparer.Ordinal);
         string logits = model.Outputs[0].Name;
-        float[] z = values[logits].Floats!;
-        int classes = z.Length / samples;
-        var atLogits = new double[z.Length];
-        for (int n = 0; n < samples; n++)
-        {
-            double max = Enumerable.Range(0, classes).Max(k => (double)z[n * classes + k]);
-            double total = Enumerable.Range(0, classes).Sum(k => Math.Exp(z[n * classes + k] - max));
-            for (int k = 0; k < classes; k++)
-            {
-                double p = Math.Exp(z[n * classes + k] - max) / total;
-                atLogits[n * classes + k] = p * (1 - p) / samples;
-            }
-        }
-        h[logits] = atLogits;
+        h[logits] = CurvatureAtLogits(values[logits].Floats!, samples);
 
         var obd = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach (NodeProto node in model.Nodes.Reverse())
@@ -91,6 +78,24 @@ public static class ProbedObd
             }
         }
         return obd;
+    }
+
+    /// <summary>The softmax cross-entropy curvature of the mean loss at each logit, p(1 - p) / N.</summary>
+    private static double[] CurvatureAtLogits(float[] z, int samples)
+    {
+        int classes = z.Length / samples;
+        var atLogits = new double[z.Length];
+        for (int n = 0; n < samples; n++)
+        {
+            double max = Enumerable.Range(0, classes).Max(k => (double)z[n * classes + k]);
+            double total = Enumerable.Range(0, classes).Sum(k => Math.Exp(z[n * classes + k] - max));
+            for (int k = 0; k < classes; k++)
+            {
+                double p = Math.Exp(z[n * classes + k] - max) / total;
+                atLogits[n * classes + k] = p * (1 - p) / samples;
+            }
+        }
+        return atLogits;
     }
 
     private sealed record Value(long[] Shape, float[]? Floats, long[]? Longs);

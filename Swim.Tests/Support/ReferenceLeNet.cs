@@ -111,75 +111,89 @@ public sealed class ReferenceLeNet
         {
             _net = net;
             _a0 = a0;
-            double[] w1 = net._w["c1.weight"], b1 = net._w["c1.bias"], w2 = net._w["c2.weight"], b2 = net._w["c2.bias"];
-            for (int m = 0; m < 3; m++)
+            Conv1(net._w["c1.weight"], net._w["c1.bias"]);
+            Pool1();
+            Conv2(net._w["c2.weight"], net._w["c2.bias"]);
+            Z3Forward();
+            Z4 = Dense(net._w["fc2.weight"], net._w["fc2.bias"], _z3.Select(v => Math.Max(0, v)).ToArray(), 3);
+        }
+
+        private void Conv1(double[] w1, double[] b1)
+        {
+        for (int m = 0; m < 3; m++)
+        {
+            for (int i = 0; i < 8; i++)
             {
-                for (int i = 0; i < 8; i++)
+                for (int j = 0; j < 8; j++)
                 {
-                    for (int j = 0; j < 8; j++)
+                    double sum = b1[m];
+                    for (int u = 0; u < 3; u++)
                     {
-                        double sum = b1[m];
+                        for (int v = 0; v < 3; v++)
+                        {
+                            sum += w1[(m * 3 + u) * 3 + v] * In1(i + u - 1, j + v - 1);
+                        }
+                    }
+                    _z1[(m * 8 + i) * 8 + j] = sum;
+                }
+            }
+        }
+        }
+
+        private void Pool1()
+        {
+        for (int c = 0; c < 3; c++)
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                for (int j = 0; j < 4; j++)
+                {
+                    int best = -1;
+                    double value = double.NegativeInfinity;
+                    for (int u = 0; u < 2; u++)
+                    {
+                        for (int v = 0; v < 2; v++)
+                        {
+                            int at = (c * 8 + 2 * i + u) * 8 + 2 * j + v;
+                            double a = Math.Max(0, _z1[at]);
+                            if (a > value)
+                            {
+                                value = a;
+                                best = at;
+                            }
+                        }
+                    }
+                    _p1[(c * 4 + i) * 4 + j] = value;
+                    _argmax[(c * 4 + i) * 4 + j] = best;
+                }
+            }
+        }
+        }
+
+        private void Conv2(double[] w2, double[] b2)
+        {
+        for (int m = 0; m < 4; m++)
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                for (int j = 0; j < 2; j++)
+                {
+                    double sum = b2[m];
+                    for (int c = 0; c < 3; c++)
+                    {
                         for (int u = 0; u < 3; u++)
                         {
                             for (int v = 0; v < 3; v++)
                             {
-                                sum += w1[(m * 3 + u) * 3 + v] * In1(i + u - 1, j + v - 1);
+                                sum += w2[((m * 3 + c) * 3 + u) * 3 + v] * _p1[(c * 4 + i + u) * 4 + j + v];
                             }
                         }
-                        _z1[(m * 8 + i) * 8 + j] = sum;
                     }
+                    _z2[(m * 2 + i) * 2 + j] = sum;
                 }
             }
-            for (int c = 0; c < 3; c++)
-            {
-                for (int i = 0; i < 4; i++)
-                {
-                    for (int j = 0; j < 4; j++)
-                    {
-                        int best = -1;
-                        double value = double.NegativeInfinity;
-                        for (int u = 0; u < 2; u++)
-                        {
-                            for (int v = 0; v < 2; v++)
-                            {
-                                int at = (c * 8 + 2 * i + u) * 8 + 2 * j + v;
-                                double a = Math.Max(0, _z1[at]);
-                                if (a > value)
-                                {
-                                    value = a;
-                                    best = at;
-                                }
-                            }
-                        }
-                        _p1[(c * 4 + i) * 4 + j] = value;
-                        _argmax[(c * 4 + i) * 4 + j] = best;
-                    }
-                }
-            }
-            for (int m = 0; m < 4; m++)
-            {
-                for (int i = 0; i < 2; i++)
-                {
-                    for (int j = 0; j < 2; j++)
-                    {
-                        double sum = b2[m];
-                        for (int c = 0; c < 3; c++)
-                        {
-                            for (int u = 0; u < 3; u++)
-                            {
-                                for (int v = 0; v < 3; v++)
-                                {
-                                    sum += w2[((m * 3 + c) * 3 + u) * 3 + v] * _p1[(c * 4 + i + u) * 4 + j + v];
-                                }
-                            }
-                        }
-                        _z2[(m * 2 + i) * 2 + j] = sum;
-                    }
-                }
-                _f[m] = Enumerable.Range(0, 4).Sum(k => Math.Max(0, _z2[m * 4 + k])) / 4;
-            }
-            Z3Forward();
-            Z4 = Dense(net._w["fc2.weight"], net._w["fc2.bias"], _z3.Select(v => Math.Max(0, v)).ToArray(), 3);
+            _f[m] = Enumerable.Range(0, 4).Sum(k => Math.Max(0, _z2[m * 4 + k])) / 4;
+        }
         }
 
         public double[] Z4 { get; }
@@ -211,7 +225,7 @@ public sealed class ReferenceLeNet
             double Q(double v) => squared ? v * v : v;
             var r = _net._w.ToDictionary(p => p.Key, p => new double[p.Value.Length]);
             double[] a3 = _z3.Select(v => Math.Max(0, v)).ToArray();
-            double[] w4 = _net._w["fc2.weight"], w3 = _net._w["fc1.weight"], w2 = _net._w["c2.weight"];
+            double[] w4 = _net._w["fc2.weight"], w3 = _net._w["fc1.weight"];
             var da3 = new double[6];
             for (int o = 0; o < 3; o++)
             {
@@ -241,6 +255,23 @@ public sealed class ReferenceLeNet
                     dz2[m * 4 + k] = _z2[m * 4 + k] > 0 ? df[m] * Q(0.25) : 0;
                 }
             }
+            double[] dp1 = Conv2Backward(dz2, r, Q);
+            var dz1 = new double[3 * 8 * 8];
+            for (int k = 0; k < dp1.Length; k++)
+            {
+                int at = _argmax[k];
+                if (_z1[at] > 0)
+                {
+                    dz1[at] += dp1[k];
+                }
+            }
+            Conv1Backward(dz1, r, Q);
+            return r;
+        }
+
+        private double[] Conv2Backward(double[] dz2, Dictionary<string, double[]> r, Func<double, double> Q)
+        {
+            double[] w2 = _net._w["c2.weight"];
             var dp1 = new double[3 * 4 * 4];
             for (int m = 0; m < 4; m++)
             {
@@ -266,15 +297,11 @@ public sealed class ReferenceLeNet
                     }
                 }
             }
-            var dz1 = new double[3 * 8 * 8];
-            for (int k = 0; k < dp1.Length; k++)
-            {
-                int at = _argmax[k];
-                if (_z1[at] > 0)
-                {
-                    dz1[at] += dp1[k];
-                }
-            }
+            return dp1;
+        }
+
+        private void Conv1Backward(double[] dz1, Dictionary<string, double[]> r, Func<double, double> Q)
+        {
             for (int m = 0; m < 3; m++)
             {
                 for (int i = 0; i < 8; i++)
@@ -293,7 +320,6 @@ public sealed class ReferenceLeNet
                     }
                 }
             }
-            return r;
         }
     }
 }
