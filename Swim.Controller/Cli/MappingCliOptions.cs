@@ -9,8 +9,8 @@ internal sealed class MappingCliOptions
     /// <param name="context">Put before each description, for commands where mapping is optional (e.g. "With --board: ").</param>
     public MappingCliOptions(string context = "")
     {
-        Bits = new Option<int>("--weight-bits") { Description = Describe(context, "magnitude bits per weight."), DefaultValueFactory = _ => 8 };
-        Signs = new Option<string>("--signs") { Description = Describe(context, "differential or offset."), DefaultValueFactory = _ => "differential" };
+        Bits = new Option<int>("--weight-bits") { Description = Describe(context, "magnitude bits per weight."), DefaultValueFactory = _ => MappingOptions.DefaultMagnitudeBits };
+        Signs = new Option<string>("--signs") { Description = Describe(context, "differential or offset."), DefaultValueFactory = _ => new MappingOptions().Signs.ToString().ToLowerInvariant() };
         Signs.AcceptOnlyFromAmong("differential", "offset");
     }
 
