@@ -1,4 +1,4 @@
 using Swim.Controller.Cli;
 
 CommandContext console = CommandContext.ForConsole();
-return SwimCommandLine.Run(args, console.Output, console.Error, console.Interactive);
+return await SwimCommandLine.RunAsync(args, console.Output, console.Error, console.Interactive, CancellationToken.None);

@@ -54,9 +54,12 @@ internal sealed class DataOptions
         return data.Take(samples);
     }
 
+    /// <summary>Samples per ONNX Runtime call; more than this would not fit one call's buffers.</summary>
+    public const int MaxBatch = 65_536;
+
     public int BatchSize(ParseResult result)
     {
         int batch = result.GetValue(Batch);
-        return batch >= 1 ? batch : throw new SwimInputException($"--batch must be at least 1 (got {batch}).");
+        return batch is >= 1 and <= MaxBatch ? batch : throw new SwimInputException($"--batch must be 1 to {MaxBatch:N0} samples (got {batch:N0}).");
     }
 }

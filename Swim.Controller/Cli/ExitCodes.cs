@@ -10,4 +10,7 @@ public static class ExitCodes
 
     /// <summary>Bad input: a missing or malformed file, an unsupported model, an invalid option.</summary>
     public const int BadInput = 2;
+
+    /// <summary>Stopped by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it), at a safe point.</summary>
+    public const int Interrupted = 130;
 }

@@ -30,6 +30,7 @@ internal sealed class ProgramCommand
     private readonly Option<bool> _hostVerify = new("--host-verify") { Description = "Drive write-verify from the host (READ and WRITE_PULSE) even when the board has PROGRAM_VERIFY; boards without it always get the host's loop." };
     private readonly Option<string?> _journal = new("--journal") { Description = "SQLite journal of the session (docs/journal.md); required to --resume." };
     private readonly Option<bool> _resume = new("--resume") { Description = "Continue the session recorded in --journal after a crash, kill or disconnect." };
+    private readonly Option<bool> _resumeOnBlank = new("--resume-on-blank-board") { Description = "With --resume on --board emulator: go on although the in-process emulator starts blank (exercises a journal; the model read back is not the one programmed)." };
     private readonly Option<string> _output = new("--out") { Description = "Where to write the programmed model (read-back weights).", Required = true };
     private readonly Option<string?> _report = new("--report") { Description = "Directory for report.json, report.md and mapping.json." };
 
@@ -42,7 +43,7 @@ internal sealed class ProgramCommand
         _calib.AddTo(command);
         _method.AcceptOnlyFromAmong([.. SelectionMethods.Names]);
         _board.AddTo(command);
-        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _output, _report })
+        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _resumeOnBlank, _output, _report })
         {
             command.Options.Add(o);
         }
@@ -54,7 +55,7 @@ internal sealed class ProgramCommand
                 ProgrammingRequest request = Request(r);
                 Print(ctx, request, await ProgrammingWorkflow.RunAsync(request, new ConsoleReporter(ctx), cancellationToken).ConfigureAwait(false));
                 return ExitCodes.Success;
-            }, () => r.GetValue(_journal) is { } j && File.Exists(j) ? $"The journal '{j}' holds what was done; continue with --resume." : null);
+            }, () => r.GetValue(_journal) is { } j && File.Exists(j) ? $"The journal '{j}' holds what was done; continue with: {ctx.ResumeCommand()}" : null);
         });
         return command;
     }
@@ -72,6 +73,7 @@ internal sealed class ProgramCommand
         Test = r.GetValue(_test) is { } testPath ? DataSet.Open(testPath, DataSplit.Test) : null,
         JournalPath = r.GetValue(_journal),
         Resume = r.GetValue(_resume),
+        ResumeOnBlankBoard = r.GetValue(_resumeOnBlank),
         OutputPath = r.GetRequiredValue(_output),
         ReportDirectory = r.GetValue(_report),
     }.Validate();

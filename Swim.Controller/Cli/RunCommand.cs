@@ -32,7 +32,7 @@ internal static class RunCommand
                 }
                 await ScriptRunner.RunAsync(session, new ConsoleReporter(ctx), result.GetValue(resume), cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Success;
-            }, () => "The journals under the script's output directory hold what was done; continue with 'swim run --resume'.");
+            }, () => $"The journals under the script's output directory hold what was done; continue with: {ctx.ResumeCommand()}");
         });
         return command;
     }

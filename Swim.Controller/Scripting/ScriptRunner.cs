@@ -55,6 +55,14 @@ public sealed class ScriptRunner : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(script);
         ArgumentNullException.ThrowIfNull(reporter);
+        if (resume && script.Board is { } board && Directory.Exists(JournalDirectory(script)))
+        {
+            // Before any step runs: a resume that the board cannot honour should cost nothing.
+            foreach (string journal in Directory.GetFiles(JournalDirectory(script), "*.db"))
+            {
+                JournalBinding.CheckBoardKeepsCells(journal, board, blankBoardAccepted: false, "a script's in-process emulator cannot resume an unfinished step");
+            }
+        }
         Directory.CreateDirectory(script.Output);
         await using var runner = new ScriptRunner(script, reporter, resume);
         try

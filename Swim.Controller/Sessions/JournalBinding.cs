@@ -56,6 +56,30 @@ public static class JournalBinding
         CheckSameWork(journal, ModelHash(model), SessionFacts(options));
     }
 
+    /// <summary>
+    /// Whether the journal records cells already pulsed by a session that has not finished: its resume needs the
+    /// very board (the cells as that session left them). A finished session's resume reads everything from the journal.
+    /// </summary>
+    public static bool HasUnfinishedCellWork(string path)
+    {
+        using SessionJournal journal = SessionJournal.Open(path);
+        return journal.Fact("state") != "completed" && journal.Summary().Any(s => s.Phase is "program" or "verify" && s.Chunks > 0);
+    }
+
+    /// <summary>
+    /// Refuses to resume unfinished work on a board that cannot hold it: the in-process emulator starts blank every
+    /// run, so the cells the journal says were programmed are not there, and the session would report a wrong model.
+    /// </summary>
+    public static void CheckBoardKeepsCells(string path, Boards.BoardAddress board, bool blankBoardAccepted, string how)
+    {
+        if (board is Boards.EmulatorAddress && !blankBoardAccepted && HasUnfinishedCellWork(path))
+        {
+            throw new SwimInputException($"journal '{path}' records cells programmed on an emulator, and the in-process emulator ({board}) starts blank each run: " +
+                $"resumed on it, the session would skip those cells and read back a model they are missing from. Resume on the board that holds them " +
+                $"('swim emulator --state FILE' keeps an emulator's cells across runs; use --board tcp:HOST:PORT), or start afresh without --resume; {how}.");
+        }
+    }
+
     /// <summary>The options a journal records, so a resume can be refused when they differ.</summary>
     public static string SessionFacts(ProgrammingOptions options)
     {

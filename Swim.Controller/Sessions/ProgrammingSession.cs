@@ -45,6 +45,7 @@ public static class ProgrammingSession
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(options);
         var clock = Stopwatch.StartNew();
+        bool finishedBefore = journal?.Fact("state") == "completed";
         BoardInfo board = client.Board ?? await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         var run = new SessionRunner(client, board, plan, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
         BoardActivity before = await run.ActivityAsync().ConfigureAwait(false);
@@ -67,9 +68,17 @@ public static class ProgrammingSession
         (OnnxModel programmed, List<LayerError> layers) = Rebuild(model, plan, readBack);
 
         BoardActivity after = await run.ActivityAsync().ConfigureAwait(false);
-        journal?.SetFact("state", "completed");
-        (BoardActivity spent, List<string> notes) = Spent(restartedBeforeResume ? null : sessionStart, before, after, board);
+        (BoardActivity spent, List<string> notes) = finishedBefore && Recorded(journal!) is { } recorded
+            ? recorded
+            : Spent(restartedBeforeResume ? null : sessionStart, before, after, board);
         notes.InsertRange(0, run.Notes);
+        if (!finishedBefore)
+        {
+            // What a later resume of the finished session reports: these figures, not the nothing it does itself.
+            journal?.SetFact("spent", spent.ToJournalText());
+            journal?.SetFact("notes", System.Text.Json.JsonSerializer.Serialize(notes));
+            journal?.SetFact("state", "completed");
+        }
         return new ProgrammingResult(programmed, plan.Mapping, plan.CellCount, verified,
             outcomes.Count(o => o == (byte)StatusCode.Ok), outcomes.Count(o => o == (byte)StatusCode.DidNotConverge), outcomes.Count(o => o == (byte)StatusCode.CellStuck),
             spent.DeviceTimeNs, spent.Pulses, spent.Reads, spent.VerifyIterations, client.Statistics, layers, clock.Elapsed.TotalSeconds,
@@ -115,6 +124,18 @@ public static class ProgrammingSession
             layers.Add(new LayerError(layer.Name, weights[l].Length, Math.Sqrt(sum / weights[l].Length), max));
         }
         return (programmed, layers);
+    }
+
+    /// <summary>The figures a finished session recorded in its journal, with a note that they are those; null for a journal from before they were kept.</summary>
+    private static (BoardActivity Spent, List<string> Notes)? Recorded(SessionJournal journal)
+    {
+        if (BoardActivity.ParseJournalText(journal.Fact("spent")) is not { } spent)
+        {
+            return null;
+        }
+        List<string> notes = System.Text.Json.JsonSerializer.Deserialize<List<string>>(journal.Fact("notes") ?? "[]") ?? [];
+        notes.Add("this session had already finished: nothing was sent to the board again, and the cost above is what the journal recorded when it finished.");
+        return (spent, notes);
     }
 
     /// <summary>The session's activity by the board's counters, and what the reader must know about how it was counted.</summary>

@@ -40,6 +40,9 @@ public sealed record ProgrammingRequest
     /// <summary>Continue the session recorded in <see cref="JournalPath"/>.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>Resume on the in-process emulator although it starts blank (to exercise a journal, not to program a model).</summary>
+    public bool ResumeOnBlankBoard { get; init; }
+
     /// <summary>Where the programmed (read-back) model is written.</summary>
     public required string OutputPath { get; init; }
 

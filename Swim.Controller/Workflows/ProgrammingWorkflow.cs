@@ -29,6 +29,7 @@ public static class ProgrammingWorkflow
         {
             // Before the board is opened: a refused resume should not touch it (opening a serial port resets some boards).
             JournalBinding.CheckResumable(request.JournalPath!, model, options);
+            JournalBinding.CheckBoardKeepsCells(request.JournalPath!, request.Board, request.ResumeOnBlankBoard, "to resume on a blank board anyway, add --resume-on-blank-board");
         }
         SensitivityResult? saved = SavedSensitivity(request, model);
         // The board before the sensitivity pass: an unreachable board, or a model that does not fit it, should not
