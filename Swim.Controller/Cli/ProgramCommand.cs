@@ -67,7 +67,7 @@ internal sealed class ProgramCommand
         Emulator = _board.Emulator(r),
         Link = _board.Link(r),
         Options = Options(r),
-        Calibration = r.GetValue(_calib.Data) is null || r.GetValue(_sensitivityFile) is not null ? null : _calib.Open(r),
+        Calibration = r.GetValue(_calib.Data) is null ? null : _calib.Open(r),
         CalibrationBatch = _calib.BatchSize(r),
         SensitivityFile = r.GetValue(_sensitivityFile),
         Test = r.GetValue(_test) is { } testPath ? DataSet.Open(testPath, DataSplit.Test) : null,

@@ -87,7 +87,7 @@ internal sealed class SimulateCommand
             ModelPath = r.GetRequiredValue(_model),
             Test = _test.Open(r),
             Options = options,
-            Calibration = r.GetValue(_calib) is { } calibPath && sensitivityFile is null
+            Calibration = r.GetValue(_calib) is { } calibPath
                 ? DataSet.Open(calibPath, DataSplit.Train, splitRequired: false, null).Take(r.GetValue(_calibSamples))
                 : null,
             SensitivityFile = sensitivityFile,

@@ -85,7 +85,7 @@ public static class SwimCommandLine
         // "Required command was not provided" only restates a mistyped command's own error.
         foreach (System.CommandLine.Parsing.ParseError parseError in parsed.Errors.Count > 1 ? parsed.Errors.Where(e => e.Message != "Required command was not provided.") : parsed.Errors)
         {
-            ctx.Error.WriteLine($"swim: error: {parseError.Message}");
+            ctx.Error.WriteLine($"swim: error: {Readable(parseError.Message)}");
         }
         if (args.Length > 0 && !args[0].StartsWith('-') && root.Subcommands.All(c => c.Name != args[0]) && Closest(args[0], root.Subcommands.Select(c => c.Name)) is { } guess)
         {
@@ -93,6 +93,23 @@ public static class SwimCommandLine
         }
         ctx.Error.WriteLine("Run 'swim --help' or 'swim COMMAND --help' for usage.");
         return null;
+    }
+
+    /// <summary>A parser message in the user's terms: "'abc' is not a number (--ratio)" instead of .NET type names.</summary>
+    internal static string Readable(string message)
+    {
+        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(message,
+            @"^Cannot parse argument '(?<value>.*)' for (?:option|argument) '(?<name>[^']*)' as expected type '(?<type>[^']*)'");
+        if (!m.Success)
+        {
+            return message;
+        }
+        string type = m.Groups["type"].Value;
+        string kind = type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) ? "a number (e.g. 0.1)"
+            : type.Contains("Int", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : "a value of the right kind";
+        return $"{m.Groups["name"].Value}: '{m.Groups["value"].Value}' is not {kind}; see 'swim COMMAND --help' for what it takes.";
     }
 
     /// <summary>The name within two edits of <paramref name="typed"/>, if one is.</summary>

@@ -57,9 +57,38 @@ public sealed class DataSet
         {
             throw new DataSetException($"data file '{path}' does not exist; check the path.");
         }
-        return IsNpz(path)
-            ? OpenNpz(path, split, splitRequired)
-            : OpenIdx(path, labelsPath ?? GuessIdxLabels(path));
+        DataSet data = Sniff(path) switch
+        {
+            "npz" => OpenNpz(path, split, splitRequired),
+            "idx" => OpenIdx(path, labelsPath ?? GuessIdxLabels(path)),
+            var other => throw new DataSetException($"data file '{path}' is {other}, not samples: give an .npz (a zip of .npy arrays x and y, as numpy.savez writes) "
+                + "or an IDX image file with its labels (MNIST's format)."),
+        };
+        return data.Count > 0 ? data
+            : throw new DataSetException($"data file '{path}' holds no samples{(split == DataSplit.All ? "" : $" in its {split.ToString().ToLowerInvariant()} split")}; give a file with at least one labelled sample.");
+    }
+
+    /// <summary>What a file's first bytes say it is: "npz", "idx", or a description of what else it is, for the message.</summary>
+    private static string Sniff(string path)
+    {
+        var head = new byte[4];
+        int read;
+        using (FileStream file = File.OpenRead(path))
+        {
+            read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        return read switch
+        {
+            0 => "empty",
+            >= 2 when head[0] == 'P' && head[1] == 'K' => "npz",
+            4 when head[0] == 0 && head[1] == 0 => "idx",
+            // MNIST ships its IDX files gzipped; the IDX reader unpacks them.
+            >= 2 when head[0] == 0x1F && head[1] == 0x8B => "idx",
+            // An ONNX model is a protobuf whose first field is ir_version (tag 0x08).
+            _ when head[0] == 0x08 && Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase) => "an ONNX model",
+            _ when head.Take(read).All(b => b is (>= 0x20 and < 0x7F) or (byte)'\n' or (byte)'\r' or (byte)'\t') => "a text file",
+            _ => $"neither an .npz archive nor an IDX file (it starts {Convert.ToHexString(head, 0, read)})",
+        };
     }
 
     /// <summary>
@@ -188,13 +217,6 @@ public sealed class DataSet
             }
             bytes -= read;
         }
-    }
-
-    private static bool IsNpz(string path)
-    {
-        Span<byte> head = stackalloc byte[4];
-        using FileStream file = File.OpenRead(path);
-        return NpyHeader.TryReadExactly(file, head) && head[0] == 'P' && head[1] == 'K';
     }
 
     private static DataSet OpenNpz(string path, DataSplit split, bool splitRequired)

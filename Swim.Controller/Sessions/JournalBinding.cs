@@ -95,11 +95,50 @@ public static class JournalBinding
         {
             throw new SwimInputException($"journal '{journal.Path}' belongs to another model ({journal.Fact("model_path")}); resume with the same model, or start a new journal.");
         }
-        if (journal.Fact("options") != facts)
+        if (journal.Fact("options") is var recorded && recorded != facts)
         {
-            throw new SwimInputException($"journal '{journal.Path}' was started with other options ({journal.Fact("options")}); resume with the same --method, --ratio, --budget, --weight-bits, --signs, --tolerance, --max-iterations, --seed and --host-verify.");
+            throw new SwimInputException($"journal '{journal.Path}' was started with other options ({Differences(recorded, facts)}); resume with the options it was started with, or start a new journal.");
         }
     }
+
+    /// <summary>Where two recorded option sets differ, by the options' own names and values: "--method magnitude, not random".</summary>
+    internal static string Differences(string? recorded, string current)
+    {
+        using System.Text.Json.JsonDocument was = System.Text.Json.JsonDocument.Parse(recorded ?? "{}");
+        using System.Text.Json.JsonDocument now = System.Text.Json.JsonDocument.Parse(current);
+        var differences = new List<string>();
+        foreach (System.Text.Json.JsonProperty option in now.RootElement.EnumerateObject())
+        {
+            string then = was.RootElement.TryGetProperty(option.Name, out System.Text.Json.JsonElement value) ? value.GetRawText() : "null";
+            if (then != option.Value.GetRawText())
+            {
+                differences.Add($"{OptionName(option.Name)} {Show(option.Name, then)}, not {Show(option.Name, option.Value.GetRawText())}");
+            }
+        }
+        return differences.Count > 0 ? string.Join("; ", differences) : "recorded by another Swim version";
+    }
+
+    private static string OptionName(string fact) => fact switch
+    {
+        "method" => "--method",
+        "fraction" => "--ratio",
+        "budget_seconds" => "--budget",
+        "magnitude_bits" => "--weight-bits",
+        "signs" => "--signs",
+        "tolerance_fraction" => "--tolerance",
+        "max_iterations" => "--max-iterations",
+        "seed" => "--seed",
+        "host_verify" => "--host-verify",
+        _ => fact,
+    };
+
+    private static string Show(string fact, string json) => fact switch
+    {
+        _ when json == "null" => "none",
+        "method" when int.TryParse(json, out int m) => Selection.SelectionMethods.Name((Selection.SelectionMethod)m),
+        "signs" when int.TryParse(json, out int s) => ((SignEncoding)s).ToString().ToLowerInvariant(),
+        _ => json,
+    };
 
     private static void CheckSameBoard(SessionJournal journal, string serial, string layoutHash)
     {

@@ -67,6 +67,10 @@ public sealed record ProgrammingRequest
         {
             throw new SwimInputException("--resume needs the --journal of the session to continue.");
         }
+        if (Calibration is not null && SensitivityFile is not null)
+        {
+            throw new SwimInputException("give either --calib (samples for a sensitivity pass) or --sensitivity (derivatives from an earlier pass), not both.");
+        }
         if (CalibrationBatch < 1)
         {
             throw new SwimInputException($"--batch must be at least 1 (got {CalibrationBatch}).");

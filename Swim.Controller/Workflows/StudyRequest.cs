@@ -32,6 +32,10 @@ public sealed record StudyRequest
     public StudyRequest Validate()
     {
         Options.Validate();
+        if (Calibration is not null && SensitivityFile is not null)
+        {
+            throw new SwimInputException("give either --calib (samples for a sensitivity pass) or --sensitivity (derivatives from an earlier pass), not both.");
+        }
         Slice?.CheckFits(Evaluations);
         OutputPaths.Directory(OutputDirectory, "--out");
         return this;

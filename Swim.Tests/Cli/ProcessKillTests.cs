@@ -118,7 +118,7 @@ public sealed class ProcessKillTests : IDisposable
         // the claimed number) must leave the claim to the right resume.
         CliRun otherOptions = await Task.Run(() => CliRun.Of([.. Args(endpoint, journal, output), "--resume", "--tolerance", "0.02"]));
         Assert.True(otherOptions.ExitCode == ExitCodes.BadInput, otherOptions.Error);
-        Assert.Contains("other options", otherOptions.Error, StringComparison.Ordinal);
+        Assert.Contains("--tolerance 0.01, not 0.02", otherOptions.Error, StringComparison.Ordinal);
         using (SessionJournal renamed = SessionJournal.Open(journal))
         {
             renamed.SetFact("board_serial", "another-board");

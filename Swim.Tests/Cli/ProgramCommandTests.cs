@@ -193,7 +193,7 @@ public sealed class ProgramCommandTests : IDisposable
         CliRun resumed = CliRun.Of(Args("emulator:rram", "random", "--journal", _dir.File("j.db"), "--resume"));
 
         Assert.Equal(ExitCodes.BadInput, resumed.ExitCode);
-        Assert.Contains("other options", resumed.Error);
+        Assert.Contains("other options (--method magnitude, not random)", resumed.Error);
         CliRun fresh = CliRun.Of(Args("emulator:rram", "magnitude", "--journal", _dir.File("j.db")));
         Assert.Equal(ExitCodes.BadInput, fresh.ExitCode);
         Assert.Contains("--resume", fresh.Error);
