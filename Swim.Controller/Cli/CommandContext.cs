@@ -47,6 +47,9 @@ public sealed class CommandContext
         return "swim " + string.Join(' ', args.Select(Quote));
     }
 
+    /// <summary>Results and errors only (<c>--quiet</c>): progress and commentary are not shown.</summary>
+    public bool Quiet { get; set; }
+
     /// <summary>Print a failure's stack trace as well as its message (<c>--verbose</c>).</summary>
     public bool ShowStackTraces { get; set; }
 

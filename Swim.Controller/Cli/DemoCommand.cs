@@ -80,6 +80,7 @@ internal static class DemoCommand
         DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
         var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 1);
         ctx.Out.WriteLine($"board         emulated {preset.Name} without stuck cells, {board.Geometry} ({board.Geometry.CellCount:N0} cells), in process; 8-bit weights on 2-bit cells, differential; verify band 1 % of the window");
+        ctx.Out.WriteLine($"              (no write-verify repairs a stuck cell, so the preset's {DevicePreset.Rram.StuckRate:P1} would blur every method alike; 'swim program --board emulator' keeps them, '--stuck-rate 0' drops them)");
         ComparisonRun[] runs =
         [
             new("none (open loop)", SelectionMethod.Swim, 0.0),
@@ -102,12 +103,12 @@ internal static class DemoCommand
             table.AddRow(label, fraction.ToString("P0", CultureInfo.InvariantCulture), result.CellsVerified.ToString("N0", CultureInfo.InvariantCulture),
                 $"{result.DeviceTimeNs / 1e9:F2} s", result.Pulses.ToString("N0", CultureInfo.InvariantCulture), accuracy.ToString("P2", CultureInfo.InvariantCulture));
             points.Add((label + (fraction is > 0 and < 1 ? $" {fraction:P0}" : ""), result.DeviceTimeNs / 1e9, accuracy));
-            rows.Add(new { selection = label, method = SelectionMethods.Name(method), fraction, cells_verified = result.CellsVerified,
+            rows.Add(new { selection = label, method = fraction is > 0 and < 1 ? SelectionMethods.Name(method) : null, fraction, cells_verified = result.CellsVerified,
                 device_time_s = result.DeviceTimeNs / 1e9, pulses = result.Pulses, reads = result.Reads, accuracy, wall_s = result.WallSeconds });
         }
         ctx.Out.Write(table);
         Directory.CreateDirectory(reportDirectory);
-        File.WriteAllText(Path.Combine(reportDirectory, "demo.json"), JsonOutput.Serialize(new { model = BundledAssets.LeNetModel, board = $"{preset.Name} {board.Geometry}", runs = rows }));
+        File.WriteAllText(Path.Combine(reportDirectory, "demo.json"), JsonOutput.Serialize(new { provenance = Provenance.Now(ctx.Arguments), model = BundledAssets.LeNetModel, board = $"{preset.Name} {board.Geometry}", stuck_rate = preset.StuckRate, emulator_seed = board.Seed, runs = rows }));
         Reports.ReportPlots.AccuracyVersusDeviceTime(points, Path.Combine(reportDirectory, "accuracy-vs-device-time.png"));
         ctx.Out.WriteLine($"report        {Path.Combine(reportDirectory, "demo.json")} and accuracy-vs-device-time.png");
         return ExitCodes.Success;

@@ -33,6 +33,7 @@ internal sealed class ProgramCommand
     private readonly Option<bool> _resumeOnBlank = new("--resume-on-blank-board") { Description = "With --resume on --board emulator: go on although the in-process emulator starts blank (exercises a journal; the model read back is not the one programmed)." };
     private readonly Option<string> _output = new("--out") { Description = "Where to write the programmed model (read-back weights).", Required = true };
     private readonly Option<string?> _report = new("--report") { Description = "Directory for report.json, report.md and mapping.json." };
+    private readonly Option<bool> _json = new("--json") { Description = "Print the result as one JSON object (report.json's content) on the output; commentary goes to the error stream." };
 
     public static Command Create(Func<CommandContext> context) => new ProgramCommand().Build(context);
 
@@ -43,7 +44,7 @@ internal sealed class ProgramCommand
         _calib.AddTo(command);
         _method.AcceptOnlyFromAmong([.. SelectionMethods.Names]);
         _board.AddTo(command);
-        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _resumeOnBlank, _output, _report })
+        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _resumeOnBlank, _output, _report, _json })
         {
             command.Options.Add(o);
         }
@@ -52,8 +53,17 @@ internal sealed class ProgramCommand
             CommandContext ctx = context();
             return ctx.RunOnBoardAsync(async () =>
             {
-                ProgrammingRequest request = Request(r);
-                Print(ctx, request, await ProgrammingWorkflow.RunAsync(request, new ConsoleReporter(ctx), cancellationToken).ConfigureAwait(false));
+                ProgrammingRequest request = Request(r) with { Command = ctx.Arguments };
+                bool json = r.GetValue(_json);
+                ProgrammingOutcome outcome = await ProgrammingWorkflow.RunAsync(request, new ConsoleReporter(ctx, linesToError: json), cancellationToken).ConfigureAwait(false);
+                if (json)
+                {
+                    ctx.Output.WriteLine(JsonOutput.Serialize(Reports.ProgrammingReport.Summary(request.ModelPath, request.Options, outcome, request.Describe())));
+                }
+                else
+                {
+                    Print(ctx, request, outcome);
+                }
                 return ExitCodes.Success;
             }, () => r.GetValue(_journal) is { } j && File.Exists(j) ? $"The journal '{j}' holds what was done; continue with: {ctx.ResumeCommand()}" : null);
         });

@@ -8,6 +8,12 @@ internal static class ProgressDisplay
 {
     public static async Task<T> RunAsync<T>(CommandContext ctx, string description, double total, Func<Action<double>, Task<T>> work)
     {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(work);
+        if (ctx.Quiet)
+        {
+            return await work(_ => { }).ConfigureAwait(false);
+        }
         if (ctx.Interactive)
         {
             return await ctx.Out.Progress()
@@ -41,6 +47,12 @@ internal static class ProgressDisplay
 
     public static T Run<T>(CommandContext ctx, string description, double total, Func<Action<double>, T> work)
     {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(work);
+        if (ctx.Quiet)
+        {
+            return work(_ => { });
+        }
         if (ctx.Interactive)
         {
             return ctx.Out.Progress()

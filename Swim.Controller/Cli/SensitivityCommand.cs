@@ -28,6 +28,8 @@ internal static class SensitivityCommand
         command.Options.Add(output);
         command.Options.Add(seed);
         command.Options.Add(threads);
+        var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object (per-layer figures included)." };
+        command.Options.Add(json);
         command.SetAction(result => context().Run(() =>
         {
             CommandContext ctx = context();
@@ -49,6 +51,11 @@ internal static class SensitivityCommand
             SensitivityResult sensitivity = ProgressDisplay.Run(ctx, $"sensitivity ({CurvatureKinds.Name(kind)})", samples.Count,
                 report => SensitivityAnalysis.Run(onnx, samples, data.BatchSize(result), kind, result.GetValue(seed), n => report(n), workers: sessions));
             SensitivityAnalysis.Save(sensitivity, outputPath);
+            if (result.GetValue(json))
+            {
+                ctx.Output.WriteLine(JsonOutput.Serialize(Summary(ctx, result.GetRequiredValue(model), samples, sensitivity, kind, clock.Elapsed.TotalSeconds, outputPath)));
+                return ExitCodes.Success;
+            }
             ctx.Out.WriteLine($"model      {result.GetRequiredValue(model)}");
             ctx.Out.WriteLine($"data       {samples.Description}: {sensitivity.Samples} samples, mean loss {sensitivity.MeanLoss:F4}, accuracy {sensitivity.Accuracy:P2}");
             ctx.Out.WriteLine($"curvature  {CurvatureKinds.Name(kind)}, {clock.Elapsed.TotalSeconds:F2} s");
@@ -58,6 +65,27 @@ internal static class SensitivityCommand
         }));
         return command;
     }
+
+    private static object Summary(CommandContext ctx, string model, DataSet samples, SensitivityResult sensitivity, CurvatureKind kind, double seconds, string output) => new
+    {
+        provenance = Provenance.Now(ctx.Arguments),
+        model,
+        data = samples.Description,
+        samples = sensitivity.Samples,
+        mean_loss = sensitivity.MeanLoss,
+        accuracy = sensitivity.Accuracy,
+        curvature = CurvatureKinds.Name(kind),
+        seconds,
+        layers = sensitivity.MappedWeights.Select(p => new
+        {
+            weight = p.Parameter.Name,
+            elements = p.Parameter.ElementCount,
+            full_scale = p.FullScale,
+            mean_score = p.Score!.Average(s => (double)s),
+            top_10_percent_share = SensitivityResult.TopShare(p.Score!, 0.1),
+        }),
+        wrote = output,
+    };
 
     private static Table LayerTable(SensitivityResult sensitivity)
     {

@@ -12,6 +12,9 @@ public static class SwimCommandLine
     /// <summary>Shows the stack trace of a failure as well as its message.</summary>
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "On a failure, print where it happened (the stack trace) as well as the message.", Recursive = true };
 
+    /// <summary>Only results and errors: no progress and no running commentary.</summary>
+    public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print results and errors only: no progress bars or log lines, no running commentary.", Recursive = true };
+
     public static RootCommand Build(Func<CommandContext> context)
     {
         var root = new RootCommand("Swim: program neural-network weights into NVM crossbars and write-verify only the weights that matter.");
@@ -25,6 +28,7 @@ public static class SwimCommandLine
         root.Subcommands.Add(SimulateCommand.Create(context));
         root.Subcommands.Add(TrainCommand.Create(context));
         root.Options.Add(Verbose);
+        root.Options.Add(Quiet);
         return root;
     }
 
@@ -48,6 +52,7 @@ public static class SwimCommandLine
             return ExitCodes.BadInput;
         }
         ctx.ShowStackTraces = parsed.GetValue(Verbose);
+        ctx.Quiet = parsed.GetValue(Quiet);
         var configuration = new InvocationConfiguration
         {
             Output = output,

@@ -8,19 +8,20 @@ namespace Swim.Controller.Reports;
 /// <summary>A programming run's report directory: report.json, report.md, mapping.json and layer-errors.png.</summary>
 public static class ProgrammingReport
 {
-    public static void Write(string directory, string modelPath, ProgrammingOptions options, ProgrammingOutcome outcome)
+    /// <param name="run">How the run was set up (provenance, board, data, every option), written into report.json as it is.</param>
+    public static void Write(string directory, string modelPath, ProgrammingOptions options, ProgrammingOutcome outcome, object? run = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(outcome);
         Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "report.json"), JsonOutput.Serialize(Summary(modelPath, options, outcome)));
+        File.WriteAllText(Path.Combine(directory, "report.json"), JsonOutput.Serialize(Summary(modelPath, options, outcome, run)));
         File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(modelPath, options, outcome));
         outcome.Result.Mapping.Save(Path.Combine(directory, "mapping.json"));
         ReportPlots.LayerErrors(outcome.Result.Layers, Path.Combine(directory, "layer-errors.png"));
     }
 
     /// <summary>report.json's content (snake_case through <see cref="JsonOutput"/>).</summary>
-    public static object Summary(string modelPath, ProgrammingOptions options, ProgrammingOutcome outcome)
+    public static object Summary(string modelPath, ProgrammingOptions options, ProgrammingOutcome outcome, object? run = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(outcome);
@@ -47,6 +48,27 @@ public static class ProgrammingReport
             accuracy_as_trained = outcome.TrainedAccuracy,
             wall_s = p.WallSeconds,
             notes = p.Notes,
+            run,
+        };
+    }
+
+    /// <summary>Every programming option by the name the command line and scripts give it, enums by name.</summary>
+    public static object Describe(ProgrammingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new
+        {
+            method = SelectionMethods.Name(options.Method),
+            ratio = options.VerifyBudget is null ? options.Fraction : (double?)null,
+            budget_s = options.VerifyBudget?.TotalSeconds,
+            weight_bits = options.Mapping.MagnitudeBits,
+            signs = options.Mapping.Signs.ToString().ToLowerInvariant(),
+            tolerance = options.ToleranceFraction,
+            max_iterations = options.MaxIterations,
+            seed = options.Seed,
+            host_verify = options.HostVerify,
+            state_sigma_ratio = options.StateSigmaRatio,
+            chunk_cells = options.ChunkCells,
         };
     }
 

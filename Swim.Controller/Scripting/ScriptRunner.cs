@@ -271,7 +271,7 @@ public sealed class ScriptRunner : IAsyncDisposable
     private void Report()
     {
         using var staged = new StagedDirectory(_script.Output);
-        var report = new { script = _script.Source, model = _script.Model, board = _info is null ? null : $"{_info.DeviceModel} {_info.Serial}", runs = _runs };
+        var report = new { provenance = Provenance.Now(), script = _script.Source, model = _script.Model, board = _info is null ? null : $"{_info.DeviceModel} {_info.Serial}", runs = _runs };
         File.WriteAllText(staged.PathOf("report.json"), JsonOutput.Serialize(report));
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Session report: {Path.GetFileName(_script.Source)}");

@@ -72,6 +72,7 @@ public static class ProgrammingSession
             ? recorded
             : Spent(restartedBeforeResume ? null : sessionStart, before, after, board);
         notes.InsertRange(0, run.Notes);
+        notes.AddRange(Repeated(outcomes, client.Statistics));
         if (!finishedBefore)
         {
             // What a later resume of the finished session reports: these figures, not the nothing it does itself.
@@ -124,6 +125,23 @@ public static class ProgrammingSession
             layers.Add(new LayerError(layer.Name, weights[l].Length, Math.Sqrt(sum / weights[l].Length), max));
         }
         return (programmed, layers);
+    }
+
+    /// <summary>What was unknown or done twice, for the reader: verify outcomes a crash lost, and requests the link made the host send again.</summary>
+    private static IEnumerable<string> Repeated(byte[] outcomes, LinkStatistics link)
+    {
+        int unknown = outcomes.Count(o => o == RecoveredOutcome);
+        if (unknown > 0)
+        {
+            yield return $"{unknown:N0} verify outcomes were lost with a crash and recovered as unknown: the board verified those cells, but whether each converged is not known " +
+                "(they count as verified, and in none of in band, not converged and stuck).";
+        }
+        if (link.Retransmissions > 0)
+        {
+            yield return $"the link lost or damaged frames: {link.Retransmissions:N0} requests went out again under their own sequence numbers" +
+                (link.Replays > 0 ? $" ({link.Replays:N0} answered from the board's response cache without running again)" : "") +
+                "; a request goes again under its own number, and the board runs each number once.";
+        }
     }
 
     /// <summary>The figures a finished session recorded in its journal, with a note that they are those; null for a journal from before they were kept.</summary>

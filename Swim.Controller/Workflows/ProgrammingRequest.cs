@@ -49,6 +49,26 @@ public sealed record ProgrammingRequest
     /// <summary>Directory for report.json, report.md, mapping.json and the per-layer plot; none when null.</summary>
     public string? ReportDirectory { get; init; }
 
+    /// <summary>The command line that asked for the run, kept in the report's provenance (null from a script or a program).</summary>
+    public IReadOnlyList<string>? Command { get; init; }
+
+    /// <summary>How the run was set up, for report.json: provenance, the board, the data and every option.</summary>
+    public object Describe() => new
+    {
+        provenance = Provenance.Now(Command),
+        model = ModelPath,
+        board = Board.ToString(),
+        emulator = Board is EmulatorAddress ? new { geometry = Emulator.Geometry.ToString(), seed = Emulator.Seed, stuck_rate = Emulator.StuckRate } : null,
+        link = new { timeout_ms = Link.TimeoutMilliseconds, retries = Link.Retries },
+        options = Reports.ProgrammingReport.Describe(Options),
+        calibration = Calibration?.Description,
+        calibration_batch = Calibration is null ? (int?)null : CalibrationBatch,
+        sensitivity_file = SensitivityFile,
+        test = Test?.Description,
+        journal = JournalPath,
+        resume = Resume,
+    };
+
     /// <summary>Checks what can be checked without the model or the board; refuses with the option to fix.</summary>
     public ProgrammingRequest Validate()
     {

@@ -57,7 +57,7 @@ public static class ProgrammingWorkflow
         var outcome = new ProgrammingOutcome(start.Board, client.LinkDescription, result, accuracy, trained);
         if (request.ReportDirectory is { } directory)
         {
-            ProgrammingReport.Write(directory, request.ModelPath, request.Options, outcome);
+            ProgrammingReport.Write(directory, request.ModelPath, request.Options, outcome, request.Describe());
         }
         return outcome;
     }

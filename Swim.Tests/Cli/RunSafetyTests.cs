@@ -95,6 +95,41 @@ public sealed class RunSafetyTests : IDisposable
     }
 
     [Fact]
+    public void Json_output_and_reports_carry_provenance_and_every_option()
+    {
+        CliRun run = CliRun.Of([.. Args("emulator:fefet", "--seed", "7", "--emulator-seed", "3"), "--json"]);
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        using JsonDocument printed = JsonDocument.Parse(run.Output);
+        JsonElement setup = printed.RootElement.GetProperty("run");
+        Assert.Equal("emulator:fefet", setup.GetProperty("board").GetString());
+        Assert.Equal(3UL, setup.GetProperty("emulator").GetProperty("seed").GetUInt64());
+        Assert.Equal(7, setup.GetProperty("options").GetProperty("seed").GetInt32());
+        Assert.Equal("magnitude", setup.GetProperty("options").GetProperty("method").GetString());
+        JsonElement provenance = setup.GetProperty("provenance");
+        Assert.False(string.IsNullOrEmpty(provenance.GetProperty("swim_version").GetString()));
+        Assert.Contains("--json", provenance.GetProperty("command").EnumerateArray().Select(a => a.GetString()));
+        if (provenance.GetProperty("commit").GetString() is { } commit)
+        {
+            Assert.Matches("^[0-9a-f]{40}$", commit);
+        }
+        Assert.Contains("board      fefet", run.Error, StringComparison.Ordinal);
+        Assert.Equal(printed.RootElement.GetProperty("pulses").GetUInt64(), Report().GetProperty("pulses").GetUInt64());
+        Assert.Equal("emulator:fefet", Report().GetProperty("run").GetProperty("board").GetString());
+    }
+
+    [Fact]
+    public void Quiet_prints_the_result_and_nothing_else()
+    {
+        CliRun run = CliRun.Of([.. Args("emulator:rram"), "--quiet"]);
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        Assert.Equal("", run.Error);
+        Assert.DoesNotContain("board      ", run.Output, StringComparison.Ordinal);
+        Assert.Contains("programmed ", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Swim_and_swim_help_list_the_commands_and_a_typo_gets_a_suggestion()
     {
         foreach (string[] args in new[] { Array.Empty<string>(), ["help"] })
