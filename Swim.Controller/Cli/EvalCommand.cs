@@ -9,7 +9,8 @@ namespace Swim.Controller.Cli;
 /// <summary><c>swim eval MODEL.onnx --data DATA.npz</c>: top-1 accuracy with ONNX Runtime.</summary>
 internal static class EvalCommand
 {
-    public sealed record Report(string Model, string Data, int Samples, int Correct, double Accuracy, int BatchSize, double Seconds);
+    /// <param name="Data">The data file's path; <paramref name="Selection"/> says which of its samples (split, count) were read.</param>
+    public sealed record Report(string Model, string Data, string Selection, int Samples, int Correct, double Accuracy, int BatchSize, double Seconds);
 
     public static Command Create(Func<CommandContext> context)
     {
@@ -29,7 +30,7 @@ internal static class EvalCommand
             int batch = classifier.FixedBatchSize ?? data.BatchSize(result);
             var clock = Stopwatch.StartNew();
             EvaluationResult evaluation = classifier.Evaluate(samples, batch);
-            var report = new Report(result.GetRequiredValue(model), samples.Description, evaluation.Samples, evaluation.Correct,
+            var report = new Report(result.GetRequiredValue(model), result.GetRequiredValue(data.Data), samples.Description, evaluation.Samples, evaluation.Correct,
                 evaluation.Accuracy, batch, clock.Elapsed.TotalSeconds);
             if (result.GetValue(json))
             {
@@ -38,7 +39,7 @@ internal static class EvalCommand
             else
             {
                 ctx.Output.WriteLine($"model     {report.Model}");
-                ctx.Output.WriteLine($"data      {report.Data}: {report.Samples} samples");
+                ctx.Output.WriteLine($"data      {report.Selection}: {report.Samples} samples");
                 ctx.Output.WriteLine($"accuracy  {report.Accuracy:P2} ({report.Correct} / {report.Samples})");
                 ctx.Output.WriteLine($"time      {report.Seconds:F2} s, batch {batch}, {report.Samples / Math.Max(report.Seconds, 1e-9):F0} samples/s");
             }
