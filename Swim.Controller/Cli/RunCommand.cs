@@ -11,10 +11,12 @@ internal static class RunCommand
         var script = new Argument<string>("script") { Description = "The session script (YAML; docs/session-yaml.md)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the journals an earlier, interrupted run of this script left in its output directory." };
         var check = new Option<bool>("--check") { Description = "Only validate the script and list its steps." };
+        var force = new Option<bool>("--force") { Description = "Start over although an earlier run of this script left journals in its output directory (they are deleted first)." };
         var command = new Command("run", "Run a scripted mapping session: identify, sensitivity, program, eval, sweep, simulate and report steps.");
         command.Arguments.Add(script);
         command.Options.Add(resume);
         command.Options.Add(check);
+        command.Options.Add(force);
         command.SetAction((result, cancellationToken) =>
         {
             CommandContext ctx = context();
@@ -30,7 +32,7 @@ internal static class RunCommand
                     }
                     return ExitCodes.Success;
                 }
-                await ScriptRunner.RunAsync(session, new ConsoleReporter(ctx), result.GetValue(resume), cancellationToken).ConfigureAwait(false);
+                await ScriptRunner.RunAsync(session, new ConsoleReporter(ctx), result.GetValue(resume), cancellationToken, result.GetValue(force)).ConfigureAwait(false);
                 return ExitCodes.Success;
             }, () => $"The journals under the script's output directory hold what was done; continue with: {ctx.ResumeCommand()}");
         });

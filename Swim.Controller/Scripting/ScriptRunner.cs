@@ -51,10 +51,13 @@ public sealed class ScriptRunner : IAsyncDisposable
 
     public IReadOnlyList<ProgrammedRun> Runs => _runs;
 
-    public static async Task<IReadOnlyList<ProgrammedRun>> RunAsync(SessionScript script, IWorkReporter reporter, bool resume, CancellationToken cancellationToken)
+    /// <param name="resume">Continue an earlier run: its journals go on, and a pass or study it finished is read instead of run again.</param>
+    /// <param name="force">Start over although an earlier run left journals (they are deleted first).</param>
+    public static async Task<IReadOnlyList<ProgrammedRun>> RunAsync(SessionScript script, IWorkReporter reporter, bool resume, CancellationToken cancellationToken, bool force = false)
     {
         ArgumentNullException.ThrowIfNull(script);
         ArgumentNullException.ThrowIfNull(reporter);
+        CheckEarlierRun(script, resume, force);
         if (resume && script.Board is { } board && Directory.Exists(JournalDirectory(script)))
         {
             // Before any step runs: a resume that the board cannot honour should cost nothing.
@@ -83,6 +86,28 @@ public sealed class ScriptRunner : IAsyncDisposable
         return runner.Runs;
     }
 
+    /// <summary>Before any step runs: an earlier run's journals are continued (--resume), replaced (--force), or the run is refused.</summary>
+    private static void CheckEarlierRun(SessionScript script, bool resume, bool force)
+    {
+        if (resume && force)
+        {
+            throw new SwimInputException("give either --resume (continue the earlier run) or --force (start over), not both.");
+        }
+        string journals = JournalDirectory(script);
+        if (!Directory.Exists(journals) || Directory.GetFiles(journals, "*.db").Length == 0)
+        {
+            return;
+        }
+        if (force)
+        {
+            Directory.Delete(journals, recursive: true);
+        }
+        else if (!resume)
+        {
+            throw new SwimInputException($"'{script.Output}' holds the journals of an earlier run of this script; continue it with 'swim run --resume', start over with --force, or choose a new output directory.");
+        }
+    }
+
     private async Task ExecuteAsync(ScriptStep step, CancellationToken cancellationToken)
     {
         switch (step)
@@ -95,6 +120,11 @@ public sealed class ScriptRunner : IAsyncDisposable
             case SensitivityStep { From: { } file }:
                 _sensitivity = SensitivityAnalysis.Load(file, _model);
                 _reporter.Line($"  read {_sensitivity.MappedWeights.Count()} weights' derivatives from {file}");
+                break;
+            case SensitivityStep when _resume && File.Exists(Path.Combine(_script.Output, "sensitivity.npz")):
+                // The earlier run's pass, checked against this model as it is read.
+                _sensitivity = SensitivityAnalysis.Load(Path.Combine(_script.Output, "sensitivity.npz"), _model);
+                _reporter.Line($"  read the earlier run's pass ({_sensitivity.Samples:N0} samples) from {Path.Combine(_script.Output, "sensitivity.npz")}");
                 break;
             case SensitivityStep s:
                 _sensitivity = ComputeSensitivity(s.Curvature, gradients: true);
@@ -191,7 +221,7 @@ public sealed class ScriptRunner : IAsyncDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(journalPath)!);
         if (File.Exists(journalPath) && !_resume)
         {
-            throw new SwimInputException($"journal '{journalPath}' exists from an earlier run of this script; continue it with 'swim run --resume', or choose a new output directory.");
+            throw new SwimInputException($"journal '{journalPath}' exists from an earlier run of this script; continue it with 'swim run --resume', start over with --force, or choose a new output directory.");
         }
         if (_device!.Assumption(step.Method) is { } assumption)
         {
@@ -253,6 +283,13 @@ public sealed class ScriptRunner : IAsyncDisposable
 
     private void Simulate(SimulateStep step)
     {
+        string written = Path.Combine(_script.Output, $"simulate-{_simulateCount + 1}");
+        if (_resume && File.Exists(Path.Combine(written, "results.json")))
+        {
+            _simulateCount++;
+            _reporter.Line($"  the earlier run finished this study; its results are in {written}");
+            return;
+        }
         DataSet test = OpenData(_script.Test!, DataSplit.Test);
         SensitivityResult? sensitivity = SensitivityFor(step.Options.Methods);
         int evaluations = step.Options.Trials * step.Options.Methods.Count * step.Options.Ratios.Count;

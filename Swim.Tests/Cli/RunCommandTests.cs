@@ -48,6 +48,7 @@ public sealed class RunCommandTests : IDisposable
         string script = Write(Header() + """
             steps:
               - identify
+              - sensitivity
               - program: {method: swim, ratio: 0.1}
               - eval
               - program: {method: magnitude, ratio: 0.2}
@@ -68,14 +69,28 @@ public sealed class RunCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(output, "accuracy-vs-device-time.png")));
         Assert.Contains("| 01-swim-10pct | swim | 10 % |", File.ReadAllText(Path.Combine(output, "report.md")), StringComparison.Ordinal);
 
+        Assert.True(File.Exists(Path.Combine(output, "sensitivity.npz")));
+        DateTime passWritten = File.GetLastWriteTimeUtc(Path.Combine(output, "sensitivity.npz"));
         CliRun again = CliRun.Of("run", script);
         Assert.Equal(2, again.ExitCode);
         Assert.Contains("--resume", again.Error, StringComparison.Ordinal);
+        Assert.Contains("--force", again.Error, StringComparison.Ordinal);
+        // Refused before any step: the earlier run's pass is not computed and written again.
+        Assert.DoesNotContain("step 1/", again.Output, StringComparison.Ordinal);
+        Assert.Equal(passWritten, File.GetLastWriteTimeUtc(Path.Combine(output, "sensitivity.npz")));
 
         CliRun resumed = CliRun.Of("run", script, "--resume");
         Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains("read the earlier run's pass", resumed.Output, StringComparison.Ordinal);
+        Assert.Equal(passWritten, File.GetLastWriteTimeUtc(Path.Combine(output, "sensitivity.npz")));
         using JsonDocument after = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json")));
         Assert.Equal(runs.Select(r => r.GetProperty("accuracy").GetDouble()), after.RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("accuracy").GetDouble()));
+        // The finished run's figures, from its journals, not the nothing a resume of finished work does.
+        Assert.Equal(runs.Select(r => r.GetProperty("pulses").GetUInt64()), after.RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("pulses").GetUInt64()));
+
+        CliRun forced = CliRun.Of("run", script, "--force");
+        Assert.True(forced.ExitCode == 0, forced.Error);
+        Assert.Contains("step 1/", forced.Output, StringComparison.Ordinal);
     }
 
     [Fact]
