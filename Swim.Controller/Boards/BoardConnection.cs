@@ -48,11 +48,49 @@ public sealed class BoardConnection : IAsyncDisposable
                 IPAddress ip = await ResolveAsync(tcp, cancellationToken).ConfigureAwait(false);
                 return new BoardConnection(address, await TcpTransport.ConnectAsync(ip.ToString(), tcp.Port, cancellationToken).ConfigureAwait(false), null, null);
             case SerialAddress serial:
-                return new BoardConnection(address, SerialTransport.Open(serial.Device, serial.BaudRate), null, null);
+                return new BoardConnection(address, OpenSerial(serial), null, null);
             case SpiAddress spi:
-                return new BoardConnection(address, SpiTransport.Open(spi.Bus, spi.ChipSelect, spi.ReadyPin), null, null);
+                return new BoardConnection(address, OpenSpi(spi), null, null);
             default:
                 throw new ArgumentOutOfRangeException(nameof(address), address, "unknown kind of board address");
+        }
+    }
+
+    private static ByteTransport OpenSerial(SerialAddress serial)
+    {
+        // On Unix a serial port is a device file: a missing one is a wrong path or an unplugged board, not "access denied".
+        if (!OperatingSystem.IsWindows() && !File.Exists(serial.Device))
+        {
+            throw new SwimInputException($"board '{serial}': serial device '{serial.Device}' does not exist; check that the board is plugged in and the path " +
+                "(ls /dev/ttyACM* /dev/ttyUSB* lists the candidates).");
+        }
+        try
+        {
+            return SerialTransport.Open(serial.Device, serial.BaudRate);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new IOException($"board '{serial}': '{serial.Device}' is in use by another program, or this user may not open it " +
+                "(on Linux, join the dialout group and log in again).", ex);
+        }
+    }
+
+    private static ByteTransport OpenSpi(SpiAddress spi)
+    {
+        string device = $"/dev/spidev{spi.Bus}.{spi.ChipSelect}";
+        if (OperatingSystem.IsLinux() && !File.Exists(device))
+        {
+            throw new SwimInputException($"board '{spi}': {device} does not exist; check the bus and chip select, and that SPI is enabled (on a Raspberry Pi, dtparam=spi=on).");
+        }
+        try
+        {
+            return SpiTransport.Open(spi.Bus, spi.ChipSelect, spi.ReadyPin);
+        }
+        catch (Exception ex) when (ex is not SwimInputException and not OutOfMemoryException)
+        {
+            // The GPIO library reports its own failures in its own terms ("Exception while calling libgpiod").
+            throw new IOException($"board '{spi}': cannot open {device} with READY on GPIO {spi.ReadyPin} ({ex.Message}); check the pin number, " +
+                "and that this user may use /dev/spidev* and /dev/gpiochip* (the spi and gpio groups).", ex);
         }
     }
 

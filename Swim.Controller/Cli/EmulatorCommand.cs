@@ -82,7 +82,15 @@ internal static class EmulatorCommand
         if (tcp is not null || !serial)
         {
             (IPAddress address, int port) = ParseEndpoint(tcp ?? DefaultTcp);
-            IPEndPoint bound = host.ListenTcp(address, port);
+            IPEndPoint bound;
+            try
+            {
+                bound = host.ListenTcp(address, port);
+            }
+            catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+            {
+                throw new SwimInputException($"--tcp {address}:{port}: the port is in use (another emulator, or another program, listens there); choose another, or port 0 for any free one.");
+            }
             ctx.Output.WriteLine($"emulator: tcp {bound}");
         }
         ctx.Output.Flush();

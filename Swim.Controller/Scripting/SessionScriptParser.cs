@@ -39,7 +39,7 @@ public static class SessionScriptParser
         }
         catch (YamlException ex)
         {
-            throw new SwimInputException($"{source}:{ex.Start.Line}: not valid YAML: {ex.Message}");
+            throw new SwimInputException($"{source}:{ErrorLine(text, ex)}: not valid YAML: {ex.Message}");
         }
         var reader = new Reader(source);
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
@@ -61,6 +61,24 @@ public static class SessionScriptParser
         string output = Resolve(reader.RequiredString(root, "output", "output", "the directory results go to, relative to this script"));
         var context = new StepContext(reader, programming.Mapping, Resolve, board is not null, calibration is not null, test is not null);
         return new SessionScript(source, board, emulator, link, model, calibration, test, programming, output, ParseSteps(context, root));
+    }
+
+    /// <summary>
+    /// The line a YAML error belongs on. A tab in indentation is reported by the parser at the start of the mapping
+    /// it breaks; the line the user must edit is the one with the tab.
+    /// </summary>
+    private static long ErrorLine(string text, YamlException ex)
+    {
+        if (ex.Message.Contains("tab", StringComparison.OrdinalIgnoreCase))
+        {
+            string[] lines = text.Split('\n');
+            int tabbed = Array.FindIndex(lines, l => l.TrimEnd('\r').TakeWhile(char.IsWhiteSpace).Contains('\t'));
+            if (tabbed >= 0)
+            {
+                return tabbed + 1;
+            }
+        }
+        return ex.Start.Line;
     }
 
     /// <summary>What checking a step needs to know of the rest of the script.</summary>

@@ -68,6 +68,8 @@ public sealed class BadInputTests : IDisposable
         ("program {model} --board tcp:127.0.0.1 --method magnitude --out {dir}/p.onnx", "tcp:HOST:PORT"),
         ("program {model} --board tcp:127.0.0.1:99999 --method magnitude --out {dir}/p.onnx", "tcp:HOST:PORT"),
         ("program {model} --board serial: --method magnitude --out {dir}/p.onnx", "name the device"),
+        ("program {model} --board serial:/dev/ttySWIM-none --method magnitude --out {dir}/p.onnx", "serial device '/dev/ttySWIM-none' does not exist"),
+        ("emulator --tcp {boardendpoint} --duration 1", "the port is in use"),
         ("program {model} --board spi:zero --method magnitude --out {dir}/p.onnx", "spi:BUS.CS@READY_GPIO"),
         ("program {model} --board emulator:flash --method magnitude --out {dir}/p.onnx", "is not a device preset"),
         ("program {model} --board emulator --geometry 16x256 --method magnitude --out {dir}/p.onnx", "TILESxROWSxCOLUMNS"),
@@ -103,6 +105,7 @@ public sealed class BadInputTests : IDisposable
         // scripts
         ("run {dir}/missing.yaml", "does not exist"),
         ("run {script:board: [unclosed\n}", "not valid YAML"),
+        ("run {script:model: {model}\noutput: out\nsteps:\n\t- eval\n}", "session.yaml:4: not valid YAML"),
         ("run {script:board: {board}\nmodel: {model}\noutput: out\nsteps:\n  - program: {method: magnitude, ratio: 2}\n}", "steps[0].program.ratio"),
         ("run {script:board: {board}\nmodel: {model}\noutput: out\nsteps:\n  - program: {method: swim}\n}", "ranks weights by the sensitivity pass"),
         ("run {script:board: tcp:nowhere\nmodel: {model}\noutput: out\nsteps:\n  - identify\n}", "tcp:HOST:PORT"),
@@ -143,7 +146,7 @@ public sealed class BadInputTests : IDisposable
     {
         string board = $"tcp:127.0.0.1:{((IPEndPoint)_board.LocalEndpoint).Port}";
         string Fill(string text) => text.Replace("{model}", s_model, StringComparison.Ordinal).Replace("{data}", s_data, StringComparison.Ordinal)
-            .Replace("{dir}", _dir.Path, StringComparison.Ordinal).Replace("{board}", board, StringComparison.Ordinal)
+            .Replace("{dir}", _dir.Path, StringComparison.Ordinal).Replace("{boardendpoint}", board["tcp:".Length..], StringComparison.Ordinal).Replace("{board}", board, StringComparison.Ordinal)
             .Replace("{text}", _dir.File("notes.txt"), StringComparison.Ordinal).Replace("{empty}", _dir.File("empty.npz"), StringComparison.Ordinal);
         int script = command.IndexOf("{script:", StringComparison.Ordinal);
         if (script >= 0)

@@ -214,7 +214,7 @@ public sealed class ProgramCommandTests : IDisposable
     [Theory]
     [InlineData("usb:/dev/x", "is not a kind of board")]
     [InlineData("emulator:flash", "is not a device preset")]
-    [InlineData("serial:/dev/ttySWIM-missing", "cannot open serial port")]
+    [InlineData("serial:/dev/ttySWIM-missing", "does not exist")]
     [InlineData("spi:zero", "spi:BUS.CS@READY_GPIO")]
     public void Bad_boards_fail_with_the_fix(string board, string expected)
     {
