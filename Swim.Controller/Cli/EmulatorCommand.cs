@@ -82,15 +82,7 @@ internal static class EmulatorCommand
         if (tcp is not null || !serial)
         {
             (IPAddress address, int port) = ParseEndpoint(tcp ?? DefaultTcp);
-            IPEndPoint bound;
-            try
-            {
-                bound = host.ListenTcp(address, port);
-            }
-            catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
-            {
-                throw new SwimInputException($"--tcp {address}:{port}: the port is in use (another emulator, or another program, listens there); choose another, or port 0 for any free one.");
-            }
+            IPEndPoint bound = Listen(host, address, port);
             ctx.Output.WriteLine($"emulator: tcp {bound}");
         }
         ctx.Output.Flush();
@@ -121,6 +113,18 @@ internal static class EmulatorCommand
         }
         ctx.Output.WriteLine($"emulator: stopped after {board.Cells.TotalPulses:N0} pulses, {board.Cells.TotalReads:N0} reads, {board.Cells.ClockNs / 1e9:F3} s of device time");
         return ExitCodes.Success;
+    }
+
+    private static IPEndPoint Listen(EmulatorHost host, IPAddress address, int port)
+    {
+        try
+        {
+            return host.ListenTcp(address, port);
+        }
+        catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw new SwimInputException($"--tcp {address}:{port}: the port is in use (another emulator, or another program, listens there); choose another, or port 0 for any free one.");
+        }
     }
 
     /// <summary>Where to listen: HOST:PORT with an IP address (or localhost) and a port, 0 for any free one.</summary>

@@ -49,6 +49,18 @@ public sealed class Classifier : IDisposable
     /// <summary>The model's batch size when its first input dimension is fixed; null when it is dynamic.</summary>
     public int? FixedBatchSize => _declaredShape[0] > 0 ? checked((int)_declaredShape[0]) : null;
 
+    /// <summary>
+    /// Refuses data this model cannot classify (sample shape, channel order, labels beyond its classes) by running
+    /// its first sample: a check to make before long work that would only meet the problem at its end.
+    /// </summary>
+    public void CheckSuits(DataSet data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        data = _model.Arrange(data);
+        DataBatch first = data.ReadBatches(FixedBatchSize ?? 1).First();
+        Predict(first.Features, first.Count, data.SampleShape, data.ClassCount);
+    }
+
     /// <summary>Predicted class of every sample, in order.</summary>
     public EvaluationResult Evaluate(DataSet data, int batchSize, Action<int>? samplesDone = null)
     {

@@ -73,7 +73,12 @@ public sealed class SessionJournal : IDisposable
         catch (SqliteException ex)
         {
             journal.Dispose();
-            throw new SwimInputException($"'{path}' is not a Swim session journal ({ex.Message}).", ex);
+            throw new SwimInputException($"'{path}' is not a Swim session journal ({ex.Message}); give the journal a session wrote, or a new file without --resume.", ex);
+        }
+        catch
+        {
+            journal.Dispose();
+            throw;
         }
         return journal;
     }
@@ -93,7 +98,16 @@ public sealed class SessionJournal : IDisposable
             throw new SwimInputException($"cannot open journal '{path}' ({ex.Message}); give a file in a directory Swim can write.", ex);
         }
         var journal = new SessionJournal(connection, full);
-        journal.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+        try
+        {
+            journal.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+        }
+        catch (SqliteException ex)
+        {
+            // The first statement is where SQLite finds a file that is not a database.
+            journal.Dispose();
+            throw new SwimInputException($"'{path}' is not a Swim session journal ({ex.Message}); give the journal a session wrote, or a new file without --resume.", ex);
+        }
         return journal;
     }
 

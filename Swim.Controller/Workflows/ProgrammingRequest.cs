@@ -83,6 +83,14 @@ public sealed record ProgrammingRequest
         {
             OutputPaths.File(JournalPath, "--journal", "session.db");
         }
+        if (!Resume && JournalPath is not null && File.Exists(JournalPath))
+        {
+            throw new SwimInputException($"journal '{JournalPath}' already exists; continue that session with --resume, or give a new --journal file.");
+        }
+        if (Resume && JournalPath is not null && !File.Exists(JournalPath))
+        {
+            throw new SwimInputException($"--resume: journal '{JournalPath}' does not exist; give the journal the interrupted session wrote, or leave out --resume to start one.");
+        }
         if (Resume && JournalPath is null)
         {
             throw new SwimInputException("--resume needs the --journal of the session to continue.");

@@ -31,6 +31,12 @@ public static class ProgrammingWorkflow
             JournalBinding.CheckResumable(request.JournalPath!, model, options);
             JournalBinding.CheckBoardKeepsCells(request.JournalPath!, request.Board, request.ResumeOnBlankBoard, "to resume on a blank board anyway, add --resume-on-blank-board");
         }
+        if (request.Test is { } test)
+        {
+            // Test data that does not suit the model would otherwise show only after the whole board is programmed.
+            using var classifier = new Classifier(model);
+            classifier.CheckSuits(test);
+        }
         SensitivityResult? saved = SavedSensitivity(request, model);
         // The board before the sensitivity pass: an unreachable board, or a model that does not fit it, should not
         // cost the user that pass first.

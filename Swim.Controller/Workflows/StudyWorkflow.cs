@@ -18,6 +18,11 @@ public static class StudyWorkflow
         ArgumentNullException.ThrowIfNull(reporter);
         request.Validate();
         OnnxModel model = OnnxModel.Load(request.ModelPath);
+        using (var classifier = new Evaluation.Classifier(model))
+        {
+            // Before the sensitivity pass: test data the model cannot classify would otherwise fail every trial after it.
+            classifier.CheckSuits(request.Test);
+        }
         SimulationOptions options = request.Options;
         SensitivityResult? sensitivity = Sensitivity(request, model, reporter);
         string modelName = Path.GetFileName(request.ModelPath);

@@ -80,6 +80,12 @@ public sealed class BadInputTests : IDisposable
         ("program {model} --board {board} --method magnitude --out {dir}", "is a directory"),
         ("program {model} --board {board} --method magnitude --report {text} --out {dir}/p.onnx", "is a file"),
         ("program {model} --board {board} --method magnitude --journal {dir} --out {dir}/p.onnx", "is a directory"),
+        ("program {model} --board {board} --method magnitude --journal {text} --out {dir}/p.onnx", "already exists; continue that session with --resume"),
+        ("program {model} --board {board} --method magnitude --journal {text} --resume --out {dir}/p.onnx", "is not a Swim session journal"),
+        ("program {model} --board {board} --method magnitude --journal {dir}/none.db --resume --out {dir}/p.onnx", "does not exist"),
+        ("program {model} --board {board} --method magnitude --out /proc/swim/p.onnx", "cannot be written"),
+        ("program {model} --board {board} --method magnitude --data {labels7} --out {dir}/p.onnx", "labels up to 10"),
+        ("simulate {model} --data {labels7} --methods swim --calib {data} --out {dir}/sim", "labels up to 10"),
         ("program {model} --board {board} --method swim --sensitivity {dir}/missing.npz --out {dir}/p.onnx", "missing.npz"),
         ("program {model} --board {board} --method swim --calib {dir}/missing.npz --out {dir}/p.onnx", "missing.npz"),
         ("program {model} --board {board} --method magnitude --data {text} --out {dir}/p.onnx", "notes.txt"),
@@ -117,6 +123,9 @@ public sealed class BadInputTests : IDisposable
     {
         File.WriteAllText(_dir.File("notes.txt"), "not a model, not data\n");
         File.WriteAllBytes(_dir.File("empty.npz"), []);
+        // Digits with one label out of the model's ten classes.
+        File.WriteAllBytes(_dir.File("labels7.npz"), FormatWriters.Zip(false, ("x.npy", FormatWriters.Npy("<f4", [2, 1, 28, 28], new byte[2 * 784 * 4])),
+            ("y.npy", FormatWriters.Npy("<i8", [2], FormatWriters.Int64s(3, 10)))));
         string[] args = Arguments(command);
         string[] before = Files();
 
@@ -147,7 +156,7 @@ public sealed class BadInputTests : IDisposable
         string board = $"tcp:127.0.0.1:{((IPEndPoint)_board.LocalEndpoint).Port}";
         string Fill(string text) => text.Replace("{model}", s_model, StringComparison.Ordinal).Replace("{data}", s_data, StringComparison.Ordinal)
             .Replace("{dir}", _dir.Path, StringComparison.Ordinal).Replace("{boardendpoint}", board["tcp:".Length..], StringComparison.Ordinal).Replace("{board}", board, StringComparison.Ordinal)
-            .Replace("{text}", _dir.File("notes.txt"), StringComparison.Ordinal).Replace("{empty}", _dir.File("empty.npz"), StringComparison.Ordinal);
+            .Replace("{text}", _dir.File("notes.txt"), StringComparison.Ordinal).Replace("{empty}", _dir.File("empty.npz"), StringComparison.Ordinal).Replace("{labels7}", _dir.File("labels7.npz"), StringComparison.Ordinal);
         int script = command.IndexOf("{script:", StringComparison.Ordinal);
         if (script >= 0)
         {
