@@ -95,14 +95,14 @@ internal static class DemoCommand
             table.AddColumn(column == "selection" ? new TableColumn(column) : new TableColumn(column).RightAligned());
         }
         var rows = new List<object>();
-        var points = new List<(string, double, double)>();
+        var points = new List<(string, string, double, double)>();
         foreach ((ComparisonRun run, ProgrammingResult result, double accuracy) in await SelectionComparison.RunAsync(model, sensitivity, test, board,
             runs, new ConsoleReporter(ctx)).ConfigureAwait(false))
         {
             (string label, SelectionMethod method, double fraction) = run;
             table.AddRow(label, fraction.ToString("P0", CultureInfo.InvariantCulture), result.CellsVerified.ToString("N0", CultureInfo.InvariantCulture),
                 $"{result.DeviceTimeNs / 1e9:F2} s", result.Pulses.ToString("N0", CultureInfo.InvariantCulture), accuracy.ToString("P2", CultureInfo.InvariantCulture));
-            points.Add((label + (fraction is > 0 and < 1 ? $" {fraction:P0}" : ""), result.DeviceTimeNs / 1e9, accuracy));
+            points.Add((fraction is > 0 and < 1 ? SelectionMethods.Name(method) : label, label + (fraction is > 0 and < 1 ? $" {fraction:P0}" : ""), result.DeviceTimeNs / 1e9, accuracy));
             rows.Add(new { selection = label, method = fraction is > 0 and < 1 ? SelectionMethods.Name(method) : null, fraction, cells_verified = result.CellsVerified,
                 device_time_s = result.DeviceTimeNs / 1e9, pulses = result.Pulses, reads = result.Reads, accuracy, wall_s = result.WallSeconds });
         }

@@ -297,6 +297,19 @@ public sealed class OnnxModel
     }
 
     /// <summary>
+    /// Float tensors of two or more dimensions that no mapped weight covers (an LSTM's, a MatMul weight reached
+    /// through a Reshape), with the operators that consume them: they stay in the host's model, not on the crossbar,
+    /// and a report says so.
+    /// </summary>
+    public IReadOnlyList<(string Name, string ConsumedBy)> UnmappedWeightTensors()
+    {
+        var mapped = FindMappedWeights().Select(w => w.Name).ToHashSet(StringComparer.Ordinal);
+        return [.. _initializers.Values
+            .Where(t => t.DataType == (int)TensorProto.Types.DataType.Float && t.Dims.Count(d => d > 1) >= 2 && !mapped.Contains(t.Name))
+            .Select(t => (t.Name, string.Join("/", Nodes.Where(n => n.Input.Contains(t.Name)).Select(n => n.OpType).Distinct())))];
+    }
+
+    /// <summary>
     /// Like <see cref="FindMappedWeights"/>, but a model without any is refused, and so is one whose mapped weights
     /// hold a NaN or an infinity: no conductance represents it, and every score and accuracy derived from it is NaN.
     /// </summary>

@@ -6,18 +6,32 @@ namespace Swim.Controller.Reports;
 public static class ReportPlots
 {
     /// <summary>One point per run: the trade-off a lab chooses from (accuracy against device time spent programming).</summary>
-    public static void AccuracyVersusDeviceTime(IReadOnlyList<(string Label, double Seconds, double Accuracy)> runs, string path)
+    /// <summary>
+    /// Each run's accuracy against the device time it spent, one colour per <c>Group</c> (a selection method), the
+    /// runs of a group joined in order of time: a sweep's methods read as curves, not as a cloud of same-coloured points.
+    /// </summary>
+    public static void AccuracyVersusDeviceTime(IReadOnlyList<(string Group, string Label, double Seconds, double Accuracy)> runs, string path)
     {
         ArgumentNullException.ThrowIfNull(runs);
         var plot = new ScottPlot.Plot();
         ScottPlot.Palettes.Category10 palette = new();
-        for (int i = 0; i < runs.Count; i++)
+        string[] groups = [.. runs.Select(r => r.Group).Distinct()];
+        for (int g = 0; g < groups.Length; g++)
         {
-            (string label, double seconds, double accuracy) = runs[i];
-            var marker = plot.Add.Marker(seconds, 100 * accuracy);
-            marker.Color = palette.GetColor(i);
-            marker.MarkerSize = 10;
-            marker.LegendText = $"{label}: {100 * accuracy:F2} %, {seconds:F2} s";
+            var members = runs.Where(r => r.Group == groups[g]).OrderBy(r => r.Seconds).ToArray();
+            ScottPlot.Color color = palette.GetColor(g);
+            if (members.Length == 1)
+            {
+                var marker = plot.Add.Marker(members[0].Seconds, 100 * members[0].Accuracy);
+                marker.Color = color;
+                marker.MarkerSize = 10;
+                marker.LegendText = $"{members[0].Label}: {100 * members[0].Accuracy:F2} %, {members[0].Seconds:F2} s";
+                continue;
+            }
+            var line = plot.Add.Scatter(members.Select(m => m.Seconds).ToArray(), members.Select(m => 100 * m.Accuracy).ToArray());
+            line.Color = color;
+            line.MarkerSize = 8;
+            line.LegendText = $"{groups[g]} ({members.Length} runs, {100 * members.Min(m => m.Accuracy):F2} to {100 * members.Max(m => m.Accuracy):F2} %)";
         }
         plot.Title("Accuracy against programming time");
         plot.XLabel("device time spent programming (s)");

@@ -329,7 +329,7 @@ public sealed class ScriptRunner : IAsyncDisposable
             md.AppendLine(CultureInfo.InvariantCulture, $"Note on {run.Label}: {string.Join(" ", run.Notes)}");
         }
         File.WriteAllText(staged.PathOf("report.md"), md.ToString());
-        var plotted = _runs.Where(r => r.Accuracy is not null).Select(r => (r.Label, r.DeviceTimeS, r.Accuracy!.Value)).ToList();
+        var plotted = _runs.Where(r => r.Accuracy is not null).Select(r => (r.Method, r.Label, r.DeviceTimeS, r.Accuracy!.Value)).ToList();
         if (plotted.Count > 0)
         {
             ReportPlots.AccuracyVersusDeviceTime(plotted, staged.PathOf("accuracy-vs-device-time.png"));

@@ -73,6 +73,11 @@ public static class ProgrammingSession
             : Spent(restartedBeforeResume ? null : sessionStart, before, after, board);
         notes.InsertRange(0, run.Notes);
         notes.AddRange(Repeated(outcomes, client.Statistics));
+        if (model.UnmappedWeightTensors() is { Count: > 0 } kept)
+        {
+            notes.Add($"{kept.Count:N0} weight tensors are not on the crossbar (Swim maps the Conv, Gemm and MatMul weights it can trace to an initializer) and keep their trained values in the programmed model: "
+                + string.Join(", ", kept.Take(8).Select(k => k.ConsumedBy.Length > 0 ? $"{k.Name} ({k.ConsumedBy})" : k.Name)) + (kept.Count > 8 ? ", ..." : "") + ".");
+        }
         if (!finishedBefore)
         {
             // What a later resume of the finished session reports: these figures, not the nothing it does itself.

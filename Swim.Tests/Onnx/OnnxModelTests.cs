@@ -250,4 +250,14 @@ public sealed class OnnxModelTests : IDisposable
 
         Assert.Equal("input", model.SingleDataInput().Name);
     }
+
+    [Fact]
+    public void Weights_the_crossbar_cannot_hold_are_listed_with_their_consumers()
+    {
+        OnnxModel model = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(TestNets.ReshapedWeight(3)), "reshaped", null);
+
+        Assert.Equal(["fc1.weight"], model.FindMappedWeights().Select(w => w.Name));
+        Assert.Equal([("fc2.packed", "Reshape")], model.UnmappedWeightTensors());
+        Assert.Empty(BundledLeNet.Model.UnmappedWeightTensors());
+    }
 }

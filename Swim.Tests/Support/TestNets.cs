@@ -70,6 +70,16 @@ public sealed class TestNets
         return t.Finish(y, 4);
     }
 
+    /// <summary>A dense layer, then a MatMul whose weight is stored [2, 12] and reshaped to [6, 4] on the way: a weight Swim cannot trace to the crossbar.</summary>
+    public static ModelProto ReshapedWeight(int seed)
+    {
+        var t = new TestNets(seed);
+        string x = t.Input(6);
+        string h = t.Act(t.Dense(x, 6, 6, "fc1"));
+        string w = t._g.Node("Reshape", [t.W("fc2.packed", 2, 12), t._g.Ints("fc2.shape", 6, 4)]);
+        return t.Finish(t._g.Node("MatMul", [h, w]), 4);
+    }
+
     public static ModelProto MatMulBatched(int seed, string activation = "Relu")
     {
         var t = new TestNets(seed, activation);
