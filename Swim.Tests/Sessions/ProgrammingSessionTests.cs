@@ -153,11 +153,12 @@ public sealed class ProgrammingSessionTests
 
         // The emulator's clock is exactly the nominal model, so the estimate must equal it to the nanosecond.
         Assert.False(measured.DeviceTimeEstimated);
-        Assert.Empty(measured.Notes);
+        // A loaded machine may make the host resend a request, which the session notes too; that is not the subject here.
+        Assert.DoesNotContain(measured.Notes, n => !n.StartsWith("the link lost or damaged frames", StringComparison.Ordinal));
         Assert.True(estimated.DeviceTimeEstimated);
         Assert.Equal(measured.DeviceTimeNs, estimated.DeviceTimeNs);
         Assert.Equal(measured.Pulses, estimated.Pulses);
-        Assert.Contains("reports no device time", Assert.Single(estimated.Notes), StringComparison.Ordinal);
+        Assert.Contains("reports no device time", Assert.Single(estimated.Notes, n => !n.StartsWith("the link lost or damaged frames", StringComparison.Ordinal)), StringComparison.Ordinal);
         // Before the estimate, the budget never ran out on such a board: every cell was verified.
         Assert.InRange(estimatedBudget.CellsVerified, 4096, 491_759);
         Assert.Equal(measuredBudget.CellsVerified, estimatedBudget.CellsVerified);
