@@ -93,7 +93,7 @@ public class DependencyTests
 
         public static NamespaceGraph Of(string project)
         {
-            string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+            string configuration = SourceTree.Configuration;
             string generated = Path.Combine(SourceTree.Root, project, "obj", configuration);
             // The build's generated sources (global usings, protobuf types) let the compiler resolve every name.
             IEnumerable<string> extra = Directory.Exists(generated) ? Directory.EnumerateFiles(generated, "*.cs", SearchOption.AllDirectories) : [];

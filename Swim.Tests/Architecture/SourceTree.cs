@@ -26,6 +26,9 @@ internal static class SourceTree
 
     public static string Root => s_root.Value;
 
+    /// <summary>The build configuration the tests run from (Debug or Release): bin/CONFIGURATION/net10.0.</summary>
+    public static string Configuration => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+
     /// <summary>Hand-written sources of a project (generated code under obj/ and bin/ left out).</summary>
     public static IEnumerable<string> Files(string project) =>
         Directory.EnumerateFiles(Path.Combine(Root, project), "*.cs", SearchOption.AllDirectories)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Swim.Controller.Onnx;
 using Swim.Tests.Architecture;
 using Swim.Tests.Support;
@@ -14,19 +13,19 @@ public sealed class LibrarySampleTests : IDisposable
     [Fact]
     public async Task The_library_sample_programs_the_bundled_model_and_reports()
     {
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        string configuration = SourceTree.Configuration;
         string project = Path.Combine(SourceTree.Root, "samples", "library");
         string dll = Path.Combine(project, "bin", configuration, "net10.0", "ProgramBundledModel.dll");
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         if (!File.Exists(dll))
         {
             // Built with the solution; a test run of this project alone builds the sample first.
-            (int built, string log) = await RunAsync(dotnet, ["build", project, "-c", configuration, "-v", "quiet"]);
+            (int built, string log) = await ChildProcess.RunAsync(dotnet, SourceTree.Root, "build", project, "-c", configuration, "-v", "quiet");
             Assert.True(built == 0, log);
         }
         Assert.True(File.ReadAllLines(Path.Combine(project, "Program.cs")).Length <= 30, "the sample is meant to be read at a glance: 30 lines at most.");
 
-        (int code, string output) = await RunAsync(dotnet, [dll, _dir.Path]);
+        (int code, string output) = await ChildProcess.RunAsync(dotnet, SourceTree.Root, dll, _dir.Path);
 
         Assert.True(code == 0, output);
         Assert.Contains("verified 49,176 of 491,760 cells", output);
@@ -34,21 +33,6 @@ public sealed class LibrarySampleTests : IDisposable
         using var programmed = new Swim.Controller.Evaluation.Classifier(OnnxModel.Load(Path.Combine(_dir.Path, "programmed.onnx")));
         Assert.True(File.Exists(Path.Combine(_dir.Path, "report.json")));
         Assert.True(File.Exists(Path.Combine(_dir.Path, "session.db")));
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = SourceTree.Root };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(limit.Token);
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     public void Dispose() => _dir.Dispose();
