@@ -58,7 +58,7 @@ internal sealed class ProgramCommand
                 ProgrammingOutcome outcome = await ProgrammingWorkflow.RunAsync(request, new ConsoleReporter(ctx, linesToError: json), cancellationToken).ConfigureAwait(false);
                 if (json)
                 {
-                    ctx.Output.WriteLine(JsonOutput.Serialize(Reports.ProgrammingReport.Summary(request.ModelPath, request.Options, outcome, request.Describe())));
+                    ctx.Output.WriteLine(JsonOutput.Serialize(Reports.ProgrammingReport.Summary(request.ModelPath, request.Options, outcome, outcome.Run)));
                 }
                 else
                 {

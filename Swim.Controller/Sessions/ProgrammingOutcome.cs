@@ -6,4 +6,8 @@ namespace Swim.Controller.Sessions;
 /// <param name="Link">How the host reached the board (e.g. "tcp 127.0.0.1:5025").</param>
 /// <param name="Accuracy">Of the read-back model on the test samples.</param>
 /// <param name="TrainedAccuracy">Of the model as trained on the same samples: what programming is measured against.</param>
-public sealed record ProgrammingOutcome(BoardInfo Board, string Link, ProgrammingResult Result, double? Accuracy, double? TrainedAccuracy);
+public sealed record ProgrammingOutcome(BoardInfo Board, string Link, ProgrammingResult Result, double? Accuracy, double? TrainedAccuracy)
+{
+    /// <summary>How the run was set up (provenance, board, data, options), described once so that every report of it agrees.</summary>
+    public object? Run { get; init; }
+}
