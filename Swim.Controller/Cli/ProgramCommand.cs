@@ -30,7 +30,7 @@ internal sealed class ProgramCommand
     private readonly Option<bool> _hostVerify = new("--host-verify") { Description = "Drive write-verify from the host (READ and WRITE_PULSE) even when the board has PROGRAM_VERIFY; boards without it always get the host's loop." };
     private readonly Option<string?> _journal = new("--journal") { Description = "SQLite journal of the session (docs/journal.md); required to --resume." };
     private readonly Option<bool> _resume = new("--resume") { Description = "Continue the session recorded in --journal after a crash, kill or disconnect." };
-    private readonly Option<bool> _resumeOnBlank = new("--resume-on-blank-board") { Description = "With --resume on --board emulator: go on although the in-process emulator starts blank (exercises a journal; the model read back is not the one programmed)." };
+    private readonly Option<bool> _resumeOnBlank = new("--resume-on-blank-board") { Description = "With --resume: go on although the board does not hold the cells the journal says were programmed (the in-process emulator starts blank; a board restarted without its state). Exercises a journal; the model read back is not the one programmed." };
     private readonly Option<string> _output = new("--out") { Description = "Where to write the programmed model (read-back weights).", Required = true };
     private readonly Option<string?> _report = new("--report") { Description = "Directory for report.json, report.md and mapping.json." };
     private readonly Option<bool> _json = new("--json") { Description = "Print the result as one JSON object (report.json's content) on the output; commentary goes to the error stream." };

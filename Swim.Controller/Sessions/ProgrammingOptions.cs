@@ -36,6 +36,12 @@ public sealed record ProgrammingOptions
     /// </summary>
     public double StateSigmaRatio { get; init; } = 1;
 
+    /// <summary>
+    /// On resume, go on although cells read back show the board no longer holds what the journal says was programmed
+    /// (a restarted emulator, another chip): for exercising a journal, never for a model that is to be used.
+    /// </summary>
+    public bool AcceptLostCells { get; init; }
+
     /// <summary>Seeds random selection.</summary>
     public int Seed { get; init; } = 1;
 

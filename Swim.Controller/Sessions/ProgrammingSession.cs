@@ -54,6 +54,11 @@ public static class ProgrammingSession
         BoardActivity? recordedStart = BoardActivity.ParseJournalText(journal?.Fact("start_activity"));
         BoardActivity? lastRecorded = BoardActivity.ParseJournalText(journal?.Fact("chunk_board_state")) ?? recordedStart;
         bool restartedBeforeResume = lastRecorded is { } last && before.RestartedSince(last);
+        if (restartedBeforeResume)
+        {
+            // Counters that ran on say it is the same board, powered throughout; after a restart only the cells can tell.
+            await HeldCellsCheck.RequireAsync(client, plan, journal!, options, cancellationToken).ConfigureAwait(false);
+        }
         BoardActivity sessionStart = recordedStart ?? before;
         journal?.SetFact("start_activity", sessionStart.ToJournalText());
 

@@ -115,7 +115,7 @@ public static class ProgrammingWorkflow
         {
             reporter.Line($"note       {assumption}");
         }
-        ProgrammingOptions options = device.Complete(request.Options);
+        ProgrammingOptions options = device.Complete(request.Options) with { AcceptLostCells = request.ResumeOnBlankBoard };
         Func<int, double>? variance = device.VarianceModel(method)?.Invoke(start.Plan);
         string amount = options.VerifyBudget is { } budget ? $"{budget.TotalSeconds:G4} s budget" : $"{options.Fraction:P0}";
         return reporter.StepAsync($"programming ({SelectionMethods.Name(method)} {amount})", SessionProgress.Phases.Count, progress =>

@@ -359,6 +359,49 @@ public sealed class SessionResumeTests
         Assert.Empty(resumed.Notes);
     }
 
+    /// <summary>
+    /// A board that restarted without its cells (an emulator served without a state file, a chip swapped in the socket)
+    /// gives the same identity as before. The resume must find out from the cells themselves, refuse before it pulses
+    /// anything, name the fix, and go on only when told to.
+    /// </summary>
+    [Fact]
+    public async Task A_resume_on_a_board_that_lost_the_programmed_cells_is_refused_before_any_pulse()
+    {
+        using var dir = new TempDirectory();
+        string journalPath = dir.File("session.db");
+        ProgrammingOptions options = Options(SelectionMethod.Magnitude);
+        var first = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
+        await using (var host = new EmulatorHost(first))
+        using (var kill = new CancellationTokenSource())
+        using (SessionJournal journal = SessionJournal.Create(journalPath, new Dictionary<string, string> { ["model"] = "lenet" }))
+        await using (var client = new BoardClient(new KillSwitch(host.ConnectInProcess(), 65 * 12 + 45, kill), KillSwitch.ClientOptions()))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_lenet, null, options, journal: journal, cancellationToken: kill.Token));
+        }
+
+        // The same seed: the same serial and geometry, every cell as it left the factory.
+        var blank = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
+        await using var blankHost = new EmulatorHost(blank);
+        await using (var client = new BoardClient(blankHost.ConnectInProcess()))
+        using (SessionJournal journal = SessionJournal.Open(journalPath))
+        {
+            var refused = await Assert.ThrowsAsync<SwimInputException>(() => ProgrammingSession.RunAsync(client, s_lenet, null, options, journal: journal));
+            Assert.Contains("the board does not hold them", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("swim emulator --state", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("--resume-on-blank-board", refused.Message, StringComparison.Ordinal);
+        }
+        Assert.All(Enumerable.Range(0, blank.Cells.Count), c => Assert.Equal(0u, blank.Cells.CountersOf(c).Pulses));
+
+        await using (var client = new BoardClient(blankHost.ConnectInProcess()))
+        using (SessionJournal journal = SessionJournal.Open(journalPath))
+        {
+            ProgrammingResult anyway = await ProgrammingSession.RunAsync(client, s_lenet, null, options with { AcceptLostCells = true }, journal: journal);
+            Assert.Equal("completed", journal.Fact("state"));
+            // The journalled chunks were skipped, so the board holds only the rest: what the refusal protected against.
+            Assert.True(blank.Cells.Count - Enumerable.Range(0, blank.Cells.Count).Count(c => blank.Cells.CountersOf(c).Pulses == 0) < anyway.CellsProgrammed);
+        }
+    }
+
     [Fact]
     public async Task A_finished_journal_is_not_overwritten_and_a_missing_one_cannot_be_resumed()
     {
