@@ -11,10 +11,10 @@ public interface IWorkReporter
     void Line(string text);
 
     /// <summary>Runs one long step, which reports how much of <paramref name="total"/> it has done as it goes.</summary>
-    T Step<T>(string description, double total, Func<IProgress<double>, T> work);
+    T Step<T>(string description, double total, Func<IProgress<StepProgress>, T> work);
 
     /// <summary>Runs one long asynchronous step, which reports how much of <paramref name="total"/> it has done as it goes.</summary>
-    Task<T> StepAsync<T>(string description, double total, Func<IProgress<double>, Task<T>> work);
+    Task<T> StepAsync<T>(string description, double total, Func<IProgress<StepProgress>, Task<T>> work);
 }
 
 /// <summary>Ready-made reporters.</summary>
@@ -30,18 +30,28 @@ public static class WorkReporter
     {
         public void Line(string text) => writer.WriteLine(text);
 
-        public T Step<T>(string description, double total, Func<IProgress<double>, T> work)
+        public T Step<T>(string description, double total, Func<IProgress<StepProgress>, T> work)
         {
             ArgumentNullException.ThrowIfNull(work);
-            return work(new ProgressCallback<double>(_ => { }));
+            return work(new ProgressCallback<StepProgress>(_ => { }));
         }
 
-        public Task<T> StepAsync<T>(string description, double total, Func<IProgress<double>, Task<T>> work)
+        public Task<T> StepAsync<T>(string description, double total, Func<IProgress<StepProgress>, Task<T>> work)
         {
             ArgumentNullException.ThrowIfNull(work);
-            return work(new ProgressCallback<double>(_ => { }));
+            return work(new ProgressCallback<StepProgress>(_ => { }));
         }
     }
+}
+
+/// <summary>
+/// How far a long step is: <paramref name="Done"/> of the step's total, and the stage it is in when the step has
+/// stages (a programming session's program, verify, read back), so a display can name the one under way.
+/// </summary>
+public readonly record struct StepProgress(double Done, string? Stage = null)
+{
+    /// <summary>A step without stages reports a bare amount.</summary>
+    public static implicit operator StepProgress(double done) => new(done);
 }
 
 /// <summary>

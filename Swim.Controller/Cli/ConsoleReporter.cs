@@ -21,9 +21,9 @@ internal sealed class ConsoleReporter(CommandContext ctx, bool linesToError = fa
         }
     }
 
-    public T Step<T>(string description, double total, Func<IProgress<double>, T> work) =>
-        ProgressDisplay.Run(ctx, description, total, report => work(new ProgressCallback<double>(report)));
+    public T Step<T>(string description, double total, Func<IProgress<StepProgress>, T> work) =>
+        ProgressDisplay.Run(ctx, description, total, report => work(new ProgressCallback<StepProgress>(report)));
 
-    public Task<T> StepAsync<T>(string description, double total, Func<IProgress<double>, Task<T>> work) =>
-        ProgressDisplay.RunAsync(ctx, description, total, report => work(new ProgressCallback<double>(report)));
+    public Task<T> StepAsync<T>(string description, double total, Func<IProgress<StepProgress>, Task<T>> work) =>
+        ProgressDisplay.RunAsync(ctx, description, total, report => work(new ProgressCallback<StepProgress>(report)));
 }

@@ -69,7 +69,7 @@ internal sealed class TrainCommand
                     ctx.Out.WriteLine($"epoch {e.Epoch,3}/{options.Epochs}  lr {e.LearningRate.ToString("0.0e0", CultureInfo.InvariantCulture)}  loss {e.TrainLoss:F4}  train {e.TrainAccuracy:P2}" +
                         (e.ValidationAccuracy is { } a ? $"  validation {a:P2}" : "") + $"  {e.Seconds:F1} s");
                 }
-            }, report));
+            }, done => report(done)));
         trained.Save(outputPath);
         if (asJson)
         {

@@ -232,7 +232,7 @@ public sealed class ScriptRunner : IAsyncDisposable
         {
             ProgrammingResult result = await _reporter.StepAsync($"  programming ({step.Label})", SessionProgress.Phases.Count, progress =>
                 ProgrammingSession.RunAsync(_client!, _model, plan, sensitivity, _device.Complete(options), _device.VarianceModel(step.Method)?.Invoke(plan),
-                    new ProgressCallback<SessionProgress>(p => progress.Report(p.Overall)), journal, cancellationToken)).ConfigureAwait(false);
+                    new ProgressCallback<SessionProgress>(p => progress.Report(p.AsStep)), journal, cancellationToken)).ConfigureAwait(false);
             string programmedPath = Path.Combine(_script.Output, "programmed", label + ".onnx");
             Directory.CreateDirectory(Path.GetDirectoryName(programmedPath)!);
             result.Programmed.Save(programmedPath);

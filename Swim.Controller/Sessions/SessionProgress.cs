@@ -9,5 +9,8 @@ public readonly record struct SessionProgress(string Phase, int Done, int Total)
     public static IReadOnlyList<string> Phases => s_phases;
 
     /// <summary>The session's progress as one number, 0 to <see cref="Phases"/>.Count: whole phases done plus the fraction of this one.</summary>
+    /// <summary>For a reporter's progress display: <see cref="Overall"/>, named by the phase under way.</summary>
+    public StepProgress AsStep => new(Overall, Phase);
+
     public double Overall => Math.Max(0, Array.IndexOf(s_phases, Phase)) + (Total == 0 ? 1 : Done / (double)Total);
 }

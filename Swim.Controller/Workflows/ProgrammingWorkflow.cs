@@ -120,7 +120,7 @@ public static class ProgrammingWorkflow
         string amount = options.VerifyBudget is { } budget ? $"{budget.TotalSeconds:G4} s budget" : $"{options.Fraction:P0}";
         return reporter.StepAsync($"programming ({SelectionMethods.Name(method)} {amount})", SessionProgress.Phases.Count, progress =>
             ProgrammingSession.RunAsync(client, model, start.Plan, start.Sensitivity, options, variance,
-                new ProgressCallback<SessionProgress>(p => progress.Report(p.Overall)), start.Journal, cancellationToken));
+                new ProgressCallback<SessionProgress>(p => progress.Report(p.AsStep)), start.Journal, cancellationToken));
     }
 
     /// <summary>

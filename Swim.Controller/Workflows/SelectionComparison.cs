@@ -38,7 +38,7 @@ public static class SelectionComparison
             var options = new ProgrammingOptions { Method = run.Method, Fraction = run.Fraction, StateSigmaRatio = preset.StateSigmaRatio };
             ProgrammingResult result = await reporter.StepAsync($"programming: {run.Label}", SessionProgress.Phases.Count, progress =>
                 ProgrammingSession.RunAsync(client, model, sensitivity, options, DeviceVariance.From(preset),
-                    new ProgressCallback<SessionProgress>(p => progress.Report(p.Overall)), cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    new ProgressCallback<SessionProgress>(p => progress.Report(p.AsStep)), cancellationToken: cancellationToken)).ConfigureAwait(false);
             using var classifier = new Classifier(result.Programmed);
             results.Add(new ComparisonResult(run, result, classifier.Evaluate(test, 500).Accuracy));
         }

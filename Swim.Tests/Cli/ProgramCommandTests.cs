@@ -78,6 +78,9 @@ public sealed class ProgramCommandTests : IDisposable
         byte[] png = File.ReadAllBytes(_dir.File("report/layer-errors.png"));
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         Assert.NotEqual(Controller.Onnx.OnnxModel.Load(s_model).ReadWeights("fc1.weight"), Controller.Onnx.OnnxModel.Load(_dir.File("programmed.onnx")).ReadWeights("fc1.weight"));
+        // Progress off a terminal names each phase of the session as it begins, in order.
+        int[] phases = [.. new[] { "[program]", "[verify]", "[read back]" }.Select(p => run.Error.IndexOf("programming (swim 10 %) " + p, StringComparison.Ordinal))];
+        Assert.True(phases.All(i => i >= 0) && phases.SequenceEqual(phases.Order()), run.Error);
     }
 
     [Theory]
