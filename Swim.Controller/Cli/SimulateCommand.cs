@@ -58,7 +58,7 @@ internal sealed class SimulateCommand
         command.SetAction(r => context().Run(() =>
         {
             CommandContext ctx = context();
-            Print(ctx, StudyWorkflow.Run(Request(r), new ConsoleReporter(ctx)));
+            Print(ctx, StudyWorkflow.Run(Request(r) with { Command = ctx.Arguments }, new ConsoleReporter(ctx)));
             return ExitCodes.Success;
         }));
         return command;
@@ -121,7 +121,7 @@ internal sealed class SimulateCommand
         command.SetAction(r => context().Run(() =>
         {
             CommandContext ctx = context();
-            (SimulationReport report, int slices) = StudyWorkflow.Merge(r.GetRequiredValue(directories), r.GetRequiredValue(output));
+            (SimulationReport report, int slices) = StudyWorkflow.Merge(r.GetRequiredValue(directories), r.GetRequiredValue(output), context().Arguments);
             ctx.Out.WriteLine($"merged     {slices} slices of {report.Trials} chips x {report.Results.Select(p => p.Method).Distinct().Count()} methods x {report.Results.Select(p => p.Ratio).Distinct().Count()} ratios; slices took {report.Seconds:F1} s together");
             PrintStudy(ctx, report, r.GetRequiredValue(output));
             return ExitCodes.Success;

@@ -294,7 +294,7 @@ public sealed class ScriptRunner : IAsyncDisposable
         SensitivityResult? sensitivity = SensitivityFor(step.Options.Methods);
         int evaluations = step.Options.Trials * step.Options.Methods.Count * step.Options.Ratios.Count;
         SimulationReport report = _reporter.Step("  simulate", evaluations, progress => MonteCarloSimulation.Run(_model, test, sensitivity, step.Options, n => progress.Report(n)));
-        report = report with { Model = Path.GetFileName(_script.Model) };
+        report = report with { Model = Path.GetFileName(_script.Model), Provenance = Provenance.Now() };
         string directory = Path.Combine(_script.Output, $"simulate-{++_simulateCount}");
         StudyFiles.Write(report, directory);
         foreach ((string method, SimulationPoint? p) in StudySummary.SmallestWithin(report))

@@ -63,4 +63,7 @@ public sealed record SimulationReport(
 
     /// <summary>How uswim-paper's first-order term was formed, when the study ran it.</summary>
     public string? FirstOrderTerm { get; init; }
+
+    /// <summary>Which Swim ran the study, from what command, where and when: set by whoever writes the results.</summary>
+    public Provenance? Provenance { get; init; }
 }

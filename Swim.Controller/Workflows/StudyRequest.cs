@@ -26,6 +26,9 @@ public sealed record StudyRequest
     /// <summary>Where results.json, results.csv, results.md and the plots go (or the slice's file).</summary>
     public required string OutputDirectory { get; init; }
 
+    /// <summary>The command line that asked for the study, kept in results.json's provenance (null from a script or a program).</summary>
+    public IReadOnlyList<string>? Command { get; init; }
+
     /// <summary>Trials x methods x ratios: the units a slice takes its share of.</summary>
     public int Evaluations => Options.Trials * Options.Methods.Count * Options.Ratios.Count;
 

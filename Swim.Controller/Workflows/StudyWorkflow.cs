@@ -36,17 +36,18 @@ public static class StudyWorkflow
         }
         SimulationReport report = reporter.Step($"simulate ({options.Trials} trials)", request.Evaluations,
             progress => MonteCarloSimulation.Run(model, request.Test, sensitivity, options, n => progress.Report(n)));
-        report = report with { Model = modelName };
+        report = report with { Model = modelName, Provenance = Provenance.Now(request.Command) };
         StudyFiles.Write(report, request.OutputDirectory);
         return new StudyOutcome(report, null, request.OutputDirectory);
     }
 
     /// <summary>Joins a sharded study's slices from <paramref name="directories"/> and writes the files an unsharded run writes.</summary>
-    public static (SimulationReport Report, int Slices) Merge(IReadOnlyList<string> directories, string outputDirectory)
+    /// <param name="command">The command line that asked for the merge, for results.json's provenance.</param>
+    public static (SimulationReport Report, int Slices) Merge(IReadOnlyList<string> directories, string outputDirectory, IReadOnlyList<string>? command = null)
     {
         OutputPaths.Directory(outputDirectory, "--out");
         IReadOnlyList<StudyPart> parts = StudyPartFiles.ReadAll(directories);
-        SimulationReport report = StudyMerge.Merge(parts);
+        SimulationReport report = StudyMerge.Merge(parts) with { Provenance = Provenance.Now(command) };
         StudyFiles.Write(report, outputDirectory);
         return (report, parts.Count);
     }

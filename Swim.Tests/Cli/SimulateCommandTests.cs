@@ -35,6 +35,9 @@ public sealed class SimulateCommandTests : IDisposable
             Assert.Equal(3, point.GetProperty("accuracies").GetArrayLength());
         }
         Assert.Equal(0.03, json.RootElement.GetProperty("sigma_verified").GetDouble(), 12);
+        JsonElement provenance = json.RootElement.GetProperty("provenance");
+        Assert.Contains("--sigma", provenance.GetProperty("command").EnumerateArray().Select(a => a.GetString()));
+        Assert.False(string.IsNullOrEmpty(provenance.GetProperty("swim_version").GetString()));
         string[] csv = File.ReadAllLines(Path.Combine(output, "results.csv"));
         Assert.Equal(7, csv.Length);
         Assert.StartsWith("method,ratio,mean_accuracy,std_accuracy,trials,cost", csv[0], StringComparison.Ordinal);

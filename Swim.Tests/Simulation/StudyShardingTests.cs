@@ -40,6 +40,7 @@ public sealed class StudyShardingTests : IDisposable
     {
         JsonNode json = JsonNode.Parse(JsonOutput.Serialize(report))!;
         json.AsObject().Remove("seconds");
+        json.AsObject().Remove("provenance");
         return json.ToJsonString();
     }
 
@@ -122,6 +123,9 @@ public sealed class StudyShardingTests : IDisposable
         {
             JsonNode json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "results.json")))!;
             json.AsObject().Remove("seconds");
+            // Each file says which command wrote it: the merge, or the unsharded run.
+            Assert.Contains(json["provenance"]!["command"]!.AsArray(), a => a!.GetValue<string>() == (dir.EndsWith("merged", StringComparison.Ordinal) ? "merge" : "simulate"));
+            json.AsObject().Remove("provenance");
             return json;
         }
         Assert.Equal(Read(_dir.File("whole")).ToJsonString(), Read(_dir.File("merged")).ToJsonString());
