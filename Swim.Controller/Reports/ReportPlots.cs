@@ -5,17 +5,20 @@ namespace Swim.Controller.Reports;
 /// <summary>The PNG figures of programming reports.</summary>
 public static class ReportPlots
 {
-    /// <summary>One point per run: the trade-off a lab chooses from (accuracy against device time spent programming).</summary>
     /// <summary>
     /// Each run's accuracy against the device time it spent, one colour per <c>Group</c> (a selection method), the
     /// runs of a group joined in order of time: a sweep's methods read as curves, not as a cloud of same-coloured points.
     /// </summary>
-    public static void AccuracyVersusDeviceTime(IReadOnlyList<(string Group, string Label, double Seconds, double Accuracy)> runs, string path)
+    public static void AccuracyVersusDeviceTime(IReadOnlyList<(string Group, string Label, double Seconds, double Accuracy)> runs, string path) =>
+        Save(AccuracyVersusDeviceTimePlot(runs), path);
+
+    /// <summary>The figure <see cref="AccuracyVersusDeviceTime"/> saves.</summary>
+    internal static ScottPlot.Plot AccuracyVersusDeviceTimePlot(IReadOnlyList<(string Group, string Label, double Seconds, double Accuracy)> runs)
     {
         ArgumentNullException.ThrowIfNull(runs);
         var plot = new ScottPlot.Plot();
-        ScottPlot.Palettes.Category10 palette = new();
         string[] groups = [.. runs.Select(r => r.Group).Distinct()];
+        ScottPlot.IPalette palette = PaletteFor(groups.Length);
         for (int g = 0; g < groups.Length; g++)
         {
             var members = runs.Where(r => r.Group == groups[g]).OrderBy(r => r.Seconds).ToArray();
@@ -37,7 +40,7 @@ public static class ReportPlots
         plot.XLabel("device time spent programming (s)");
         plot.YLabel("top-1 accuracy of the read-back model (%)");
         plot.ShowLegend(ScottPlot.Alignment.LowerRight);
-        Save(plot, path);
+        return plot;
     }
 
     /// <summary>Per layer: how far read-back weights are from their quantized targets.</summary>
@@ -63,7 +66,7 @@ public static class ReportPlots
         ArgumentNullException.ThrowIfNull(points);
         ArgumentNullException.ThrowIfNull(x);
         var plot = new ScottPlot.Plot();
-        ScottPlot.Palettes.Category10 palette = new();
+        ScottPlot.IPalette palette = PaletteFor(points.Select(p => p.Method).Distinct().Count());
         int index = 0;
         foreach (IGrouping<string, Simulation.SimulationPoint> method in points.GroupBy(p => p.Method))
         {
@@ -84,6 +87,10 @@ public static class ReportPlots
         plot.ShowLegend(ScottPlot.Alignment.LowerRight);
         Save(plot, path);
     }
+
+    /// <summary>Ten well-separated colours while they suffice; twenty beyond, so no two series share a colour (a palette wraps around).</summary>
+    private static ScottPlot.IPalette PaletteFor(int series) =>
+        series <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
 
     private static void Save(ScottPlot.Plot plot, string path)
     {
