@@ -52,6 +52,12 @@ public static class SensitivityAnalysis
         return new SensitivityResult(results, curvature, totals.Samples, totals.MeanLoss, totals.Accuracy) { BatchSize = graph.SamplesPerRun };
     }
 
+    /// <summary>
+    /// A test's hook, run (in the test's own flow only) on a batch's sums just after they go back to the pool: it may do
+    /// to them what another session may do from then on (take, clear and refill them), which no read may race.
+    /// </summary>
+    internal static readonly AsyncLocal<Action<DerivativeTotals>?> AfterHandBack = new();
+
     /// <summary>Most sessions a pass runs at once: each holds a batch's activations, so memory grows with them.</summary>
     public const int MaxWorkers = 4;
 
@@ -159,6 +165,7 @@ public static class SensitivityAnalysis
                     // Read before the hand-back: once in the pool, another session may clear and refill it.
                     _done += inOrder.Samples;
                     _scratch.Add(inOrder);
+                    AfterHandBack.Value?.Invoke(inOrder);
                     _next++;
                     _samplesDone?.Invoke(_done);
                 }
