@@ -152,27 +152,45 @@ public sealed class BoardClientTests
         Assert.Empty(device.Executions);
     }
 
-    [Fact]
-    public async Task A_command_whose_nominal_device_time_exceeds_the_attempt_timeout_is_waited_for_not_resent()
+    /// <summary>
+    /// Commands of 10 iterations of 200 ms nominal each, with a 300 ms attempt timeout: an attempt waits the timeout
+    /// plus the nominal device time of every request outstanding (2.3 s for the first of two pipelined commands, 4.3 s
+    /// for the second). On a fake clock the board takes exactly <paramref name="verifyMs"/> a command, one after the
+    /// other: at 800 ms both answers come well in time and nothing is resent; at 4 s the first is past its 2.3 s and
+    /// goes again, and each command still executes once (the resend is answered from the board's cache).
+    /// </summary>
+    [Theory]
+    [InlineData(800, false)]
+    [InlineData(4_000, true)]
+    public async Task A_command_is_waited_for_as_long_as_the_nominal_device_time_of_everything_outstanding(int verifyMs, bool resent)
     {
-        // 10 iterations of 200 ms nominal: the board may take two seconds before answering, and takes 0.8 s, well
-        // past the 300 ms attempt timeout. Two of them pipelined: the second is answered only after the first is
-        // done, 1.6 s after it was sent. The nominal times leave at least 1.5 s of slack, as a loaded test machine needs
-        // (at 100 ms per iteration, 0.5 s of slack, a busy run once resent a command).
-        var device = new CountingDevice { VerifyDuration = TimeSpan.FromMilliseconds(800) };
+        var time = new FakeTimeProvider();
+        var device = new CountingDevice { VerifyDuration = TimeSpan.FromMilliseconds(verifyMs), Clock = time };
         device.Info = device.Info with { VerifyIterationNs = 200_000_000 };
-        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { AttemptTimeout = TimeSpan.FromMilliseconds(300) });
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { AttemptTimeout = TimeSpan.FromMilliseconds(300) }, time: time);
         await using (client)
         {
             await client.IdentifyAsync();
-            // Counted from here: in a cold test process even IDENTIFY can miss 300 ms while the code is compiled.
-            LinkStatistics before = client.Statistics;
             VerifyTarget Target(ushort column) => new(new CellAddress(0, 0, column), 50f, 1f, 10);
 
-            await Task.WhenAll(client.ProgramVerifyAsync([Target(1)]), client.ProgramVerifyAsync([Target(2)]));
+            long sentBefore = client.Statistics.FramesSent;
+            Task both = Task.WhenAll(client.ProgramVerifyAsync([Target(1)]), client.ProgramVerifyAsync([Target(2)]));
+            // Both deadlines count from when each frame went out: the clock stays put until both have.
+            for (int wait = 0; wait < 3000 && client.Statistics.FramesSent < sentBefore + 2; wait++)
+            {
+                await Task.Delay(10);
+            }
+            Assert.Equal(sentBefore + 2, client.Statistics.FramesSent);
+            // Then it moves in 20 ms steps, each a real millisecond or more for the board and client to act on it: every
+            // deadline and every answer is hundreds of steps from the nearest other one.
+            for (int step = 0; step < 2000 && !both.IsCompleted; step++)
+            {
+                time.Advance(TimeSpan.FromMilliseconds(20));
+                await Task.Delay(1);
+            }
+            await both.WaitAsync(TimeSpan.FromSeconds(30));
 
-            Assert.Equal(before.Retransmissions, client.Statistics.Retransmissions);
-            Assert.Equal(before.Timeouts, client.Statistics.Timeouts);
+            Assert.Equal(resent, client.Statistics.Retransmissions > 0);
         }
         await stop.CancelAsync();
         Assert.All(device.Executions.Values, n => Assert.Equal(1, n));

@@ -21,8 +21,11 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
 
     public bool AlwaysBusy { get; set; }
 
-    /// <summary>How long a PROGRAM_VERIFY takes, as on a slow bench setup.</summary>
+    /// <summary>How long a PROGRAM_VERIFY takes, as on a slow bench setup, by <see cref="Clock"/>.</summary>
     public TimeSpan VerifyDuration { get; set; }
+
+    /// <summary>The clock <see cref="VerifyDuration"/> runs on: a test's fake one makes the board's timing exact.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
 
     public BoardInfo Info { get; set; } = RandomMessages.Info(new Random(1)) with { ResponseCacheDepth = cacheDepth, MaxBatch = maxBatch, Rows = 512, Columns = 512 };
 
@@ -46,7 +49,7 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
                 }
                 return new ProgramResponse(program.Targets.Select(_ => StatusCode.Ok).ToArray());
             case ProgramVerifyRequest verify:
-                Thread.Sleep(VerifyDuration);
+                TakeVerifyDuration();
                 foreach (VerifyTarget t in verify.Targets)
                 {
                     Executions.AddOrUpdate(t.Cell, 1, (_, n) => n + 1);
@@ -65,4 +68,18 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
     }
 
     public void Reset(bool clearCounters) { }
+
+    private void TakeVerifyDuration()
+    {
+        DateTimeOffset until = Clock.GetUtcNow() + VerifyDuration;
+        if (Clock == TimeProvider.System)
+        {
+            Thread.Sleep(VerifyDuration);
+            return;
+        }
+        while (Clock.GetUtcNow() < until)
+        {
+            Thread.Sleep(1);
+        }
+    }
 }
