@@ -12,15 +12,19 @@ namespace Swim.Controller.Boards;
 public abstract record BoardAddress
 {
     /// <summary>The accepted forms, for help texts and error messages.</summary>
-    public const string Forms = "emulator[:rram|pcm|fefet|paper], tcp:HOST:PORT, serial:PATH[@BAUD] or spi:BUS.CS@READY_GPIO";
+    public const string Forms = "emulator[:rram|pcm|fefet|paper][@BAUD], tcp:HOST:PORT[@BAUD], serial:PATH[@BAUD] or spi:BUS.CS@READY_GPIO";
+
+    /// <summary>The UART rate of the line to the board when the address states one, for its link time; null when it does not.</summary>
+    public virtual int? LineBaud => null;
 
     /// <summary>Parses a board address, refusing a malformed one with the accepted forms.</summary>
     public static BoardAddress Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        int colon = text.IndexOf(':', StringComparison.Ordinal);
-        string kind = colon < 0 ? text : text[..colon];
-        string rest = colon < 0 ? "" : text[(colon + 1)..];
+        // The kind ends at the first ':' (its details follow) or '@' ("emulator@3000000": a line rate and no details).
+        int end = text.IndexOfAny([':', '@']);
+        string kind = end < 0 ? text : text[..end];
+        string rest = end < 0 ? "" : text[end] == ':' ? text[(end + 1)..] : text[end..];
         return kind switch
         {
             "emulator" => EmulatorAddress.ParseRest(text, rest),
@@ -37,30 +41,57 @@ public abstract record BoardAddress
 
     internal static bool TryParseCount(string text, out int value) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+
+    /// <summary>Splits an optional <c>@BAUD</c> off the end of <paramref name="rest"/>; 0 when there is none.</summary>
+    internal static (string Address, int Baud) SplitBaud(string text, string rest)
+    {
+        int at = rest.LastIndexOf('@');
+        if (at < 0)
+        {
+            return (rest, 0);
+        }
+        return TryParseCount(rest[(at + 1)..], out int baud) && baud > 0 ? (rest[..at], baud)
+            : throw Malformed(text, $"'{rest[(at + 1)..]}' is not a baud rate (a whole number of bits per second, e.g. @3000000)");
+    }
+
+    internal static string BaudSuffix(int baud) => baud > 0 ? "@" + baud.ToString(CultureInfo.InvariantCulture) : "";
 }
 
-/// <summary>Swim's emulated board, in this process, with the named device preset.</summary>
-public sealed record EmulatorAddress(string Preset) : BoardAddress
+/// <summary>
+/// Swim's emulated board, in this process, with the named device preset; <paramref name="BaudRate"/> above 0 models a
+/// UART of that rate between host and board, so a laptop session takes a bench's link time.
+/// </summary>
+public sealed record EmulatorAddress(string Preset, int BaudRate = 0) : BoardAddress
 {
     public const string DefaultPreset = "rram";
 
+    public override int? LineBaud => BaudRate > 0 ? BaudRate : null;
+
     internal static EmulatorAddress ParseRest(string text, string rest)
     {
+        (rest, int baud) = SplitBaud(text, rest);
         string preset = rest.Length == 0 ? DefaultPreset : rest;
-        return DevicePreset.Names.Contains(preset) ? new EmulatorAddress(preset)
+        return DevicePreset.Names.Contains(preset) ? new EmulatorAddress(preset, baud)
             : throw Malformed(text, $"'{preset}' is not a device preset ({string.Join(", ", DevicePreset.Names)})");
     }
 
-    public override string ToString() => $"emulator:{Preset}";
+    public override string ToString() => $"emulator:{Preset}{BaudSuffix(BaudRate)}";
 }
 
-/// <summary>A board (or <c>swim emulator</c>) listening on TCP; <paramref name="Host"/> is a name or an address.</summary>
-public sealed record TcpAddress(string Host, int Port) : BoardAddress
+/// <summary>
+/// A board (or <c>swim emulator</c>) listening on TCP; <paramref name="Host"/> is a name or an address. A
+/// <paramref name="BaudRate"/> above 0 says the bytes cross a UART of that rate behind the socket (a serial bridge, or
+/// <c>swim emulator --baud</c>): TCP does not pace them, the report's link time counts at that rate.
+/// </summary>
+public sealed record TcpAddress(string Host, int Port, int BaudRate = 0) : BoardAddress
 {
+    public override int? LineBaud => BaudRate > 0 ? BaudRate : null;
+
     internal static TcpAddress ParseRest(string text, string rest)
     {
+        (rest, int baud) = SplitBaud(text, rest);
         (string host, int port) = ParseEndpoint(rest, allowAnyPort: false) ?? throw Malformed(text, "write tcp:HOST:PORT with a port from 1 to 65535");
-        return new TcpAddress(host, port);
+        return new TcpAddress(host, port, baud);
     }
 
     /// <summary>HOST:PORT (an IPv6 address in brackets), or null when it is not one; port 0 only with <paramref name="allowAnyPort"/> (listening).</summary>
@@ -80,12 +111,14 @@ public sealed record TcpAddress(string Host, int Port) : BoardAddress
         return Uri.CheckHostName(host) == UriHostNameType.Unknown ? null : (host, port);
     }
 
-    public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"tcp:[{Host}]:{Port}" : $"tcp:{Host}:{Port}";
+    public override string ToString() => (Host.Contains(':', StringComparison.Ordinal) ? $"tcp:[{Host}]:{Port}" : $"tcp:{Host}:{Port}") + BaudSuffix(BaudRate);
 }
 
 /// <summary>A board on a serial device (a USB CDC port or a UART) at the given baud rate.</summary>
 public sealed record SerialAddress(string Device, int BaudRate) : BoardAddress
 {
+    public override int? LineBaud => BaudRate;
+
     internal static SerialAddress ParseRest(string text, string rest)
     {
         int at = rest.LastIndexOf('@');

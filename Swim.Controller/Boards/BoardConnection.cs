@@ -43,7 +43,7 @@ public sealed class BoardConnection : IAsyncDisposable
             case EmulatorAddress e:
                 DevicePreset preset = emulator.Apply(DevicePreset.ByName(e.Preset));
                 var host = new EmulatorHost(new EmulatedBoard(preset, emulator.Geometry, emulator.Seed));
-                return new BoardConnection(address, host.ConnectInProcess(), host, preset);
+                return new BoardConnection(address, host.ConnectInProcess(e.BaudRate), host, preset);
             case TcpAddress tcp:
                 IPAddress ip = await ResolveAsync(tcp, cancellationToken).ConfigureAwait(false);
                 return new BoardConnection(address, await TcpTransport.ConnectAsync(ip.ToString(), tcp.Port, cancellationToken).ConfigureAwait(false), null, null);

@@ -27,9 +27,10 @@ internal static class EmulatorCommand
         var faults = new Option<string?>("--faults") { Description = "Damage frames both ways, e.g. drop=0.01,corrupt=0.01,duplicate=0.005,delay=0.01,maxdelay=50ms,garbage=0.001." };
         var state = new Option<string?>("--state") { Description = "Keep cell state in FILE across runs: loaded at start when present, saved every few seconds and at exit." };
         var noVerify = new Option<bool>("--no-program-verify") { Description = "Leave PROGRAM_VERIFY out of the board's capabilities, as firmware without its own write-verify loop (hosts then drive READ and WRITE_PULSE)." };
+        var baud = new Option<int>("--baud") { Description = "Pace the TCP and serial endpoints as a UART of this many baud, both ways (10 bits a byte), so a session takes a bench's link time; 0 (the default) leaves them unpaced.", DefaultValueFactory = _ => 0 };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl+C)." };
         var command = new Command("emulator", "Run a software crossbar board that speaks the Swim protocol over a virtual serial port or TCP.");
-        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, stuckRate, faults, state, duration, noVerify })
+        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, stuckRate, faults, state, baud, duration, noVerify })
         {
             command.Options.Add(option);
         }
@@ -40,7 +41,12 @@ internal static class EmulatorCommand
             {
                 var emulator = new EmulatorSettings(EmulatorSettings.ParseGeometry(result.GetValue(geometry)!, "--geometry"), result.GetValue(seed),
                     EmulatorSettings.CheckStuckRate(result.GetValue(stuckRate), "--stuck-rate"));
-                return await RunAsync(ctx, result.GetValue(serial), result.GetValue(tcp), result.GetValue(device)!, emulator, result.GetValue(faults), result.GetValue(state), result.GetValue(duration),
+                int baudRate = result.GetValue(baud);
+                if (baudRate < 0)
+                {
+                    throw new SwimInputException($"--baud {baudRate}: give a line rate in baud above 0, or 0 for an unpaced link.");
+                }
+                return await RunAsync(ctx, result.GetValue(serial), result.GetValue(tcp), result.GetValue(device)!, emulator, result.GetValue(faults), result.GetValue(state), baudRate, result.GetValue(duration),
                     result.GetValue(noVerify) ? EmulatedBoard.AllCapabilities & ~BoardCapabilities.ProgramVerify : EmulatedBoard.AllCapabilities, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException or SwimInputException)
@@ -57,7 +63,7 @@ internal static class EmulatorCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(CommandContext ctx, bool serial, string? tcp, string presetName, EmulatorSettings emulator, string? faultText, string? statePath, double? seconds, BoardCapabilities capabilities, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CommandContext ctx, bool serial, string? tcp, string presetName, EmulatorSettings emulator, string? faultText, string? statePath, int baudRate, double? seconds, BoardCapabilities capabilities, CancellationToken cancellationToken)
     {
         FaultProfile? faults = faultText is null ? null : FaultProfile.Parse(faultText);
         EmulatedBoard board;
@@ -70,10 +76,11 @@ internal static class EmulatorCommand
         {
             board = new EmulatedBoard(emulator.Apply(DevicePreset.ByName(presetName)), emulator.Geometry, emulator.Seed, capabilities);
         }
-        await using var host = new EmulatorHost(board, faults);
+        await using var host = new EmulatorHost(board, faults, baudRate: baudRate);
         host.Log += message => ctx.Error.WriteLine($"emulator: {message}");
         ctx.Output.WriteLine($"emulator: {board.Cells.Preset.Name} board, {board.Geometry} ({board.Geometry.CellCount:N0} cells), seed {board.Seed}" +
             (faults is null ? "" : $", faults {faultText}") +
+            (baudRate > 0 ? $", links paced at {baudRate:N0} baud" : "") +
             ((capabilities & BoardCapabilities.ProgramVerify) == 0 ? ", no PROGRAM_VERIFY" : ""));
         if (serial)
         {

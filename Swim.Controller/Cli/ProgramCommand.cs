@@ -111,8 +111,11 @@ internal sealed class ProgramCommand
     {
         ProgrammingResult programmed = outcome.Result;
         ctx.Out.WriteLine($"programmed {programmed.CellsProgrammed:N0} cells, verified {programmed.CellsVerified:N0} ({programmed.VerifyConverged:N0} in band, {programmed.VerifyDidNotConverge:N0} did not converge, {programmed.VerifyStuck:N0} stuck)");
-        ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s{(programmed.DeviceTimeEstimated ? " (estimated)" : "")}, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads; link {programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent"
-            + (programmed.Link.Replays > 0 ? $", {programmed.Link.Replays:N0} answered from the board's response cache" : ""));
+        ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s{(programmed.DeviceTimeEstimated ? " (estimated)" : "")}, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads");
+        ctx.Out.WriteLine($"link       {outcome.LinkSeconds:F3} s at {outcome.Line.BaudRate:N0} baud{(outcome.Line.Assumed ? " (assumed)" : "")}: {programmed.Link.BytesSent:N0} bytes out, {programmed.Link.BytesReceived:N0} in, "
+            + $"{programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent"
+            + (programmed.Link.Replays > 0 ? $", {programmed.Link.Replays:N0} answered from the board's response cache" : "")
+            + $"; wall {programmed.WallSeconds:F1} s");
         foreach (string note in programmed.Notes)
         {
             ctx.Out.WriteLine($"note       {note}");

@@ -43,6 +43,9 @@ public static class ProgrammingReport
             reads = p.Reads,
             verify_iterations = p.VerifyIterations,
             link = p.Link,
+            link_time_s = outcome.LinkSeconds,
+            link_baud = outcome.Line.BaudRate,
+            link_baud_assumed = outcome.Line.Assumed,
             layers = p.Layers,
             accuracy = outcome.Accuracy,
             accuracy_as_trained = outcome.TrainedAccuracy,
@@ -88,6 +91,7 @@ public static class ProgrammingReport
         md.AppendLine(CultureInfo.InvariantCulture, $"| cells write-verified | {p.CellsVerified:N0} ({p.VerifyConverged:N0} in band, {p.VerifyDidNotConverge:N0} not converged, {p.VerifyStuck:N0} stuck) |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| device time | {p.DeviceTimeNs / 1e9:F3} s{(p.DeviceTimeEstimated ? " (estimated)" : "")} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| pulses / reads / verify iterations | {p.Pulses:N0} / {p.Reads:N0} / {p.VerifyIterations:N0} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| link time at {outcome.Line.BaudRate:N0} baud{(outcome.Line.Assumed ? " (the protocol's default rate; the address states none)" : "")} | {outcome.LinkSeconds:F3} s ({p.Link.BytesSent:N0} bytes out, {p.Link.BytesReceived:N0} in) |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| link frames out / in / resent / corrupt / answered from the board's cache | {p.Link.FramesSent:N0} / {p.Link.FramesReceived:N0} / {p.Link.Retransmissions:N0} / {p.Link.CorruptFrames:N0} / {p.Link.Replays:N0} |");
         if (outcome.Accuracy is { } a)
         {

@@ -1,3 +1,4 @@
+using Swim.Controller.Boards;
 using Swim.Protocol.Messages;
 
 namespace Swim.Controller.Sessions;
@@ -10,4 +11,10 @@ public sealed record ProgrammingOutcome(BoardInfo Board, string Link, Programmin
 {
     /// <summary>How the run was set up (provenance, board, data, options), described once so that every report of it agrees.</summary>
     public object? Run { get; init; }
+
+    /// <summary>The line the link time is counted at: the board address's own rate, or the protocol's default, assumed.</summary>
+    public LineRate Line { get; init; } = new(LineRate.ProtocolDefaultBaud, Assumed: true);
+
+    /// <summary>How long the session's bytes kept the line busy at <see cref="Line"/>'s rate: the bench's floor under the wall time.</summary>
+    public double LinkSeconds => Line.Seconds(Result.Link);
 }

@@ -60,7 +60,7 @@ public static class ProgrammingWorkflow
         ProgrammingResult result = await ProgramAsync(request, model, start, connection, client, reporter, cancellationToken).ConfigureAwait(false);
         result.Programmed.Save(request.OutputPath);
         (double? accuracy, double? trained) = Evaluate(request, model, result);
-        var outcome = new ProgrammingOutcome(start.Board, client.LinkDescription, result, accuracy, trained) { Run = request.Describe() };
+        var outcome = new ProgrammingOutcome(start.Board, client.LinkDescription, result, accuracy, trained) { Run = request.Describe(), Line = LineRate.Of(request.Board) };
         if (request.ReportDirectory is { } directory)
         {
             ProgrammingReport.Write(directory, request.ModelPath, request.Options, outcome, outcome.Run);

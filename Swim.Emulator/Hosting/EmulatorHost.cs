@@ -9,7 +9,8 @@ namespace Swim.Emulator.Hosting;
 /// <summary>
 /// Serves an <see cref="EmulatedBoard"/> over the protocol: in-process (a modelled link), TCP, or a virtual
 /// serial port. One endpoint, so the response cache and the board's state are shared by every connection,
-/// as on a real board. Optional fault injection damages frames both ways.
+/// as on a real board. Optional fault injection damages frames both ways; an optional line rate paces the TCP and
+/// serial endpoints as a UART of that rate would.
 /// </summary>
 public sealed class EmulatorHost : IAsyncDisposable
 {
@@ -20,9 +21,12 @@ public sealed class EmulatorHost : IAsyncDisposable
     private readonly Lock _gate = new();
     private int _faultSeed;
 
-    public EmulatorHost(EmulatedBoard board, FaultProfile? faults = null, int faultSeed = 0)
+    /// <param name="baudRate">Above 0, the TCP and serial endpoints carry bytes no faster than a UART of this rate, both ways.</param>
+    public EmulatorHost(EmulatedBoard board, FaultProfile? faults = null, int faultSeed = 0, int baudRate = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(baudRate);
         Board = board ?? throw new ArgumentNullException(nameof(board));
+        BaudRate = baudRate;
         Endpoint = new BoardEndpoint(board);
         _faults = faults is null || faults == FaultProfile.None ? null : faults;
         _faultSeed = faultSeed;
@@ -31,6 +35,9 @@ public sealed class EmulatorHost : IAsyncDisposable
     public EmulatedBoard Board { get; }
 
     public BoardEndpoint Endpoint { get; }
+
+    /// <summary>The line rate the TCP and serial endpoints model; 0 when they are unpaced.</summary>
+    public int BaudRate { get; }
 
     /// <summary>Something the endpoint did, for logs: a connection opened or closed.</summary>
     public event Action<string>? Log;
@@ -72,7 +79,7 @@ public sealed class EmulatorHost : IAsyncDisposable
                     }
                     client.NoDelay = true;
                     // Tracked in _serving and awaited on disposal.
-                    _ = Serve(new StreamTransport(client.GetStream(), shouldDispose: true, $"tcp {client.Client.RemoteEndPoint}", client), $"tcp {client.Client.RemoteEndPoint}");
+                    _ = Serve(Paced(new StreamTransport(client.GetStream(), shouldDispose: true, $"tcp {client.Client.RemoteEndPoint}", client)), $"tcp {client.Client.RemoteEndPoint}");
                 }
                 listener.Stop();
             }));
@@ -88,12 +95,14 @@ public sealed class EmulatorHost : IAsyncDisposable
         {
             _owned.Add(terminal);
         }
-        _ = Serve(new StreamTransport(terminal.Stream, shouldDispose: false, $"serial {terminal.SlavePath}"), $"serial {terminal.SlavePath}");
+        _ = Serve(Paced(new StreamTransport(terminal.Stream, shouldDispose: false, $"serial {terminal.SlavePath}")), $"serial {terminal.SlavePath}");
         return terminal.SlavePath;
     }
 
     /// <summary>A brown-out: the response cache and volatile state are lost; conductances stay.</summary>
     public void BrownOut() => Endpoint.PowerCycle();
+
+    private ByteTransport Paced(ByteTransport transport) => BaudRate > 0 ? new PacedTransport(transport, BaudRate) : transport;
 
     private Task Serve(ByteTransport transport, string name)
     {

@@ -21,7 +21,7 @@ public static class InMemoryLink
     private sealed class PipeTransport(PipeReader reader, PipeWriter writer, int baudRate, TimeProvider time, string description) : ByteTransport
     {
         private readonly SemaphoreSlim _writeLock = new(1, 1);
-        private long _lineFreeAtTicks;
+        private readonly SerialLine? _line = baudRate > 0 ? new SerialLine(baudRate, time) : null;
 
         public override string Description => baudRate > 0 ? $"{description} @ {baudRate} baud" : description;
 
@@ -30,47 +30,16 @@ public static class InMemoryLink
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (baudRate > 0)
+                if (_line is not null)
                 {
                     // The line is busy until the previous bytes have gone out; these follow them.
-                    long now = time.GetTimestamp();
-                    long start = Math.Max(now, _lineFreeAtTicks);
-                    _lineFreeAtTicks = start + (long)(data.Length * 10.0 / baudRate * time.TimestampFrequency);
-                    await WaitUntilAsync(_lineFreeAtTicks, cancellationToken).ConfigureAwait(false);
+                    await _line.CrossAsync(data.Length, cancellationToken).ConfigureAwait(false);
                 }
                 await writer.WriteAsync(data, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
                 _writeLock.Release();
-            }
-        }
-
-        /// <summary>
-        /// Sleeps most of the way and spins the last millisecond: timer sleeps are coarse (about 1 ms), and a
-        /// small frame at 3 Mbaud takes about 0.1 ms, so sleeping alone would model a much slower link.
-        /// </summary>
-        private async ValueTask WaitUntilAsync(long timestamp, CancellationToken cancellationToken)
-        {
-            TimeSpan remaining = time.GetElapsedTime(time.GetTimestamp(), timestamp);
-            if (remaining > TimeSpan.FromMilliseconds(2))
-            {
-                await Task.Delay(remaining - TimeSpan.FromMilliseconds(1), time, cancellationToken).ConfigureAwait(false);
-            }
-            if (time != TimeProvider.System)
-            {
-                // A test clock only moves when the test moves it.
-                if (time.GetTimestamp() < timestamp)
-                {
-                    await Task.Delay(time.GetElapsedTime(time.GetTimestamp(), timestamp), time, cancellationToken).ConfigureAwait(false);
-                }
-                return;
-            }
-            var spinner = new SpinWait();
-            while (time.GetTimestamp() < timestamp)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                spinner.SpinOnce(sleep1Threshold: -1);
             }
         }
 

@@ -18,6 +18,10 @@ public sealed class BoardAddressTests
     [InlineData("serial:/dev/ttyUSB1@115200", "serial:/dev/ttyUSB1@115200")]
     [InlineData("serial:COM3@921600", "serial:COM3@921600")]
     [InlineData("spi:0.0@25", "spi:0.0@25")]
+    [InlineData("emulator@115200", "emulator:rram@115200")]
+    [InlineData("emulator:pcm@3000000", "emulator:pcm@3000000")]
+    [InlineData("tcp:127.0.0.1:5025@3000000", "tcp:127.0.0.1:5025@3000000")]
+    [InlineData("tcp:[::1]:5025@921600", "tcp:[::1]:5025@921600")]
     public void Accepted_forms_parse_into_their_record_and_print_back(string text, string canonical)
     {
         BoardAddress address = BoardAddress.Parse(text);
@@ -33,6 +37,26 @@ public sealed class BoardAddressTests
         Assert.Equal(new SerialAddress("/dev/ttyUSB1", 115200), BoardAddress.Parse("serial:/dev/ttyUSB1@115200"));
         Assert.Equal(new SpiAddress(1, 2, 17), BoardAddress.Parse("spi:1.2@17"));
         Assert.Equal(new EmulatorAddress("pcm"), BoardAddress.Parse("emulator:pcm"));
+        Assert.Equal(new EmulatorAddress("pcm", 3_000_000), BoardAddress.Parse("emulator:pcm@3000000"));
+        Assert.Equal(new TcpAddress("::1", 5025, 921_600), BoardAddress.Parse("tcp:[::1]:5025@921600"));
+    }
+
+    [Theory]
+    [InlineData("serial:/dev/ttyACM0", 3_000_000, false)]
+    [InlineData("serial:/dev/ttyUSB0@115200", 115_200, false)]
+    [InlineData("emulator:pcm@1000000", 1_000_000, false)]
+    [InlineData("tcp:benchbox.lab:5025@921600", 921_600, false)]
+    [InlineData("emulator", 3_000_000, true)]
+    [InlineData("tcp:benchbox.lab:5025", 3_000_000, true)]
+    [InlineData("spi:0.0@25", 3_000_000, true)]
+    public void The_link_time_is_counted_at_the_addresses_line_rate_or_the_protocols_default_flagged_as_assumed(string text, int baud, bool assumed)
+    {
+        LineRate line = LineRate.Of(BoardAddress.Parse(text));
+
+        Assert.Equal(new LineRate(baud, assumed), line);
+        // Full duplex: 300,000 bytes out and 30,000 in keep a line busy for the 300,000 (10 bits each).
+        var link = new Swim.Protocol.Client.LinkStatistics(0, 10, 300_000, 10, 30_000, 0, 0, 0, 0, 0);
+        Assert.Equal(3_000_000.0 / baud, line.Seconds(link), 9);
     }
 
     [Theory]
@@ -53,6 +77,10 @@ public sealed class BoardAddressTests
     [InlineData("serial:@9600", "name the device")]
     [InlineData("serial:/dev/ttyACM0@fast", "is not a baud rate")]
     [InlineData("serial:/dev/ttyACM0@0", "is not a baud rate")]
+    [InlineData("emulator:rram@0", "is not a baud rate")]
+    [InlineData("emulator@fast", "is not a baud rate")]
+    [InlineData("tcp:127.0.0.1:5025@", "is not a baud rate")]
+    [InlineData("tcp:127.0.0.1:5025@-9600", "is not a baud rate")]
     [InlineData("spi:zero", "spi:BUS.CS@READY_GPIO")]
     [InlineData("spi:0.0", "spi:BUS.CS@READY_GPIO")]
     [InlineData("spi:0@25", "spi:BUS.CS@READY_GPIO")]

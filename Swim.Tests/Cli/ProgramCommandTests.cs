@@ -73,6 +73,12 @@ public sealed class ProgramCommandTests : IDisposable
             Assert.Equal(trained.Evaluate(Controller.Data.DataSet.Open(s_data, Controller.Data.DataSplit.Test), 100).Accuracy, report.GetProperty("accuracy_as_trained").GetDouble());
         }
         Assert.True(report.GetProperty("device_time_s").GetDouble() > 0);
+        // The in-process emulator states no line rate: link time is counted at the protocol's 3 Mbaud and says so.
+        JsonElement link = report.GetProperty("link");
+        long busiest = Math.Max(link.GetProperty("bytes_sent").GetInt64(), link.GetProperty("bytes_received").GetInt64());
+        Assert.Equal(busiest * 10 / 3e6, report.GetProperty("link_time_s").GetDouble(), 9);
+        Assert.Equal(3_000_000, report.GetProperty("link_baud").GetInt32());
+        Assert.True(report.GetProperty("link_baud_assumed").GetBoolean());
         Assert.True(File.Exists(_dir.File("report/report.md")));
         Assert.True(File.Exists(_dir.File("report/mapping.json")));
         byte[] png = File.ReadAllBytes(_dir.File("report/layer-errors.png"));

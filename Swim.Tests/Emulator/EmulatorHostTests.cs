@@ -298,5 +298,9 @@ public sealed class EmulatorHostTests
         CliRun stuck = CliRun.Of("emulator", "--stuck-rate", "-0.1", "--duration", "0.1");
         Assert.Equal(ExitCodes.BadInput, stuck.ExitCode);
         Assert.Contains("--stuck-rate must be a fraction of cells in [0, 1]", stuck.Error);
+        CliRun baud = CliRun.Of("emulator", "--baud", "-9600", "--duration", "0.1");
+        Assert.Equal(ExitCodes.BadInput, baud.ExitCode);
+        Assert.Contains("--baud -9600: give a line rate in baud above 0", baud.Error);
+        Assert.DoesNotContain("emulator: tcp", baud.Output);
     }
 }
