@@ -13,10 +13,12 @@ namespace Swim.Emulator;
 public sealed class EmulatedBoard : IBoardDevice
 {
     public const ushort MaxBatch = 256;
-    public const ushort MaxPayload = 4096;
+    /// <summary>Room for a command of <see cref="MaxBatch"/> items of the widest kind, PROGRAM_VERIFY's 16 bytes, as the spec requires.</summary>
+    public const ushort MaxPayload = 2 + MaxBatch * VerifyTarget.WireLength;
     public const ushort CacheDepth = 64;
 
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
+    private long _deviceTimeClearedAtNs;
 
     /// <summary>Everything an emulated board can do; leave PROGRAM_VERIFY out to stand in for firmware without its own loop.</summary>
     public const BoardCapabilities AllCapabilities = BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch;
@@ -50,7 +52,7 @@ public sealed class EmulatedBoard : IBoardDevice
     public BoardInfo Info { get; }
 
     public DeviceCounters Counters =>
-        new(0, (ulong)_uptime.Elapsed.TotalMicroseconds, (ulong)Cells.ClockNs, Cells.TotalPulses, Cells.TotalReads, Cells.TotalVerifyIterations);
+        new(0, (ulong)_uptime.Elapsed.TotalMicroseconds, (ulong)(Cells.ClockNs - _deviceTimeClearedAtNs), Cells.TotalPulses, Cells.TotalReads, Cells.TotalVerifyIterations);
 
     public int IndexOf(CellAddress cell) => (cell.Tile * Geometry.Rows + cell.Row) * Geometry.Columns + cell.Column;
 
@@ -70,14 +72,21 @@ public sealed class EmulatedBoard : IBoardDevice
     {
         if (clearCounters)
         {
-            Cells.ClearCounters();
+            ClearCounters();
         }
     }
 
     public void PowerCycle()
     {
-        Cells.ClearCounters();
+        ClearCounters();
         _uptime.Restart();
+    }
+
+    /// <summary>The array's clock runs on (drift and relaxation follow it); STATUS's device time counts from here.</summary>
+    private void ClearCounters()
+    {
+        Cells.ClearCounters();
+        _deviceTimeClearedAtNs = Cells.ClockNs;
     }
 
     private ReadResponse Read(ReadRequest read)

@@ -70,7 +70,7 @@ public sealed partial class BoardClient
     {
         ArgumentNullException.ThrowIfNull(cells);
         IReadOnlyList<CellCounters>[] parts = await Chunked(cells, CellAddress.WireLength,
-            chunk => SendAsync<CountersResponse>(new CountersRequest(chunk), cancellationToken), r => r.Cells).ConfigureAwait(false);
+            chunk => SendAsync<CountersResponse>(new CountersRequest(chunk), cancellationToken), r => r.Cells, CellCounters.WireLength).ConfigureAwait(false);
         return [.. parts.SelectMany(p => p)];
     }
 
@@ -78,18 +78,22 @@ public sealed partial class BoardClient
     public async Task<IReadOnlyList<SubResponse>> BatchAsync(IReadOnlyList<BoardRequest> requests, CancellationToken cancellationToken = default) =>
         (await SendAsync<BatchResponse>(new BatchRequest(requests), cancellationToken).ConfigureAwait(false)).Responses;
 
-    /// <summary>Items per command: the board's maximum batch, and no more than fit its payload limit.</summary>
-    public int ItemsPerCommand(int itemWireLength)
+    /// <summary>
+    /// Items per command: the board's maximum batch, no more than fit its payload limit, and no more than an answer of
+    /// <paramref name="answerItemLength"/> bytes an item can carry in one frame.
+    /// </summary>
+    public int ItemsPerCommand(int itemWireLength, int answerItemLength = 0)
     {
         int maxBatch = Board?.MaxBatch ?? DefaultMaxBatch;
         int maxPayload = Board?.MaxPayload ?? Framing.ProtocolConstants.MaxPayloadLength;
-        return Math.Max(1, Math.Min(maxBatch, (maxPayload - 2) / itemWireLength));
+        int byAnswer = answerItemLength > 0 ? (Framing.ProtocolConstants.MaxPayloadLength - 2) / answerItemLength : int.MaxValue;
+        return Math.Max(1, Math.Min(Math.Min(maxBatch, byAnswer), (maxPayload - 2) / itemWireLength));
     }
 
     private async Task<TPart[]> Chunked<TItem, TResponse, TPart>(IReadOnlyList<TItem> items, int itemWireLength,
-        Func<TItem[], Task<TResponse>> send, Func<TResponse, TPart> part)
+        Func<TItem[], Task<TResponse>> send, Func<TResponse, TPart> part, int answerItemLength = 0)
     {
-        int size = ItemsPerCommand(itemWireLength);
+        int size = ItemsPerCommand(itemWireLength, answerItemLength);
         var tasks = new List<Task<TResponse>>();
         for (int start = 0; start < items.Count; start += size)
         {

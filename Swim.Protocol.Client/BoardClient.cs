@@ -150,6 +150,10 @@ public sealed partial class BoardClient : IAsyncDisposable
         {
             throw new ArgumentException($"{request.Opcode} carries {payload.Length} payload bytes; the board takes at most {maxPayload}. Split it.", nameof(request));
         }
+        if (request.MaxResponseLength > ProtocolConstants.MaxPayloadLength)
+        {
+            throw new ArgumentException($"{request.Opcode}'s answer may take {request.MaxResponseLength:N0} bytes, more than one frame carries ({ProtocolConstants.MaxPayloadLength:N0}). Split it.", nameof(request));
+        }
         await _sendOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
         var order = new OrderTurn(_sendOrder);
         PendingRequest pending;

@@ -19,6 +19,7 @@ public sealed class BoardEndpoint
     private readonly Lock _gate = new();
     private uint _newest;
     private bool _anyExecuted;
+    private bool _countersJustCleared;
     private uint _framesReceived, _crcErrors, _framingErrors, _replays, _executed, _resets;
 
     public BoardEndpoint(IBoardDevice device)
@@ -184,7 +185,12 @@ public sealed class BoardEndpoint
         }
         _anyExecuted = true;
         _cache[sequence] = response;
-        _executed++;
+        // The request that cleared the counters is not counted in them: they start from zero after it.
+        if (!_countersJustCleared)
+        {
+            _executed++;
+        }
+        _countersJustCleared = false;
         List<uint>? expired = null;
         foreach (uint kept in _cache.Keys)
         {
@@ -219,6 +225,11 @@ public sealed class BoardEndpoint
         {
             return (StatusCode.NestedBatch, []);
         }
+        if (request.MaxResponseLength > ProtocolConstants.MaxPayloadLength)
+        {
+            // Its answer could not be framed: refused before anything runs, never run and left unanswered.
+            return (StatusCode.BatchTooLarge, []);
+        }
         if (request is BatchRequest batch)
         {
             if (batch.Requests.Count > _device.Info.MaxBatch)
@@ -238,6 +249,10 @@ public sealed class BoardEndpoint
 
     private (StatusCode, BoardResponse?) ExecuteOne(BoardRequest request)
     {
+        if (request is UndecodableRequest undecodable)
+        {
+            return (undecodable.Refusal, null);
+        }
         if (request.ItemCount > _device.Info.MaxBatch)
         {
             return (StatusCode.BatchTooLarge, null);
@@ -248,7 +263,16 @@ public sealed class BoardEndpoint
             {
                 case ResetRequest reset:
                     _device.Reset(reset.ClearCounters);
-                    _resets++;
+                    if (reset.ClearCounters)
+                    {
+                        // Every STATUS counter starts again, the link's as well as the array's; uptime alone runs on.
+                        _framesReceived = _crcErrors = _framingErrors = _replays = _executed = _resets = 0;
+                        _countersJustCleared = true;
+                    }
+                    else
+                    {
+                        _resets++;
+                    }
                     _cache.Clear();
                     _anyExecuted = false;
                     return (StatusCode.Ok, new ResetResponse());

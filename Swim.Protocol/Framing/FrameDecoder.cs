@@ -21,7 +21,9 @@ public sealed class FrameDecoder
             throw new ArgumentOutOfRangeException(nameof(maxPayloadLength));
         }
         MaxPayloadLength = maxPayloadLength;
-        _raw = new byte[ProtocolConstants.MaxWireLength(maxPayloadLength)];
+        // Room for any frame the header can describe, not just the largest accepted: a request over the limit is
+        // still checked whole and refused BAD_LENGTH to its sender, instead of vanishing as noise would.
+        _raw = new byte[ProtocolConstants.MaxWireLength(ProtocolConstants.MaxPayloadLength)];
         _body = new byte[_raw.Length];
     }
 

@@ -47,6 +47,9 @@ public sealed record BoardInfo(
     public const int SerialLength = 16;
     public const int MaxDeviceModelLength = 32;
 
+    /// <summary>The longest IDENTIFY answer: 79 bytes of fixed fields, the model's length byte, and the longest model.</summary>
+    public const int MaxWireLength = 1 + 3 + SerialLength + 3 * 2 + 2 + 3 * 4 + 2 * 4 + 2 * 4 + 3 * 2 + 3 * 4 + 4 + 1 + MaxDeviceModelLength;
+
     public long CellCount => (long)Tiles * Rows * Columns;
 
     /// <summary>

@@ -10,6 +10,12 @@ public abstract record BoardRequest
     /// <summary>Cells (or sub-requests) the request carries, checked against the board's maximum batch.</summary>
     public virtual int ItemCount => 0;
 
+    /// <summary>
+    /// The longest answer payload this request can draw (with status OK): known before anything runs, so a board
+    /// refuses a request whose answer could not be framed instead of running it and falling silent.
+    /// </summary>
+    public abstract int MaxResponseLength { get; }
+
     public abstract void Write(ref PayloadWriter writer);
 
     public byte[] ToPayload()
@@ -73,9 +79,12 @@ public sealed class NestedBatchException() : Exception("a BATCH may not contain 
 
 public sealed record IdentifyRequest : BoardRequest
 {
+    public override int MaxResponseLength => BoardInfo.MaxWireLength;
+
     public override Opcode Opcode => Opcode.Identify;
 
     public override int PayloadLength => 0;
+
 
     public override void Write(ref PayloadWriter writer) { }
 }
@@ -83,6 +92,8 @@ public sealed record IdentifyRequest : BoardRequest
 /// <summary>RESET: the board drops volatile state and its response cache; conductances are kept.</summary>
 public sealed record ResetRequest(bool ClearCounters) : BoardRequest
 {
+    public override int MaxResponseLength => 0;
+
     public override Opcode Opcode => Opcode.Reset;
 
     public override int PayloadLength => 1;
@@ -92,6 +103,8 @@ public sealed record ResetRequest(bool ClearCounters) : BoardRequest
 
 public sealed record StatusRequest : BoardRequest
 {
+    public override int MaxResponseLength => BoardStatus.WireLength;
+
     public override Opcode Opcode => Opcode.Status;
 
     public override int PayloadLength => 0;
@@ -125,6 +138,8 @@ public sealed record ReadRequest : BoardRequest
     public override Opcode Opcode => Opcode.Read;
 
     public override int ItemCount => CellList?.Count ?? RectangleRows * RectangleColumns;
+
+    public override int MaxResponseLength => 2 + 4 * ItemCount;
 
     public override int PayloadLength => 2 + (CellList is null ? 10 : 2 + CellList.Count * CellAddress.WireLength);
 
@@ -186,6 +201,8 @@ public sealed record WritePulseRequest(IReadOnlyList<Pulse> Pulses) : BoardReque
 
     public override int ItemCount => Pulses.Count;
 
+    public override int MaxResponseLength => 2;
+
     public override int PayloadLength => 2 + Pulses.Count * Pulse.WireLength;
 
     public override void Write(ref PayloadWriter writer)
@@ -211,6 +228,8 @@ public sealed record ProgramRequest(IReadOnlyList<ProgramTarget> Targets) : Boar
 
     public override int ItemCount => Targets.Count;
 
+    public override int MaxResponseLength => 2 + Targets.Count;
+
     public override int PayloadLength => 2 + Targets.Count * ProgramTarget.WireLength;
 
     public override void Write(ref PayloadWriter writer)
@@ -234,6 +253,8 @@ public sealed record ProgramVerifyRequest(IReadOnlyList<VerifyTarget> Targets) :
     public override Opcode Opcode => Opcode.ProgramVerify;
 
     public override int ItemCount => Targets.Count;
+
+    public override int MaxResponseLength => 2 + Targets.Count * VerifyOutcome.WireLength;
 
     public override int PayloadLength => 2 + Targets.Count * VerifyTarget.WireLength;
 
@@ -260,6 +281,8 @@ public sealed record CountersRequest(IReadOnlyList<CellAddress> Cells) : BoardRe
 
     public override int ItemCount => Cells.Count;
 
+    public override int MaxResponseLength => 2 + Cells.Count * CellCounters.WireLength;
+
     public override int PayloadLength => 2 + Cells.Count * CellAddress.WireLength;
 
     public override void Write(ref PayloadWriter writer)
@@ -282,6 +305,9 @@ public sealed record BatchRequest(IReadOnlyList<BoardRequest> Requests) : BoardR
     public override Opcode Opcode => Opcode.Batch;
 
     public override int ItemCount => Requests.Count;
+
+    /// <summary>Each sub-response is opcode, status and length (4 bytes) before its payload.</summary>
+    public override int MaxResponseLength => 2 + Requests.Sum(r => 4 + r.MaxResponseLength);
 
     public override int PayloadLength => 2 + Requests.Sum(r => 3 + r.PayloadLength);
 
@@ -308,12 +334,52 @@ public sealed record BatchRequest(IReadOnlyList<BoardRequest> Requests) : BoardR
         {
             var opcode = (Opcode)r.U8();
             int length = r.U16();
-            requests[i] = Decode(opcode, r.Bytes(length), insideBatch: true);
+            requests[i] = DecodePart(opcode, r.Bytes(length));
         }
         return new BatchRequest(requests);
+    }
+
+    /// <summary>A sub-request that does not decode is refused on its own (its status in its sub-response); the rest still run.</summary>
+    private static BoardRequest DecodePart(Opcode opcode, ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            return Decode(opcode, payload, insideBatch: true);
+        }
+        catch (UnknownOpcodeException)
+        {
+            return new UndecodableRequest(opcode, StatusCode.UnknownOpcode, payload.ToArray());
+        }
+        catch (MalformedPayloadException)
+        {
+            return new UndecodableRequest(opcode, StatusCode.Malformed, payload.ToArray());
+        }
+        catch (NestedBatchException)
+        {
+            return new UndecodableRequest(opcode, StatusCode.NestedBatch, payload.ToArray());
+        }
     }
 
     public bool Equals(BatchRequest? other) => other is not null && Requests.SequenceEqual(other.Requests);
 
     public override int GetHashCode() => Requests.Count;
+}
+
+/// <summary>
+/// A BATCH's sub-request the board could not decode, kept with the refusal it draws (UNKNOWN_OPCODE, MALFORMED or
+/// NESTED_BATCH) and its bytes as they came, so that the BATCH answers it in its place and runs the others.
+/// </summary>
+public sealed record UndecodableRequest(Opcode RawOpcode, StatusCode Refusal, byte[] Payload) : BoardRequest
+{
+    public override Opcode Opcode => RawOpcode;
+
+    public override int MaxResponseLength => 0;
+
+    public override int PayloadLength => Payload.Length;
+
+    public override void Write(ref PayloadWriter writer) => writer.Bytes(Payload);
+
+    public bool Equals(UndecodableRequest? other) => other is not null && RawOpcode == other.RawOpcode && Refusal == other.Refusal && Payload.AsSpan().SequenceEqual(other.Payload);
+
+    public override int GetHashCode() => HashCode.Combine(RawOpcode, Refusal, Payload.Length);
 }

@@ -288,6 +288,42 @@ public sealed class EmulatorHostTests
     }
 
     [Fact]
+    public void A_counter_clearing_reset_restarts_device_time_too_while_the_arrays_clock_runs_on()
+    {
+        var board = new EmulatedBoard(DevicePreset.Rram, new BoardGeometry(1, 8, 8), 3);
+        board.Execute(new ProgramRequest([new ProgramTarget(new CellAddress(0, 1, 1), TargetKind.Level, 3)]));
+        Assert.True(board.Counters.DeviceTimeNs > 0);
+        long clock = board.Cells.ClockNs;
+
+        board.Reset(clearCounters: true);
+
+        Assert.Equal(0ul, board.Counters.DeviceTimeNs);
+        Assert.Equal(0ul, board.Counters.Pulses);
+        Assert.Equal(clock, board.Cells.ClockNs);
+        board.Execute(ReadRequest.Cells([new CellAddress(0, 1, 1)]));
+        Assert.Equal((ulong)DevicePreset.Rram.ReadNs, board.Counters.DeviceTimeNs);
+    }
+
+    /// <summary>The spec's rule for max_payload and max_batch, met by the emulator: every command of max_batch items fits a frame both ways.</summary>
+    [Fact]
+    public void Every_command_of_max_batch_items_fits_the_emulators_max_payload_and_its_answer_a_frame()
+    {
+        BoardInfo info = new EmulatedBoard(DevicePreset.Rram, BoardGeometry.Default, 1).Info;
+        CellAddress cell = new(0, 0, 0);
+        int n = info.MaxBatch;
+        BoardRequest[] widest =
+        [
+            ReadRequest.Cells([.. Enumerable.Repeat(cell, n)]),
+            new WritePulseRequest([.. Enumerable.Repeat(new Pulse(cell, PulsePolarity.Set, 1f, 100), n)]),
+            new ProgramRequest([.. Enumerable.Repeat(new ProgramTarget(cell, TargetKind.Level, 0), n)]),
+            new ProgramVerifyRequest([.. Enumerable.Repeat(new VerifyTarget(cell, 10f, 1f, 1), n)]),
+            new CountersRequest([.. Enumerable.Repeat(cell, n)]),
+        ];
+        Assert.All(widest, r => Assert.True(r.PayloadLength <= info.MaxPayload && r.MaxResponseLength <= ProtocolConstants.MaxPayloadLength,
+            $"{r.Opcode} of {n}: {r.PayloadLength} bytes (max_payload {info.MaxPayload}), answer up to {r.MaxResponseLength}"));
+    }
+
+    [Fact]
     public void Bad_emulator_options_exit_with_bad_input()
     {
         CliRun geometry = CliRun.Of("emulator", "--geometry", "8x0x256", "--duration", "0.1");

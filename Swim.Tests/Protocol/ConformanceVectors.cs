@@ -39,7 +39,7 @@ internal static class ConformanceVectors
                         }
                         info.PolymorphismOptions = polymorphism;
                     }
-                    foreach (var property in info.Properties.Where(p => p.Name is "payload_length" or "item_count" or "opcode" or "cell_count").ToList())
+                    foreach (var property in info.Properties.Where(p => p.Name is "payload_length" or "item_count" or "opcode" or "cell_count" or "max_response_length").ToList())
                     {
                         if (info.Type != typeof(SubResponse) || property.Name != "opcode")
                         {

@@ -123,12 +123,30 @@ public sealed class FramingTests
         Assert.Equal(42u, hint);
     }
 
+    [Theory]
+    [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(300)]
+    [InlineData(4_099)]
+    [InlineData(ProtocolConstants.MaxPayloadLength)]
+    public void A_whole_frame_over_the_payload_limit_is_a_bad_length_with_its_sequence_not_noise(int payload)
+    {
+        var decoder = new FrameDecoder(maxPayloadLength: 16);
+        byte[] wire = FrameEncoder.Encode(FrameFlags.None, 77, 1, 0, new byte[payload]);
+        ReadOnlySpan<byte> input = wire;
+
+        Assert.True(decoder.TryDecode(ref input, out _, out FrameError error, out uint? hint));
+        Assert.Equal(FrameError.BadLength, error);
+        Assert.Equal(77u, hint);
+    }
+
     [Fact]
     public void Oversized_blocks_are_dropped_and_the_decoder_recovers()
     {
+        // Longer than any frame the 16-bit length can describe: nothing in it can be trusted.
         var decoder = new FrameDecoder(maxPayloadLength: 16);
         byte[] good = FrameEncoder.Encode(FrameFlags.None, 5, 1, 0, [9]);
-        byte[] stream = [.. Enumerable.Repeat((byte)0x55, 500), 0x00, .. good];
+        byte[] stream = [.. Enumerable.Repeat((byte)0x55, ProtocolConstants.MaxWireLength(ProtocolConstants.MaxPayloadLength) + 1), 0x00, .. good];
         ReadOnlySpan<byte> input = stream;
 
         Assert.True(decoder.TryDecode(ref input, out _, out FrameError first, out _));

@@ -14,7 +14,7 @@ namespace Swim.Tests.Protocol;
 /// </summary>
 public sealed class SpecRuleTests
 {
-    private const byte Identify = 0x01, Reset = 0x02, Program = 0x05, Status = 0x08;
+    private const byte Identify = 0x01, Reset = 0x02, Read = 0x03, Program = 0x05, Batch = 0x07, Status = 0x08;
 
     /// <summary>COBS as section 2.1 describes it: groups of a code byte n and n - 1 data bytes, 255 for 254 bytes and no zero.</summary>
     private static List<byte> CobsBySpec(byte[] block)
@@ -81,9 +81,9 @@ public sealed class SpecRuleTests
         private readonly byte[] _buffer = new byte[4096];
         private byte[] _pending = [];
 
-        public Bench(ushort cacheDepth = 32)
+        public Bench(ushort cacheDepth = 32, ushort maxBatch = 64)
         {
-            Device = new CountingDevice(cacheDepth);
+            Device = new CountingDevice(cacheDepth, maxBatch);
             (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
             _host = host;
             _ = Task.Run(() => new BoardEndpoint(Device).ServeAsync(board, _stop.Token));
@@ -229,6 +229,94 @@ public sealed class SpecRuleTests
 
         Assert.False(((FrameFlags)after.Flags).HasFlag(FrameFlags.Replayed));
         Assert.Equal(2, bench.Executions(3, 3));
+    }
+
+    [Theory]
+    [InlineData(4_097)]
+    [InlineData(4_100)]
+    [InlineData(9_000)]
+    [InlineData(65_521)]
+    public async Task A_payload_over_max_payload_is_refused_BAD_LENGTH_whatever_its_size_and_not_executed(int length)
+    {
+        await using var bench = new Bench();
+        Assert.Equal(4_096, bench.Device.Info.MaxPayload);
+        byte[] payload = new byte[length];
+        ProgramOne(6, 6).CopyTo(payload, 0);
+
+        Frame refused = await bench.ExchangeAsync(Wire(21, Program, payload));
+
+        Assert.Equal((byte)StatusCode.BadLength, refused.Status);
+        Assert.Equal(21u, refused.Sequence);
+        Assert.Equal(0, refused.Opcode);
+        Assert.Equal(0, bench.Executions(6, 6));
+    }
+
+    /// <summary>Section 5, BATCH: each sub-request with its own status, a failing one (here one no board knows) not stopping the rest.</summary>
+    [Fact]
+    public async Task A_BATCH_answers_a_sub_request_it_cannot_decode_with_its_own_status_and_runs_the_others()
+    {
+        await using var bench = new Bench();
+        byte[] first = ProgramOne(4, 4), second = ProgramOne(4, 5);
+        byte[] batch = [3, 0, Program, (byte)first.Length, 0, .. first, 0x55, 2, 0, 1, 2, Program, (byte)second.Length, 0, .. second];
+
+        Frame answer = await bench.ExchangeAsync(Wire(30, Batch, batch));
+
+        Assert.Equal((byte)StatusCode.Ok, answer.Status);
+        // count, then opcode, status, length and payload per sub-request: PROGRAM OK (one status, OK), 0x55 UNKNOWN_OPCODE, PROGRAM OK.
+        Assert.Equal(new byte[] { 3, 0, Program, 0, 3, 0, 1, 0, 0, 0x55, (byte)StatusCode.UnknownOpcode, 0, 0, Program, 0, 3, 0, 1, 0, 0 }, answer.Payload.ToArray());
+        Assert.Equal(1, bench.Executions(4, 4));
+        Assert.Equal(1, bench.Executions(4, 5));
+    }
+
+    /// <summary>
+    /// A request whose answer could not be framed (over the u16 length) is refused BATCH_TOO_LARGE before anything in
+    /// it runs: a PROGRAM and 64 READs of 16 x 16, 65,928 bytes of answer.
+    /// </summary>
+    [Fact]
+    public async Task A_request_whose_answer_would_not_fit_a_frame_is_refused_before_anything_runs()
+    {
+        await using var bench = new Bench(maxBatch: 256);
+        byte[] program = ProgramOne(7, 7);
+        byte[] rectangle = [1, 1, 0, 0, 0, 0, 0, 0, 16, 0, 16, 0];
+        var batch = new List<byte> { 65, 0, Program, (byte)program.Length, 0 };
+        batch.AddRange(program);
+        for (int i = 0; i < 64; i++)
+        {
+            batch.AddRange([Read, (byte)rectangle.Length, 0, .. rectangle]);
+        }
+
+        Frame refused = await bench.ExchangeAsync(Wire(40, Batch, [.. batch]));
+
+        Assert.Equal((byte)StatusCode.BatchTooLarge, refused.Status);
+        Assert.Equal(0, bench.Executions(7, 7));
+        // The link is not deaf afterwards.
+        Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(41, Status, []))).Status);
+    }
+
+    /// <summary>Section 5, RESET bit 0: every STATUS counter counts from the RESET, the link's included.</summary>
+    [Fact]
+    public async Task RESET_with_clear_counters_starts_every_STATUS_counter_again()
+    {
+        await using var bench = new Bench();
+        await bench.ExchangeAsync(Wire(50, Program, ProgramOne(8, 8)));
+        await bench.ExchangeAsync(Wire(50, Program, ProgramOne(8, 8)));
+        await bench.ExchangeAsync(Wire(51, Reset, [0]));
+        byte[] damaged = Wire(52, Status, []);
+        damaged[^3] ^= 0x40;
+        Assert.Equal((byte)StatusCode.BadCrc, (await bench.ExchangeAsync(damaged)).Status);
+        Frame before = await bench.ExchangeAsync(Wire(53, Status, []));
+        Assert.True(BinaryPrimitives.ReadUInt32LittleEndian(before.Payload.Span[17..]) >= 4);
+
+        await bench.ExchangeAsync(Wire(54, Reset, [1]));
+        Frame after = await bench.ExchangeAsync(Wire(55, Status, []));
+
+        ReadOnlySpan<byte> status = after.Payload.Span;
+        // frames_received counts the STATUS itself; crc_errors, framing_errors, replays, executed and resets are 0.
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(status[17..]));
+        foreach (int offset in new[] { 21, 25, 29, 33, 61 })
+        {
+            Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(status[offset..]));
+        }
     }
 
     /// <summary>
