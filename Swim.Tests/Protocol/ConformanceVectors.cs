@@ -17,7 +17,7 @@ internal static class ConformanceVectors
     public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper) },
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper), new SpecBoardInfoConverter() },
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -106,6 +106,27 @@ internal static class ConformanceVectors
             Opcode.Program, StatusCode.StaleSequence, null),
         new("long-read-request", "READ of 60 cells: the body exceeds 254 bytes without a zero, so COBS splits a group", 0x01020304, FrameFlags.None, Opcode.Read,
             StatusCode.Ok, ReadRequest.Cells(Enumerable.Range(1, 60).Select(i => new CellAddress(1, (ushort)(i + 1), (ushort)(300 + i))).ToArray(), 1)),
+        new("bad-length-refusal", "a request with sequence 13 whose payload exceeds max_payload: opcode 0, status BAD_LENGTH, not executed", 13, FrameFlags.Response, 0,
+            StatusCode.BadLength, null),
+        new("bad-version-refusal", "a request with sequence 14 of another protocol version: opcode 0, status BAD_VERSION, not executed", 14, FrameFlags.Response, 0,
+            StatusCode.BadVersion, null),
+        new("unknown-opcode-refusal", "opcode 0x55, which no version of the protocol assigns: UNKNOWN_OPCODE", 15, FrameFlags.Response, (Opcode)0x55,
+            StatusCode.UnknownOpcode, null),
+        new("malformed-refusal", "a PROGRAM whose list is shorter than its count: MALFORMED, nothing programmed", 16, FrameFlags.Response, Opcode.Program,
+            StatusCode.Malformed, null),
+        new("busy-refusal", "PROGRAM_VERIFY not taken now: BUSY, not executed and not cached; the host resends the same number after a backoff", 17,
+            FrameFlags.Response, Opcode.ProgramVerify, StatusCode.Busy, null),
+        new("out-of-range-refusal", "READ with 0 samples: OUT_OF_RANGE", 18, FrameFlags.Response, Opcode.Read, StatusCode.OutOfRange, null),
+        new("oversized-answer-request", "BATCH of a WRITE_PULSE of no pulses and 64 READs of a 16 x 16 rectangle: 967 bytes that would draw 65,928 bytes of answer",
+            19, FrameFlags.None, Opcode.Batch, StatusCode.Ok,
+            new BatchRequest([new WritePulseRequest([]), .. Enumerable.Repeat<BoardRequest>(ReadRequest.Rectangle(new CellAddress(0, 16, 16), 16, 16), 64)])),
+        new("oversized-answer-refusal", "its answer would not fit a frame (65,521 bytes at most): BATCH_TOO_LARGE before anything in it runs; split it", 19,
+            FrameFlags.Response, Opcode.Batch, StatusCode.BatchTooLarge, null),
+        new("batch-refusals-response", "BATCH whose parts are a BATCH and a READ one byte short: NESTED_BATCH and MALFORMED, each in its place", 20,
+            FrameFlags.Response, Opcode.Batch, StatusCode.Ok,
+            new BatchResponse([new SubResponse(Opcode.Batch, StatusCode.NestedBatch, null), new SubResponse(Opcode.Read, StatusCode.Malformed, null)])),
+        new("internal-error-refusal", "WRITE_PULSE failed in the firmware: INTERNAL_ERROR; the host reads the cells back before going on", 21,
+            FrameFlags.Response, Opcode.WritePulse, StatusCode.InternalError, null),
     ];
 
     public static byte[] Payload(Vector v) => v.Message switch
@@ -140,4 +161,42 @@ internal static class ConformanceVectors
             ["wire_hex"] = Convert.ToHexString(Wire(v)).ToLowerInvariant(),
         }).ToArray()),
     };
+}
+
+/// <summary>IDENTIFY's board description under section 5's field names, in its order (the record's own names are C#'s).</summary>
+internal sealed class SpecBoardInfoConverter : JsonConverter<BoardInfo>
+{
+    public override BoardInfo Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException("vectors are written from BoardInfo, never read into it");
+
+    public override void Write(Utf8JsonWriter writer, BoardInfo value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("protocol_version", value.ProtocolVersion);
+        writer.WriteNumber("firmware_major", value.FirmwareMajor);
+        writer.WriteNumber("firmware_minor", value.FirmwareMinor);
+        writer.WriteNumber("firmware_patch", value.FirmwarePatch);
+        writer.WriteString("serial", value.Serial);
+        writer.WriteNumber("tiles", value.Tiles);
+        writer.WriteNumber("rows", value.Rows);
+        writer.WriteNumber("columns", value.Columns);
+        writer.WriteNumber("levels", value.LevelsPerCell);
+        writer.WriteNumber("g_min", value.ConductanceMinMicrosiemens);
+        writer.WriteNumber("g_max", value.ConductanceMaxMicrosiemens);
+        writer.WriteNumber("read_resolution", value.ReadResolutionMicrosiemens);
+        writer.WriteNumber("amplitude_min", value.SafeOperatingArea.AmplitudeMinVolts);
+        writer.WriteNumber("amplitude_max", value.SafeOperatingArea.AmplitudeMaxVolts);
+        writer.WriteNumber("width_min", value.SafeOperatingArea.WidthMinNs);
+        writer.WriteNumber("width_max", value.SafeOperatingArea.WidthMaxNs);
+        writer.WriteNumber("max_batch", value.MaxBatch);
+        writer.WriteNumber("max_payload", value.MaxPayload);
+        writer.WriteNumber("cache_depth", value.ResponseCacheDepth);
+        writer.WriteNumber("read_ns", value.ReadNs);
+        writer.WriteNumber("pulse_ns", value.PulseNs);
+        writer.WriteNumber("verify_iteration_ns", value.VerifyIterationNs);
+        writer.WritePropertyName("capabilities");
+        JsonSerializer.Serialize(writer, value.Capabilities, options);
+        writer.WriteString("device_model", value.DeviceModel);
+        writer.WriteEndObject();
+    }
 }

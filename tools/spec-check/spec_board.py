@@ -3,9 +3,10 @@
 shares no code with.
 
     python3 tools/spec-check/spec_board.py [--port 5090] [--geometry 4x256x256] [--levels 16] [--max-batch 64]
-        [--max-payload 1024] [--cache-depth 32] [--no-program-verify] [--seed 1] [--drop 0.01]
+        [--max-payload 1026] [--cache-depth 32] [--no-program-verify] [--seed 1] [--drop 0.01]
 
-Its defaults sit at the spec's minimums where the spec has them (max_payload 1024, cache depth 32) and
+Its defaults sit at the spec's minimums where the spec has them (max_payload the larger of 1024 and
+2 + 16 x max_batch, cache depth 32) and
 differ from Swim's emulator elsewhere (16 levels, 64 cells a command, no COUNTERS, no BATCH). The device is
 simple on purpose: PROGRAM lands within a few percent of the window of its target, each write-verify pulse
 closes 70 % of the error with noise, READ adds read noise. STATUS reports the nominal device time (section 5).
@@ -56,7 +57,7 @@ class Device:
         self.resets = 0
 
     def clear_counters(self):
-        self.frames = self.crc_errors = self.framing_errors = self.replays = self.executed = 0
+        self.frames = self.crc_errors = self.framing_errors = self.replays = self.executed = self.resets = 0
         self.pulses = self.reads = self.iterations = 0
 
     def index(self, t, r, c):
@@ -239,7 +240,7 @@ class Endpoint:
         if length != len(raw) - 14:
             return wire(body(seq, 0, status=BAD_LENGTH, flags=FLAG_RESPONSE))
         if length > dev.max_payload:
-            return wire(body(seq, opcode, status=BAD_LENGTH, flags=FLAG_RESPONSE))
+            return wire(body(seq, 0, status=BAD_LENGTH, flags=FLAG_RESPONSE))
         if seq in self.cache:
             dev.replays += 1
             return self.cache[seq]
@@ -253,10 +254,13 @@ class Endpoint:
             status, payload = refusal.status, b""
         if status != OK:
             payload = b""
-        dev.executed += 1
+        clearing = opcode == RESET and status == OK and raw[10] & 1
+        if not clearing:  # a RESET that clears the counters is counted in none of them (section 5)
+            dev.executed += 1
         response = wire(body(seq, opcode, payload, flags=FLAG_RESPONSE, status=status))
         if opcode == RESET and status == OK:
-            dev.resets += 1
+            if not clearing:
+                dev.resets += 1
             self.cache.clear()
             self.newest = None
             return response
@@ -319,11 +323,15 @@ if __name__ == "__main__":
     parser.add_argument("--geometry", default="4x256x256")
     parser.add_argument("--levels", type=int, default=16)
     parser.add_argument("--max-batch", type=int, default=64)
-    parser.add_argument("--max-payload", type=int, default=1024)
+    parser.add_argument("--max-payload", type=int, default=None, help="default: the larger of 1024 and 2 + 16 x max_batch")
     parser.add_argument("--cache-depth", type=int, default=32)
     parser.add_argument("--no-program-verify", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--drop", type=float, default=0.0, help="fraction of requests and of responses lost, each way")
     args = parser.parse_args()
     args.tiles, args.rows, args.columns = (int(v) for v in args.geometry.split("x"))
+    if args.max_payload is None:
+        args.max_payload = max(1024, 2 + 16 * args.max_batch)
+    if not 1 <= args.max_batch <= 4094 or args.max_payload < max(1024, 2 + 16 * args.max_batch) or args.max_payload > 65521:
+        parser.error("section 7: max_batch 1 to 4,094, max_payload at least the larger of 1024 and 2 + 16 x max_batch and at most 65,521")
     serve(args)

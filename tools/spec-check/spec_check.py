@@ -359,6 +359,42 @@ def main() -> int:
 
     check("an opcode not in the protocol is UNKNOWN_OPCODE", b.call(0x42)[3] == UNKNOWN_OPCODE)
 
+    # Section 7: limits that are reachable and answers that fit a frame.
+    check("max_payload >= 2 + 16 x max_batch and max_batch <= 4,094 (section 7)",
+          ident["max_payload"] >= 2 + 16 * ident["max_batch"] and ident["max_batch"] <= 4094, f"{ident['max_batch']}, {ident['max_payload']}")
+    for extra in (1, 100):
+        over = ident["max_payload"] + extra
+        if over > 65521:
+            continue
+        before = status_now()
+        s = b.next_seq()
+        b.send_raw(wire(body(s, PROGRAM, lst([cell(tile, 6, 0) + struct.pack("<Bf", 0, 1.0)]) + bytes(over - 13))))
+        ans = b.receive(2.0)
+        check(f"a payload max_payload + {extra} is BAD_LENGTH with opcode 0, not executed",
+              ans is not None and ans[3] == BAD_LENGTH and ans[2] == 0 and ans[1] == s and status_now()["pulses"] == before["pulses"], str(ans))
+    if caps & 8:
+        mixed = b.call(BATCH, struct.pack("<H", 2) + sub(0x42, b"\x01") + sub(STATUS, b""))
+        parts = []
+        if mixed[3] == OK:
+            i = 2
+            while i < len(mixed[4]):
+                op_, st_, ln = struct.unpack("<BBH", mixed[4][i:i + 4])
+                parts.append((op_, st_))
+                i += 4 + ln
+        check("BATCH answers a part it cannot decode in its place and runs the rest", parts == [(0x42, UNKNOWN_OPCODE), (STATUS, OK)], str(parts or mixed[3]))
+        # Rectangles of one row, as long as max_batch allows; enough of them that the answer passes 65,521 bytes.
+        width = min(ident["max_batch"], ident["columns"])
+        count = (65521 - 8) // (6 + 4 * width) + 1
+        payload = struct.pack("<H", count + 1) + sub(WRITE_PULSE, lst([cell(tile, 7, 0) + struct.pack("<BfI", 0, 1.0, 100)]))
+        payload += b"".join(sub(READ, struct.pack("<BB", 1, 1) + cell(tile, 0, 0) + struct.pack("<HH", 1, width)) for _ in range(count))
+        if count + 1 <= ident["max_batch"] and len(payload) <= ident["max_payload"]:
+            before = status_now()
+            big = b.call(BATCH, payload)
+            check("a BATCH whose answer would pass 65,521 bytes is BATCH_TOO_LARGE, nothing run",
+                  big[3] == BATCH_TOO_LARGE and status_now()["pulses"] == before["pulses"], f"status {big[3]}")
+        else:
+            print(f"skip  an answer longer than a frame: the board's limits (max_batch {ident['max_batch']}, max_payload {ident['max_payload']}) cannot ask for one")
+
     # Framing: damaged or foreign frames.
     s = b.next_seq()
     frame = bytearray(body(s, STATUS))
@@ -400,6 +436,11 @@ def main() -> int:
     check("RESET is counted in STATUS resets", st["resets"] >= 1, str(st["resets"]))
     if st["device_time_ns"] == 0:
         check("STATUS reports device time (or its nominal model)", False, "0 ns")
+    check("RESET clearing the counters answers OK", b.call(RESET, b"\x01")[3] == OK)
+    st = status_now()
+    zeroed = {k: v for k, v in st.items() if k not in ("state", "uptime_us", "frames_received") and v != 0}
+    check("after a clearing RESET every STATUS counter but uptime restarts (frames_received 1: the STATUS)",
+          st["frames_received"] == 1 and not zeroed, str(st))
 
     print(f"\n{len(FAILURES)} failed" + (": " + "; ".join(FAILURES) if FAILURES else ""))
     return len(FAILURES)
