@@ -32,13 +32,31 @@ public sealed partial class BoardClient
     public async Task<BoardStatus> StatusAsync(CancellationToken cancellationToken = default) =>
         (await SendAsync<StatusResponse>(new StatusRequest(), cancellationToken).ConfigureAwait(false)).Status;
 
-    /// <summary>Reads cells (each the mean of <paramref name="samples"/> reads), in the order given, microsiemens.</summary>
+    /// <summary>
+    /// Reads cells (each the mean of <paramref name="samples"/> reads), in the order given, microsiemens. Stretches of
+    /// the list that are rectangles (whole or partial rows, one after the other) go as READ rectangles, the rest as
+    /// cell lists: the same answers for a fraction of the bytes.
+    /// </summary>
     public async Task<float[]> ReadAsync(IReadOnlyList<CellAddress> cells, byte samples = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cells);
-        IReadOnlyList<float>[] parts = await Chunked(cells, CellAddress.WireLength,
-            chunk => SendAsync<ReadResponse>(ReadRequest.Cells(chunk, samples), cancellationToken), r => r.Conductances).ConfigureAwait(false);
-        return [.. parts.SelectMany(p => p)];
+        int maxCells = Math.Min((int)(Board?.MaxBatch ?? DefaultMaxBatch), (Framing.ProtocolConstants.MaxPayloadLength - 2) / 4);
+        List<ReadRequest> commands = ReadPlanner.Plan(cells, samples, maxCells, ItemsPerCommand(CellAddress.WireLength, 4));
+        ReadResponse[] answers = await Task.WhenAll(commands.Select(c => SendAsync<ReadResponse>(c, cancellationToken))).ConfigureAwait(false);
+        var values = new float[cells.Count];
+        int at = 0;
+        for (int i = 0; i < commands.Count; i++)
+        {
+            if (answers[i].Conductances.Count != commands[i].ItemCount)
+            {
+                throw new IOException($"the board answered a READ of {commands[i].ItemCount} cells with {answers[i].Conductances.Count} conductances.");
+            }
+            foreach (float g in answers[i].Conductances)
+            {
+                values[at++] = g;
+            }
+        }
+        return values;
     }
 
     /// <summary>Open-loop PROGRAM; returns each cell's status.</summary>

@@ -229,6 +229,45 @@ public sealed class SessionResumeTests
         }
     }
 
+    private static readonly Lazy<Task<List<byte>>> s_framesWithoutCounters = new(async () =>
+    {
+        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7, EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters);
+        await using var host = new EmulatorHost(board);
+        using var never = new CancellationTokenSource();
+        var recorder = new KillSwitch(host.ConnectInProcess(), int.MaxValue, never);
+        using var dir = new TempDirectory();
+        using SessionJournal journal = SessionJournal.Create(dir.File("reference.db"), new Dictionary<string, string> { ["model"] = "lenet" });
+        await using (var client = new BoardClient(recorder, KillSwitch.ClientOptions()))
+        {
+            await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(SelectionMethod.Swim), journal: journal);
+        }
+        lock (recorder.Opcodes)
+        {
+            return [.. recorder.Opcodes];
+        }
+    });
+
+    /// <summary>
+    /// The number (from 1) of the frame that carries <paramref name="command"/> (from 0) of the <paramref name="chunk"/>-th
+    /// chunk of a phase, on a board without COUNTERS, as an uninterrupted session sends them: a chunk's commands are
+    /// a run of PROGRAM (or PROGRAM_VERIFY) frames, the runs parted by each chunk's STATUS and snapshot READs.
+    /// </summary>
+    private static async Task<int> CommandFrame(string phase, int chunk, int command)
+    {
+        byte opcode = (byte)(phase == "program" ? Opcode.Program : Opcode.ProgramVerify);
+        List<byte> frames = await s_framesWithoutCounters.Value;
+        int run = -1;
+        for (int i = 0; i < frames.Count; i++)
+        {
+            if (frames[i] == opcode && (i == 0 || frames[i - 1] != opcode) && ++run == chunk)
+            {
+                Assert.True(i + command < frames.Count && frames[i + command] == opcode, $"{phase} chunk {chunk} has no command {command}");
+                return i + command + 1;
+            }
+        }
+        throw new InvalidOperationException($"the reference session has no {phase} chunk {chunk}");
+    }
+
     /// <summary>
     /// A session on a board behind a <see cref="WriteLog"/>, killed after the N-th frame, optionally power-cycled,
     /// then resumed on a new connection. Returns the log, the board and the resumed result.
@@ -303,16 +342,18 @@ public sealed class SessionResumeTests
     /// cells were, when cells were judged one by one by movement). With the last 40 or 64 cells of every PROGRAM
     /// stuck, a command the board ran must still count as run. No cell may be left unprogrammed away from its target.
     /// </summary>
-    // Frames as with COUNTERS (a chunk: STATUS, 32 READ, 32 PROGRAM), the READs in place of the COUNTERS.
+    // A chunk: STATUS, the READs of its snapshot (rectangles where its cells are rows), then its commands; the kill lands
+    // after the given command (from 0) of the given chunk, found in an uninterrupted session's frames.
     [Theory]
-    [InlineData(65 * 12 + 46, "program", 0)]
-    [InlineData(65 * 40 + 51, "program", 0)]
-    [InlineData(65 * 20 + 51, "program", 40)]
-    [InlineData(65 * 30 + 42, "program", 64)]
-    [InlineData(3_905 + 65 * 2 + 41, "verify", 0)]
-    public async Task A_board_without_counters_resumed_mid_chunk_never_gets_a_cell_twice(int killAfterFrames, string phase, int stuckTail)
+    [InlineData(12, 10, "program", 0)]
+    [InlineData(40, 15, "program", 0)]
+    [InlineData(20, 15, "program", 40)]
+    [InlineData(30, 6, "program", 64)]
+    [InlineData(2, 7, "verify", 0)]
+    public async Task A_board_without_counters_resumed_mid_chunk_never_gets_a_cell_twice(int chunk, int command, string phase, int stuckTail)
     {
         using var dir = new TempDirectory();
+        int killAfterFrames = await CommandFrame(phase, chunk, command);
 
         (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
             EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters, killAfterFrames, phase, powerCycle: false, dir.File("session.db"), continueSeries: false, stuckTail);
@@ -339,12 +380,13 @@ public sealed class SessionResumeTests
     /// included, and no verify outcome is lost.
     /// </summary>
     [Theory]
-    [InlineData(65 * 12 + 46, "program", 0)]
-    [InlineData(65 * 30 + 42, "program", 64)]
-    [InlineData(3_905 + 65 * 2 + 41, "verify", 0)]
-    public async Task A_board_without_counters_replays_the_interrupted_chunk_exactly(int killAfterFrames, string phase, int stuckTail)
+    [InlineData(12, 10, "program", 0)]
+    [InlineData(30, 6, "program", 64)]
+    [InlineData(2, 7, "verify", 0)]
+    public async Task A_board_without_counters_replays_the_interrupted_chunk_exactly(int chunk, int command, string phase, int stuckTail)
     {
         using var dir = new TempDirectory();
+        int killAfterFrames = await CommandFrame(phase, chunk, command);
 
         (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
             EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters, killAfterFrames, phase, powerCycle: false, dir.File("session.db"), continueSeries: true, stuckTail);

@@ -1,4 +1,5 @@
 using Swim.Protocol.Client;
+using Swim.Protocol.Framing;
 using Swim.Protocol.Transports;
 
 namespace Swim.Tests.Support;
@@ -6,13 +7,25 @@ namespace Swim.Tests.Support;
 /// <summary>Passes writes through and pulls the plug (cancels the session) right after the N-th frame has gone out.</summary>
 public sealed class KillSwitch(ByteTransport inner, int afterFrames, CancellationTokenSource kill) : ByteTransport
 {
+    private readonly FrameDecoder _decoder = new();
     private int _frames;
+
+    /// <summary>The opcode of every frame written, in order: a run without a kill (int.MaxValue) shows where a kill would land.</summary>
+    public List<byte> Opcodes { get; } = [];
 
     public override string Description => inner.Description;
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await inner.WriteAsync(data, cancellationToken);
+        lock (Opcodes)
+        {
+            ReadOnlySpan<byte> input = data.Span;
+            while (_decoder.TryDecode(ref input, out Frame frame, out FrameError error, out _))
+            {
+                Opcodes.Add(error == FrameError.None ? frame.Opcode : (byte)0);
+            }
+        }
         if (Interlocked.Increment(ref _frames) == afterFrames)
         {
             kill.Cancel();
