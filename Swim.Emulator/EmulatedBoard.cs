@@ -21,7 +21,8 @@ public sealed class EmulatedBoard : IBoardDevice
     private long _deviceTimeClearedAtNs;
 
     /// <summary>Everything an emulated board can do; leave PROGRAM_VERIFY out to stand in for firmware without its own loop.</summary>
-    public const BoardCapabilities AllCapabilities = BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch;
+    public const BoardCapabilities AllCapabilities = BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch
+        | BoardCapabilities.ProgramLevels;
 
     public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities)
     {
@@ -64,6 +65,8 @@ public sealed class EmulatedBoard : IBoardDevice
         ProgramRequest program => Program(program),
         ProgramVerifyRequest verify => (Info.Capabilities & BoardCapabilities.ProgramVerify) != 0 ? ProgramVerify(verify)
             : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board does not run write-verify itself (no PROGRAM_VERIFY capability); drive it with READ and WRITE_PULSE."),
+        ProgramLevelsRequest levels => (Info.Capabilities & BoardCapabilities.ProgramLevels) != 0 ? ProgramLevels(levels)
+            : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board takes levels only one PROGRAM target at a time (no PROGRAM_LEVELS capability)."),
         CountersRequest counters => new CountersResponse(Indices(counters.Cells).Select(Cells.CountersOf).ToArray()),
         _ => throw new BoardStatusException(StatusCode.UnknownOpcode, $"{request.Opcode} is not executed by the device."),
     };
@@ -138,6 +141,18 @@ public sealed class EmulatedBoard : IBoardDevice
             statuses[i] = StatusCode.Ok;
         }
         return new ProgramResponse(statuses);
+    }
+
+    /// <summary>A rectangle of level indices, as PROGRAM would take them one by one; only the cells that did not end OK are answered.</summary>
+    private ProgramLevelsResponse ProgramLevels(ProgramLevelsRequest request)
+    {
+        if ((long)request.Origin.Row + request.Rows > Geometry.Rows || (long)request.Origin.Column + request.Columns > Geometry.Columns)
+        {
+            throw new BoardStatusException(StatusCode.OutOfRange, "PROGRAM_LEVELS rectangle outside the tile.");
+        }
+        ProgramTarget[] targets = [.. request.Addresses().Zip(request.Levels, (cell, level) => new ProgramTarget(cell, TargetKind.Level, level))];
+        IReadOnlyList<StatusCode> statuses = Program(new ProgramRequest(targets)).Cells;
+        return new ProgramLevelsResponse([.. statuses.Select((s, i) => new CellException((ushort)i, s)).Where(e => e.Status != StatusCode.Ok)]);
     }
 
     private ProgramVerifyResponse ProgramVerify(ProgramVerifyRequest request)

@@ -41,11 +41,13 @@ public sealed partial class BoardClient
     {
         ArgumentNullException.ThrowIfNull(cells);
         int maxCells = Math.Min((int)(Board?.MaxBatch ?? DefaultMaxBatch), (Framing.ProtocolConstants.MaxPayloadLength - 2) / 4);
-        List<ReadRequest> commands = ReadPlanner.Plan(cells, samples, maxCells, ItemsPerCommand(CellAddress.WireLength, 4));
+        ReadRequest[] commands = [.. CellSpans.Plan(cells, maxCells, ItemsPerCommand(CellAddress.WireLength, 4)).Select(span => span.IsRectangle
+            ? ReadRequest.Rectangle(cells[span.Start], span.Rows, span.Columns, samples)
+            : ReadRequest.Cells([.. Enumerable.Range(span.Start, span.Count).Select(i => cells[i])], samples))];
         ReadResponse[] answers = await Task.WhenAll(commands.Select(c => SendAsync<ReadResponse>(c, cancellationToken))).ConfigureAwait(false);
         var values = new float[cells.Count];
         int at = 0;
-        for (int i = 0; i < commands.Count; i++)
+        for (int i = 0; i < commands.Length; i++)
         {
             if (answers[i].Conductances.Count != commands[i].ItemCount)
             {
@@ -65,6 +67,55 @@ public sealed partial class BoardClient
         ArgumentNullException.ThrowIfNull(targets);
         IReadOnlyList<StatusCode>[] parts = await Chunked(targets, ProgramTarget.WireLength,
             chunk => SendAsync<ProgramResponse>(new ProgramRequest(chunk), cancellationToken), r => r.Cells).ConfigureAwait(false);
+        return [.. parts.SelectMany(p => p)];
+    }
+
+    /// <summary>
+    /// The commands <see cref="ProgramLevelsAsync"/> sends for these cells, in order: rectangles as PROGRAM_LEVELS where the
+    /// board has it and the cells are rows, the rest as PROGRAM lists. A resuming session counts and judges by them.
+    /// </summary>
+    public List<CellSpan> ProgramSpans(IReadOnlyList<CellAddress> cells)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        int perList = ItemsPerCommand(ProgramTarget.WireLength);
+        if (Board is not { } board || (board.Capabilities & BoardCapabilities.ProgramLevels) == 0)
+        {
+            return [.. Enumerable.Range(0, (cells.Count + perList - 1) / perList).Select(k => new CellSpan(k * perList, Math.Min(perList, cells.Count - k * perList), 0, 0))];
+        }
+        // A rectangle's levels must fit the payload too: at most max_payload - header bytes of packed bits.
+        int bits = ProgramLevelsRequest.BitsFor(board.LevelsPerCell);
+        int maxCells = Math.Min(board.MaxBatch, (board.MaxPayload - ProgramLevelsRequest.HeaderLength) * 8 / bits);
+        return CellSpans.Plan(cells, Math.Max(1, maxCells), perList);
+    }
+
+    /// <summary>
+    /// Open-loop programming of cells to level indices: PROGRAM_LEVELS (packed levels, only the cells that failed
+    /// answered) for stretches that are rows, where the board has it; PROGRAM elsewhere. Returns each cell's status.
+    /// </summary>
+    public async Task<StatusCode[]> ProgramLevelsAsync(IReadOnlyList<CellAddress> cells, IReadOnlyList<int> levels, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        ArgumentNullException.ThrowIfNull(levels);
+        if (levels.Count != cells.Count)
+        {
+            throw new ArgumentException($"{levels.Count} levels for {cells.Count} cells.", nameof(levels));
+        }
+        List<CellSpan> spans = ProgramSpans(cells);
+        byte bits = ProgramLevelsRequest.BitsFor(Board?.LevelsPerCell ?? 2);
+        Task<StatusCode[]>[] sent = [.. spans.Select(async span =>
+        {
+            if (span.IsRectangle)
+            {
+                ushort[] packed = [.. Enumerable.Range(span.Start, span.Count).Select(i => checked((ushort)levels[i]))];
+                var request = new ProgramLevelsRequest(cells[span.Start], span.Rows, span.Columns, bits, packed);
+                return (await SendAsync<ProgramLevelsResponse>(request, cancellationToken).ConfigureAwait(false)).Statuses(span.Count);
+            }
+            ProgramTarget[] targets = [.. Enumerable.Range(span.Start, span.Count).Select(i => new ProgramTarget(cells[i], TargetKind.Level, levels[i]))];
+            ProgramResponse answer = await SendAsync<ProgramResponse>(new ProgramRequest(targets), cancellationToken).ConfigureAwait(false);
+            return answer.Cells.Count == span.Count ? [.. answer.Cells]
+                : throw new IOException($"the board answered a PROGRAM of {span.Count} cells with {answer.Cells.Count} statuses.");
+        })];
+        StatusCode[][] parts = await Task.WhenAll(sent).ConfigureAwait(false);
         return [.. parts.SelectMany(p => p)];
     }
 

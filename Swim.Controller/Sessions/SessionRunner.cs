@@ -24,7 +24,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
                 // The chunk was sent but its answers were not journalled: send its commands again under their own
                 // numbers, which the board answers from its cache where it ran them; failing that, program only
                 // cells the board never touched.
-                replay = await ReplayAsync("program", start, count, ProgramTarget.WireLength).ConfigureAwait(false);
+                replay = await ReplayAsync("program", start, count).ConfigureAwait(false);
                 if (replay is null)
                 {
                     cells = await UntouchedAsync(cells, unfinished.Before!, byPulses: true).ConfigureAwait(false);
@@ -32,18 +32,18 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
             }
             else
             {
-                await StartChunkAsync("program", start, cells, ProgramTarget.WireLength).ConfigureAwait(false);
+                await StartChunkAsync("program", start, cells).ConfigureAwait(false);
             }
-            var targets = cells.Select(c => new ProgramTarget(plan.Cells[c], TargetKind.Level, plan.Levels[c])).ToArray();
+            CellAddress[] addresses = [.. cells.Select(c => plan.Cells[c])];
             StatusCode[] statuses;
             using (replay)
             {
-                statuses = await client.ProgramAsync(targets, cancellationToken).ConfigureAwait(false);
+                statuses = await client.ProgramLevelsAsync(addresses, [.. cells.Select(c => (int)plan.Levels[c])], cancellationToken).ConfigureAwait(false);
             }
             int refused = statuses.Count(s => s != StatusCode.Ok);
             if (refused > 0)
             {
-                throw new IOException($"the board refused {refused} of {targets.Length} open-loop writes ({statuses.First(s => s != StatusCode.Ok)}); the mapping and the board disagree.");
+                throw new IOException($"the board refused {refused} of {addresses.Length} open-loop writes ({statuses.First(s => s != StatusCode.Ok)}); the mapping and the board disagree.");
             }
             return null;
         }).ConfigureAwait(false);
@@ -107,7 +107,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         {
             // Replayed, the board's cached answers give every outcome; failing that, cells the board read since
             // the chunk started were verified, their outcome lost and their state final.
-            replay = await ReplayAsync("verify", start, cells.Length, VerifyTarget.WireLength).ConfigureAwait(false);
+            replay = await ReplayAsync("verify", start, cells.Length).ConfigureAwait(false);
             if (replay is null)
             {
                 run = await UntouchedAsync(cells, unfinished.Before!, byPulses: false).ConfigureAwait(false);
@@ -116,7 +116,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         }
         else
         {
-            await StartChunkAsync("verify", start, cells, VerifyTarget.WireLength).ConfigureAwait(false);
+            await StartChunkAsync("verify", start, cells).ConfigureAwait(false);
         }
         var targets = run.Select(c => new VerifyTarget(plan.Cells[c], plan.TargetConductance(c), tolerance, options.MaxIterations)).ToArray();
         VerifyOutcome[] answers;
@@ -168,10 +168,19 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
 
     private const int MinimumChunkCells = 1024;
 
-    private int Commands(int count, int itemWireLength)
+    /// <summary>
+    /// The stretches of a chunk's cells each of its commands covers, as the client cuts them: PROGRAM_LEVELS rectangles
+    /// and PROGRAM lists for programming, PROGRAM_VERIFY lists for verifying. A resume counts and judges by them.
+    /// </summary>
+    private List<CellSpan> CommandSpans(int[] cells, bool byPulses)
     {
-        int perCommand = client.ItemsPerCommand(itemWireLength);
-        return (count + perCommand - 1) / perCommand;
+        if (byPulses)
+        {
+            return client.ProgramSpans([.. cells.Select(c => plan.Cells[c])]);
+        }
+        int perCommand = client.ItemsPerCommand(VerifyTarget.WireLength);
+        return [.. Enumerable.Range(0, (cells.Length + perCommand - 1) / perCommand)
+            .Select(k => new CellSpan(k * perCommand, Math.Min(perCommand, cells.Length - k * perCommand), 0, 0))];
     }
 
     /// <summary>
@@ -179,14 +188,14 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
     /// and the sequence number its first command takes and how many commands it has. Nothing is sent between this
     /// and the chunk's commands, so they are numbered from there on.
     /// </summary>
-    private async Task StartChunkAsync(string phase, int start, int[] cells, int itemWireLength)
+    private async Task StartChunkAsync(string phase, int start, int[] cells)
     {
         if (journal is null)
         {
             return;
         }
         byte[] before = await SnapshotAsync(journal, cells).ConfigureAwait(false);
-        journal.SetFact(SessionJournal.ChunkSeriesFact, new ChunkSeries(phase, start, client.NextSequence, Commands(cells.Length, itemWireLength)).ToJournalText());
+        journal.SetFact(SessionJournal.ChunkSeriesFact, new ChunkSeries(phase, start, client.NextSequence, CommandSpans(cells, phase == "program").Count).ToJournalText());
         journal.Started(phase, start, cells.Length, before);
     }
 
@@ -197,10 +206,10 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
     /// them out of the board's cache window (a command never run would then be refused as stale, or worse), or when
     /// the board was reset or lost power since the chunk began (which clears its cache: every command would run again).
     /// </summary>
-    private async Task<IDisposable?> ReplayAsync(string phase, int start, int count, int itemWireLength)
+    private async Task<IDisposable?> ReplayAsync(string phase, int start, int count)
     {
         if (ChunkSeries.Parse(journal?.Fact(SessionJournal.ChunkSeriesFact)) is not { } series
-            || series.Phase != phase || series.FirstCell != start || series.Commands != Commands(count, itemWireLength)
+            || series.Phase != phase || series.FirstCell != start || series.Commands != CommandSpans([.. Enumerable.Range(start, count)], phase == "program").Count
             || client.FirstSequence != unchecked(series.FirstSequence + (uint)series.Commands))
         {
             return null;
@@ -261,11 +270,10 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         float[] was = MemoryMarshal.Cast<byte, float>(before).ToArray();
         float[] current = await client.ReadAsync(addresses, 4, cancellationToken).ConfigureAwait(false);
         double band = Math.Max(4 * (client.Board?.ReadResolutionMicrosiemens ?? 0), 0.01 * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
-        int perCommand = client.ItemsPerCommand(byPulses ? ProgramTarget.WireLength : VerifyTarget.WireLength);
         var untouched = new List<int>();
-        for (int first = 0; first < cells.Length; first += perCommand)
+        foreach (CellSpan command in CommandSpans(cells, byPulses))
         {
-            int end = Math.Min(cells.Length, first + perCommand);
+            int first = command.Start, end = command.Start + command.Count;
             int away = 0, landed = 0;
             for (int i = first; i < end; i++)
             {

@@ -11,6 +11,7 @@ public enum BoardCapabilities : uint
     Program = 1 << 1,
     Counters = 1 << 2,
     Batch = 1 << 3,
+    ProgramLevels = 1 << 4,
 }
 
 /// <summary>Pulse limits the board enforces: a WRITE_PULSE outside them is refused whole, before any pulse.</summary>

@@ -42,6 +42,7 @@ public abstract record BoardRequest
             Opcode.Batch => BatchRequest.Read(ref r),
             Opcode.Status => new StatusRequest(),
             Opcode.Counters => new CountersRequest(ReadList(ref r, (ref PayloadReader x) => x.Cell())),
+            Opcode.ProgramLevels => ProgramLevelsRequest.Read(ref r),
             _ => throw new UnknownOpcodeException((byte)opcode),
         };
         r.End();

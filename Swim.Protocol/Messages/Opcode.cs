@@ -12,4 +12,5 @@ public enum Opcode : byte
     Batch = 0x07,
     Status = 0x08,
     Counters = 0x09,
+    ProgramLevels = 0x0A,
 }

@@ -84,24 +84,24 @@ public sealed class SessionResumeTests
         return new BoardClientOptions { InitialSequence = first };
     }
 
-    // Frames with 8,192-cell chunks: IDENTIFY and STATUS, then 61 program chunks of 65 frames (a STATUS that stamps
-    // the counters' epoch, 32 COUNTERS of 256 cells, then 32 PROGRAM), so a chunk's commands are frames
-    // 65k + 36 .. 65k + 67; the last chunk holds 240 cells, so verify chunks (STATUS, COUNTERS, PROGRAM_VERIFY)
-    // start after frame 3,905 (PROGRAM_VERIFY of chunk k: 3,905 + 65k + 34 .. + 65), then reads. Kills inside
-    // commands of programming and verification must leave no trace at all: nothing is read twice there.
+    // Frames with 8,192-cell chunks: IDENTIFY and STATUS, then 61 program chunks (a STATUS that stamps the counters'
+    // epoch, COUNTERS of its cells, then its PROGRAM_LEVELS and PROGRAM commands), then verify chunks (STATUS,
+    // COUNTERS, PROGRAM_VERIFY), then reads. The kill lands right after the given command (from 0) of the given chunk.
+    // Kills inside commands of programming and verification must leave no trace at all: nothing is read twice there.
     // Continuing the series, the chunk is replayed: the board answers what it ran from its cache (every verify outcome
     // included) and runs the rest. With a series of its own, the resume judges by the cells' counters.
     [Theory]
-    [InlineData(SelectionMethod.Swim, 65 * 12 + 45, true)]
-    [InlineData(SelectionMethod.Swim, 65 * 12 + 45, false)]
-    [InlineData(SelectionMethod.Random, 65 * 23 + 60, false)]
-    [InlineData(SelectionMethod.Posterior, 65 * 40 + 50, true)]
-    [InlineData(SelectionMethod.Swim, 3_905 + 65 * 2 + 40, true)]
-    [InlineData(SelectionMethod.Swim, 3_905 + 65 * 2 + 40, false)]
-    [InlineData(SelectionMethod.Magnitude, 3_905 + 65 * 5 + 50, true)]
-    public async Task A_session_killed_mid_chunk_and_resumed_ends_as_an_uninterrupted_one(SelectionMethod method, int killAfterFrames, bool continueSeries)
+    [InlineData(SelectionMethod.Swim, "program", 12, 9, true)]
+    [InlineData(SelectionMethod.Swim, "program", 12, 9, false)]
+    [InlineData(SelectionMethod.Random, "program", 23, 24, false)]
+    [InlineData(SelectionMethod.Posterior, "program", 40, 14, true)]
+    [InlineData(SelectionMethod.Swim, "verify", 2, 6, true)]
+    [InlineData(SelectionMethod.Swim, "verify", 2, 6, false)]
+    [InlineData(SelectionMethod.Magnitude, "verify", 5, 16, true)]
+    public async Task A_session_killed_mid_chunk_and_resumed_ends_as_an_uninterrupted_one(SelectionMethod method, string phase, int chunk, int command, bool continueSeries)
     {
         using var dir = new TempDirectory();
+        int killAfterFrames = await CommandFrame(phase, chunk, command, options: Options(method));
         (ProgrammingResult expected, EmulatedBoard reference) = await Uninterrupted(method, dir.File("reference.db"));
 
         (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(method), killAfterFrames, dir.File("session.db"), continueSeries);
@@ -153,9 +153,8 @@ public sealed class SessionResumeTests
             expected = await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, options, DeviceVariance.From(s_preset), journal: journal);
         }
 
-        // Program chunks end at frame 3,905; a budget session adds a STATUS before each verify chunk, so frame 4,150 is
-        // three or four verify chunks (of 8,192 cells) in.
-        (EmulatedBoard board, ProgrammingResult resumed, _) = await KillAndResume(options, 4_150, dir.File("session.db"));
+        // A budget session adds a STATUS before each verify chunk; killed in the fourth (of 8,192 cells).
+        (EmulatedBoard board, ProgrammingResult resumed, _) = await KillAndResume(options, await CommandFrame("verify", 3, 5, options: options), dir.File("session.db"));
 
         Assert.InRange(expected.CellsVerified, 5 * 8192, 491_760 - 8192);
         Assert.Equal(expected.CellsVerified, resumed.CellsVerified);
@@ -173,7 +172,9 @@ public sealed class SessionResumeTests
         using var dir = new TempDirectory();
         (ProgrammingResult expected, EmulatedBoard reference) = await Uninterrupted(SelectionMethod.Swim, dir.File("reference.db"), hostVerify: true);
 
-        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(Options(SelectionMethod.Swim, hostVerify: true), 3_905 + 64 + 37, dir.File("session.db"), continueSeries: false);
+        // 101 frames into verification: the host loop's READs and WRITE_PULSEs of its second chunk.
+        ProgrammingOptions options = Options(SelectionMethod.Swim, hostVerify: true);
+        (EmulatedBoard board, ProgrammingResult resumed, var leftStarted) = await KillAndResume(options, await ProgramPhaseEnd(options) + 101, dir.File("session.db"), continueSeries: false);
 
         Assert.Equal("verify", Assert.Single(leftStarted).Phase);
         int differing = 0;
@@ -193,11 +194,15 @@ public sealed class SessionResumeTests
 
     /// <summary>
     /// Counts the open-loop writes and write-verifies each cell receives; unlike the board's counters, across power
-    /// cycles. With <see cref="StuckTail"/>, the last cells of every PROGRAM do not move (as stuck cells would).
+    /// cycles. With <see cref="StuckTail"/>, the last cells of every PROGRAM and PROGRAM_LEVELS do not move (as stuck cells would),
+    /// the same share of each command (40 or 64 of 256) whatever its length.
     /// </summary>
     private sealed class WriteLog(EmulatedBoard board) : DelegatingDevice(board)
     {
+        /// <summary>Stuck cells at the end of a command of 256 cells; a shorter command has as large a share of its cells stuck.</summary>
         public int StuckTail { get; init; }
+
+        private int Stuck(int cells) => cells * StuckTail / 256;
 
         public int[] Programs { get; } = new int[board.Cells.Count];
 
@@ -212,10 +217,22 @@ public sealed class SessionResumeTests
                     {
                         Programs[Inner.IndexOf(target.Cell)]++;
                     }
-                    if (StuckTail > 0 && program.Targets.Count > StuckTail)
+                    if (Stuck(program.Targets.Count) is > 0 and var stuck)
                     {
-                        Inner.Execute(new ProgramRequest([.. program.Targets.Take(program.Targets.Count - StuckTail)]));
+                        Inner.Execute(new ProgramRequest([.. program.Targets.Take(program.Targets.Count - stuck)]));
                         return new ProgramResponse([.. program.Targets.Select(_ => StatusCode.Ok)]);
+                    }
+                    break;
+                case ProgramLevelsRequest levels:
+                    CellAddress[] cells = [.. levels.Addresses()];
+                    foreach (CellAddress cell in cells)
+                    {
+                        Programs[Inner.IndexOf(cell)]++;
+                    }
+                    if (Stuck(cells.Length) is > 0 and var stuckCells)
+                    {
+                        Inner.Execute(new ProgramRequest([.. cells.Zip(levels.Levels, (c, l) => new ProgramTarget(c, TargetKind.Level, l)).Take(cells.Length - stuckCells)]));
+                        return new ProgramLevelsResponse([]);
                     }
                     break;
                 case ProgramVerifyRequest verify:
@@ -229,44 +246,57 @@ public sealed class SessionResumeTests
         }
     }
 
-    private static readonly Lazy<Task<List<byte>>> s_framesWithoutCounters = new(async () =>
-    {
-        var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7, EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters);
-        await using var host = new EmulatorHost(board);
-        using var never = new CancellationTokenSource();
-        var recorder = new KillSwitch(host.ConnectInProcess(), int.MaxValue, never);
-        using var dir = new TempDirectory();
-        using SessionJournal journal = SessionJournal.Create(dir.File("reference.db"), new Dictionary<string, string> { ["model"] = "lenet" });
-        await using (var client = new BoardClient(recorder, KillSwitch.ClientOptions()))
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(BoardCapabilities, ProgrammingOptions), Lazy<Task<List<byte>>>> s_reference = new();
+
+    /// <summary>The opcode of every frame an uninterrupted journalled session sends, on a fresh board of these capabilities.</summary>
+    private static Task<List<byte>> ReferenceFrames(BoardCapabilities capabilities, ProgrammingOptions options) =>
+        s_reference.GetOrAdd((capabilities, options), key => new Lazy<Task<List<byte>>>(async () =>
         {
-            await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, Options(SelectionMethod.Swim), journal: journal);
-        }
-        lock (recorder.Opcodes)
-        {
-            return [.. recorder.Opcodes];
-        }
-    });
+            var board = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7, key.Item1);
+            await using var host = new EmulatorHost(board);
+            using var never = new CancellationTokenSource();
+            var recorder = new KillSwitch(host.ConnectInProcess(), int.MaxValue, never);
+            using var dir = new TempDirectory();
+            using SessionJournal journal = SessionJournal.Create(dir.File("reference.db"), new Dictionary<string, string> { ["model"] = "lenet" });
+            await using (var client = new BoardClient(recorder, KillSwitch.ClientOptions()))
+            {
+                await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value, key.Item2, DeviceVariance.From(s_preset), journal: journal);
+            }
+            lock (recorder.Opcodes)
+            {
+                return [.. recorder.Opcodes];
+            }
+        })).Value;
+
+    private static bool InPhase(byte opcode, string phase) => phase == "program"
+        ? opcode is (byte)Opcode.Program or (byte)Opcode.ProgramLevels
+        : opcode == (byte)Opcode.ProgramVerify;
 
     /// <summary>
     /// The number (from 1) of the frame that carries <paramref name="command"/> (from 0) of the <paramref name="chunk"/>-th
-    /// chunk of a phase, on a board without COUNTERS, as an uninterrupted session sends them: a chunk's commands are
-    /// a run of PROGRAM (or PROGRAM_VERIFY) frames, the runs parted by each chunk's STATUS and snapshot READs.
+    /// chunk of a phase, as an uninterrupted session sends them: a chunk's commands are a run of PROGRAM and
+    /// PROGRAM_LEVELS (or PROGRAM_VERIFY) frames, the runs parted by each chunk's STATUS and snapshot. A kill right after
+    /// it leaves that chunk in flight.
     /// </summary>
-    private static async Task<int> CommandFrame(string phase, int chunk, int command)
+    private static async Task<int> CommandFrame(string phase, int chunk, int command, BoardCapabilities capabilities = EmulatedBoard.AllCapabilities,
+        ProgrammingOptions? options = null)
     {
-        byte opcode = (byte)(phase == "program" ? Opcode.Program : Opcode.ProgramVerify);
-        List<byte> frames = await s_framesWithoutCounters.Value;
+        List<byte> frames = await ReferenceFrames(capabilities, options ?? Options(SelectionMethod.Swim));
         int run = -1;
         for (int i = 0; i < frames.Count; i++)
         {
-            if (frames[i] == opcode && (i == 0 || frames[i - 1] != opcode) && ++run == chunk)
+            if (InPhase(frames[i], phase) && (i == 0 || !InPhase(frames[i - 1], phase)) && ++run == chunk)
             {
-                Assert.True(i + command < frames.Count && frames[i + command] == opcode, $"{phase} chunk {chunk} has no command {command}");
+                Assert.True(i + command < frames.Count && InPhase(frames[i + command], phase), $"{phase} chunk {chunk} has no command {command}");
                 return i + command + 1;
             }
         }
         throw new InvalidOperationException($"the reference session has no {phase} chunk {chunk}");
     }
+
+    /// <summary>The number (from 1) of the last frame of the programming phase: what follows is verification.</summary>
+    private static async Task<int> ProgramPhaseEnd(ProgrammingOptions options) =>
+        (await ReferenceFrames(EmulatedBoard.AllCapabilities, options)).FindLastIndex(o => InPhase(o, "program")) + 1;
 
     /// <summary>
     /// A session on a board behind a <see cref="WriteLog"/>, killed after the N-th frame, optionally power-cycled,
@@ -317,12 +347,13 @@ public sealed class SessionResumeTests
     /// notice, send none of them, say so, and finish everything else exactly once.
     /// </summary>
     [Theory]
-    [InlineData(65 * 12 + 45, "program", true)]
-    [InlineData(65 * 12 + 45, "program", false)]
-    [InlineData(3_905 + 65 * 2 + 40, "verify", true)]
-    public async Task A_board_that_lost_power_with_a_chunk_in_flight_never_gets_a_cell_twice(int killAfterFrames, string phase, bool continueSeries)
+    [InlineData(12, 9, "program", true)]
+    [InlineData(12, 9, "program", false)]
+    [InlineData(2, 6, "verify", true)]
+    public async Task A_board_that_lost_power_with_a_chunk_in_flight_never_gets_a_cell_twice(int chunk, int command, string phase, bool continueSeries)
     {
         using var dir = new TempDirectory();
+        int killAfterFrames = await CommandFrame(phase, chunk, command);
 
         (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
             EmulatedBoard.AllCapabilities, killAfterFrames, phase, powerCycle: true, dir.File("session.db"), continueSeries);
@@ -339,8 +370,9 @@ public sealed class SessionResumeTests
     /// Without COUNTERS the resume judges an interrupted chunk's commands by READ (docs/journal.md). A cell whose
     /// target is where it already stood (level 0 on a fresh board: half of every differential pair) or a stuck one
     /// does not move when programmed, and must not be programmed again for that reason (1,727
-    /// cells were, when cells were judged one by one by movement). With the last 40 or 64 cells of every PROGRAM
-    /// stuck, a command the board ran must still count as run. No cell may be left unprogrammed away from its target.
+    /// cells were, when cells were judged one by one by movement). With the last 40 or 64 of every 256 cells of a
+    /// PROGRAM or PROGRAM_LEVELS stuck, a command the board ran must still count as run (a command whose cells are mostly
+    /// stuck cannot be told from one that never ran: the judgement is by majority). No cell may be left unprogrammed away from its target.
     /// </summary>
     // A chunk: STATUS, the READs of its snapshot (rectangles where its cells are rows), then its commands; the kill lands
     // after the given command (from 0) of the given chunk, found in an uninterrupted session's frames.
@@ -353,7 +385,7 @@ public sealed class SessionResumeTests
     public async Task A_board_without_counters_resumed_mid_chunk_never_gets_a_cell_twice(int chunk, int command, string phase, int stuckTail)
     {
         using var dir = new TempDirectory();
-        int killAfterFrames = await CommandFrame(phase, chunk, command);
+        int killAfterFrames = await CommandFrame(phase, chunk, command, EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters);
 
         (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
             EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters, killAfterFrames, phase, powerCycle: false, dir.File("session.db"), continueSeries: false, stuckTail);
@@ -386,7 +418,7 @@ public sealed class SessionResumeTests
     public async Task A_board_without_counters_replays_the_interrupted_chunk_exactly(int chunk, int command, string phase, int stuckTail)
     {
         using var dir = new TempDirectory();
-        int killAfterFrames = await CommandFrame(phase, chunk, command);
+        int killAfterFrames = await CommandFrame(phase, chunk, command, EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters);
 
         (WriteLog log, EmulatedBoard board, ProgrammingResult resumed) = await KillAndResumeLogged(
             EmulatedBoard.AllCapabilities & ~BoardCapabilities.Counters, killAfterFrames, phase, powerCycle: false, dir.File("session.db"), continueSeries: true, stuckTail);

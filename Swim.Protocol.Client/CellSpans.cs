@@ -3,34 +3,47 @@ using Swim.Protocol.Messages;
 namespace Swim.Protocol.Client;
 
 /// <summary>
-/// Turns a list of cells into the fewest bytes of READ commands that answer them in the same order: a stretch of
-/// cells that is a rectangle of one tile, row by row, goes as one rectangle (12 bytes however many cells), the rest
-/// as cell lists (6 bytes a cell). A session reads its cells back in the order it placed them, mostly whole rows.
+/// A stretch of a cell list that one command covers: a rectangle of one tile, row by row (<see cref="Rows"/> above 0),
+/// or cells listed one by one.
 /// </summary>
-internal static class ReadPlanner
+public readonly record struct CellSpan(int Start, int Count, ushort Rows, ushort Columns)
+{
+    public bool IsRectangle => Rows > 0;
+}
+
+/// <summary>
+/// Cuts a list of cells into the commands that carry it in the fewest bytes, in order: a stretch that is a rectangle
+/// of one tile, row by row, as one rectangle (an origin and a size however many cells), the rest as cell lists. A
+/// session places its cells, and so programs and reads them, mostly in whole rows.
+/// </summary>
+public static class CellSpans
 {
     /// <summary>The shortest row run worth a rectangle of its own: below it, listing the cells costs no more.</summary>
     private const int MinimumRun = 3;
 
     /// <param name="maxCells">Most cells one command may cover (the board's max_batch, and what fits its answer).</param>
     /// <param name="maxListed">Most cells one list command may carry (what fits the board's max_payload as well).</param>
-    public static List<ReadRequest> Plan(IReadOnlyList<CellAddress> cells, byte samples, int maxCells, int maxListed)
+    public static List<CellSpan> Plan(IReadOnlyList<CellAddress> cells, int maxCells, int maxListed)
     {
         ArgumentNullException.ThrowIfNull(cells);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCells, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxListed, 1);
         maxListed = Math.Min(maxListed, maxCells);
-        var commands = new List<ReadRequest>();
-        var listed = new List<CellAddress>();
+        var spans = new List<CellSpan>();
+        int listedFrom = 0, listed = 0;
         int i = 0;
         while (i < cells.Count)
         {
             int width = RowRun(cells, i, maxCells);
             if (width < MinimumRun)
             {
-                listed.Add(cells[i]);
+                if (listed == 0)
+                {
+                    listedFrom = i;
+                }
+                listed++;
                 i++;
-                if (listed.Count == maxListed)
+                if (listed == maxListed)
                 {
                     Flush();
                 }
@@ -42,18 +55,18 @@ internal static class ReadPlanner
             {
                 height++;
             }
-            commands.Add(ReadRequest.Rectangle(cells[i], (ushort)height, (ushort)width, samples));
+            spans.Add(new CellSpan(i, height * width, (ushort)height, (ushort)width));
             i += height * width;
         }
         Flush();
-        return commands;
+        return spans;
 
         void Flush()
         {
-            if (listed.Count > 0)
+            if (listed > 0)
             {
-                commands.Add(ReadRequest.Cells([.. listed], samples));
-                listed.Clear();
+                spans.Add(new CellSpan(listedFrom, listed, 0, 0));
+                listed = 0;
             }
         }
     }
