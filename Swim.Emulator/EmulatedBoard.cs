@@ -22,7 +22,7 @@ public sealed class EmulatedBoard : IBoardDevice
 
     /// <summary>Everything an emulated board can do; leave PROGRAM_VERIFY out to stand in for firmware without its own loop.</summary>
     public const BoardCapabilities AllCapabilities = BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch
-        | BoardCapabilities.ProgramLevels;
+        | BoardCapabilities.ProgramLevels | BoardCapabilities.ReadCodes;
 
     public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities)
     {
@@ -65,6 +65,8 @@ public sealed class EmulatedBoard : IBoardDevice
         ProgramRequest program => Program(program),
         ProgramVerifyRequest verify => (Info.Capabilities & BoardCapabilities.ProgramVerify) != 0 ? ProgramVerify(verify)
             : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board does not run write-verify itself (no PROGRAM_VERIFY capability); drive it with READ and WRITE_PULSE."),
+        ReadCodesRequest codes => (Info.Capabilities & BoardCapabilities.ReadCodes) != 0 ? ReadCodes(codes)
+            : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board answers READ with conductances only (no READ_CODES capability)."),
         ProgramLevelsRequest levels => (Info.Capabilities & BoardCapabilities.ProgramLevels) != 0 ? ProgramLevels(levels)
             : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board takes levels only one PROGRAM target at a time (no PROGRAM_LEVELS capability)."),
         CountersRequest counters => new CountersResponse(Indices(counters.Cells).Select(Cells.CountersOf).ToArray()),
@@ -104,6 +106,19 @@ public sealed class EmulatedBoard : IBoardDevice
         }
         int[] cells = Indices(read.Addresses().ToList());
         return new ReadResponse(cells.Select(c => Cells.Read(c, read.Samples)).ToArray());
+    }
+
+    /// <summary>
+    /// A rectangle read as READ would read it, each conductance then coded over the window: code 0 at g_min, the top code
+    /// at g_max, codes clamped; the step is the window over the codes, so a code is as good as the read it codes.
+    /// </summary>
+    private ReadCodesResponse ReadCodes(ReadCodesRequest request)
+    {
+        float[] read = Read(ReadRequest.Rectangle(request.Origin, request.Rows, request.Columns, request.Samples)).Conductances.ToArray();
+        int top = (1 << request.CodeBits) - 1;
+        float zero = Info.ConductanceMinMicrosiemens;
+        float step = (Info.ConductanceMaxMicrosiemens - zero) / top;
+        return new ReadCodesResponse(zero, step, request.CodeBits, [.. read.Select(g => (ushort)Math.Clamp((int)MathF.Round((g - zero) / step), 0, top))]);
     }
 
     private WritePulseResponse WritePulses(WritePulseRequest request)

@@ -61,6 +61,39 @@ public sealed partial class BoardClient
         return values;
     }
 
+    /// <summary>
+    /// Reads cells as <see cref="ReadAsync"/> does, but stretches that are rows go as READ_CODES where the board has it: a
+    /// code of <paramref name="codeBits"/> bits (8 or 16) a cell and one scale, instead of a float a cell. The values are
+    /// the board's codes turned back into microsiemens, as fine as its code step.
+    /// </summary>
+    public async Task<float[]> ReadCodedAsync(IReadOnlyList<CellAddress> cells, byte codeBits, byte samples = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        if (codeBits is not (8 or 16))
+        {
+            throw new ArgumentOutOfRangeException(nameof(codeBits), codeBits, "READ_CODES answers 8- or 16-bit codes.");
+        }
+        if (Board is not { } board || (board.Capabilities & BoardCapabilities.ReadCodes) == 0)
+        {
+            return await ReadAsync(cells, samples, cancellationToken).ConfigureAwait(false);
+        }
+        int maxCells = Math.Min(board.MaxBatch, (Framing.ProtocolConstants.MaxPayloadLength - ReadCodesResponse.HeaderLength) / (codeBits / 8));
+        Task<float[]>[] sent = [.. CellSpans.Plan(cells, maxCells, ItemsPerCommand(CellAddress.WireLength, 4)).Select(async span =>
+        {
+            if (span.IsRectangle)
+            {
+                ReadCodesResponse coded = await SendAsync<ReadCodesResponse>(new ReadCodesRequest(cells[span.Start], span.Rows, span.Columns, samples, codeBits), cancellationToken).ConfigureAwait(false);
+                return coded.Codes.Count == span.Count ? coded.Conductances()
+                    : throw new IOException($"the board answered a READ_CODES of {span.Count} cells with {coded.Codes.Count} codes.");
+            }
+            ReadResponse read = await SendAsync<ReadResponse>(ReadRequest.Cells([.. Enumerable.Range(span.Start, span.Count).Select(i => cells[i])], samples), cancellationToken).ConfigureAwait(false);
+            return read.Conductances.Count == span.Count ? [.. read.Conductances]
+                : throw new IOException($"the board answered a READ of {span.Count} cells with {read.Conductances.Count} conductances.");
+        })];
+        float[][] parts = await Task.WhenAll(sent).ConfigureAwait(false);
+        return [.. parts.SelectMany(p => p)];
+    }
+
     /// <summary>Open-loop PROGRAM; returns each cell's status.</summary>
     public async Task<StatusCode[]> ProgramAsync(IReadOnlyList<ProgramTarget> targets, CancellationToken cancellationToken = default)
     {

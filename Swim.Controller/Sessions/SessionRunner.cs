@@ -150,11 +150,17 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
                 journal?.Started(phase, start, count, null);
             }
             // Reading is idempotent: an unfinished read chunk is simply read again.
-            float[] read = await client.ReadAsync(new ArraySegment<CellAddress>(plan.Cells, start, count), 1, cancellationToken).ConfigureAwait(false);
+            float[] read = await client.ReadCodedAsync(new ArraySegment<CellAddress>(plan.Cells, start, count), ReadCodeBits, 1, cancellationToken).ConfigureAwait(false);
             return MemoryMarshal.AsBytes(read.AsSpan()).ToArray();
         }, results: (start, bytes) => MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values.AsSpan(start))).ConfigureAwait(false);
         return values;
     }
+
+    /// <summary>
+    /// Bits of a READ_CODES code when every cell is read: 8 where that makes a code step at most a sixteenth of the spacing
+    /// of the cell's levels (16 levels or fewer over the window), finer than programming lands, else 16.
+    /// </summary>
+    private byte ReadCodeBits => 16 * (board.LevelsPerCell - 1) <= 255 ? (byte)8 : (byte)16;
 
     /// <summary>
     /// Cells per chunk of PROGRAM or PROGRAM_VERIFY: no more than half the board's response cache in commands, so

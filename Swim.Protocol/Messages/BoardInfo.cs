@@ -12,6 +12,7 @@ public enum BoardCapabilities : uint
     Counters = 1 << 2,
     Batch = 1 << 3,
     ProgramLevels = 1 << 4,
+    ReadCodes = 1 << 5,
 }
 
 /// <summary>Pulse limits the board enforces: a WRITE_PULSE outside them is refused whole, before any pulse.</summary>

@@ -43,6 +43,7 @@ public abstract record BoardRequest
             Opcode.Status => new StatusRequest(),
             Opcode.Counters => new CountersRequest(ReadList(ref r, (ref PayloadReader x) => x.Cell())),
             Opcode.ProgramLevels => ProgramLevelsRequest.Read(ref r),
+            Opcode.ReadCodes => ReadCodesRequest.Read(ref r),
             _ => throw new UnknownOpcodeException((byte)opcode),
         };
         r.End();

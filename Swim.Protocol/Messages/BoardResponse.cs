@@ -32,6 +32,7 @@ public abstract record BoardResponse
             Opcode.Batch => BatchResponse.Read(ref r),
             Opcode.Status => new StatusResponse(new BoardStatus(r.U8(), r.U64(), r.U64(), r.U32(), r.U32(), r.U32(), r.U32(), r.U32(), r.U64(), r.U64(), r.U64(), r.U32())),
             Opcode.Counters => new CountersResponse(BoardRequest.ReadList(ref r, (ref PayloadReader x) => new CellCounters(x.U32(), x.U32(), x.U64()))),
+            Opcode.ReadCodes => ReadCodesResponse.Read(ref r),
             Opcode.ProgramLevels => new ProgramLevelsResponse(BoardRequest.ReadList(ref r, (ref PayloadReader x) => new CellException(x.U16(), (StatusCode)x.U8()))),
             _ => throw new UnknownOpcodeException((byte)opcode),
         };

@@ -13,4 +13,5 @@ public enum Opcode : byte
     Status = 0x08,
     Counters = 0x09,
     ProgramLevels = 0x0A,
+    ReadCodes = 0x0B,
 }

@@ -11,8 +11,10 @@ public static class RandomMessages
 
     private static T[] Many<T>(Random r, Func<T> item, int most = 40) => Enumerable.Range(0, r.Next(most)).Select(_ => item()).ToArray();
 
-    public static BoardRequest Request(Random r, bool allowBatch = true) => r.Next(allowBatch ? 10 : 9) switch
+    public static BoardRequest Request(Random r, bool allowBatch = true) => r.Next(allowBatch ? 12 : 11) switch
     {
+        9 => Levels(r),
+        10 => new ReadCodesRequest(Cell(r), (ushort)r.Next(1, 64), (ushort)r.Next(1, 64), (byte)r.Next(1, 9), r.Next(2) == 0 ? (byte)8 : (byte)16),
         0 => new IdentifyRequest(),
         1 => new ResetRequest(r.Next(2) == 1),
         2 => ReadRequest.Cells(Many(r, () => Cell(r)), (byte)r.Next(1, 9)),
@@ -25,8 +27,18 @@ public static class RandomMessages
         _ => new BatchRequest(Many(r, () => Request(r, allowBatch: false), 6)),
     };
 
-    public static BoardResponse Response(Random r, bool allowBatch = true) => r.Next(allowBatch ? 9 : 8) switch
+    private static ProgramLevelsRequest Levels(Random r)
     {
+        ushort rows = (ushort)r.Next(0, 5), columns = (ushort)r.Next(0, 70);
+        byte bits = (byte)r.Next(1, 17);
+        return new ProgramLevelsRequest(Cell(r), rows, columns, bits, [.. Enumerable.Range(0, rows * columns).Select(_ => (ushort)r.Next(1 << bits))]);
+    }
+
+    public static BoardResponse Response(Random r, bool allowBatch = true) => r.Next(allowBatch ? 11 : 10) switch
+    {
+        8 => new ProgramLevelsResponse(Many(r, () => new CellException((ushort)r.Next(65536), (StatusCode)r.Next(0, 15)))),
+        9 => r.Next(2) == 0 ? new ReadCodesResponse(F(r), F(r), 8, Many(r, () => (ushort)r.Next(256)))
+            : new ReadCodesResponse(F(r), F(r), 16, Many(r, () => (ushort)r.Next(65536))),
         0 => new IdentifyResponse(Info(r)),
         1 => new ResetResponse(),
         2 => new ReadResponse(Many(r, () => F(r))),
