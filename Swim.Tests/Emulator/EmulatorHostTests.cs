@@ -68,7 +68,7 @@ public sealed class EmulatorHostTests
             }
             answered++;
         }
-        Assert.Equal(12, answered);
+        Assert.Equal(14, answered);
         await link.DisposeAsync();
     }
 

@@ -15,7 +15,7 @@ internal static class SpecPayloads
     public static readonly IReadOnlyDictionary<string, byte> Opcodes = new Dictionary<string, byte>
     {
         ["IDENTIFY"] = 1, ["RESET"] = 2, ["READ"] = 3, ["WRITE_PULSE"] = 4, ["PROGRAM"] = 5, ["PROGRAM_VERIFY"] = 6,
-        ["BATCH"] = 7, ["STATUS"] = 8, ["COUNTERS"] = 9,
+        ["BATCH"] = 7, ["STATUS"] = 8, ["COUNTERS"] = 9, ["PROGRAM_LEVELS"] = 10, ["READ_CODES"] = 11,
     };
 
     /// <summary>Section 6's status codes by name.</summary>
@@ -71,10 +71,43 @@ internal static class SpecPayloads
             case 9:
                 w.List(fields["cells"]!.AsArray(), w.Cell);
                 break;
+            case 10:
+                ProgramLevelsRequest(w, fields);
+                break;
+            case 11:
+                w.Cell(fields["origin"]!);
+                w.U16((int)fields["rows"]!);
+                w.U16((int)fields["columns"]!);
+                w.U8((byte)(int)fields["samples"]!);
+                w.U8((byte)(int)fields["code_bits"]!);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no request layout in section 5");
         }
         return w.ToArray();
+    }
+
+    /// <summary>PROGRAM_LEVELS: origin, rows, columns, bits a level, then the levels row by row, bit k of the stream being bit k % 8 of byte k / 8.</summary>
+    private static void ProgramLevelsRequest(Writer w, JsonNode fields)
+    {
+        w.Cell(fields["origin"]!);
+        w.U16((int)fields["rows"]!);
+        w.U16((int)fields["columns"]!);
+        int bits = (int)fields["bits_per_level"]!;
+        w.U8((byte)bits);
+        JsonArray levels = fields["levels"]!.AsArray();
+        var packed = new byte[(levels.Count * bits + 7) / 8];
+        for (int i = 0; i < levels.Count; i++)
+        {
+            for (int b = 0; b < bits; b++)
+            {
+                if (((int)levels[i]! >> b & 1) == 1)
+                {
+                    packed[(i * bits + b) / 8] |= (byte)(1 << ((i * bits + b) % 8));
+                }
+            }
+        }
+        w.Bytes(packed);
     }
 
     /// <summary>READ: a list of cells, or a rectangle from an origin.</summary>
@@ -150,6 +183,30 @@ internal static class SpecPayloads
                     w.U32((uint)c["pulses"]!);
                     w.U32((uint)c["reads"]!);
                     w.U64((ulong)c["device_time_ns"]!);
+                });
+                break;
+            case 10:
+                w.List(fields["exceptions"]!.AsArray(), e =>
+                {
+                    w.U16((int)e["index"]!);
+                    w.U8(Statuses[(string)e["status"]!]);
+                });
+                break;
+            case 11:
+                w.F32((float)fields["zero_microsiemens"]!);
+                w.F32((float)fields["step_microsiemens"]!);
+                int codeBits = (int)fields["code_bits"]!;
+                w.U8((byte)codeBits);
+                w.List(fields["codes"]!.AsArray(), c =>
+                {
+                    if (codeBits == 8)
+                    {
+                        w.U8((byte)(int)c);
+                    }
+                    else
+                    {
+                        w.U16((int)c);
+                    }
                 });
                 break;
             default:

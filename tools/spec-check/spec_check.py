@@ -21,7 +21,7 @@ import time
 import zlib
 
 # Section 5 opcodes and section 6 status codes.
-IDENTIFY, RESET, READ, WRITE_PULSE, PROGRAM, PROGRAM_VERIFY, BATCH, STATUS, COUNTERS = range(1, 10)
+IDENTIFY, RESET, READ, WRITE_PULSE, PROGRAM, PROGRAM_VERIFY, BATCH, STATUS, COUNTERS, PROGRAM_LEVELS, READ_CODES = range(1, 12)
 OK, BAD_CRC, BAD_LENGTH, UNKNOWN_OPCODE, BAD_VERSION, OUT_OF_RANGE, OUTSIDE_SOA, BUSY, DID_NOT_CONVERGE, \
     CELL_STUCK, BATCH_TOO_LARGE, MALFORMED, NESTED_BATCH, INTERNAL_ERROR, STALE_SEQUENCE = range(15)
 FLAG_RESPONSE, FLAG_REPLAYED = 1, 2
@@ -356,6 +356,41 @@ def main() -> int:
               c[3] == OK and pulses0 > 0 and reads0 > 0 and pulses1 == 0 and reads1 == 0, f"{(pulses0, reads0)} {(pulses1, reads1)}")
     else:
         check("without COUNTERS capability, COUNTERS is UNKNOWN_OPCODE", b.call(COUNTERS, lst([cell(tile, 0, 0)]))[3] == UNKNOWN_OPCODE)
+
+    # PROGRAM_LEVELS and READ_CODES, when offered: a row of 8 cells by packed levels, read back as codes.
+    bits = max(1, (L - 1).bit_length())
+    levels = [i % L for i in range(8)]
+    packed = 0
+    for i, level in enumerate(levels):
+        packed |= level << (i * bits)
+    packed_bytes = packed.to_bytes((8 * bits + 7) // 8, "little")
+    rect = cell(tile, 8, 0) + struct.pack("<HHB", 1, 8, bits)
+    if caps & 16:
+        pl = b.call(PROGRAM_LEVELS, rect + packed_bytes)
+        check("PROGRAM_LEVELS of a row answers its exceptions only (2 + 3 bytes each)", pl[3] == OK and (len(pl[4]) - 2) % 3 == 0
+              and struct.unpack("<H", pl[4][:2])[0] * 3 + 2 == len(pl[4]), pl[4].hex())
+        back = floats(b.call(READ, struct.pack("<BB", 1, 4) + cell(tile, 8, 0) + struct.pack("<HH", 1, 8))[4])
+        check("PROGRAM_LEVELS lands each cell near its level (within 20 % of the window)",
+              all(abs(v - (g_min + levels[i] * span / (L - 1))) < 0.2 * span for i, v in enumerate(back)), " ".join(f"{v:.2f}" for v in back))
+        bad = b.call(PROGRAM_LEVELS, rect + packed_bytes[:-1] + bytes([packed_bytes[-1] | 0x80]) if (8 * bits) % 8 else rect + packed_bytes + b"\x00")
+        check("PROGRAM_LEVELS with a set unused bit or a byte too many is MALFORMED", bad[3] == MALFORMED, str(bad[3]))
+    else:
+        check("without PROGRAM_LEVELS capability, PROGRAM_LEVELS is UNKNOWN_OPCODE", b.call(PROGRAM_LEVELS, rect + packed_bytes)[3] == UNKNOWN_OPCODE)
+    codes_rect = cell(tile, 8, 0) + struct.pack("<HHB", 1, 8, 4)
+    if caps & 32:
+        reads = floats(b.call(READ, struct.pack("<BB", 1, 4) + cell(tile, 8, 0) + struct.pack("<HH", 1, 8))[4])
+        for code_bits in (8, 16):
+            rc = b.call(READ_CODES, codes_rect + bytes([code_bits]))
+            ok = rc[3] == OK and len(rc[4]) == 11 + 8 * code_bits // 8
+            if ok:
+                zero, step, got_bits, n = struct.unpack("<ffBH", rc[4][:11])
+                codes = struct.unpack(f"<{n}{'B' if code_bits == 8 else 'H'}", rc[4][11:])
+                coded = [zero + c * step for c in codes]
+                ok = got_bits == code_bits and n == 8 and all(abs(x - y) < max(3 * step, 0.05 * span) for x, y in zip(coded, reads))
+            check(f"READ_CODES with {code_bits}-bit codes agrees with READ within the read noise", ok, rc[4].hex()[:60])
+        check("READ_CODES with 12-bit codes is MALFORMED", b.call(READ_CODES, codes_rect + bytes([12]))[3] == MALFORMED)
+    else:
+        check("without READ_CODES capability, READ_CODES is UNKNOWN_OPCODE", b.call(READ_CODES, codes_rect + bytes([8]))[3] == UNKNOWN_OPCODE)
 
     check("an opcode not in the protocol is UNKNOWN_OPCODE", b.call(0x42)[3] == UNKNOWN_OPCODE)
 
