@@ -193,26 +193,32 @@ internal static class SpecPayloads
                 });
                 break;
             case 11:
-                w.F32((float)fields["zero_microsiemens"]!);
-                w.F32((float)fields["step_microsiemens"]!);
-                int codeBits = (int)fields["code_bits"]!;
-                w.U8((byte)codeBits);
-                w.List(fields["codes"]!.AsArray(), c =>
-                {
-                    if (codeBits == 8)
-                    {
-                        w.U8((byte)(int)c);
-                    }
-                    else
-                    {
-                        w.U16((int)c);
-                    }
-                });
+                ReadCodesResponse(w, fields);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no response layout in section 5");
         }
         return w.ToArray();
+    }
+
+    /// <summary>READ_CODES: zero and step, the code width, then the list of codes of that width.</summary>
+    private static void ReadCodesResponse(Writer w, JsonNode fields)
+    {
+        w.F32((float)fields["zero_microsiemens"]!);
+        w.F32((float)fields["step_microsiemens"]!);
+        int codeBits = (int)fields["code_bits"]!;
+        w.U8((byte)codeBits);
+        w.List(fields["codes"]!.AsArray(), c =>
+        {
+            if (codeBits == 8)
+            {
+                w.U8((byte)(int)c);
+            }
+            else
+            {
+                w.U16((int)c);
+            }
+        });
     }
 
     /// <summary>IDENTIFY's board description, field by field in section 5's order.</summary>
