@@ -1,59 +1,95 @@
 namespace Swim.Protocol.Transports;
 
 /// <summary>
-/// A link that runs at a UART's rate both ways, over one that does not (TCP, a pseudo-terminal): bytes written
-/// leave no faster than the line carries them, and bytes read are handed on no sooner than they would have
-/// arrived. The board end of an emulator wears it, so link time on the bench can be reproduced on a laptop.
+/// A link that runs at a UART's rate both ways at once, over one that does not (TCP, a pseudo-terminal): bytes
+/// written are handed to a transmit queue and leave no faster than the line carries them, bytes received are handed on
+/// no sooner than they would have arrived, and neither waits for the other, as on a full-duplex UART with buffers. The
+/// board end of an emulator wears it, so a bench's link time can be reproduced on a laptop.
 /// </summary>
 public sealed class PacedTransport : ByteTransport
 {
     private readonly ByteTransport _inner;
-    private readonly SerialLine _outbound;
-    private readonly SerialLine _inbound;
-    private readonly int _readChunk;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly PacedQueue _outbound;
+    private readonly PacedQueue _inbound;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sending;
+    private readonly Task _receiving;
+    private volatile Exception? _failed;
 
     public PacedTransport(ByteTransport inner, int baudRate, TimeProvider? time = null)
     {
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
-        _outbound = new SerialLine(baudRate, time);
-        _inbound = new SerialLine(baudRate, time);
-        // About a millisecond of line a read: a frame near the front of a long burst is handed on when it has arrived,
-        // not when the whole burst has.
-        _readChunk = Math.Max(16, baudRate / SerialLine.BitsPerByte / 1000);
+        _outbound = new PacedQueue(baudRate, time);
+        _inbound = new PacedQueue(baudRate, time);
+        _sending = Task.Run(SendAsync);
+        _receiving = Task.Run(ReceiveAsync);
     }
 
     public int BaudRate => _outbound.BaudRate;
 
     public override string Description => $"{_inner.Description} paced at {BaudRate} baud";
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>Queues the bytes for the line and returns: the transmit queue, not the caller, waits for the line.</summary>
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_failed is { } failed)
+        {
+            throw new IOException($"{_inner.Description}: the link failed ({failed.Message})", failed);
+        }
+        _outbound.Write(data.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken) => _inbound.ReadAsync(buffer, cancellationToken);
+
+    private async Task SendAsync()
+    {
+        var buffer = new byte[64 * 1024];
         try
         {
-            await _outbound.CrossAsync(data.Length, cancellationToken).ConfigureAwait(false);
-            await _inner.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            int count;
+            while ((count = await _outbound.ReadAsync(buffer, _stop.Token).ConfigureAwait(false)) > 0)
+            {
+                await _inner.WriteAsync(buffer.AsMemory(0, count), _stop.Token).ConfigureAwait(false);
+            }
         }
-        finally
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
         {
-            _writeLock.Release();
+            _failed ??= ex;
         }
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    private async Task ReceiveAsync()
     {
-        int read = await _inner.ReadAsync(buffer[..Math.Min(buffer.Length, _readChunk)], cancellationToken).ConfigureAwait(false);
-        if (read > 0)
+        var buffer = new byte[16 * 1024];
+        try
         {
-            await _inbound.CrossAsync(read, cancellationToken).ConfigureAwait(false);
+            int count;
+            while ((count = await _inner.ReadAsync(buffer, _stop.Token).ConfigureAwait(false)) > 0)
+            {
+                _inbound.Write(buffer.AsSpan(0, count));
+            }
         }
-        return read;
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            _failed ??= ex;
+        }
+        finally
+        {
+            // The far end closed (or the link broke): the reader gets what is still on the line, then 0.
+            _inbound.Complete();
+        }
     }
 
     public override async ValueTask DisposeAsync()
     {
+        // What is queued goes out first, as a UART drains its buffer; a dead link or a slow one is given up on.
+        _outbound.Complete();
+        await Task.WhenAny(_sending, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        await _stop.CancelAsync().ConfigureAwait(false);
         await _inner.DisposeAsync().ConfigureAwait(false);
-        _writeLock.Dispose();
+        await Task.WhenAll(_sending, _receiving).ConfigureAwait(false);
+        _stop.Dispose();
     }
 }
