@@ -4,6 +4,7 @@ using Swim.Benchmarks;
 // Microbenchmarks (BenchmarkDotNet):   dotnet run -c Release --project Swim.Benchmarks -- --filter '*'
 // Link utilisation experiment:        dotnet run -c Release --project Swim.Benchmarks -- link
 // Decoder fuzz run (1,000,000 frames): dotnet run -c Release --project Swim.Benchmarks -- fuzz [FRAMES] [SEED]
+// Board fuzz run (requests of every opcode, damaged): dotnet run -c Release --project Swim.Benchmarks -- board-fuzz [FRAMES] [SEED]
 // Emulator verify throughput:         dotnet run -c Release --project Swim.Benchmarks -- emulator
 // Monte-Carlo simulation throughput:   dotnet run -c Release --project Swim.Benchmarks -- simulate
 // Sensitivity/inference, paired:       dotnet run -c Release --project Swim.Benchmarks -- sensitivity-ratio [ROUNDS]
@@ -14,6 +15,8 @@ return args.FirstOrDefault() switch
     "simulate" => SimulationThroughput.Run(Console.Out),
     "sensitivity-ratio" => SensitivityRatio.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15),
     "fuzz" => DecoderFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
+    "board-fuzz" => BoardFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
     _ => RunBenchmarks(args),
 };

@@ -139,9 +139,10 @@ public sealed record ReadRequest : BoardRequest
 
     public override Opcode Opcode => Opcode.Read;
 
-    public override int ItemCount => CellList?.Count ?? RectangleRows * RectangleColumns;
+    /// <remarks>A rectangle's rows times columns can pass int's range (65,535 squared): counted in long, capped.</remarks>
+    public override int ItemCount => CellList?.Count ?? (int)Math.Min(int.MaxValue, (long)RectangleRows * RectangleColumns);
 
-    public override int MaxResponseLength => 2 + 4 * ItemCount;
+    public override int MaxResponseLength => (int)Math.Min(int.MaxValue, 2 + 4L * ItemCount);
 
     public override int PayloadLength => 2 + (CellList is null ? 10 : 2 + CellList.Count * CellAddress.WireLength);
 

@@ -45,7 +45,7 @@ public sealed record ProgramLevelsRequest : BoardRequest
 
     public override Opcode Opcode => Opcode.ProgramLevels;
 
-    public override int ItemCount => Rows * Columns;
+    public override int ItemCount => Rows * Columns;  // the constructor holds a level for each: within int
 
     public override int MaxResponseLength => 2 + ItemCount * CellException.WireLength;
 
@@ -92,11 +92,13 @@ public sealed record ProgramLevelsRequest : BoardRequest
         {
             throw new MalformedPayloadException($"{bits} bits a level is not 1 to 16.");
         }
-        int count = rows * columns;
-        if (r.Remaining != PackedLength(count, bits))
+        long cells = (long)rows * columns;
+        long want = (cells * bits + 7) / 8;
+        if (r.Remaining != want)
         {
-            throw new MalformedPayloadException($"{r.Remaining} bytes of levels for {count} cells of {bits} bits (want {PackedLength(count, bits)}).");
+            throw new MalformedPayloadException($"{r.Remaining} bytes of levels for {cells} cells of {bits} bits (want {want}).");
         }
+        int count = (int)cells;
         ReadOnlySpan<byte> packed = r.Bytes(r.Remaining);
         var levels = new ushort[count];
         for (int i = 0; i < count; i++)

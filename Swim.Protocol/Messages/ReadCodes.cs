@@ -10,9 +10,9 @@ public sealed record ReadCodesRequest(CellAddress Origin, ushort Rows, ushort Co
 
     public override Opcode Opcode => Opcode.ReadCodes;
 
-    public override int ItemCount => Rows * Columns;
+    public override int ItemCount => (int)Math.Min(int.MaxValue, (long)Rows * Columns);
 
-    public override int MaxResponseLength => ReadCodesResponse.HeaderLength + ItemCount * (CodeBits == 8 ? 1 : 2);
+    public override int MaxResponseLength => (int)Math.Min(int.MaxValue, ReadCodesResponse.HeaderLength + (long)ItemCount * (CodeBits == 8 ? 1 : 2));
 
     public override int PayloadLength => WireLength;
 
