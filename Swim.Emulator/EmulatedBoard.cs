@@ -22,7 +22,7 @@ public sealed class EmulatedBoard : IBoardDevice
 
     /// <summary>Everything an emulated board can do; leave PROGRAM_VERIFY out to stand in for firmware without its own loop.</summary>
     public const BoardCapabilities AllCapabilities = BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch
-        | BoardCapabilities.ProgramLevels | BoardCapabilities.ReadCodes;
+        | BoardCapabilities.ProgramLevels | BoardCapabilities.ReadCodes | BoardCapabilities.VerifyLevels;
 
     public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities)
     {
@@ -65,6 +65,8 @@ public sealed class EmulatedBoard : IBoardDevice
         ProgramRequest program => Program(program),
         ProgramVerifyRequest verify => (Info.Capabilities & BoardCapabilities.ProgramVerify) != 0 ? ProgramVerify(verify)
             : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board does not run write-verify itself (no PROGRAM_VERIFY capability); drive it with READ and WRITE_PULSE."),
+        VerifyLevelsRequest verifyLevels => (Info.Capabilities & BoardCapabilities.VerifyLevels) != 0 ? VerifyLevels(verifyLevels)
+            : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board verifies cells one PROGRAM_VERIFY target at a time (no VERIFY_LEVELS capability)."),
         ReadCodesRequest codes => (Info.Capabilities & BoardCapabilities.ReadCodes) != 0 ? ReadCodes(codes)
             : throw new BoardStatusException(StatusCode.UnknownOpcode, "this board answers READ with conductances only (no READ_CODES capability)."),
         ProgramLevelsRequest levels => (Info.Capabilities & BoardCapabilities.ProgramLevels) != 0 ? ProgramLevels(levels)
@@ -168,6 +170,33 @@ public sealed class EmulatedBoard : IBoardDevice
         ProgramTarget[] targets = [.. request.Addresses().Zip(request.Levels, (cell, level) => new ProgramTarget(cell, TargetKind.Level, level))];
         IReadOnlyList<StatusCode> statuses = Program(new ProgramRequest(targets)).Cells;
         return new ProgramLevelsResponse([.. statuses.Select((s, i) => new CellException((ushort)i, s)).Where(e => e.Status != StatusCode.Ok)]);
+    }
+
+    /// <summary>The write-verify loop of PROGRAM_VERIFY over the cells the mask selects, each to its level's conductance.</summary>
+    private VerifyLevelsResponse VerifyLevels(VerifyLevelsRequest request)
+    {
+        if ((long)request.Origin.Row + request.Rows > Geometry.Rows || (long)request.Origin.Column + request.Columns > Geometry.Columns)
+        {
+            throw new BoardStatusException(StatusCode.OutOfRange, "VERIFY_LEVELS rectangle outside the tile.");
+        }
+        if (!(request.ToleranceMicrosiemens > 0) || request.MaxIterations == 0)
+        {
+            throw new BoardStatusException(StatusCode.OutOfRange, "VERIFY_LEVELS needs a positive tolerance and at least one iteration.");
+        }
+        int[] cells = Indices(request.Selected().ToList());
+        var outcomes = new VerifyLevelsOutcome[cells.Length];
+        for (int i = 0; i < cells.Length; i++)
+        {
+            int level = request.Levels[i];
+            if (level >= Info.LevelsPerCell)
+            {
+                outcomes[i] = new VerifyLevelsOutcome(StatusCode.OutOfRange, 0);
+                continue;
+            }
+            VerifyOutcome done = VerifyLoop.Run(Cells, cells[i], Cells.Preset.LevelConductance(level), request.ToleranceMicrosiemens, request.MaxIterations);
+            outcomes[i] = new VerifyLevelsOutcome(done.Status, done.Iterations);
+        }
+        return new VerifyLevelsResponse(outcomes);
     }
 
     private ProgramVerifyResponse ProgramVerify(ProgramVerifyRequest request)

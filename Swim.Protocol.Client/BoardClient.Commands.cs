@@ -152,6 +152,136 @@ public sealed partial class BoardClient
         return [.. parts.SelectMany(p => p)];
     }
 
+    /// <summary>
+    /// The commands <see cref="VerifyLevelsAsync"/> sends for these cells, in order: where the board has VERIFY_LEVELS, a
+    /// masked rectangle for each run of cells of one tile in row-major order (up to max_batch cells, the rectangle no
+    /// sparser than two bytes of mask for each cell it verifies), and PROGRAM_VERIFY lists for the rest; without it,
+    /// PROGRAM_VERIFY lists. A resuming session counts and judges by them.
+    /// </summary>
+    public List<CellSpan> VerifySpans(IReadOnlyList<CellAddress> cells)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        int perList = ItemsPerCommand(VerifyTarget.WireLength);
+        var spans = new List<CellSpan>();
+        if (Board is not { } board || (board.Capabilities & BoardCapabilities.VerifyLevels) == 0)
+        {
+            for (int start = 0; start < cells.Count; start += perList)
+            {
+                spans.Add(new CellSpan(start, Math.Min(perList, cells.Count - start), 0, 0));
+            }
+            return spans;
+        }
+        int bits = ProgramLevelsRequest.BitsFor(board.LevelsPerCell);
+        int listedFrom = 0, listed = 0;
+        for (int i = 0; i < cells.Count;)
+        {
+            (int end, ushort rows, ushort columns) = MaskedRun(cells, i, board, bits);
+            if (end - i >= 2)
+            {
+                Flush();
+                spans.Add(new CellSpan(i, end - i, rows, columns));
+                i = end;
+                continue;
+            }
+            if (listed == 0)
+            {
+                listedFrom = i;
+            }
+            listed++;
+            i++;
+            if (listed == perList)
+            {
+                Flush();
+            }
+        }
+        Flush();
+        return spans;
+
+        void Flush()
+        {
+            if (listed > 0)
+            {
+                spans.Add(new CellSpan(listedFrom, listed, 0, 0));
+                listed = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The longest run from <paramref name="start"/> of cells of one tile in strictly row-major order whose bounding
+    /// rectangle's mask fits the payload and costs at most two bytes a verified cell (a selection of one in sixteen); returns its end and the rectangle.
+    /// </summary>
+    private static (int End, ushort Rows, ushort Columns) MaskedRun(IReadOnlyList<CellAddress> cells, int start, BoardInfo board, int bits)
+    {
+        CellAddress first = cells[start];
+        int top = first.Row, bottom = first.Row, left = first.Column, right = first.Column;
+        int end = start + 1;
+        while (end < cells.Count && end - start < board.MaxBatch)
+        {
+            CellAddress next = cells[end], previous = cells[end - 1];
+            if (next.Tile != first.Tile || next.Row < previous.Row || (next.Row == previous.Row && next.Column <= previous.Column))
+            {
+                break;
+            }
+            int newLeft = Math.Min(left, next.Column), newRight = Math.Max(right, next.Column);
+            long area = (long)(next.Row - top + 1) * (newRight - newLeft + 1);
+            int verified = end - start + 1;
+            long payload = VerifyLevelsRequest.HeaderLength + (area + 7) / 8 + ProgramLevelsRequest.PackedLength(verified, bits);
+            if ((area + 7) / 8 > 2L * verified || payload > board.MaxPayload)
+            {
+                break;
+            }
+            (bottom, left, right) = (next.Row, newLeft, newRight);
+            end++;
+        }
+        return (end, (ushort)(bottom - top + 1), (ushort)(right - left + 1));
+    }
+
+    /// <summary>
+    /// The board's write-verify loop for each cell to its level's conductance (<paramref name="toleranceMicrosiemens"/>,
+    /// at most <paramref name="maxIterations"/> each): VERIFY_LEVELS for stretches of rows where the board has it (a bit a
+    /// cell of mask and the level's bits, not 16 bytes a cell), PROGRAM_VERIFY elsewhere. Returns each cell's status.
+    /// </summary>
+    public async Task<StatusCode[]> VerifyLevelsAsync(IReadOnlyList<CellAddress> cells, IReadOnlyList<int> levels, float toleranceMicrosiemens, ushort maxIterations,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        ArgumentNullException.ThrowIfNull(levels);
+        BoardInfo board = Board ?? throw new InvalidOperationException("IDENTIFY the board first: verifying to levels needs its conductance window.");
+        if (levels.Count != cells.Count)
+        {
+            throw new ArgumentException($"{levels.Count} levels for {cells.Count} cells.", nameof(levels));
+        }
+        double gMin = board.ConductanceMinMicrosiemens, levelStep = (board.ConductanceMaxMicrosiemens - gMin) / (board.LevelsPerCell - 1.0);
+        byte bits = ProgramLevelsRequest.BitsFor(board.LevelsPerCell);
+        Task<StatusCode[]>[] sent = [.. VerifySpans(cells).Select(async span =>
+        {
+            if (span.IsRectangle)
+            {
+                // The rectangle's origin: the first cell's row, the run's leftmost column.
+                var origin = new CellAddress(cells[span.Start].Tile, cells[span.Start].Row,
+                    Enumerable.Range(span.Start, span.Count).Min(i => cells[i].Column));
+                var mask = new bool[span.Rows * span.Columns];
+                for (int i = span.Start; i < span.Start + span.Count; i++)
+                {
+                    mask[(cells[i].Row - origin.Row) * span.Columns + cells[i].Column - origin.Column] = true;
+                }
+                var request = new VerifyLevelsRequest(origin, span.Rows, span.Columns, bits, toleranceMicrosiemens, maxIterations, mask,
+                    [.. Enumerable.Range(span.Start, span.Count).Select(i => checked((ushort)levels[i]))]);
+                VerifyLevelsResponse answer = await SendAsync<VerifyLevelsResponse>(request, cancellationToken).ConfigureAwait(false);
+                return answer.Outcomes.Count == span.Count ? answer.Outcomes.Select(o => o.Status).ToArray()
+                    : throw new IOException($"the board answered a VERIFY_LEVELS of {span.Count} cells with {answer.Outcomes.Count} outcomes.");
+            }
+            VerifyTarget[] targets = [.. Enumerable.Range(span.Start, span.Count)
+                .Select(i => new VerifyTarget(cells[i], (float)(gMin + levels[i] * levelStep), toleranceMicrosiemens, maxIterations))];
+            ProgramVerifyResponse listed = await SendAsync<ProgramVerifyResponse>(new ProgramVerifyRequest(targets), cancellationToken).ConfigureAwait(false);
+            return listed.Outcomes.Count == span.Count ? listed.Outcomes.Select(o => o.Status).ToArray()
+                : throw new IOException($"the board answered a PROGRAM_VERIFY of {span.Count} cells with {listed.Outcomes.Count} outcomes.");
+        })];
+        StatusCode[][] parts = await Task.WhenAll(sent).ConfigureAwait(false);
+        return [.. parts.SelectMany(p => p)];
+    }
+
     /// <summary>The board's own write-verify loop for each target; returns each cell's outcome.</summary>
     public async Task<VerifyOutcome[]> ProgramVerifyAsync(IReadOnlyList<VerifyTarget> targets, CancellationToken cancellationToken = default)
     {

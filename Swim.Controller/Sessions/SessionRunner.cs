@@ -24,7 +24,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
                 // The chunk was sent but its answers were not journalled: send its commands again under their own
                 // numbers, which the board answers from its cache where it ran them; failing that, program only
                 // cells the board never touched.
-                replay = await ReplayAsync("program", start, count).ConfigureAwait(false);
+                replay = await ReplayAsync("program", start, cells).ConfigureAwait(false);
                 if (replay is null)
                 {
                     cells = await UntouchedAsync(cells, unfinished.Before!, byPulses: true).ConfigureAwait(false);
@@ -56,7 +56,8 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         ulong? startNs = budget is null ? null : await BudgetStartAsync().ConfigureAwait(false);
         float tolerance = (float)(options.ToleranceFraction * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
         bool hostLoop = options.HostVerify || (board.Capabilities & BoardCapabilities.ProgramVerify) == 0;
-        await Chunks("verify", verify.Length, hostLoop ? options.ChunkCells : ReplayableChunk(VerifyTarget.WireLength), (start, count, record) =>
+        Func<int, int> chunkCells = hostLoop ? _ => options.ChunkCells : ReplayableVerifyChunks(verify);
+        await Chunks("verify", verify.Length, chunkCells, (start, count, record) =>
             hostLoop ? HostVerifyChunkAsync(verify[start..(start + count)], start, record, tolerance) : BoardVerifyChunkAsync(verify[start..(start + count)], start, record, tolerance),
             results: (start, bytes) =>
             {
@@ -107,7 +108,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         {
             // Replayed, the board's cached answers give every outcome; failing that, cells the board read since
             // the chunk started were verified, their outcome lost and their state final.
-            replay = await ReplayAsync("verify", start, cells.Length).ConfigureAwait(false);
+            replay = await ReplayAsync("verify", start, cells).ConfigureAwait(false);
             if (replay is null)
             {
                 run = await UntouchedAsync(cells, unfinished.Before!, byPulses: false).ConfigureAwait(false);
@@ -118,11 +119,11 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         {
             await StartChunkAsync("verify", start, cells).ConfigureAwait(false);
         }
-        var targets = run.Select(c => new VerifyTarget(plan.Cells[c], plan.TargetConductance(c), tolerance, options.MaxIterations)).ToArray();
-        VerifyOutcome[] answers;
+        StatusCode[] answers;
         using (replay)
         {
-            answers = await client.ProgramVerifyAsync(targets, cancellationToken).ConfigureAwait(false);
+            answers = await client.VerifyLevelsAsync([.. run.Select(c => plan.Cells[c])], [.. run.Select(c => (int)plan.Levels[c])], tolerance, options.MaxIterations,
+                cancellationToken).ConfigureAwait(false);
         }
         var position = new Dictionary<int, int>(cells.Length);
         for (int i = 0; i < cells.Length; i++)
@@ -131,7 +132,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         }
         for (int i = 0; i < run.Length; i++)
         {
-            result[position[run[i]]] = (byte)answers[i].Status;
+            result[position[run[i]]] = (byte)answers[i];
         }
         return result;
     }
@@ -175,18 +176,37 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
     private const int MinimumChunkCells = 1024;
 
     /// <summary>
+    /// Verify chunks cut at the client's command boundaries (a chunk ends where a VERIFY_LEVELS rectangle or a
+    /// PROGRAM_VERIFY list ends, so its commands come out the same on a resume): half the board's cache depth in commands
+    /// a chunk, as for <see cref="ReplayableChunk"/>, and between <see cref="MinimumChunkCells"/> and the options' chunk size in cells.
+    /// </summary>
+    private Func<int, int> ReplayableVerifyChunks(int[] verify)
+    {
+        List<CellSpan> spans = client.VerifySpans([.. verify.Select(c => plan.Cells[c])]);
+        int perChunk = Math.Max(1, board.ResponseCacheDepth / 2);
+        var sizes = new Dictionary<int, int>();
+        for (int next = 0, start = 0; next < spans.Count; start += sizes[start])
+        {
+            int cells = 0, commands = 0;
+            while (next < spans.Count && (commands == 0 || ((commands < perChunk || cells < MinimumChunkCells) && cells + spans[next].Count <= options.ChunkCells)))
+            {
+                cells += spans[next++].Count;
+                commands++;
+            }
+            sizes[start] = cells;
+        }
+        return start => sizes.TryGetValue(start, out int cells) ? cells : options.ChunkCells;
+    }
+
+    /// <summary>
     /// The stretches of a chunk's cells each of its commands covers, as the client cuts them: PROGRAM_LEVELS rectangles
-    /// and PROGRAM lists for programming, PROGRAM_VERIFY lists for verifying. A resume counts and judges by them.
+    /// and PROGRAM lists for programming, VERIFY_LEVELS masked rows and PROGRAM_VERIFY lists for verifying. A resume
+    /// counts and judges by them.
     /// </summary>
     private List<CellSpan> CommandSpans(int[] cells, bool byPulses)
     {
-        if (byPulses)
-        {
-            return client.ProgramSpans([.. cells.Select(c => plan.Cells[c])]);
-        }
-        int perCommand = client.ItemsPerCommand(VerifyTarget.WireLength);
-        return [.. Enumerable.Range(0, (cells.Length + perCommand - 1) / perCommand)
-            .Select(k => new CellSpan(k * perCommand, Math.Min(perCommand, cells.Length - k * perCommand), 0, 0))];
+        CellAddress[] addresses = [.. cells.Select(c => plan.Cells[c])];
+        return byPulses ? client.ProgramSpans(addresses) : client.VerifySpans(addresses);
     }
 
     /// <summary>
@@ -212,10 +232,11 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
     /// them out of the board's cache window (a command never run would then be refused as stale, or worse), or when
     /// the board was reset or lost power since the chunk began (which clears its cache: every command would run again).
     /// </summary>
-    private async Task<IDisposable?> ReplayAsync(string phase, int start, int count)
+    /// <param name="cells">The chunk's cells (plan indices), as its commands were cut from them.</param>
+    private async Task<IDisposable?> ReplayAsync(string phase, int start, int[] cells)
     {
         if (ChunkSeries.Parse(journal?.Fact(SessionJournal.ChunkSeriesFact)) is not { } series
-            || series.Phase != phase || series.FirstCell != start || series.Commands != CommandSpans([.. Enumerable.Range(start, count)], phase == "program").Count
+            || series.Phase != phase || series.FirstCell != start || series.Commands != CommandSpans(cells, phase == "program").Count
             || client.FirstSequence != unchecked(series.FirstSequence + (uint)series.Commands))
         {
             return null;
@@ -306,7 +327,11 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         return [.. untouched];
     }
 
-    private async Task Chunks(string phase, int total, int chunkCells, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
+    private Task Chunks(string phase, int total, int chunkCells, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
+        Func<Task<bool>>? stopBefore = null) => Chunks(phase, total, _ => chunkCells, work, results, stopBefore);
+
+    /// <param name="chunkCellsAt">How many cells the chunk that begins at a cell holds (when no journal says otherwise).</param>
+    private async Task Chunks(string phase, int total, Func<int, int> chunkCellsAt, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
         Func<Task<bool>>? stopBefore = null)
     {
         progress?.Report(new SessionProgress(phase, 0, total));
@@ -314,7 +339,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         {
             ChunkRecord? record = journal?.Find(phase, start);
             // A journalled chunk keeps the size it was started with (a journal from a Swim that cut chunks otherwise).
-            count = record?.Count ?? Math.Min(chunkCells, total - start);
+            count = record?.Count ?? Math.Min(chunkCellsAt(start), total - start);
             byte[]? result;
             if (record is { Done: true })
             {

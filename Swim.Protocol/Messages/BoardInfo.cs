@@ -13,6 +13,7 @@ public enum BoardCapabilities : uint
     Batch = 1 << 3,
     ProgramLevels = 1 << 4,
     ReadCodes = 1 << 5,
+    VerifyLevels = 1 << 6,
 }
 
 /// <summary>Pulse limits the board enforces: a WRITE_PULSE outside them is refused whole, before any pulse.</summary>

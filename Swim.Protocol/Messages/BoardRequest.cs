@@ -44,6 +44,7 @@ public abstract record BoardRequest
             Opcode.Counters => new CountersRequest(ReadList(ref r, (ref PayloadReader x) => x.Cell())),
             Opcode.ProgramLevels => ProgramLevelsRequest.Read(ref r),
             Opcode.ReadCodes => ReadCodesRequest.Read(ref r),
+            Opcode.VerifyLevels => VerifyLevelsRequest.Read(ref r),
             _ => throw new UnknownOpcodeException((byte)opcode),
         };
         r.End();

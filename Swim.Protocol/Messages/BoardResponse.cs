@@ -33,6 +33,7 @@ public abstract record BoardResponse
             Opcode.Status => new StatusResponse(new BoardStatus(r.U8(), r.U64(), r.U64(), r.U32(), r.U32(), r.U32(), r.U32(), r.U32(), r.U64(), r.U64(), r.U64(), r.U32())),
             Opcode.Counters => new CountersResponse(BoardRequest.ReadList(ref r, (ref PayloadReader x) => new CellCounters(x.U32(), x.U32(), x.U64()))),
             Opcode.ReadCodes => ReadCodesResponse.Read(ref r),
+            Opcode.VerifyLevels => new VerifyLevelsResponse(BoardRequest.ReadList(ref r, (ref PayloadReader x) => new VerifyLevelsOutcome((StatusCode)x.U8(), x.U16()))),
             Opcode.ProgramLevels => new ProgramLevelsResponse(BoardRequest.ReadList(ref r, (ref PayloadReader x) => new CellException(x.U16(), (StatusCode)x.U8()))),
             _ => throw new UnknownOpcodeException((byte)opcode),
         };

@@ -14,4 +14,5 @@ public enum Opcode : byte
     Counters = 0x09,
     ProgramLevels = 0x0A,
     ReadCodes = 0x0B,
+    VerifyLevels = 0x0C,
 }

@@ -18,7 +18,7 @@ public sealed class BoardErrorTests
     private static readonly OnnxModel s_lenet = BundledLeNet.Model;
     private static readonly Lazy<SensitivityResult> s_sensitivity = new(() => BundledLeNet.Sensitivity(300, 150));
 
-    /// <summary>The emulated board, except that the N-th PROGRAM_VERIFY fails with INTERNAL_ERROR (and changes nothing).</summary>
+    /// <summary>The emulated board, except that the N-th PROGRAM_VERIFY or VERIFY_LEVELS fails with INTERNAL_ERROR (and changes nothing).</summary>
     private sealed class FailingBoard(EmulatedBoard inner, int failAt) : DelegatingDevice(inner)
     {
         private int _verifies;
@@ -27,7 +27,7 @@ public sealed class BoardErrorTests
 
         public override BoardResponse Execute(BoardRequest request)
         {
-            if (Failing && request is ProgramVerifyRequest && ++_verifies == failAt)
+            if (Failing && request is ProgramVerifyRequest or VerifyLevelsRequest && ++_verifies == failAt)
             {
                 throw new BoardStatusException(StatusCode.InternalError, "charge pump fault");
             }

@@ -109,9 +109,9 @@ public sealed class ProgrammingSessionTests
         ProgrammingResult small = await WithBudget(0.1);
         ProgrammingResult large = await WithBudget(0.4);
 
-        Assert.InRange(small.CellsVerified, 4096, large.CellsVerified - 1);
+        // Whole chunks: at least one, cut at command boundaries (at most 4,096 cells, at least 1,024 or half the cache in commands).
+        Assert.InRange(small.CellsVerified, 1024, large.CellsVerified - 1);
         Assert.InRange(large.CellsVerified, 1, 491_759);
-        Assert.Equal(0, small.CellsVerified % 4096);
         // Write-verify spent the budget, give or take the last chunk (open loop and read back are the same in all runs).
         double smallVerify = (small.DeviceTimeNs - open.DeviceTimeNs) / 1e9;
         Assert.InRange(smallVerify, 0.1, 0.1 + 0.05);

@@ -241,6 +241,12 @@ public sealed class SessionResumeTests
                         Verifies[Inner.IndexOf(target.Cell)]++;
                     }
                     break;
+                case VerifyLevelsRequest verifyLevels:
+                    foreach (CellAddress cell in verifyLevels.Selected())
+                    {
+                        Verifies[Inner.IndexOf(cell)]++;
+                    }
+                    break;
             }
             return base.Execute(request);
         }
@@ -270,12 +276,12 @@ public sealed class SessionResumeTests
 
     private static bool InPhase(byte opcode, string phase) => phase == "program"
         ? opcode is (byte)Opcode.Program or (byte)Opcode.ProgramLevels
-        : opcode == (byte)Opcode.ProgramVerify;
+        : opcode is (byte)Opcode.ProgramVerify or (byte)Opcode.VerifyLevels;
 
     /// <summary>
     /// The number (from 1) of the frame that carries <paramref name="command"/> (from 0) of the <paramref name="chunk"/>-th
     /// chunk of a phase, as an uninterrupted session sends them: a chunk's commands are a run of PROGRAM and
-    /// PROGRAM_LEVELS (or PROGRAM_VERIFY) frames, the runs parted by each chunk's STATUS and snapshot. A kill right after
+    /// PROGRAM_LEVELS (or PROGRAM_VERIFY and VERIFY_LEVELS) frames, the runs parted by each chunk's STATUS and snapshot. A kill right after
     /// it leaves that chunk in flight.
     /// </summary>
     private static async Task<int> CommandFrame(string phase, int chunk, int command, BoardCapabilities capabilities = EmulatedBoard.AllCapabilities,
