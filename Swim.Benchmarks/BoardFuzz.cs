@@ -89,8 +89,8 @@ public static class BoardFuzz
         {
             return BoardRequest.Decode((Opcode)opcode, payload) switch
             {
-                WritePulseRequest or ProgramRequest or ProgramVerifyRequest or ProgramLevelsRequest => true,
-                BatchRequest batch => batch.Requests.Any(r => r is WritePulseRequest or ProgramRequest or ProgramVerifyRequest or ProgramLevelsRequest),
+                WritePulseRequest or ProgramRequest or ProgramVerifyRequest or ProgramLevelsRequest or VerifyLevelsRequest => true,
+                BatchRequest batch => batch.Requests.Any(r => r is WritePulseRequest or ProgramRequest or ProgramVerifyRequest or ProgramLevelsRequest or VerifyLevelsRequest),
                 _ => false,
             };
         }
@@ -122,6 +122,11 @@ public static class BoardFuzz
             case 6: return new CountersRequest(Some(Cell));
             case 7: return new ReadCodesRequest(Cell(), Side(), Side(), (byte)r.Next(3), r.Next(2) == 0 ? (byte)8 : (byte)16);
             case 8:
+                ushort height = Side(), width = Side();
+                byte levelBits = (byte)r.Next(1, 5);
+                bool[] mask = [.. Enumerable.Range(0, height * width).Select(_ => r.Next(4) == 0)];
+                return new VerifyLevelsRequest(Cell(), height, width, levelBits, (float)(r.NextDouble() * 3 - 0.2), (ushort)r.Next(0, 12), mask,
+                    [.. mask.Where(m => m).Select(_ => (ushort)r.Next(1 << levelBits))]);
             case 9:
                 ushort rows = Side(), columns = Side();
                 byte bits = (byte)r.Next(1, 5);

@@ -68,7 +68,7 @@ public sealed class EmulatorHostTests
             }
             answered++;
         }
-        Assert.Equal(14, answered);
+        Assert.Equal(15, answered);
         await link.DisposeAsync();
     }
 

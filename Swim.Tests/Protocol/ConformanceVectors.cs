@@ -133,6 +133,12 @@ internal static class ConformanceVectors
             StatusCode.Ok, new ReadCodesRequest(new CellAddress(0, 16, 0), 1, 4, 2, 8)),
         new("read-codes-response", "READ_CODES: 1 uS + code x 0.5 uS; codes 0, 17, 200, 255 are 1, 9.5, 101 and 128.5 uS", 23, FrameFlags.Response, Opcode.ReadCodes,
             StatusCode.Ok, new ReadCodesResponse(1f, 0.5f, 8, [0, 17, 200, 255])),
+        new("verify-levels-request", "VERIFY_LEVELS of 2 x 5 cells of tile 2 from row 7, column 3, 2 bits a level, 0.5 uS, at most 20 iterations: cells 1, 4 and 8 to levels 3, 0 and 2",
+            24, FrameFlags.None, Opcode.VerifyLevels, StatusCode.Ok,
+            new VerifyLevelsRequest(new CellAddress(2, 7, 3), 2, 5, 2, 0.5f, 20, [false, true, false, false, true, false, false, false, true, false], [3, 0, 2])),
+        new("verify-levels-response", "VERIFY_LEVELS: the first converged in 4 iterations, the second was in band at once, the third did not converge in 20",
+            24, FrameFlags.Response, Opcode.VerifyLevels, StatusCode.Ok,
+            new VerifyLevelsResponse([new VerifyLevelsOutcome(StatusCode.Ok, 4), new VerifyLevelsOutcome(StatusCode.Ok, 0), new VerifyLevelsOutcome(StatusCode.DidNotConverge, 20)])),
         new("internal-error-refusal", "WRITE_PULSE failed in the firmware: INTERNAL_ERROR; the host reads the cells back before going on", 21,
             FrameFlags.Response, Opcode.WritePulse, StatusCode.InternalError, null),
     ];

@@ -15,7 +15,7 @@ internal static class SpecPayloads
     public static readonly IReadOnlyDictionary<string, byte> Opcodes = new Dictionary<string, byte>
     {
         ["IDENTIFY"] = 1, ["RESET"] = 2, ["READ"] = 3, ["WRITE_PULSE"] = 4, ["PROGRAM"] = 5, ["PROGRAM_VERIFY"] = 6,
-        ["BATCH"] = 7, ["STATUS"] = 8, ["COUNTERS"] = 9, ["PROGRAM_LEVELS"] = 10, ["READ_CODES"] = 11,
+        ["BATCH"] = 7, ["STATUS"] = 8, ["COUNTERS"] = 9, ["PROGRAM_LEVELS"] = 10, ["READ_CODES"] = 11, ["VERIFY_LEVELS"] = 12,
     };
 
     /// <summary>Section 6's status codes by name.</summary>
@@ -40,13 +40,7 @@ internal static class SpecPayloads
                 ReadRequest(w, fields);
                 break;
             case 4:
-                w.List(fields["pulses"]!.AsArray(), p =>
-                {
-                    w.Cell(p["cell"]!);
-                    w.U8((string)p["polarity"]! == "SET" ? (byte)0 : (byte)1);
-                    w.F32((float)p["amplitude_volts"]!);
-                    w.U32((uint)p["width_ns"]!);
-                });
+                WritePulseRequest(w, fields);
                 break;
             case 5:
                 w.List(fields["targets"]!.AsArray(), t =>
@@ -75,11 +69,10 @@ internal static class SpecPayloads
                 ProgramLevelsRequest(w, fields);
                 break;
             case 11:
-                w.Cell(fields["origin"]!);
-                w.U16((int)fields["rows"]!);
-                w.U16((int)fields["columns"]!);
-                w.U8((byte)(int)fields["samples"]!);
-                w.U8((byte)(int)fields["code_bits"]!);
+                ReadCodesRequest(w, fields);
+                break;
+            case 12:
+                VerifyLevelsRequest(w, fields);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no request layout in section 5");
@@ -108,6 +101,57 @@ internal static class SpecPayloads
             }
         }
         w.Bytes(packed);
+    }
+
+    /// <summary>VERIFY_LEVELS: origin, size, bits, tolerance, iteration limit, the mask a bit a cell, then the selected cells' levels packed.</summary>
+    private static void VerifyLevelsRequest(Writer w, JsonNode fields)
+    {
+        w.Cell(fields["origin"]!);
+        w.U16((int)fields["rows"]!);
+        w.U16((int)fields["columns"]!);
+        int bits = (int)fields["bits_per_level"]!;
+        w.U8((byte)bits);
+        w.F32((float)fields["tolerance_microsiemens"]!);
+        w.U16((int)fields["max_iterations"]!);
+        JsonArray mask = fields["mask"]!.AsArray();
+        var maskBytes = new byte[(mask.Count + 7) / 8];
+        for (int i = 0; i < mask.Count; i++)
+        {
+            maskBytes[i / 8] |= (bool)mask[i]! ? (byte)(1 << (i % 8)) : (byte)0;
+        }
+        w.Bytes(maskBytes);
+        JsonArray levels = fields["levels"]!.AsArray();
+        var packed = new byte[(levels.Count * bits + 7) / 8];
+        for (int i = 0; i < levels.Count; i++)
+        {
+            for (int b = 0; b < bits; b++)
+            {
+                if (((int)levels[i]! >> b & 1) == 1)
+                {
+                    packed[(i * bits + b) / 8] |= (byte)(1 << ((i * bits + b) % 8));
+                }
+            }
+        }
+        w.Bytes(packed);
+    }
+
+    /// <summary>WRITE_PULSE: a list of pulses, each cell, polarity, amplitude and width.</summary>
+    private static void WritePulseRequest(Writer w, JsonNode fields) => w.List(fields["pulses"]!.AsArray(), p =>
+    {
+        w.Cell(p["cell"]!);
+        w.U8((string)p["polarity"]! == "SET" ? (byte)0 : (byte)1);
+        w.F32((float)p["amplitude_volts"]!);
+        w.U32((uint)p["width_ns"]!);
+    });
+
+    /// <summary>READ_CODES: origin, rows, columns, samples, code bits.</summary>
+    private static void ReadCodesRequest(Writer w, JsonNode fields)
+    {
+        w.Cell(fields["origin"]!);
+        w.U16((int)fields["rows"]!);
+        w.U16((int)fields["columns"]!);
+        w.U8((byte)(int)fields["samples"]!);
+        w.U8((byte)(int)fields["code_bits"]!);
     }
 
     /// <summary>READ: a list of cells, or a rectangle from an origin.</summary>
@@ -163,13 +207,7 @@ internal static class SpecPayloads
                 w.List(fields["cells"]!.AsArray(), s => w.U8(Statuses[(string)s!]));
                 break;
             case 6:
-                w.List(fields["outcomes"]!.AsArray(), o =>
-                {
-                    w.U8(Statuses[(string)o["status"]!]);
-                    w.U16((int)o["iterations"]!);
-                    w.U16((int)o["pulses"]!);
-                    w.F32((float)o["final_microsiemens"]!);
-                });
+                ProgramVerifyResponse(w, fields);
                 break;
             case 7:
                 BatchResponse(w, fields);
@@ -178,12 +216,7 @@ internal static class SpecPayloads
                 StatusResponse(w, fields["status"]!);
                 break;
             case 9:
-                w.List(fields["cells"]!.AsArray(), c =>
-                {
-                    w.U32((uint)c["pulses"]!);
-                    w.U32((uint)c["reads"]!);
-                    w.U64((ulong)c["device_time_ns"]!);
-                });
+                CountersResponse(w, fields);
                 break;
             case 10:
                 w.List(fields["exceptions"]!.AsArray(), e =>
@@ -195,11 +228,35 @@ internal static class SpecPayloads
             case 11:
                 ReadCodesResponse(w, fields);
                 break;
+            case 12:
+                w.List(fields["outcomes"]!.AsArray(), o =>
+                {
+                    w.U8(Statuses[(string)o["status"]!]);
+                    w.U16((int)o["iterations"]!);
+                });
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no response layout in section 5");
         }
         return w.ToArray();
     }
+
+    /// <summary>PROGRAM_VERIFY: a list of outcomes, each status, iterations, pulses and final conductance.</summary>
+    private static void ProgramVerifyResponse(Writer w, JsonNode fields) => w.List(fields["outcomes"]!.AsArray(), o =>
+    {
+        w.U8(Statuses[(string)o["status"]!]);
+        w.U16((int)o["iterations"]!);
+        w.U16((int)o["pulses"]!);
+        w.F32((float)o["final_microsiemens"]!);
+    });
+
+    /// <summary>COUNTERS: a list of per-cell pulses, reads and device time.</summary>
+    private static void CountersResponse(Writer w, JsonNode fields) => w.List(fields["cells"]!.AsArray(), c =>
+    {
+        w.U32((uint)c["pulses"]!);
+        w.U32((uint)c["reads"]!);
+        w.U64((ulong)c["device_time_ns"]!);
+    });
 
     /// <summary>READ_CODES: zero and step, the code width, then the list of codes of that width.</summary>
     private static void ReadCodesResponse(Writer w, JsonNode fields)

@@ -11,8 +11,9 @@ public static class RandomMessages
 
     private static T[] Many<T>(Random r, Func<T> item, int most = 40) => Enumerable.Range(0, r.Next(most)).Select(_ => item()).ToArray();
 
-    public static BoardRequest Request(Random r, bool allowBatch = true) => r.Next(allowBatch ? 12 : 11) switch
+    public static BoardRequest Request(Random r, bool allowBatch = true) => r.Next(allowBatch ? 13 : 12) switch
     {
+        11 => VerifyLevels(r),
         9 => Levels(r),
         10 => new ReadCodesRequest(Cell(r), (ushort)r.Next(1, 64), (ushort)r.Next(1, 64), (byte)r.Next(1, 9), r.Next(2) == 0 ? (byte)8 : (byte)16),
         0 => new IdentifyRequest(),
@@ -27,6 +28,14 @@ public static class RandomMessages
         _ => new BatchRequest(Many(r, () => Request(r, allowBatch: false), 6)),
     };
 
+    private static VerifyLevelsRequest VerifyLevels(Random r)
+    {
+        ushort rows = (ushort)r.Next(0, 4), columns = (ushort)r.Next(0, 40);
+        byte bits = (byte)r.Next(1, 17);
+        bool[] mask = [.. Enumerable.Range(0, rows * columns).Select(_ => r.Next(3) == 0)];
+        return new VerifyLevelsRequest(Cell(r), rows, columns, bits, F(r), (ushort)r.Next(100), mask, [.. mask.Where(m => m).Select(_ => (ushort)r.Next(1 << bits))]);
+    }
+
     private static ProgramLevelsRequest Levels(Random r)
     {
         ushort rows = (ushort)r.Next(0, 5), columns = (ushort)r.Next(0, 70);
@@ -34,8 +43,9 @@ public static class RandomMessages
         return new ProgramLevelsRequest(Cell(r), rows, columns, bits, [.. Enumerable.Range(0, rows * columns).Select(_ => (ushort)r.Next(1 << bits))]);
     }
 
-    public static BoardResponse Response(Random r, bool allowBatch = true) => r.Next(allowBatch ? 11 : 10) switch
+    public static BoardResponse Response(Random r, bool allowBatch = true) => r.Next(allowBatch ? 12 : 11) switch
     {
+        10 => new VerifyLevelsResponse(Many(r, () => new VerifyLevelsOutcome((StatusCode)r.Next(0, 15), (ushort)r.Next(65536)))),
         8 => new ProgramLevelsResponse(Many(r, () => new CellException((ushort)r.Next(65536), (StatusCode)r.Next(0, 15)))),
         9 => r.Next(2) == 0 ? new ReadCodesResponse(F(r), F(r), 8, Many(r, () => (ushort)r.Next(256)))
             : new ReadCodesResponse(F(r), F(r), 16, Many(r, () => (ushort)r.Next(65536))),

@@ -21,7 +21,7 @@ import time
 import zlib
 
 # Section 5 opcodes and section 6 status codes.
-IDENTIFY, RESET, READ, WRITE_PULSE, PROGRAM, PROGRAM_VERIFY, BATCH, STATUS, COUNTERS, PROGRAM_LEVELS, READ_CODES = range(1, 12)
+IDENTIFY, RESET, READ, WRITE_PULSE, PROGRAM, PROGRAM_VERIFY, BATCH, STATUS, COUNTERS, PROGRAM_LEVELS, READ_CODES, VERIFY_LEVELS = range(1, 13)
 OK, BAD_CRC, BAD_LENGTH, UNKNOWN_OPCODE, BAD_VERSION, OUT_OF_RANGE, OUTSIDE_SOA, BUSY, DID_NOT_CONVERGE, \
     CELL_STUCK, BATCH_TOO_LARGE, MALFORMED, NESTED_BATCH, INTERNAL_ERROR, STALE_SEQUENCE = range(15)
 FLAG_RESPONSE, FLAG_REPLAYED = 1, 2
@@ -391,6 +391,26 @@ def main() -> int:
         check("READ_CODES with 12-bit codes is MALFORMED", b.call(READ_CODES, codes_rect + bytes([12]))[3] == MALFORMED)
     else:
         check("without READ_CODES capability, READ_CODES is UNKNOWN_OPCODE", b.call(READ_CODES, codes_rect + bytes([8]))[3] == UNKNOWN_OPCODE)
+
+    # VERIFY_LEVELS, when offered: cells 0, 3 and 5 of a 2 x 4 rectangle, to levels, within a tolerance.
+    tol = 0.02 * span
+    sel_levels = [L - 1, 0, L // 2]
+    vl_mask = (1 << 0) | (1 << 3) | (1 << 5)
+    vl_packed = 0
+    for i, level in enumerate(sel_levels):
+        vl_packed |= level << (i * bits)
+    vl = cell(tile, 10, 0) + struct.pack("<HHBfH", 2, 4, bits, tol, 30) + bytes([vl_mask]) + vl_packed.to_bytes((3 * bits + 7) // 8, "little")
+    if caps & 64:
+        ans = b.call(VERIFY_LEVELS, vl)
+        outs = [struct.unpack("<BH", ans[4][2 + 3 * i:5 + 3 * i]) for i in range(3)] if ans[3] == OK and len(ans[4]) == 11 else []
+        back = floats(b.call(READ, struct.pack("<BB", 0, 4) + lst([cell(tile, 10, 0), cell(tile, 10, 3), cell(tile, 11, 1)]))[4])
+        check("VERIFY_LEVELS answers 3 bytes a selected cell, and cells OK read back near their levels",
+              len(outs) == 3 and all(st != OK or abs(v - (g_min + lv * span / (L - 1))) < tol + 0.05 * span for (st, _), v, lv in zip(outs, back, sel_levels)),
+              f"{outs} {back}")
+        check("VERIFY_LEVELS with tolerance 0 is OUT_OF_RANGE", b.call(VERIFY_LEVELS, vl[:11] + struct.pack("<f", 0.0) + vl[15:])[3] == OUT_OF_RANGE)
+        check("VERIFY_LEVELS with a byte too many is MALFORMED", b.call(VERIFY_LEVELS, vl + b"\x00")[3] == MALFORMED)
+    else:
+        check("without VERIFY_LEVELS capability, VERIFY_LEVELS is UNKNOWN_OPCODE", b.call(VERIFY_LEVELS, vl)[3] == UNKNOWN_OPCODE)
 
     check("an opcode not in the protocol is UNKNOWN_OPCODE", b.call(0x42)[3] == UNKNOWN_OPCODE)
 
