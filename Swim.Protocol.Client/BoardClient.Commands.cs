@@ -113,7 +113,7 @@ public sealed partial class BoardClient
         int perList = ItemsPerCommand(ProgramTarget.WireLength);
         if (Board is not { } board || (board.Capabilities & BoardCapabilities.ProgramLevels) == 0)
         {
-            return [.. Enumerable.Range(0, (cells.Count + perList - 1) / perList).Select(k => new CellSpan(k * perList, Math.Min(perList, cells.Count - k * perList), 0, 0))];
+            return CellSpans.Cut(cells.Count, perList, _ => null);
         }
         // A rectangle's levels must fit the payload too: at most max_payload - header bytes of packed bits.
         int bits = ProgramLevelsRequest.BitsFor(board.LevelsPerCell);
@@ -162,49 +162,13 @@ public sealed partial class BoardClient
     {
         ArgumentNullException.ThrowIfNull(cells);
         int perList = ItemsPerCommand(VerifyTarget.WireLength);
-        var spans = new List<CellSpan>();
         if (Board is not { } board || (board.Capabilities & BoardCapabilities.VerifyLevels) == 0)
         {
-            for (int start = 0; start < cells.Count; start += perList)
-            {
-                spans.Add(new CellSpan(start, Math.Min(perList, cells.Count - start), 0, 0));
-            }
-            return spans;
+            return CellSpans.Cut(cells.Count, perList, _ => null);
         }
         int bits = ProgramLevelsRequest.BitsFor(board.LevelsPerCell);
-        int listedFrom = 0, listed = 0;
-        for (int i = 0; i < cells.Count;)
-        {
-            (int end, ushort rows, ushort columns) = MaskedRun(cells, i, board, bits);
-            if (end - i >= 2)
-            {
-                Flush();
-                spans.Add(new CellSpan(i, end - i, rows, columns));
-                i = end;
-                continue;
-            }
-            if (listed == 0)
-            {
-                listedFrom = i;
-            }
-            listed++;
-            i++;
-            if (listed == perList)
-            {
-                Flush();
-            }
-        }
-        Flush();
-        return spans;
-
-        void Flush()
-        {
-            if (listed > 0)
-            {
-                spans.Add(new CellSpan(listedFrom, listed, 0, 0));
-                listed = 0;
-            }
-        }
+        return CellSpans.Cut(cells.Count, perList, start => MaskedRun(cells, start, board, bits) is var (end, rows, columns) && end - start >= 2
+            ? new CellSpan(start, end - start, rows, columns) : null);
     }
 
     /// <summary>

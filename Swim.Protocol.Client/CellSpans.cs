@@ -27,36 +27,51 @@ public static class CellSpans
     {
         ArgumentNullException.ThrowIfNull(cells);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCells, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxListed, 1);
-        maxListed = Math.Min(maxListed, maxCells);
-        var spans = new List<CellSpan>();
-        int listedFrom = 0, listed = 0;
-        int i = 0;
-        while (i < cells.Count)
+        return Cut(cells.Count, Math.Min(maxListed, maxCells), start =>
         {
-            int width = RowRun(cells, i, maxCells);
+            int width = RowRun(cells, start, maxCells);
             if (width < MinimumRun)
             {
-                if (listed == 0)
-                {
-                    listedFrom = i;
-                }
-                listed++;
-                i++;
-                if (listed == maxListed)
-                {
-                    Flush();
-                }
-                continue;
+                return null;
             }
-            Flush();
             int height = 1;
-            while ((height + 1) * width <= maxCells && IsRow(cells, i + height * width, width, cells[i], height))
+            while ((height + 1) * width <= maxCells && IsRow(cells, start + height * width, width, cells[start], height))
             {
                 height++;
             }
-            spans.Add(new CellSpan(i, height * width, (ushort)height, (ushort)width));
-            i += height * width;
+            return new CellSpan(start, height * width, (ushort)height, (ushort)width);
+        });
+    }
+
+    /// <summary>
+    /// Cuts <paramref name="count"/> cells into spans: where <paramref name="rectangleAt"/> finds a rectangle starting at a
+    /// cell, that rectangle; the cells between go in lists of at most <paramref name="maxListed"/>.
+    /// </summary>
+    public static List<CellSpan> Cut(int count, int maxListed, Func<int, CellSpan?> rectangleAt)
+    {
+        ArgumentNullException.ThrowIfNull(rectangleAt);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxListed, 1);
+        var spans = new List<CellSpan>();
+        int listedFrom = 0, listed = 0;
+        for (int i = 0; i < count;)
+        {
+            if (rectangleAt(i) is { } rectangle)
+            {
+                Flush();
+                spans.Add(rectangle);
+                i += rectangle.Count;
+                continue;
+            }
+            if (listed == 0)
+            {
+                listedFrom = i;
+            }
+            listed++;
+            i++;
+            if (listed == maxListed)
+            {
+                Flush();
+            }
         }
         Flush();
         return spans;

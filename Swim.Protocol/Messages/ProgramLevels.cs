@@ -52,7 +52,7 @@ public sealed record ProgramLevelsRequest : BoardRequest
     public override int PayloadLength => HeaderLength + PackedLength(ItemCount, BitsPerLevel);
 
     /// <summary>Bytes that <paramref name="count"/> levels of <paramref name="bits"/> bits take packed.</summary>
-    public static int PackedLength(int count, int bits) => (count * bits + 7) / 8;
+    public static int PackedLength(int count, int bits) => PackedLevels.Length(count, bits);
 
     /// <summary>The bits a level index of a cell with <paramref name="levels"/> levels needs.</summary>
     public static byte BitsFor(int levels) => (byte)Math.Max(1, 32 - int.LeadingZeroCount(Math.Max(1, levels - 1)));
@@ -67,20 +67,7 @@ public sealed record ProgramLevelsRequest : BoardRequest
         writer.U16(Rows);
         writer.U16(Columns);
         writer.U8(BitsPerLevel);
-        // Little-endian bit order: level i occupies bits i * b .. i * b + b - 1 of the stream, bit k being bit k % 8 of byte k / 8.
-        Span<byte> packed = new byte[PackedLength(ItemCount, BitsPerLevel)];
-        for (int i = 0; i < Levels.Count; i++)
-        {
-            for (int b = 0; b < BitsPerLevel; b++)
-            {
-                if ((Levels[i] >> b & 1) != 0)
-                {
-                    int bit = i * BitsPerLevel + b;
-                    packed[bit >> 3] |= (byte)(1 << (bit & 7));
-                }
-            }
-        }
-        writer.Bytes(packed);
+        writer.Bytes(PackedLevels.Pack(Levels, BitsPerLevel));
     }
 
     internal static ProgramLevelsRequest Read(ref PayloadReader r)
@@ -99,23 +86,7 @@ public sealed record ProgramLevelsRequest : BoardRequest
             throw new MalformedPayloadException($"{r.Remaining} bytes of levels for {cells} cells of {bits} bits (want {want}).");
         }
         int count = (int)cells;
-        ReadOnlySpan<byte> packed = r.Bytes(r.Remaining);
-        var levels = new ushort[count];
-        for (int i = 0; i < count; i++)
-        {
-            int value = 0;
-            for (int b = 0; b < bits; b++)
-            {
-                int bit = i * bits + b;
-                value |= (packed[bit >> 3] >> (bit & 7) & 1) << b;
-            }
-            levels[i] = (ushort)value;
-        }
-        int used = count * bits;
-        if (used % 8 != 0 && packed[^1] >> (used % 8) != 0)
-        {
-            throw new MalformedPayloadException("the bits after the last level are not 0.");
-        }
+        ushort[] levels = PackedLevels.Unpack(r.Bytes(r.Remaining), count, bits);
         return new ProgramLevelsRequest(origin, rows, columns, bits, levels);
     }
 

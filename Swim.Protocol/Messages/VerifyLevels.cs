@@ -83,19 +83,7 @@ public sealed record VerifyLevelsRequest : BoardRequest
             }
         }
         writer.Bytes(mask);
-        Span<byte> packed = new byte[ProgramLevelsRequest.PackedLength(Levels.Count, BitsPerLevel)];
-        for (int i = 0; i < Levels.Count; i++)
-        {
-            for (int b = 0; b < BitsPerLevel; b++)
-            {
-                if ((Levels[i] >> b & 1) != 0)
-                {
-                    int bit = i * BitsPerLevel + b;
-                    packed[bit >> 3] |= (byte)(1 << (bit & 7));
-                }
-            }
-        }
-        writer.Bytes(packed);
+        writer.Bytes(PackedLevels.Pack(Levels, BitsPerLevel));
     }
 
     internal static VerifyLevelsRequest Read(ref PayloadReader r)
@@ -131,23 +119,7 @@ public sealed record VerifyLevelsRequest : BoardRequest
         {
             throw new MalformedPayloadException($"{r.Remaining} bytes of levels for {selected} selected cells of {bits} bits.");
         }
-        ReadOnlySpan<byte> packed = r.Bytes(r.Remaining);
-        var levels = new ushort[selected];
-        for (int i = 0; i < selected; i++)
-        {
-            int value = 0;
-            for (int b = 0; b < bits; b++)
-            {
-                int bit = i * bits + b;
-                value |= (packed[bit >> 3] >> (bit & 7) & 1) << b;
-            }
-            levels[i] = (ushort)value;
-        }
-        int used = selected * bits;
-        if (used % 8 != 0 && packed[^1] >> (used % 8) != 0)
-        {
-            throw new MalformedPayloadException("the bits after the last level are not 0.");
-        }
+        ushort[] levels = PackedLevels.Unpack(r.Bytes(r.Remaining), selected, bits);
         return new VerifyLevelsRequest(origin, rows, columns, bits, tolerance, maxIterations, mask, levels);
     }
 

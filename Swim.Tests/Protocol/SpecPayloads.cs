@@ -88,19 +88,7 @@ internal static class SpecPayloads
         w.U16((int)fields["columns"]!);
         int bits = (int)fields["bits_per_level"]!;
         w.U8((byte)bits);
-        JsonArray levels = fields["levels"]!.AsArray();
-        var packed = new byte[(levels.Count * bits + 7) / 8];
-        for (int i = 0; i < levels.Count; i++)
-        {
-            for (int b = 0; b < bits; b++)
-            {
-                if (((int)levels[i]! >> b & 1) == 1)
-                {
-                    packed[(i * bits + b) / 8] |= (byte)(1 << ((i * bits + b) % 8));
-                }
-            }
-        }
-        w.Bytes(packed);
+        w.Bytes(Packed(fields["levels"]!.AsArray(), bits));
     }
 
     /// <summary>VERIFY_LEVELS: origin, size, bits, tolerance, iteration limit, the mask a bit a cell, then the selected cells' levels packed.</summary>
@@ -120,7 +108,12 @@ internal static class SpecPayloads
             maskBytes[i / 8] |= (bool)mask[i]! ? (byte)(1 << (i % 8)) : (byte)0;
         }
         w.Bytes(maskBytes);
-        JsonArray levels = fields["levels"]!.AsArray();
+        w.Bytes(Packed(fields["levels"]!.AsArray(), bits));
+    }
+
+    /// <summary>Levels of <paramref name="bits"/> bits, level i at bits i x b onward, bit k of the stream bit k % 8 of byte k / 8.</summary>
+    private static byte[] Packed(JsonArray levels, int bits)
+    {
         var packed = new byte[(levels.Count * bits + 7) / 8];
         for (int i = 0; i < levels.Count; i++)
         {
@@ -132,7 +125,7 @@ internal static class SpecPayloads
                 }
             }
         }
-        w.Bytes(packed);
+        return packed;
     }
 
     /// <summary>WRITE_PULSE: a list of pulses, each cell, polarity, amplitude and width.</summary>

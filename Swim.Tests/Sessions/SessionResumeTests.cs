@@ -81,7 +81,9 @@ public sealed class SessionResumeTests
     {
         uint? first = continueSeries ? SessionJournal.ClaimSeriesContinuation(journalPath)?.NextSequence : null;
         Assert.Equal(continueSeries, first is not null);
-        return new BoardClientOptions { InitialSequence = first };
+        // As KillSwitch.ClientOptions: a stall of a loaded machine must not resend requests (a resend adds a note, and
+        // frames), which the tests would take for the resume's doing.
+        return new BoardClientOptions { InitialSequence = first, AttemptTimeout = TimeSpan.FromSeconds(30) };
     }
 
     // Frames with 8,192-cell chunks: IDENTIFY and STATUS, then 61 program chunks (a STATUS that stamps the counters'
