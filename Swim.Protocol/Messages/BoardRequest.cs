@@ -158,8 +158,7 @@ public sealed record ReadRequest : BoardRequest
         {
             return CellList;
         }
-        return Enumerable.Range(0, RectangleRows).SelectMany(r => Enumerable.Range(0, RectangleColumns)
-            .Select(c => new CellAddress(Origin.Tile, (ushort)(Origin.Row + r), (ushort)(Origin.Column + c))));
+        return CellAddress.Rectangle(Origin, RectangleRows, RectangleColumns);
     }
 
     public override void Write(ref PayloadWriter writer)

@@ -58,8 +58,7 @@ public sealed record ProgramLevelsRequest : BoardRequest
     public static byte BitsFor(int levels) => (byte)Math.Max(1, 32 - int.LeadingZeroCount(Math.Max(1, levels - 1)));
 
     /// <summary>The cells in the order their levels come: the rectangle row by row.</summary>
-    public IEnumerable<CellAddress> Addresses() => Enumerable.Range(0, Rows).SelectMany(r => Enumerable.Range(0, Columns)
-        .Select(c => new CellAddress(Origin.Tile, (ushort)(Origin.Row + r), (ushort)(Origin.Column + c))));
+    public IEnumerable<CellAddress> Addresses() => CellAddress.Rectangle(Origin, Rows, Columns);
 
     public override void Write(ref PayloadWriter writer)
     {

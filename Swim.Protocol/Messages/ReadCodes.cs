@@ -17,8 +17,7 @@ public sealed record ReadCodesRequest(CellAddress Origin, ushort Rows, ushort Co
     public override int PayloadLength => WireLength;
 
     /// <summary>The cells in the order their codes come: the rectangle row by row.</summary>
-    public IEnumerable<CellAddress> Addresses() => Enumerable.Range(0, Rows).SelectMany(r => Enumerable.Range(0, Columns)
-        .Select(c => new CellAddress(Origin.Tile, (ushort)(Origin.Row + r), (ushort)(Origin.Column + c))));
+    public IEnumerable<CellAddress> Addresses() => CellAddress.Rectangle(Origin, Rows, Columns);
 
     public override void Write(ref PayloadWriter writer)
     {
