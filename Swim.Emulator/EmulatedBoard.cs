@@ -102,9 +102,9 @@ public sealed class EmulatedBoard : IBoardDevice
         {
             throw new BoardStatusException(StatusCode.OutOfRange, "READ with 0 samples.");
         }
-        if (read.CellList is null && ((long)read.Origin.Row + read.RectangleRows > Geometry.Rows || (long)read.Origin.Column + read.RectangleColumns > Geometry.Columns))
+        if (read.CellList is null)
         {
-            throw new BoardStatusException(StatusCode.OutOfRange, "READ rectangle outside the tile.");
+            CheckRectangle("READ", read.Origin, read.RectangleRows, read.RectangleColumns);
         }
         int[] cells = Indices(read.Addresses().ToList());
         return new ReadResponse(cells.Select(c => Cells.Read(c, read.Samples)).ToArray());
@@ -121,6 +121,15 @@ public sealed class EmulatedBoard : IBoardDevice
         float zero = Info.ConductanceMinMicrosiemens;
         float step = (Info.ConductanceMaxMicrosiemens - zero) / top;
         return new ReadCodesResponse(zero, step, request.CodeBits, [.. read.Select(g => (ushort)Math.Clamp((int)MathF.Round((g - zero) / step), 0, top))]);
+    }
+
+    /// <summary>Refuses a rectangle that runs past its tile's rows or columns (its cells' tile is checked where they are indexed).</summary>
+    private void CheckRectangle(string command, CellAddress origin, int rows, int columns)
+    {
+        if ((long)origin.Row + rows > Geometry.Rows || (long)origin.Column + columns > Geometry.Columns)
+        {
+            throw new BoardStatusException(StatusCode.OutOfRange, $"{command} rectangle outside the tile.");
+        }
     }
 
     private WritePulseResponse WritePulses(WritePulseRequest request)
@@ -163,10 +172,7 @@ public sealed class EmulatedBoard : IBoardDevice
     /// <summary>A rectangle of level indices, as PROGRAM would take them one by one; only the cells that did not end OK are answered.</summary>
     private ProgramLevelsResponse ProgramLevels(ProgramLevelsRequest request)
     {
-        if ((long)request.Origin.Row + request.Rows > Geometry.Rows || (long)request.Origin.Column + request.Columns > Geometry.Columns)
-        {
-            throw new BoardStatusException(StatusCode.OutOfRange, "PROGRAM_LEVELS rectangle outside the tile.");
-        }
+        CheckRectangle("PROGRAM_LEVELS", request.Origin, request.Rows, request.Columns);
         ProgramTarget[] targets = [.. request.Addresses().Zip(request.Levels, (cell, level) => new ProgramTarget(cell, TargetKind.Level, level))];
         IReadOnlyList<StatusCode> statuses = Program(new ProgramRequest(targets)).Cells;
         return new ProgramLevelsResponse([.. statuses.Select((s, i) => new CellException((ushort)i, s)).Where(e => e.Status != StatusCode.Ok)]);
@@ -175,10 +181,7 @@ public sealed class EmulatedBoard : IBoardDevice
     /// <summary>The write-verify loop of PROGRAM_VERIFY over the cells the mask selects, each to its level's conductance.</summary>
     private VerifyLevelsResponse VerifyLevels(VerifyLevelsRequest request)
     {
-        if ((long)request.Origin.Row + request.Rows > Geometry.Rows || (long)request.Origin.Column + request.Columns > Geometry.Columns)
-        {
-            throw new BoardStatusException(StatusCode.OutOfRange, "VERIFY_LEVELS rectangle outside the tile.");
-        }
+        CheckRectangle("VERIFY_LEVELS", request.Origin, request.Rows, request.Columns);
         if (!(request.ToleranceMicrosiemens > 0) || request.MaxIterations == 0)
         {
             throw new BoardStatusException(StatusCode.OutOfRange, "VERIFY_LEVELS needs a positive tolerance and at least one iteration.");

@@ -41,25 +41,25 @@ public sealed partial class BoardClient
     {
         ArgumentNullException.ThrowIfNull(cells);
         int maxCells = Math.Min((int)(Board?.MaxBatch ?? DefaultMaxBatch), (Framing.ProtocolConstants.MaxPayloadLength - 2) / 4);
-        ReadRequest[] commands = [.. CellSpans.Plan(cells, maxCells, ItemsPerCommand(CellAddress.WireLength, 4)).Select(span => span.IsRectangle
-            ? ReadRequest.Rectangle(cells[span.Start], span.Rows, span.Columns, samples)
-            : ReadRequest.Cells([.. Enumerable.Range(span.Start, span.Count).Select(i => cells[i])], samples))];
-        ReadResponse[] answers = await Task.WhenAll(commands.Select(c => SendAsync<ReadResponse>(c, cancellationToken))).ConfigureAwait(false);
-        var values = new float[cells.Count];
-        int at = 0;
-        for (int i = 0; i < commands.Length; i++)
-        {
-            if (answers[i].Conductances.Count != commands[i].ItemCount)
-            {
-                throw new IOException($"the board answered a READ of {commands[i].ItemCount} cells with {answers[i].Conductances.Count} conductances.");
-            }
-            foreach (float g in answers[i].Conductances)
-            {
-                values[at++] = g;
-            }
-        }
-        return values;
+        return await InOrder(CellSpans.Plan(cells, maxCells, ItemsPerCommand(CellAddress.WireLength, 4))
+            .Select(span => ReadSpanAsync(cells, span, samples, cancellationToken))).ConfigureAwait(false);
     }
+
+    /// <summary>One span of a READ: a rectangle or a list of cells, its conductances checked for number.</summary>
+    private async Task<float[]> ReadSpanAsync(IReadOnlyList<CellAddress> cells, CellSpan span, byte samples, CancellationToken cancellationToken)
+    {
+        ReadRequest request = span.IsRectangle ? ReadRequest.Rectangle(cells[span.Start], span.Rows, span.Columns, samples)
+            : ReadRequest.Cells([.. Enumerable.Range(span.Start, span.Count).Select(i => cells[i])], samples);
+        ReadResponse read = await SendAsync<ReadResponse>(request, cancellationToken).ConfigureAwait(false);
+        return [.. Counted(read.Conductances, span.Count, "READ", "conductances")];
+    }
+
+    /// <summary>The parts of a command cut into spans, awaited and joined in span order (they were sent in that order).</summary>
+    private static async Task<T[]> InOrder<T>(IEnumerable<Task<T[]>> parts) => [.. (await Task.WhenAll(parts).ConfigureAwait(false)).SelectMany(p => p)];
+
+    /// <summary>An answer's items, when there is one for each cell the command carried; an answer of another length is a board fault.</summary>
+    private static IReadOnlyList<T> Counted<T>(IReadOnlyList<T> items, int cells, string command, string what) => items.Count == cells ? items
+        : throw new IOException($"the board answered a {command} of {cells} cells with {items.Count} {what}.");
 
     /// <summary>
     /// Reads cells as <see cref="ReadAsync"/> does, but stretches that are rows go as READ_CODES where the board has it: a
@@ -78,20 +78,17 @@ public sealed partial class BoardClient
             return await ReadAsync(cells, samples, cancellationToken).ConfigureAwait(false);
         }
         int maxCells = Math.Min(board.MaxBatch, (Framing.ProtocolConstants.MaxPayloadLength - ReadCodesResponse.HeaderLength) / (codeBits / 8));
-        Task<float[]>[] sent = [.. CellSpans.Plan(cells, maxCells, ItemsPerCommand(CellAddress.WireLength, 4)).Select(async span =>
+        return await InOrder(CellSpans.Plan(cells, maxCells, ItemsPerCommand(CellAddress.WireLength, 4)).Select(async span =>
         {
-            if (span.IsRectangle)
+            if (!span.IsRectangle)
             {
-                ReadCodesResponse coded = await SendAsync<ReadCodesResponse>(new ReadCodesRequest(cells[span.Start], span.Rows, span.Columns, samples, codeBits), cancellationToken).ConfigureAwait(false);
-                return coded.Codes.Count == span.Count ? coded.Conductances()
-                    : throw new IOException($"the board answered a READ_CODES of {span.Count} cells with {coded.Codes.Count} codes.");
+                return await ReadSpanAsync(cells, span, samples, cancellationToken).ConfigureAwait(false);
             }
-            ReadResponse read = await SendAsync<ReadResponse>(ReadRequest.Cells([.. Enumerable.Range(span.Start, span.Count).Select(i => cells[i])], samples), cancellationToken).ConfigureAwait(false);
-            return read.Conductances.Count == span.Count ? [.. read.Conductances]
-                : throw new IOException($"the board answered a READ of {span.Count} cells with {read.Conductances.Count} conductances.");
-        })];
-        float[][] parts = await Task.WhenAll(sent).ConfigureAwait(false);
-        return [.. parts.SelectMany(p => p)];
+            var request = new ReadCodesRequest(cells[span.Start], span.Rows, span.Columns, samples, codeBits);
+            ReadCodesResponse coded = await SendAsync<ReadCodesResponse>(request, cancellationToken).ConfigureAwait(false);
+            Counted(coded.Codes, span.Count, "READ_CODES", "codes");
+            return coded.Conductances();
+        })).ConfigureAwait(false);
     }
 
     /// <summary>Open-loop PROGRAM; returns each cell's status.</summary>
@@ -116,7 +113,7 @@ public sealed partial class BoardClient
             return CellSpans.Cut(cells.Count, perList, _ => null);
         }
         // A rectangle's levels must fit the payload too: at most max_payload - header bytes of packed bits.
-        int bits = ProgramLevelsRequest.BitsFor(board.LevelsPerCell);
+        int bits = PackedLevels.BitsFor(board.LevelsPerCell);
         int maxCells = Math.Min(board.MaxBatch, (board.MaxPayload - ProgramLevelsRequest.HeaderLength) * 8 / bits);
         return CellSpans.Plan(cells, Math.Max(1, maxCells), perList);
     }
@@ -134,8 +131,8 @@ public sealed partial class BoardClient
             throw new ArgumentException($"{levels.Count} levels for {cells.Count} cells.", nameof(levels));
         }
         List<CellSpan> spans = ProgramSpans(cells);
-        byte bits = ProgramLevelsRequest.BitsFor(Board?.LevelsPerCell ?? 2);
-        Task<StatusCode[]>[] sent = [.. spans.Select(async span =>
+        byte bits = PackedLevels.BitsFor(Board?.LevelsPerCell ?? 2);
+        return await InOrder(spans.Select<CellSpan, Task<StatusCode[]>>(async span =>
         {
             if (span.IsRectangle)
             {
@@ -145,11 +142,8 @@ public sealed partial class BoardClient
             }
             ProgramTarget[] targets = [.. Enumerable.Range(span.Start, span.Count).Select(i => new ProgramTarget(cells[i], TargetKind.Level, levels[i]))];
             ProgramResponse answer = await SendAsync<ProgramResponse>(new ProgramRequest(targets), cancellationToken).ConfigureAwait(false);
-            return answer.Cells.Count == span.Count ? [.. answer.Cells]
-                : throw new IOException($"the board answered a PROGRAM of {span.Count} cells with {answer.Cells.Count} statuses.");
-        })];
-        StatusCode[][] parts = await Task.WhenAll(sent).ConfigureAwait(false);
-        return [.. parts.SelectMany(p => p)];
+            return [.. Counted(answer.Cells, span.Count, "PROGRAM", "statuses")];
+        })).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -166,7 +160,7 @@ public sealed partial class BoardClient
         {
             return CellSpans.Cut(cells.Count, perList, _ => null);
         }
-        int bits = ProgramLevelsRequest.BitsFor(board.LevelsPerCell);
+        int bits = PackedLevels.BitsFor(board.LevelsPerCell);
         return CellSpans.Cut(cells.Count, perList, start => MaskedRun(cells, start, board, bits) is var (end, rows, columns) && end - start >= 2
             ? new CellSpan(start, end - start, rows, columns) : null);
     }
@@ -190,7 +184,7 @@ public sealed partial class BoardClient
             int newLeft = Math.Min(left, next.Column), newRight = Math.Max(right, next.Column);
             long area = (long)(next.Row - top + 1) * (newRight - newLeft + 1);
             int verified = end - start + 1;
-            long payload = VerifyLevelsRequest.HeaderLength + (area + 7) / 8 + ProgramLevelsRequest.PackedLength(verified, bits);
+            long payload = VerifyLevelsRequest.HeaderLength + (area + 7) / 8 + PackedLevels.Length(verified, bits);
             if ((area + 7) / 8 > 2L * verified || payload > board.MaxPayload)
             {
                 break;
@@ -217,8 +211,8 @@ public sealed partial class BoardClient
             throw new ArgumentException($"{levels.Count} levels for {cells.Count} cells.", nameof(levels));
         }
         double gMin = board.ConductanceMinMicrosiemens, levelStep = (board.ConductanceMaxMicrosiemens - gMin) / (board.LevelsPerCell - 1.0);
-        byte bits = ProgramLevelsRequest.BitsFor(board.LevelsPerCell);
-        Task<StatusCode[]>[] sent = [.. VerifySpans(cells).Select(async span =>
+        byte bits = PackedLevels.BitsFor(board.LevelsPerCell);
+        return await InOrder(VerifySpans(cells).Select<CellSpan, Task<StatusCode[]>>(async span =>
         {
             if (span.IsRectangle)
             {
@@ -233,17 +227,13 @@ public sealed partial class BoardClient
                 var request = new VerifyLevelsRequest(origin, span.Rows, span.Columns, bits, toleranceMicrosiemens, maxIterations, mask,
                     [.. Enumerable.Range(span.Start, span.Count).Select(i => checked((ushort)levels[i]))]);
                 VerifyLevelsResponse answer = await SendAsync<VerifyLevelsResponse>(request, cancellationToken).ConfigureAwait(false);
-                return answer.Outcomes.Count == span.Count ? answer.Outcomes.Select(o => o.Status).ToArray()
-                    : throw new IOException($"the board answered a VERIFY_LEVELS of {span.Count} cells with {answer.Outcomes.Count} outcomes.");
+                return [.. Counted(answer.Outcomes, span.Count, "VERIFY_LEVELS", "outcomes").Select(o => o.Status)];
             }
             VerifyTarget[] targets = [.. Enumerable.Range(span.Start, span.Count)
                 .Select(i => new VerifyTarget(cells[i], (float)(gMin + levels[i] * levelStep), toleranceMicrosiemens, maxIterations))];
             ProgramVerifyResponse listed = await SendAsync<ProgramVerifyResponse>(new ProgramVerifyRequest(targets), cancellationToken).ConfigureAwait(false);
-            return listed.Outcomes.Count == span.Count ? listed.Outcomes.Select(o => o.Status).ToArray()
-                : throw new IOException($"the board answered a PROGRAM_VERIFY of {span.Count} cells with {listed.Outcomes.Count} outcomes.");
-        })];
-        StatusCode[][] parts = await Task.WhenAll(sent).ConfigureAwait(false);
-        return [.. parts.SelectMany(p => p)];
+            return [.. Counted(listed.Outcomes, span.Count, "PROGRAM_VERIFY", "outcomes").Select(o => o.Status)];
+        })).ConfigureAwait(false);
     }
 
     /// <summary>The board's own write-verify loop for each target; returns each cell's outcome.</summary>

@@ -7,6 +7,9 @@ namespace Swim.Protocol.Messages;
 /// </summary>
 public static class PackedLevels
 {
+    /// <summary>The bits a level index of a cell with <paramref name="levels"/> levels needs.</summary>
+    public static byte BitsFor(int levels) => (byte)Math.Max(1, 32 - int.LeadingZeroCount(Math.Max(1, levels - 1)));
+
     /// <summary>Bytes that <paramref name="count"/> levels of <paramref name="bits"/> bits take packed.</summary>
     public static int Length(int count, int bits) => (count * bits + 7) / 8;
 

@@ -49,13 +49,7 @@ public sealed record ProgramLevelsRequest : BoardRequest
 
     public override int MaxResponseLength => 2 + ItemCount * CellException.WireLength;
 
-    public override int PayloadLength => HeaderLength + PackedLength(ItemCount, BitsPerLevel);
-
-    /// <summary>Bytes that <paramref name="count"/> levels of <paramref name="bits"/> bits take packed.</summary>
-    public static int PackedLength(int count, int bits) => PackedLevels.Length(count, bits);
-
-    /// <summary>The bits a level index of a cell with <paramref name="levels"/> levels needs.</summary>
-    public static byte BitsFor(int levels) => (byte)Math.Max(1, 32 - int.LeadingZeroCount(Math.Max(1, levels - 1)));
+    public override int PayloadLength => HeaderLength + PackedLevels.Length(ItemCount, BitsPerLevel);
 
     /// <summary>The cells in the order their levels come: the rectangle row by row.</summary>
     public IEnumerable<CellAddress> Addresses() => CellAddress.Rectangle(Origin, Rows, Columns);

@@ -60,7 +60,7 @@ public sealed record VerifyLevelsRequest : BoardRequest
 
     public override int MaxResponseLength => 2 + Levels.Count * VerifyLevelsOutcome.WireLength;
 
-    public override int PayloadLength => HeaderLength + (Mask.Count + 7) / 8 + ProgramLevelsRequest.PackedLength(Levels.Count, BitsPerLevel);
+    public override int PayloadLength => HeaderLength + (Mask.Count + 7) / 8 + PackedLevels.Length(Levels.Count, BitsPerLevel);
 
     /// <summary>The selected cells, in the order they are verified and answered: the rectangle row by row.</summary>
     public IEnumerable<CellAddress> Selected() => Enumerable.Range(0, Mask.Count).Where(i => Mask[i])
@@ -115,7 +115,7 @@ public sealed record VerifyLevelsRequest : BoardRequest
         {
             throw new MalformedPayloadException("the bits after the mask's last cell are not 0.");
         }
-        if (r.Remaining != ProgramLevelsRequest.PackedLength(selected, bits))
+        if (r.Remaining != PackedLevels.Length(selected, bits))
         {
             throw new MalformedPayloadException($"{r.Remaining} bytes of levels for {selected} selected cells of {bits} bits.");
         }
