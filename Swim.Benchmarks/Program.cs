@@ -5,6 +5,7 @@ using Swim.Benchmarks;
 // Link utilisation experiment:        dotnet run -c Release --project Swim.Benchmarks -- link
 // Decoder fuzz run (1,000,000 frames): dotnet run -c Release --project Swim.Benchmarks -- fuzz [FRAMES] [SEED]
 // Board fuzz run (requests of every opcode, damaged): dotnet run -c Release --project Swim.Benchmarks -- board-fuzz [FRAMES] [SEED]
+// Exactly-once under link faults:    dotnet run -c Release --project Swim.Benchmarks -- exactly-once [REQUESTS] [SEED]
 // Emulator verify throughput:         dotnet run -c Release --project Swim.Benchmarks -- emulator
 // Monte-Carlo simulation throughput:   dotnet run -c Release --project Swim.Benchmarks -- simulate
 // Sensitivity/inference, paired:       dotnet run -c Release --project Swim.Benchmarks -- sensitivity-ratio [ROUNDS]
@@ -12,6 +13,8 @@ return args.FirstOrDefault() switch
 {
     "link" => await LinkUtilisation.RunAsync(Console.Out),
     "emulator" => EmulatorThroughput.Run(Console.Out),
+    "exactly-once" => await ExactlyOnce.RunAsync(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
     "simulate" => SimulationThroughput.Run(Console.Out),
     "sensitivity-ratio" => SensitivityRatio.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15),
     "fuzz" => DecoderFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,

@@ -17,6 +17,16 @@ public sealed class EmulatedBoard : IBoardDevice
     public const ushort MaxPayload = 2 + MaxBatch * VerifyTarget.WireLength;
     public const ushort CacheDepth = 64;
 
+    /// <summary>Version 2: a programming host, a monitor and two more (a second monitor, a resumed host) at once.</summary>
+    public const byte MaxSessions = 4;
+
+    /// <summary>
+    /// Version 2: how long a writer may fall silent before another host may take the lease. A lapsed lease is taken
+    /// only by another writer's OPEN (a long sensitivity pass between IDENTIFY and the first pulse loses nothing), so
+    /// it can be short: a crashed controller's board is free for the next within seconds.
+    /// </summary>
+    public const uint LeaseMs = 5_000;
+
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private long _deviceTimeClearedAtNs;
 
@@ -24,24 +34,36 @@ public sealed class EmulatedBoard : IBoardDevice
     public const BoardCapabilities AllCapabilities = BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Counters | BoardCapabilities.Batch
         | BoardCapabilities.ProgramLevels | BoardCapabilities.ReadCodes | BoardCapabilities.VerifyLevels;
 
-    public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities)
+    /// <param name="protocolVersion">The protocol the board speaks: 2, or 1 to stand in for firmware of that version.</param>
+    public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities,
+        byte protocolVersion = ProtocolConstants.Version)
     {
         ArgumentNullException.ThrowIfNull(preset);
         Geometry = geometry;
         Seed = seed;
         Cells = new CellArray(preset, geometry.CellCount, seed);
-        Info = Describe(preset, geometry, seed, capabilities);
+        Info = Describe(preset, geometry, seed, capabilities, protocolVersion);
     }
 
     /// <summary>What IDENTIFY reports for a board of this preset and geometry, without building its cells.</summary>
-    public static BoardInfo Describe(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities)
+    public static BoardInfo Describe(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities,
+        byte protocolVersion = ProtocolConstants.Version)
     {
         ArgumentNullException.ThrowIfNull(preset);
-        return new BoardInfo(ProtocolConstants.Version, 1, 0, 0, $"SWIM-EMU-{seed % 1_000_000:D6}", geometry.Tiles, geometry.Rows, geometry.Columns,
+        if (!ProtocolConstants.IsKnown(protocolVersion))
+        {
+            throw new ArgumentOutOfRangeException(nameof(protocolVersion), $"protocol version {protocolVersion}: the emulator speaks 1 and 2.");
+        }
+        return new BoardInfo(protocolVersion, 1, 0, 0, $"SWIM-EMU-{seed % 1_000_000:D6}", geometry.Tiles, geometry.Rows, geometry.Columns,
             (ushort)preset.Levels, preset.ConductanceMin, preset.ConductanceMax, (float)Math.Max(preset.ReadSigma * preset.Window / 4, 1e-3),
             new SafeOperatingArea(preset.AmplitudeMinVolts, preset.AmplitudeMaxVolts, preset.WidthMinNs, preset.WidthMaxNs),
             MaxBatch, MaxPayload, CacheDepth, preset.ReadNs, preset.PulseNs, preset.PulseNs + preset.ReadNs + preset.VerifyOverheadNs,
-            capabilities, preset.Name);
+            capabilities, preset.Name)
+        {
+            MaxResponse = (ushort)ProtocolConstants.MaxPayloadLengthOf(protocolVersion),
+            MaxSessions = protocolVersion >= ProtocolConstants.Version2 ? MaxSessions : (byte)0,
+            LeaseMs = protocolVersion >= ProtocolConstants.Version2 ? LeaseMs : 0,
+        };
     }
 
     public BoardGeometry Geometry { get; }

@@ -5,25 +5,23 @@ namespace Swim.Protocol.Client;
 // Typed commands, with long cell lists split into the board's batch size and sent pipelined.
 public sealed partial class BoardClient
 {
-    /// <summary>IDENTIFY; afterwards the window, batch size and payload limit follow the board's own.</summary>
+    /// <summary>
+    /// IDENTIFY; afterwards the window, batch size and payload limit follow the board's own. The first call connects
+    /// (version 2: and opens the session) and returns what the connection's IDENTIFY said; later calls ask again.
+    /// </summary>
     public async Task<BoardInfo> IdentifyAsync(CancellationToken cancellationToken = default)
     {
+        if (Board is null)
+        {
+            await EnsureConnectedAsync(cancellationToken).ConfigureAwait(false);
+            if (Board is { } connected)
+            {
+                return connected;
+            }
+        }
         IdentifyResponse response = await SendAsync<IdentifyResponse>(new IdentifyRequest(), cancellationToken).ConfigureAwait(false);
-        BoardInfo info = response.Info;
-        if (info.ProtocolVersion != Framing.ProtocolConstants.Version)
-        {
-            throw new IOException($"the board speaks protocol version {info.ProtocolVersion}; this controller speaks {Framing.ProtocolConstants.Version}.");
-        }
-        if (info.Problems() is { Count: > 0 } problems)
-        {
-            throw new IOException($"the board's IDENTIFY ({info.DeviceModel} {info.Serial}) describes a board nothing can be programmed on: {string.Join("; ", problems)}. Check its firmware or configuration.");
-        }
-        lock (_gate)
-        {
-            Board = info;
-            _window = Math.Max(1, Math.Min(_options.Window, info.ResponseCacheDepth));
-        }
-        return info;
+        Adopt(response.Info);
+        return response.Info;
     }
 
     public Task<ResetResponse> ResetAsync(bool clearCounters = false, CancellationToken cancellationToken = default) =>

@@ -47,6 +47,11 @@ public sealed partial class BoardClient : IAsyncDisposable
     // While a replay runs: the number the client's own series goes on from afterwards.
     private uint? _replayEnd;
     private int _window;
+    // The framing in use (2, or 1 after a version 1 board refused version 2) and the session frames go in (0 until OPEN).
+    private byte _version;
+    private ushort _session;
+    // Under the send turn: whether the connection's IDENTIFY (and OPEN) went through.
+    private bool _connected;
     private Exception? _linkFailure;
     private long _requests, _framesSent, _bytesSent, _framesReceived, _bytesReceived, _retransmissions, _timeouts, _corrupt, _stray, _replays;
     // Frames written so far, under _writeLock: each attempt's place in the order of the wire.
@@ -60,6 +65,7 @@ public sealed partial class BoardClient : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _window = Math.Min(_options.Window, MinimumResponseCache);
+        _version = _options.Protocol ?? ProtocolConstants.Version;
         _nextSequence = _options.InitialSequence ?? (uint)Random.Shared.NextInt64(0, uint.MaxValue);
         FirstSequence = _nextSequence;
         _pipeline = BuildPipeline();
@@ -144,18 +150,26 @@ public sealed partial class BoardClient : IAsyncDisposable
     public async Task<TResponse> SendAsync<TResponse>(BoardRequest request, CancellationToken cancellationToken = default) where TResponse : BoardResponse
     {
         ArgumentNullException.ThrowIfNull(request);
+        OrderTurn order = await TakeTurnConnectedAsync(cancellationToken).ConfigureAwait(false);
+        return await SendNumberedAsync<TResponse>(request, order, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends in whatever session is open now (none while connecting) once <paramref name="order"/> is this request's
+    /// turn: the connection's own requests come here directly, holding the turn of the request that connects.
+    /// </summary>
+    private async Task<TResponse> SendNumberedAsync<TResponse>(BoardRequest request, OrderTurn order, CancellationToken cancellationToken) where TResponse : BoardResponse
+    {
         byte[] payload = request.ToPayload();
         int maxPayload = Board?.MaxPayload ?? ProtocolConstants.MaxPayloadLength;
         if (payload.Length > maxPayload)
         {
             throw new ArgumentException($"{request.Opcode} carries {payload.Length} payload bytes; the board takes at most {maxPayload}. Split it.", nameof(request));
         }
-        if (request.MaxResponseLength > ProtocolConstants.MaxPayloadLength)
+        if (request.MaxResponseLength > MaxResponse)
         {
-            throw new ArgumentException($"{request.Opcode}'s answer may take {request.MaxResponseLength:N0} bytes, more than one frame carries ({ProtocolConstants.MaxPayloadLength:N0}). Split it.", nameof(request));
+            throw new ArgumentException($"{request.Opcode}'s answer may take {request.MaxResponseLength:N0} bytes, more than the board answers in one frame ({MaxResponse:N0}). Split it.", nameof(request));
         }
-        await _sendOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var order = new OrderTurn(_sendOrder);
         PendingRequest pending;
         try
         {
@@ -167,7 +181,11 @@ public sealed partial class BoardClient : IAsyncDisposable
             throw;
         }
         Interlocked.Increment(ref _requests);
-        byte[] frame = FrameEncoder.Encode(FrameFlags.None, pending.Sequence, (byte)request.Opcode, 0, payload);
+        byte[] frame;
+        lock (_gate)
+        {
+            frame = FrameEncoder.Encode(FrameFlags.None, pending.Sequence, (byte)request.Opcode, 0, payload, _version, _version == ProtocolConstants.Version1 ? (ushort)0 : _session);
+        }
         try
         {
             AttemptResult result = await _pipeline.ExecuteAsync(token => AttemptAsync(request.Opcode, frame, pending, order, token), cancellationToken).ConfigureAwait(false);
@@ -185,13 +203,16 @@ public sealed partial class BoardClient : IAsyncDisposable
     }
 
     /// <summary>The request's turn to write: frames go out in the order requests were made, released once its first frame is written (or it fails).</summary>
-    private sealed class OrderTurn(SemaphoreSlim order)
+    private sealed class OrderTurn(SemaphoreSlim? order)
     {
         private int _released;
 
+        /// <summary>For requests sent while another's turn is held (the connection's, in the turn of the request that connects).</summary>
+        public static OrderTurn Held { get; } = new(null);
+
         public void Release()
         {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
+            if (order is not null && Interlocked.Exchange(ref _released, 1) == 0)
             {
                 order.Release();
             }
@@ -466,7 +487,8 @@ public sealed partial class BoardClient : IAsyncDisposable
             lock (_gate)
             {
                 // Framing refusals (BAD_CRC, BAD_VERSION, BAD_LENGTH) carry opcode 0: the board could not trust it.
-                if (_pending.TryGetValue(frame.Sequence, out PendingRequest? pending) && ((byte)pending.Opcode == frame.Opcode || frame.Opcode == 0))
+                PendingRequest? pending = _pending.GetValueOrDefault(frame.Sequence) ?? VersionProbe(frame);
+                if (pending is not null && ((byte)pending.Opcode == frame.Opcode || frame.Opcode == 0))
                 {
                     attempt = pending.Attempt;
                     // Only an answer the board gave in its turn orders the wire: BUSY may come back while an earlier
@@ -541,6 +563,7 @@ public sealed partial class BoardClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await CloseSessionAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
         Fail(new ObjectDisposedException(nameof(BoardClient)));
         try

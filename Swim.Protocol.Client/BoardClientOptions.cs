@@ -34,8 +34,21 @@ public sealed class BoardClientOptions
     /// <summary>The first sequence number; random when null, so a restarted host cannot collide with a board's cached responses.</summary>
     public uint? InitialSequence { get; set; }
 
+    /// <summary>The protocol version to speak: null for the newest the board speaks (2, falling back to 1 when the board refuses 2), or 1 or 2 only.</summary>
+    public byte? Protocol { get; set; }
+
+    /// <summary>Version 2: open a read-only session (IDENTIFY, STATUS, READ, READ_CODES, COUNTERS), which never disturbs the host that holds the write lease.</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>Version 2: the session a dead host held (from its journal), reopened so that its cached answers still answer its requests.</summary>
+    public SessionTicket? ResumeSession { get; set; }
+
     public void Validate()
     {
+        if (Protocol is { } version && version is not (1 or 2))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Protocol), $"protocol version {version}: Swim speaks 1 and 2.");
+        }
         if (AttemptTimeout < TimeSpan.FromMilliseconds(10))
         {
             throw new ArgumentOutOfRangeException(nameof(AttemptTimeout), "the attempt timeout must be at least 10 ms (Polly's lower bound).");

@@ -6,9 +6,19 @@ namespace Swim.Protocol.Client;
 public class BoardException : Exception
 {
     public BoardException(StatusCode status, Opcode opcode, uint sequence)
-        : this($"the board refused {opcode} (sequence {sequence}) with status {status} (0x{(byte)status:X2}).", status, opcode, sequence)
+        : this($"the board refused {opcode} (sequence {sequence}) with status {status} (0x{(byte)status:X2}){Advice(status)}", status, opcode, sequence)
     {
     }
+
+    /// <summary>What to do about the statuses a user can act on; a full stop for the rest.</summary>
+    private static string Advice(StatusCode status) => status switch
+    {
+        StatusCode.LeaseHeld => ": another host holds the board's write lease. Stop the other controller (or wait until its lease lapses), or connect read-only.",
+        StatusCode.NotLeased => ": this host's session does not hold the write lease (another host took it after this one fell silent); nothing was changed. Reconnect once the other host is done.",
+        StatusCode.NoSession => ": the board no longer holds this host's session (it lost power, or evicted the session); whether requests in flight ran is unknown. Read the affected cells before going on.",
+        StatusCode.BadVersion => ": the board does not speak this protocol version; update its firmware or choose the version it speaks.",
+        _ => ".",
+    };
 
     /// <summary>Every attempt of a request drew a status that asks for a resend (BUSY or BAD_CRC); the board executed none.</summary>
     public BoardException(StatusCode status, Opcode opcode, uint sequence, int attempts)

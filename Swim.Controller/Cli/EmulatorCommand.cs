@@ -28,9 +28,11 @@ internal static class EmulatorCommand
         var state = new Option<string?>("--state") { Description = "Keep cell state in FILE across runs: loaded at start when present, saved every few seconds and at exit." };
         var noVerify = new Option<bool>("--no-program-verify") { Description = "Leave PROGRAM_VERIFY out of the board's capabilities, as firmware without its own write-verify loop (hosts then drive READ and WRITE_PULSE)." };
         var baud = new Option<int>("--baud") { Description = "Pace the TCP and serial endpoints as a UART of this many baud, both ways (10 bits a byte), so a session takes a bench's link time; 0 (the default) leaves them unpaced.", DefaultValueFactory = _ => 0 };
+        var protocol = new Option<int>("--protocol") { Description = "The protocol version the board speaks: 2 (sessions, the default) or 1, to stand in for firmware of version 1.", DefaultValueFactory = _ => Swim.Protocol.Framing.ProtocolConstants.Version };
+        protocol.AcceptOnlyFromAmong("1", "2");
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: run until Ctrl+C)." };
         var command = new Command("emulator", "Run a software crossbar board that speaks the Swim protocol over a virtual serial port or TCP.");
-        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, stuckRate, faults, state, baud, duration, noVerify })
+        foreach (Option option in new Option[] { serial, tcp, device, geometry, seed, stuckRate, faults, state, baud, protocol, duration, noVerify })
         {
             command.Options.Add(option);
         }
@@ -47,7 +49,8 @@ internal static class EmulatorCommand
                     throw new SwimInputException($"--baud {baudRate}: give a line rate in baud above 0, or 0 for an unpaced link.");
                 }
                 return await RunAsync(ctx, result.GetValue(serial), result.GetValue(tcp), result.GetValue(device)!, emulator, result.GetValue(faults), result.GetValue(state), baudRate, result.GetValue(duration),
-                    result.GetValue(noVerify) ? EmulatedBoard.AllCapabilities & ~BoardCapabilities.ProgramVerify : EmulatedBoard.AllCapabilities, cancellationToken).ConfigureAwait(false);
+                    new Firmware(result.GetValue(noVerify) ? EmulatedBoard.AllCapabilities & ~BoardCapabilities.ProgramVerify : EmulatedBoard.AllCapabilities, (byte)result.GetValue(protocol)),
+                    cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException or SwimInputException)
             {
@@ -63,25 +66,27 @@ internal static class EmulatorCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(CommandContext ctx, bool serial, string? tcp, string presetName, EmulatorSettings emulator, string? faultText, string? statePath, int baudRate, double? seconds, BoardCapabilities capabilities, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CommandContext ctx, bool serial, string? tcp, string presetName, EmulatorSettings emulator, string? faultText, string? statePath, int baudRate, double? seconds, Firmware firmware, CancellationToken cancellationToken)
     {
+        BoardCapabilities capabilities = firmware.Capabilities;
         FaultProfile? faults = faultText is null ? null : FaultProfile.Parse(faultText);
         EmulatedBoard board;
         if (statePath is not null && File.Exists(statePath))
         {
-            board = BoardStateFile.Load(statePath, capabilities);
+            board = BoardStateFile.Load(statePath, capabilities, firmware.Protocol);
             ctx.Output.WriteLine($"emulator: state loaded from {statePath} ({board.Cells.Preset.Name} {board.Geometry}, seed {board.Seed}); --device, --geometry, --seed and stuck cells come from the file");
         }
         else
         {
-            board = new EmulatedBoard(emulator.Apply(DevicePreset.ByName(presetName)), emulator.Geometry, emulator.Seed, capabilities);
+            board = new EmulatedBoard(emulator.Apply(DevicePreset.ByName(presetName)), emulator.Geometry, emulator.Seed, capabilities, firmware.Protocol);
         }
         await using var host = new EmulatorHost(board, faults, baudRate: baudRate);
         host.Log += message => ctx.Error.WriteLine($"emulator: {message}");
         ctx.Output.WriteLine($"emulator: {board.Cells.Preset.Name} board, {board.Geometry} ({board.Geometry.CellCount:N0} cells), seed {board.Seed}" +
             (faults is null ? "" : $", faults {faultText}") +
             (baudRate > 0 ? $", links paced at {baudRate:N0} baud" : "") +
-            ((capabilities & BoardCapabilities.ProgramVerify) == 0 ? ", no PROGRAM_VERIFY" : ""));
+            ((capabilities & BoardCapabilities.ProgramVerify) == 0 ? ", no PROGRAM_VERIFY" : "") +
+            (firmware.Protocol == Swim.Protocol.Framing.ProtocolConstants.Version ? "" : $", protocol version {firmware.Protocol}"));
         if (serial)
         {
             ctx.Output.WriteLine($"emulator: serial port {host.OpenSerialPort()}");
@@ -144,4 +149,7 @@ internal static class EmulatorCommand
             : throw new SwimInputException($"--tcp '{text}': '{host}' is not an IP address of this machine to listen on; give one, e.g. 127.0.0.1 or 0.0.0.0.");
         return (address, port);
     }
+
+    /// <summary>What the emulated board's firmware offers: its optional commands and the protocol version it speaks.</summary>
+    private sealed record Firmware(BoardCapabilities Capabilities, byte Protocol);
 }

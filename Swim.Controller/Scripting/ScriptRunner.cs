@@ -170,12 +170,25 @@ public sealed class ScriptRunner : IAsyncDisposable
                 // Before anything is sent: continue the sequence numbers of the session a dead run left in flight (docs/journal.md).
                 _claim = ClaimSeriesContinuation();
                 clientOptions.InitialSequence = _claim?.NextSequence;
+                clientOptions.ResumeSession = DeadRunsSession(_claim);
             }
             _client = new BoardClient(_connection.Transport, clientOptions);
             _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
             _device = new BoardDevice(_connection, _info);
         }
         return _info;
+    }
+
+    /// <summary>The board session a dead run held: its claimed step's, else the one its newest journal names.</summary>
+    private SessionTicket? DeadRunsSession(SeriesClaim? claim)
+    {
+        if (claim is not null)
+        {
+            return SessionJournal.BoardSessionOf(claim.JournalPath);
+        }
+        string journals = JournalDirectory(_script);
+        return !Directory.Exists(journals) ? null
+            : Directory.GetFiles(journals, "*.db").OrderByDescending(File.GetLastWriteTimeUtc).Select(SessionJournal.BoardSessionOf).FirstOrDefault(t => t is not null);
     }
 
     /// <summary>The series continuation of the one programming step a dead run can have left in flight, or null.</summary>

@@ -47,6 +47,7 @@ public static class ProgrammingSession
         var clock = Stopwatch.StartNew();
         bool finishedBefore = journal?.Fact("state") == "completed";
         BoardInfo board = client.Board ?? await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+        journal?.RecordBoardSession(client.Session);
         var run = new SessionRunner(client, board, plan, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
         BoardActivity before = await run.ActivityAsync().ConfigureAwait(false);
         // A resumed session reports the whole session's cost: where the counters stood when it first began is journalled,

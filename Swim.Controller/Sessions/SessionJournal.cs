@@ -125,6 +125,32 @@ public sealed class SessionJournal : IDisposable
 
     private const string ClaimedSeriesFact = "chunk_series_claimed";
 
+    /// <summary>The fact naming the board's version 2 session the session ran in (<see cref="SessionTicket"/>): a resume reopens it.</summary>
+    public const string BoardSessionFact = "board_session";
+
+    /// <summary>Records the version 2 session the host runs in, before any pulse: a host that dies from here on leaves the session a resume reopens.</summary>
+    public void RecordBoardSession(SessionTicket? session)
+    {
+        if (session is not null)
+        {
+            SetFact(BoardSessionFact, session.ToJournalText());
+        }
+    }
+
+    /// <summary>
+    /// The version 2 session a host that used the journal at <paramref name="path"/> ran in, or null: reopened by a
+    /// resume, it takes the dead host's write lease back at once and keeps the board's cached answers to its requests.
+    /// </summary>
+    public static SessionTicket? BoardSessionOf(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        using SessionJournal journal = Open(path);
+        return SessionTicket.Parse(journal.Fact(BoardSessionFact));
+    }
+
     /// <summary>
     /// For a host about to resume the journal at <paramref name="path"/>: a claim naming the sequence number to begin its series with,
     /// just after the numbers of the commands of the chunk a dead host left started, so that it can send those
@@ -158,7 +184,8 @@ public sealed class SessionJournal : IDisposable
     {
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(client);
-        if (client.FirstSequence != claim.NextSequence || unchecked(client.NextSequence - client.FirstSequence) > 1)
+        // What connecting sent (IDENTIFY, and OPEN in version 2) the next resume sends again under the same numbers.
+        if (client.FirstSequence != claim.NextSequence || unchecked(client.NextSequence - client.FirstSequence) > (uint)Math.Max(1, client.ConnectRequests))
         {
             return false;
         }

@@ -237,8 +237,10 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
     {
         if (ChunkSeries.Parse(journal?.Fact(SessionJournal.ChunkSeriesFact)) is not { } series
             || series.Phase != phase || series.FirstCell != start || series.Commands != CommandSpans(cells, phase == "program").Count
-            || client.FirstSequence != unchecked(series.FirstSequence + (uint)series.Commands))
+            || client.FirstSequence != unchecked(series.FirstSequence + (uint)series.Commands)
+            || (client.ProtocolVersion >= 2 && !client.SessionResumed))
         {
+            // Version 2 keeps answers per session: in any session but the dead host's, its numbers would all run again.
             return null;
         }
         BoardActivity? stamped = BoardActivity.ParseJournalText(journal!.Fact("chunk_board_state"));

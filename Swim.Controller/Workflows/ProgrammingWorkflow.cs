@@ -45,6 +45,7 @@ public static class ProgrammingWorkflow
         // Before anything is sent: a resumed host continues the dead one's sequence numbers (docs/journal.md).
         SeriesClaim? claim = request.Resume ? SessionJournal.ClaimSeriesContinuation(request.JournalPath!) : null;
         clientOptions.InitialSequence = claim?.NextSequence;
+        clientOptions.ResumeSession = request.Resume ? SessionJournal.BoardSessionOf(request.JournalPath!) : null;
         await using var client = new BoardClient(connection.Transport, clientOptions);
         Start start;
         try

@@ -48,7 +48,7 @@ public static class BoardStateFile
     }
 
     /// <param name="capabilities">What the restored board advertises (capabilities are how it is run, not state).</param>
-    public static EmulatedBoard Load(string path, BoardCapabilities capabilities = EmulatedBoard.AllCapabilities)
+    public static EmulatedBoard Load(string path, BoardCapabilities capabilities = EmulatedBoard.AllCapabilities, byte protocolVersion = Protocol.Framing.ProtocolConstants.Version)
     {
         using var stream = File.OpenRead(path);
         using var r = new BinaryReader(stream);
@@ -60,7 +60,7 @@ public static class BoardStateFile
             }
             DevicePreset preset = DevicePreset.ByName(r.ReadString());
             var geometry = new BoardGeometry(r.ReadUInt16(), r.ReadUInt16(), r.ReadUInt16());
-            var board = new EmulatedBoard(preset, geometry, r.ReadUInt64(), capabilities);
+            var board = new EmulatedBoard(preset, geometry, r.ReadUInt64(), capabilities, protocolVersion);
             long clock = r.ReadInt64();
             ulong pulses = r.ReadUInt64(), reads = r.ReadUInt64(), iterations = r.ReadUInt64();
             var state = board.Cells.State;

@@ -7,7 +7,9 @@ namespace Swim.Protocol.Board;
 /// <summary>
 /// The board side of the protocol, as firmware runs it (firmware-spec/protocol.md): decode a frame, answer a
 /// repeated sequence number from the response cache, refuse stale ones, otherwise execute (BATCH by its
-/// parts), cache and send the response. One frame at a time, in arrival order.
+/// parts), cache and send the response. One frame at a time, in arrival order. It speaks the version its device
+/// reports in IDENTIFY: version 2 keeps a window per session (<see cref="SessionTable"/>), version 1 one series per
+/// board, a new one inferred from distance.
 /// </summary>
 public sealed class BoardEndpoint
 {
@@ -15,33 +17,69 @@ public sealed class BoardEndpoint
     public const int DefaultCacheDepth = 64;
 
     private readonly IBoardDevice _device;
-    private readonly Dictionary<uint, CachedResponse> _cache = [];
     private readonly Lock _gate = new();
-    private uint _newest;
-    private bool _anyExecuted;
+    // Version 1's single series; null in version 2, which has _sessions instead.
+    private readonly ResponseWindow? _series;
+    private readonly SessionTable? _sessions;
+    private readonly int _maxResponse;
     private bool _countersJustCleared;
     private uint _framesReceived, _crcErrors, _framingErrors, _replays, _executed, _resets;
 
-    public BoardEndpoint(IBoardDevice device)
+    public BoardEndpoint(IBoardDevice device, TimeProvider? timeProvider = null)
     {
         _device = device ?? throw new ArgumentNullException(nameof(device));
-        CacheDepth = device.Info.ResponseCacheDepth;
+        BoardInfo info = device.Info;
+        CacheDepth = info.ResponseCacheDepth;
         if (CacheDepth < 1)
         {
             throw new ArgumentException("the device must advertise a response cache depth of at least 1.", nameof(device));
         }
+        Version = info.ProtocolVersion;
+        if (!ProtocolConstants.IsKnown(Version))
+        {
+            throw new ArgumentException($"the device reports protocol version {Version}; this endpoint speaks 1 and 2.", nameof(device));
+        }
+        if (Version == ProtocolConstants.Version1)
+        {
+            _series = new ResponseWindow(CacheDepth);
+            _maxResponse = ProtocolConstants.MaxPayloadLengthOf(Version);
+        }
+        else
+        {
+            if (info.MaxSessions < 2 || info.LeaseMs == 0)
+            {
+                throw new ArgumentException("a version 2 device must hold at least 2 sessions (a writer and a monitor) and state a lease time.", nameof(device));
+            }
+            _sessions = new SessionTable(info.MaxSessions, CacheDepth, info.LeaseMs, timeProvider ?? TimeProvider.System);
+            _maxResponse = Math.Min(info.MaxResponse, ProtocolConstants.MaxPayloadLengthOf(Version));
+        }
     }
 
-    /// <summary>K: responses are kept for every sequence number less than K behind the newest executed.</summary>
+    /// <summary>K: responses are kept for every sequence number less than K behind the newest executed (in version 2, per session).</summary>
     public int CacheDepth { get; }
 
+    /// <summary>The protocol version spoken: frames of any other are refused BAD_VERSION.</summary>
+    public byte Version { get; }
+
     public IBoardDevice Device => _device;
+
+    /// <summary>Version 2: the sessions held now.</summary>
+    public int SessionCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sessions?.Count ?? 0;
+            }
+        }
+    }
 
     /// <summary>Serves frames from <paramref name="transport"/> until it closes or <paramref name="cancellationToken"/> fires.</summary>
     public async Task ServeAsync(ByteTransport transport, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        var decoder = new FrameDecoder(_device.Info.MaxPayload);
+        var decoder = NewDecoder();
         var buffer = new byte[16 * 1024];
         var replies = new List<byte[]>();
         while (!cancellationToken.IsCancellationRequested)
@@ -73,6 +111,9 @@ public sealed class BoardEndpoint
         }
     }
 
+    /// <summary>A decoder for this endpoint's frames: its version only, its board's largest payload.</summary>
+    public FrameDecoder NewDecoder() => new(_device.Info.MaxPayload, Version);
+
     /// <summary>Feeds received bytes through <paramref name="decoder"/> and collects the wire frames to send back.</summary>
     public void Receive(FrameDecoder decoder, ReadOnlySpan<byte> input, List<byte[]> replies) => Receive(decoder, input, replies, untilFirstReply: false);
 
@@ -85,7 +126,7 @@ public sealed class BoardEndpoint
         int length = input.Length;
         while (decoder.TryDecode(ref input, out Frame frame, out FrameError error, out uint? hint))
         {
-            byte[]? reply = error == FrameError.None ? Handle(frame) : Refuse(error, hint);
+            byte[]? reply = error == FrameError.None ? Handle(frame) : Refuse(error, hint is null ? null : frame);
             if (reply is not null)
             {
                 replies.Add(reply);
@@ -103,14 +144,15 @@ public sealed class BoardEndpoint
     {
         lock (_gate)
         {
-            _cache.Clear();
-            _anyExecuted = false;
+            _series?.Clear();
+            _sessions?.Clear();
             _framesReceived = _crcErrors = _framingErrors = _replays = _executed = _resets = 0;
             _device.PowerCycle();
         }
     }
 
-    private byte[]? Refuse(FrameError error, uint? sequence)
+    /// <param name="received">The header as received, when the frame had one to answer to.</param>
+    private byte[]? Refuse(FrameError error, Frame? received)
     {
         lock (_gate)
         {
@@ -131,7 +173,7 @@ public sealed class BoardEndpoint
             FrameError.BadLength => StatusCode.BadLength,
             _ => null,
         };
-        return status is null || sequence is null ? null : FrameEncoder.Encode(FrameFlags.Response, sequence.Value, 0, (byte)status.Value, []);
+        return status is null || received is not { } header ? null : FrameEncoder.Answer(header, FrameFlags.None, 0, (byte)status.Value, []);
     }
 
     private byte[]? Handle(Frame frame)
@@ -143,67 +185,107 @@ public sealed class BoardEndpoint
         lock (_gate)
         {
             _framesReceived++;
-            if (_cache.TryGetValue(frame.Sequence, out CachedResponse cached))
-            {
-                _replays++;
-                return FrameEncoder.Encode(FrameFlags.Response | FrameFlags.Replayed, frame.Sequence, cached.Opcode, (byte)cached.Status, cached.Payload);
-            }
-            if (_anyExecuted && IsStale(frame.Sequence))
-            {
-                return FrameEncoder.Encode(FrameFlags.Response, frame.Sequence, frame.Opcode, (byte)StatusCode.StaleSequence, []);
-            }
-            (StatusCode status, byte[] payload) = Execute((Opcode)frame.Opcode, frame.Payload.Span);
-            if (status == StatusCode.Busy)
-            {
-                // Not executed: not cached, so the host's retry with the same number runs it.
-                return FrameEncoder.Encode(FrameFlags.Response, frame.Sequence, frame.Opcode, (byte)status, payload);
-            }
-            Remember(frame.Sequence, new CachedResponse(frame.Opcode, status, payload));
-            return FrameEncoder.Encode(FrameFlags.Response, frame.Sequence, frame.Opcode, (byte)status, payload);
+            return _sessions is null ? HandleInSeries(frame, _series!) : HandleInSession(frame, _sessions);
         }
     }
 
-    private bool IsStale(uint sequence)
+    /// <summary>Version 1: one series per board; a number far behind the newest starts a new host's series.</summary>
+    private byte[] HandleInSeries(Frame frame, ResponseWindow series)
     {
-        uint behind = unchecked(_newest - sequence);
-        return behind >= (uint)CacheDepth && behind < 4u * (uint)CacheDepth;
+        if (series.TryGet(frame.Sequence, out CachedResponse cached))
+        {
+            return Replay(frame, cached);
+        }
+        long behind = series.Behind(frame.Sequence);
+        if (behind >= CacheDepth && behind < 4L * CacheDepth)
+        {
+            return FrameEncoder.Answer(frame, FrameFlags.None, frame.Opcode, (byte)StatusCode.StaleSequence, []);
+        }
+        (StatusCode status, byte[] payload) = Execute(frame, session: null);
+        if (status != StatusCode.Busy)
+        {
+            if (behind >= 4L * CacheDepth)
+            {
+                // A new host started below its predecessor's numbers. Its series starts here; otherwise its responses would
+                // fall out of the cache at once and its retransmissions would run again.
+                series.Restart(frame.Sequence);
+            }
+            Remember(series, frame, status, payload);
+        }
+        return FrameEncoder.Answer(frame, FrameFlags.None, frame.Opcode, (byte)status, payload);
     }
 
-    private void Remember(uint sequence, CachedResponse response)
+    /// <summary>
+    /// Version 2: outside a session only IDENTIFY, STATUS and OPEN, none of them cached (OPEN is idempotent by its nonce);
+    /// inside one, its own window: a repeat is answered from the cache, a number K or more behind its newest is STALE, and
+    /// nothing is ever taken for a new series. A command that changes the array needs the write lease.
+    /// </summary>
+    private byte[] HandleInSession(Frame frame, SessionTable sessions)
     {
-        if (_anyExecuted && unchecked(_newest - sequence) >= 4u * (uint)CacheDepth && unchecked((int)(_newest - sequence)) >= 0)
+        if (frame.Session == ProtocolConstants.NoSession)
         {
-            // Far behind the newest and not stale: a new host started below its predecessor's numbers. Its series
-            // starts here; otherwise its responses would fall out of the cache at once and its retransmissions
-            // would run again. What the old host left cached can never be asked for.
-            _cache.Clear();
-            _newest = sequence;
+            (StatusCode outside, byte[] answer) = (Opcode)frame.Opcode is Opcode.Identify or Opcode.Status or Opcode.Open
+                ? Execute(frame, session: null)
+                : (StatusCode.NoSession, []);
+            if (outside is not (StatusCode.NoSession or StatusCode.Busy))
+            {
+                CountExecuted();
+            }
+            return FrameEncoder.Answer(frame, FrameFlags.None, frame.Opcode, (byte)outside, answer);
         }
-        else if (!_anyExecuted || unchecked((int)(sequence - _newest)) > 0)
+        if (sessions.Find(frame.Session) is not { } session)
         {
-            _newest = sequence;
+            return FrameEncoder.Answer(frame, FrameFlags.None, frame.Opcode, (byte)StatusCode.NoSession, []);
         }
-        _anyExecuted = true;
-        _cache[sequence] = response;
+        if (session.Window.TryGet(frame.Sequence, out CachedResponse cached))
+        {
+            return Replay(frame, cached);
+        }
+        if (session.Window.IsStale(frame.Sequence))
+        {
+            return FrameEncoder.Answer(frame, FrameFlags.None, frame.Opcode, (byte)StatusCode.StaleSequence, []);
+        }
+        (StatusCode status, byte[] payload) = Execute(frame, session);
+        if ((Opcode)frame.Opcode == Opcode.Close && status == StatusCode.Ok)
+        {
+            sessions.Close(session);
+            CountExecuted();
+        }
+        else if (status != StatusCode.Busy)
+        {
+            Remember(session.Window, frame, status, payload);
+        }
+        return FrameEncoder.Answer(frame, FrameFlags.None, frame.Opcode, (byte)status, payload);
+    }
+
+    private byte[] Replay(Frame frame, CachedResponse cached)
+    {
+        _replays++;
+        return FrameEncoder.Answer(frame, FrameFlags.Replayed, cached.Opcode, (byte)cached.Status, cached.Payload);
+    }
+
+    /// <summary>Caches an executed response (BUSY is not: it did not run, and the host's retry with the same number runs it).</summary>
+    private void Remember(ResponseWindow window, Frame frame, StatusCode status, byte[] payload)
+    {
+        window.Remember(frame.Sequence, new CachedResponse(frame.Opcode, status, payload));
+        CountExecuted();
+    }
+
+    private void CountExecuted()
+    {
         // The request that cleared the counters is not counted in them: they start from zero after it.
         if (!_countersJustCleared)
         {
             _executed++;
         }
         _countersJustCleared = false;
-        List<uint>? expired = null;
-        foreach (uint kept in _cache.Keys)
-        {
-            if (unchecked(_newest - kept) >= (uint)CacheDepth && unchecked((int)(_newest - kept)) >= 0)
-            {
-                (expired ??= []).Add(kept);
-            }
-        }
-        expired?.ForEach(k => _cache.Remove(k));
     }
 
-    private (StatusCode, byte[]) Execute(Opcode opcode, ReadOnlySpan<byte> payload)
+    /// <param name="session">Version 2: the session the frame came in, null outside one (and in version 1).</param>
+    private (StatusCode, byte[]) Execute(Frame frame, BoardSession? session)
     {
+        var opcode = (Opcode)frame.Opcode;
+        ReadOnlySpan<byte> payload = frame.Payload.Span;
         if (payload.Length > _device.Info.MaxPayload)
         {
             return (StatusCode.BadLength, []);
@@ -225,7 +307,12 @@ public sealed class BoardEndpoint
         {
             return (StatusCode.NestedBatch, []);
         }
-        if (request.MaxResponseLength > ProtocolConstants.MaxPayloadLength)
+        if (_sessions is not null && request.Changes && session is not { HoldsLease: true })
+        {
+            // Another host holds the write lease (or took it while this one was idle): nothing runs.
+            return (StatusCode.NotLeased, []);
+        }
+        if (request.MaxResponseLength > _maxResponse)
         {
             // Its answer could not be framed: refused before anything runs, never run and left unanswered.
             return (StatusCode.BatchTooLarge, []);
@@ -243,11 +330,11 @@ public sealed class BoardEndpoint
             }).ToList();
             return (StatusCode.Ok, new BatchResponse(parts).ToPayload());
         }
-        (StatusCode single, BoardResponse? answer) = ExecuteOne(request);
+        (StatusCode single, BoardResponse? answer) = ExecuteOne(request, session);
         return (single, answer?.ToPayload() ?? []);
     }
 
-    private (StatusCode, BoardResponse?) ExecuteOne(BoardRequest request)
+    private (StatusCode, BoardResponse?) ExecuteOne(BoardRequest request, BoardSession? session = null)
     {
         if (request is UndecodableRequest undecodable)
         {
@@ -273,9 +360,14 @@ public sealed class BoardEndpoint
                     {
                         _resets++;
                     }
-                    _cache.Clear();
-                    _anyExecuted = false;
+                    // Version 1 forgets its series; version 2's sessions are the link's, not the array's, and keep theirs.
+                    _series?.Clear();
                     return (StatusCode.Ok, new ResetResponse());
+                case OpenRequest open:
+                    return Open(open, session);
+                case CloseRequest:
+                    // Outside a session there is nothing to close; in version 1 there are no sessions.
+                    return session is null ? (_sessions is null ? StatusCode.UnknownOpcode : StatusCode.NoSession, null) : (StatusCode.Ok, new CloseResponse());
                 case StatusRequest:
                     DeviceCounters d = _device.Counters;
                     return (StatusCode.Ok, new StatusResponse(new BoardStatus(d.State, d.UptimeMicroseconds, d.DeviceTimeNs,
@@ -290,5 +382,18 @@ public sealed class BoardEndpoint
         }
     }
 
-    private readonly record struct CachedResponse(byte Opcode, StatusCode Status, byte[] Payload);
+    private (StatusCode, BoardResponse?) Open(OpenRequest open, BoardSession? session)
+    {
+        if (_sessions is null)
+        {
+            return (StatusCode.UnknownOpcode, null);
+        }
+        if (session is not null)
+        {
+            // OPEN belongs outside any session, where its nonce makes it safe to repeat.
+            return (StatusCode.Malformed, null);
+        }
+        (StatusCode status, OpenResponse? answer) = _sessions.Open(open);
+        return (status, answer);
+    }
 }

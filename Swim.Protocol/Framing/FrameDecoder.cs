@@ -14,8 +14,14 @@ public sealed class FrameDecoder
     private int _rawLength;
     private bool _overflowed;
 
-    public FrameDecoder(int maxPayloadLength = ProtocolConstants.MaxPayloadLength)
+    /// <param name="onlyVersion">A board's decoder: frames of any other version are refused BAD_VERSION. Null (a host's): either version.</param>
+    public FrameDecoder(int maxPayloadLength = ProtocolConstants.MaxPayloadLength, byte? onlyVersion = null)
     {
+        if (onlyVersion is { } only && !ProtocolConstants.IsKnown(only))
+        {
+            throw new ArgumentOutOfRangeException(nameof(onlyVersion));
+        }
+        OnlyVersion = onlyVersion;
         if (maxPayloadLength is < 0 or > ProtocolConstants.MaxPayloadLength)
         {
             throw new ArgumentOutOfRangeException(nameof(maxPayloadLength));
@@ -29,6 +35,8 @@ public sealed class FrameDecoder
 
     public int MaxPayloadLength { get; }
 
+    public byte? OnlyVersion { get; }
+
     public long FramesDecoded { get; private set; }
 
     public long Errors { get; private set; }
@@ -39,7 +47,11 @@ public sealed class FrameDecoder
     /// is valid (until the next call), or the block was dropped for <paramref name="error"/>. Returns false when
     /// the input ran out inside a block, which is kept for the next call.
     /// </summary>
-    /// <param name="sequenceHint">For a bad CRC, the sequence number as received (it may itself be damaged).</param>
+    /// <param name="sequenceHint">
+    /// For a bad CRC, version or length, the sequence number as received (it may itself be damaged); then
+    /// <paramref name="frame"/> holds the header as received (version, session, sequence), with no opcode or payload,
+    /// so that a refusal can be framed in a version its sender reads.
+    /// </param>
     public bool TryDecode(ref ReadOnlySpan<byte> input, out Frame frame, out FrameError error, out uint? sequenceHint)
     {
         frame = default;
@@ -109,35 +121,43 @@ public sealed class FrameDecoder
         {
             return FrameError.Cobs;
         }
-        if (length < ProtocolConstants.HeaderLength + ProtocolConstants.CrcLength)
+        byte version = length > 0 ? _body[ProtocolConstants.VersionOffset] : (byte)0;
+        // A version 1 board knows no other header, so it reads every frame as version 1 (and answers BAD_VERSION in it); others
+        // read a known version's header as that version's, so the refusal goes back in framing its sender reads.
+        byte layout = OnlyVersion == ProtocolConstants.Version1 ? ProtocolConstants.Version1
+            : ProtocolConstants.IsKnown(version) ? version : OnlyVersion ?? ProtocolConstants.Version;
+        int header = ProtocolConstants.HeaderLength(layout);
+        if (length < header + ProtocolConstants.CrcLength)
         {
             return FrameError.TooShort;
         }
         ReadOnlySpan<byte> body = _body.AsSpan(0, length);
+        ushort session = layout == ProtocolConstants.Version1 ? ProtocolConstants.NoSession : BinaryPrimitives.ReadUInt16LittleEndian(body[ProtocolConstants.SessionOffset..]);
+        uint sequence = BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset(layout)..]);
+        var received = new Frame(layout, (FrameFlags)body[ProtocolConstants.FlagsOffset], sequence, 0, 0, ReadOnlyMemory<byte>.Empty, session);
         uint expected = BinaryPrimitives.ReadUInt32LittleEndian(body[^ProtocolConstants.CrcLength..]);
         if (FrameCrc.Compute(body[..^ProtocolConstants.CrcLength]) != expected)
         {
-            sequenceHint = BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..]);
+            (frame, sequenceHint) = (received, sequence);
             return FrameError.BadCrc;
         }
-        if (body[ProtocolConstants.VersionOffset] != ProtocolConstants.Version)
+        if (!ProtocolConstants.IsKnown(version) || (OnlyVersion is { } only && version != only))
         {
-            sequenceHint = BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..]);
+            (frame, sequenceHint) = (received, sequence);
             return FrameError.BadVersion;
         }
-        int payloadLength = BinaryPrimitives.ReadUInt16LittleEndian(body[ProtocolConstants.LengthOffset..]);
-        if (payloadLength != length - ProtocolConstants.HeaderLength - ProtocolConstants.CrcLength || payloadLength > MaxPayloadLength)
+        int payloadLength = BinaryPrimitives.ReadUInt16LittleEndian(body[ProtocolConstants.LengthOffset(version)..]);
+        if (payloadLength != length - header - ProtocolConstants.CrcLength || payloadLength > MaxPayloadLength)
         {
-            sequenceHint = BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..]);
+            (frame, sequenceHint) = (received, sequence);
             return FrameError.BadLength;
         }
-        frame = new Frame(
-            body[ProtocolConstants.VersionOffset],
-            (FrameFlags)body[ProtocolConstants.FlagsOffset],
-            BinaryPrimitives.ReadUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..]),
-            body[ProtocolConstants.OpcodeOffset],
-            body[ProtocolConstants.StatusOffset],
-            _body.AsMemory(ProtocolConstants.HeaderLength, payloadLength));
+        frame = received with
+        {
+            Opcode = body[ProtocolConstants.OpcodeOffset(version)],
+            Status = body[ProtocolConstants.StatusOffset(version)],
+            Payload = _body.AsMemory(header, payloadLength),
+        };
         return FrameError.None;
     }
 }

@@ -8,27 +8,41 @@ public static class FrameEncoder
 {
     /// <summary>
     /// Encodes a frame into <paramref name="destination"/>, which needs
-    /// <see cref="ProtocolConstants.MaxWireLength"/> bytes; returns the bytes written.
+    /// <see cref="ProtocolConstants.MaxWireLength"/> bytes; returns the bytes written. Version 1 has no session field.
     /// </summary>
-    public static int Encode(Span<byte> destination, FrameFlags flags, uint sequence, byte opcode, byte status, ReadOnlySpan<byte> payload)
+    public static int Encode(Span<byte> destination, FrameFlags flags, uint sequence, byte opcode, byte status, ReadOnlySpan<byte> payload,
+        byte version = ProtocolConstants.Version1, ushort session = ProtocolConstants.NoSession)
     {
-        if (payload.Length > ProtocolConstants.MaxPayloadLength)
+        if (!ProtocolConstants.IsKnown(version))
         {
-            throw new ArgumentException($"a payload of {payload.Length} bytes exceeds the protocol's {ProtocolConstants.MaxPayloadLength}.", nameof(payload));
+            throw new ArgumentOutOfRangeException(nameof(version), $"protocol version {version} is not one this code speaks (1 or 2).");
         }
-        int bodyLength = ProtocolConstants.HeaderLength + payload.Length + ProtocolConstants.CrcLength;
+        if (version == ProtocolConstants.Version1 && session != ProtocolConstants.NoSession)
+        {
+            throw new ArgumentException("version 1 frames carry no session.", nameof(session));
+        }
+        int header = ProtocolConstants.HeaderLength(version);
+        if (payload.Length > ProtocolConstants.MaxPayloadLengthOf(version))
+        {
+            throw new ArgumentException($"a payload of {payload.Length} bytes exceeds the protocol's {ProtocolConstants.MaxPayloadLengthOf(version)}.", nameof(payload));
+        }
+        int bodyLength = header + payload.Length + ProtocolConstants.CrcLength;
         byte[]? rented = null;
         Span<byte> body = bodyLength <= 512 ? stackalloc byte[bodyLength] : (rented = ArrayPool<byte>.Shared.Rent(bodyLength)).AsSpan(0, bodyLength);
         try
         {
-            body[ProtocolConstants.VersionOffset] = ProtocolConstants.Version;
+            body[ProtocolConstants.VersionOffset] = version;
             body[ProtocolConstants.FlagsOffset] = (byte)flags;
-            BinaryPrimitives.WriteUInt32LittleEndian(body[ProtocolConstants.SequenceOffset..], sequence);
-            body[ProtocolConstants.OpcodeOffset] = opcode;
-            body[ProtocolConstants.StatusOffset] = status;
-            BinaryPrimitives.WriteUInt16LittleEndian(body[ProtocolConstants.LengthOffset..], (ushort)payload.Length);
-            payload.CopyTo(body[ProtocolConstants.HeaderLength..]);
-            int crcAt = ProtocolConstants.HeaderLength + payload.Length;
+            if (version != ProtocolConstants.Version1)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(body[ProtocolConstants.SessionOffset..], session);
+            }
+            BinaryPrimitives.WriteUInt32LittleEndian(body[ProtocolConstants.SequenceOffset(version)..], sequence);
+            body[ProtocolConstants.OpcodeOffset(version)] = opcode;
+            body[ProtocolConstants.StatusOffset(version)] = status;
+            BinaryPrimitives.WriteUInt16LittleEndian(body[ProtocolConstants.LengthOffset(version)..], (ushort)payload.Length);
+            payload.CopyTo(body[header..]);
+            int crcAt = header + payload.Length;
             BinaryPrimitives.WriteUInt32LittleEndian(body[crcAt..], FrameCrc.Compute(body[..crcAt]));
             int written = Cobs.Encode(body, destination);
             destination[written++] = ProtocolConstants.Delimiter;
@@ -44,10 +58,15 @@ public static class FrameEncoder
     }
 
     /// <summary>Encodes a frame into a new array (for tests, vectors and rare messages).</summary>
-    public static byte[] Encode(FrameFlags flags, uint sequence, byte opcode, byte status, ReadOnlySpan<byte> payload)
+    public static byte[] Encode(FrameFlags flags, uint sequence, byte opcode, byte status, ReadOnlySpan<byte> payload,
+        byte version = ProtocolConstants.Version1, ushort session = ProtocolConstants.NoSession)
     {
         var buffer = new byte[ProtocolConstants.MaxWireLength(payload.Length)];
-        int length = Encode(buffer, flags, sequence, opcode, status, payload);
+        int length = Encode(buffer, flags, sequence, opcode, status, payload, version, session);
         return buffer[..length];
     }
+
+    /// <summary>Encodes a response to <paramref name="request"/>: its version, session, sequence number and opcode.</summary>
+    public static byte[] Answer(in Frame request, FrameFlags flags, byte opcode, byte status, ReadOnlySpan<byte> payload) =>
+        Encode(FrameFlags.Response | flags, request.Sequence, opcode, status, payload, request.Version, request.Session);
 }

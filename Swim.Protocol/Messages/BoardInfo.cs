@@ -50,8 +50,23 @@ public sealed record BoardInfo(
     public const int SerialLength = 16;
     public const int MaxDeviceModelLength = 32;
 
-    /// <summary>The longest IDENTIFY answer: 79 bytes of fixed fields, the model's length byte, and the longest model.</summary>
-    public const int MaxWireLength = 1 + 3 + SerialLength + 3 * 2 + 2 + 3 * 4 + 2 * 4 + 2 * 4 + 3 * 2 + 3 * 4 + 4 + 1 + MaxDeviceModelLength;
+    /// <summary>What version 2 appends after the device model: max_response u16, max_sessions u8, lease_ms u32.</summary>
+    public const int Version2Length = 2 + 1 + 4;
+
+    /// <summary>The longest IDENTIFY answer: 79 bytes of fixed fields, the model's length byte, the longest model and version 2's fields.</summary>
+    public const int MaxWireLength = 1 + 3 + SerialLength + 3 * 2 + 2 + 3 * 4 + 2 * 4 + 2 * 4 + 3 * 2 + 3 * 4 + 4 + 1 + MaxDeviceModelLength + Version2Length;
+
+    /// <summary>
+    /// Version 2: the longest answer payload the board sends; a request whose answer could be longer is refused
+    /// TOO_LARGE before it runs. Version 1 boards do not state it: the longest a version 1 frame carries.
+    /// </summary>
+    public ushort MaxResponse { get; init; } = (ushort)Framing.ProtocolConstants.MaxPayloadLengthOf(Framing.ProtocolConstants.Version1);
+
+    /// <summary>Version 2: sessions the board holds at once (at least 2: a writer and a read-only monitor); 0 from a version 1 board.</summary>
+    public byte MaxSessions { get; init; }
+
+    /// <summary>Version 2: how long the write lease outlives its session's last request before another host may take it, ms.</summary>
+    public uint LeaseMs { get; init; }
 
     public long CellCount => (long)Tiles * Rows * Columns;
 
@@ -96,7 +111,8 @@ public sealed record BoardInfo(
         return problems;
     }
 
-    internal int PayloadLength => 4 + SerialLength + 8 + 12 + 16 + 6 + 12 + 4 + 1 + Encoding.UTF8.GetByteCount(DeviceModel);
+    internal int PayloadLength => 4 + SerialLength + 8 + 12 + 16 + 6 + 12 + 4 + 1 + Encoding.UTF8.GetByteCount(DeviceModel)
+        + (ProtocolVersion >= Framing.ProtocolConstants.Version2 ? Version2Length : 0);
 
     internal void Write(ref PayloadWriter w)
     {
@@ -133,6 +149,12 @@ public sealed record BoardInfo(
         }
         w.U8((byte)model.Length);
         w.Bytes(model);
+        if (ProtocolVersion >= Framing.ProtocolConstants.Version2)
+        {
+            w.U16(MaxResponse);
+            w.U8(MaxSessions);
+            w.U32(LeaseMs);
+        }
     }
 
     internal static BoardInfo Read(ref PayloadReader r)
@@ -151,7 +173,8 @@ public sealed record BoardInfo(
             throw new MalformedPayloadException($"device model length {modelLength} exceeds {MaxDeviceModelLength}.");
         }
         string model = Encoding.UTF8.GetString(r.Bytes(modelLength));
-        return new BoardInfo(version, major, minor, patch, serial, tiles, rows, columns, levels, gMin, gMax, resolution, soa,
+        var info = new BoardInfo(version, major, minor, patch, serial, tiles, rows, columns, levels, gMin, gMax, resolution, soa,
             maxBatch, maxPayload, cache, readNs, pulseNs, verifyNs, capabilities, model);
+        return version < Framing.ProtocolConstants.Version2 ? info : info with { MaxResponse = r.U16(), MaxSessions = r.U8(), LeaseMs = r.U32() };
     }
 }

@@ -16,6 +16,12 @@ public abstract record BoardRequest
     /// </summary>
     public abstract int MaxResponseLength { get; }
 
+    /// <summary>
+    /// Whether the request can change the array or the board's state (version 2: only the write lease's session may
+    /// send it). IDENTIFY, STATUS, READ, READ_CODES, COUNTERS and OPEN do not; a BATCH does when any part does.
+    /// </summary>
+    public virtual bool Changes => true;
+
     public abstract void Write(ref PayloadWriter writer);
 
     public byte[] ToPayload()
@@ -45,6 +51,10 @@ public abstract record BoardRequest
             Opcode.ProgramLevels => ProgramLevelsRequest.Read(ref r),
             Opcode.ReadCodes => ReadCodesRequest.Read(ref r),
             Opcode.VerifyLevels => VerifyLevelsRequest.Read(ref r),
+            Opcode.Open when insideBatch => throw new MalformedPayloadException("OPEN cannot go inside a BATCH: it is sent outside any session."),
+            Opcode.Open => OpenRequest.Read(ref r),
+            Opcode.Close when insideBatch => throw new MalformedPayloadException("CLOSE cannot go inside a BATCH: it ends the session the BATCH runs in."),
+            Opcode.Close => new CloseRequest(),
             _ => throw new UnknownOpcodeException((byte)opcode),
         };
         r.End();
@@ -72,7 +82,7 @@ public abstract record BoardRequest
 }
 
 /// <summary>An opcode the receiver does not know.</summary>
-public sealed class UnknownOpcodeException(byte opcode) : Exception($"opcode 0x{opcode:X2} is not a command of protocol version 1.")
+public sealed class UnknownOpcodeException(byte opcode) : Exception($"opcode 0x{opcode:X2} is not a command of this protocol.")
 {
     public byte Opcode { get; } = opcode;
 }
@@ -82,6 +92,9 @@ public sealed class NestedBatchException() : Exception("a BATCH may not contain 
 
 public sealed record IdentifyRequest : BoardRequest
 {
+    public override bool Changes => false;
+
+
     public override int MaxResponseLength => BoardInfo.MaxWireLength;
 
     public override Opcode Opcode => Opcode.Identify;
@@ -106,6 +119,9 @@ public sealed record ResetRequest(bool ClearCounters) : BoardRequest
 
 public sealed record StatusRequest : BoardRequest
 {
+    public override bool Changes => false;
+
+
     public override int MaxResponseLength => BoardStatus.WireLength;
 
     public override Opcode Opcode => Opcode.Status;
@@ -118,6 +134,9 @@ public sealed record StatusRequest : BoardRequest
 /// <summary>READ of a list of cells or of a rectangle of one tile; each result averages <see cref="Samples"/> reads.</summary>
 public sealed record ReadRequest : BoardRequest
 {
+    public override bool Changes => false;
+
+
     private ReadRequest(IReadOnlyList<CellAddress>? cells, CellAddress origin, ushort rows, ushort columns, byte samples)
     {
         CellList = cells;
@@ -280,6 +299,9 @@ public sealed record ProgramVerifyRequest(IReadOnlyList<VerifyTarget> Targets) :
 
 public sealed record CountersRequest(IReadOnlyList<CellAddress> Cells) : BoardRequest
 {
+    public override bool Changes => false;
+
+
     public override Opcode Opcode => Opcode.Counters;
 
     public override int ItemCount => Cells.Count;
@@ -305,6 +327,9 @@ public sealed record CountersRequest(IReadOnlyList<CellAddress> Cells) : BoardRe
 /// <summary>Several requests in one frame; the board executes them in order and answers each with its own status.</summary>
 public sealed record BatchRequest(IReadOnlyList<BoardRequest> Requests) : BoardRequest
 {
+    public override bool Changes => Requests.Any(r => r.Changes);
+
+
     public override Opcode Opcode => Opcode.Batch;
 
     public override int ItemCount => Requests.Count;
@@ -374,6 +399,9 @@ public sealed record BatchRequest(IReadOnlyList<BoardRequest> Requests) : BoardR
 /// </summary>
 public sealed record UndecodableRequest(Opcode RawOpcode, StatusCode Refusal, byte[] Payload) : BoardRequest
 {
+    public override bool Changes => false;
+
+
     public override Opcode Opcode => RawOpcode;
 
     public override int MaxResponseLength => 0;

@@ -35,6 +35,8 @@ public abstract record BoardResponse
             Opcode.ReadCodes => ReadCodesResponse.Read(ref r),
             Opcode.VerifyLevels => new VerifyLevelsResponse(BoardRequest.ReadList(ref r, (ref PayloadReader x) => new VerifyLevelsOutcome((StatusCode)x.U8(), x.U16()))),
             Opcode.ProgramLevels => new ProgramLevelsResponse(BoardRequest.ReadList(ref r, (ref PayloadReader x) => new CellException(x.U16(), (StatusCode)x.U8()))),
+            Opcode.Open => OpenResponse.Read(ref r),
+            Opcode.Close => new CloseResponse(),
             _ => throw new UnknownOpcodeException((byte)opcode),
         };
         r.End();

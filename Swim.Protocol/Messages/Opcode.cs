@@ -15,4 +15,10 @@ public enum Opcode : byte
     ProgramLevels = 0x0A,
     ReadCodes = 0x0B,
     VerifyLevels = 0x0C,
+
+    /// <summary>Version 2: opens (or reopens) a session; sent outside any session.</summary>
+    Open = 0x0D,
+
+    /// <summary>Version 2: ends the session it is sent in and gives up its write lease.</summary>
+    Close = 0x0E,
 }

@@ -6,6 +6,9 @@ namespace Swim.Protocol.Messages;
 /// </summary>
 public sealed record ReadCodesRequest(CellAddress Origin, ushort Rows, ushort Columns, byte Samples, byte CodeBits) : BoardRequest
 {
+    public override bool Changes => false;
+
+
     public const int WireLength = CellAddress.WireLength + 2 + 2 + 1 + 1;
 
     public override Opcode Opcode => Opcode.ReadCodes;

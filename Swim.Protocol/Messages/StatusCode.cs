@@ -44,10 +44,22 @@ public enum StatusCode : byte
     InternalError = 0x0D,
 
     /// <summary>
-    /// The sequence number is K to 4K behind the newest the board executed: a long-delayed copy of a request
-    /// whose response left the cache. Not executed.
+    /// The sequence number is K or more behind the newest the board executed (in version 2, in its session; in
+    /// version 1, K to 4K behind): a long-delayed copy of a request whose response left the cache. Not executed.
     /// </summary>
     StaleSequence = 0x0E,
+
+    /// <summary>
+    /// Version 2: the frame names a session the board does not hold (never opened, evicted, or lost with power), or a
+    /// request other than IDENTIFY, STATUS and OPEN came outside any session. Not executed; OPEN a session.
+    /// </summary>
+    NoSession = 0x0F,
+
+    /// <summary>Version 2: an OPEN for writing while another session holds the write lease and has not let it lapse.</summary>
+    LeaseHeld = 0x10,
+
+    /// <summary>Version 2: a command that changes the array from a session without the write lease. Not executed.</summary>
+    NotLeased = 0x11,
 }
 
 /// <summary>Which status codes mean "not executed, send the same request again".</summary>

@@ -129,8 +129,10 @@ public sealed class BoardClientTests
         (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { BackoffBase = TimeSpan.FromMilliseconds(1), AttemptTimeout = TimeSpan.FromSeconds(30) });
         await using (client)
         {
+            await client.IdentifyAsync();
+            long connecting = client.Statistics.Retransmissions;
             await Task.WhenAll(Enumerable.Range(0, 20).Select(i => client.SendAsync<ProgramResponse>(Program(i))));
-            Assert.Equal(20, client.Statistics.Retransmissions);
+            Assert.Equal(20, client.Statistics.Retransmissions - connecting);
         }
         await stop.CancelAsync();
         Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
@@ -139,8 +141,10 @@ public sealed class BoardClientTests
     [Fact]
     public async Task A_board_busy_through_every_retry_surfaces_as_a_board_exception_that_says_so()
     {
+        // Version 1, which sends no IDENTIFY before the first request: the board's BUSY meets the PROGRAM itself.
         var device = new CountingDevice { AlwaysBusy = true };
-        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { BackoffBase = TimeSpan.FromMilliseconds(1), MaxRetries = 3 });
+        device.Info = device.Info with { ProtocolVersion = ProtocolConstants.Version1 };
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions { BackoffBase = TimeSpan.FromMilliseconds(1), MaxRetries = 3, Protocol = ProtocolConstants.Version1 });
         await using (client)
         {
             BoardException ex = await Assert.ThrowsAsync<BoardException>(() => client.SendAsync<ProgramResponse>(Program(0)));
@@ -239,7 +243,7 @@ public sealed class BoardClientTests
             CellAddress[] cells = Enumerable.Range(0, 95).Select(i => new CellAddress(0, (ushort)(i * 3 % 500), 0)).ToArray();
             float[] values = await client.ReadAsync(cells);
             Assert.Equal(cells.Select(c => (float)c.Row), values);
-            Assert.Equal(1 + 10, client.Statistics.Requests);
+            Assert.Equal(client.ConnectRequests + 10, client.Statistics.Requests);
         }
         await stop.CancelAsync();
     }
@@ -280,7 +284,7 @@ public sealed class BoardClientTests
         // A board may refuse a request BUSY while an earlier one still runs, so that refusal overtakes the earlier
         // request's answer without anything being lost: the earlier request must not go out again.
         (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
-        await using var client = new BoardClient(host, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30), InitialSequence = 100 }, new FakeTimeProvider());
+        await using var client = new BoardClient(host, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30), InitialSequence = 100, Protocol = ProtocolConstants.Version1 }, new FakeTimeProvider());
         Task<StatusResponse> first = client.SendAsync<StatusResponse>(new StatusRequest());
         Task<StatusResponse> second = client.SendAsync<StatusResponse>(new StatusRequest());
         var decoder = new FrameDecoder();
@@ -320,10 +324,11 @@ public sealed class BoardClientTests
         (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
         using var stop = new CancellationTokenSource();
         _ = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
-        await using (var client = new BoardClient(new FrameDropper(host, 3), new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30) }, time))
+        // The fourth frame out is lost: after IDENTIFY, OPEN and the first PROGRAM, the last request.
+        await using (var client = new BoardClient(new FrameDropper(host, 4), new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30) }, time))
         {
-            await client.IdentifyAsync();
-            await client.SendAsync<ProgramResponse>(Program(0));
+            await client.IdentifyAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            await client.SendAsync<ProgramResponse>(Program(0)).WaitAsync(TimeSpan.FromSeconds(20));
             Task last = client.SendAsync<ProgramResponse>(Program(1));
 
             await Task.Delay(300);
@@ -347,7 +352,7 @@ public sealed class BoardClientTests
     {
         var time = new FakeTimeProvider();
         (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
-        var options = new BoardClientOptions { MaxRetries = 3, AttemptTimeout = TimeSpan.FromMilliseconds(100), BackoffBase = TimeSpan.FromMilliseconds(10), BreakerMinimumThroughput = 100 };
+        var options = new BoardClientOptions { MaxRetries = 3, AttemptTimeout = TimeSpan.FromMilliseconds(100), BackoffBase = TimeSpan.FromMilliseconds(10), BreakerMinimumThroughput = 100, Protocol = ProtocolConstants.Version1 };
         await using var client = new BoardClient(host, options, time);
 
         Task<StatusResponse> pending = client.SendAsync<StatusResponse>(new StatusRequest());
@@ -399,7 +404,9 @@ public sealed class BoardClientTests
     [Fact]
     public void The_endpoint_replays_cached_responses_and_refuses_stale_sequences()
     {
+        // Version 1's series rules: one series per board.
         var device = new CountingDevice(cacheDepth: 32);
+        device.Info = device.Info with { ProtocolVersion = ProtocolConstants.Version1 };
         var endpoint = new BoardEndpoint(device);
         var decoder = new FrameDecoder();
         var replies = new List<byte[]>();
@@ -440,7 +447,9 @@ public sealed class BoardClientTests
     [Fact]
     public void A_new_host_below_its_predecessors_numbers_gets_its_own_retransmissions_replayed()
     {
+        // Version 1's series rules: one series per board.
         var device = new CountingDevice(cacheDepth: 32);
+        device.Info = device.Info with { ProtocolVersion = ProtocolConstants.Version1 };
         var endpoint = new BoardEndpoint(device);
         var decoder = new FrameDecoder();
         var replies = new List<byte[]>();
@@ -473,13 +482,15 @@ public sealed class BoardClientTests
     [Fact]
     public async Task A_replay_under_a_dead_hosts_numbers_runs_only_what_the_board_never_received()
     {
+        // Version 1's one series per board; version 2 reopens the dead host's session (SessionResumeTests).
         var device = new CountingDevice(cacheDepth: 32);
+        device.Info = device.Info with { ProtocolVersion = ProtocolConstants.Version1 };
         var endpoint = new BoardEndpoint(device);
         using var stop = new CancellationTokenSource();
         const uint First = 4_000_000_000;
         (ByteTransport deadHost, ByteTransport deadBoard) = InMemoryLink.CreatePair();
         Task served = endpoint.ServeAsync(deadBoard, stop.Token);
-        await using (var dead = new BoardClient(deadHost, new BoardClientOptions { InitialSequence = First }))
+        await using (var dead = new BoardClient(deadHost, new BoardClientOptions { InitialSequence = First, Protocol = ProtocolConstants.Version1 }))
         {
             await Task.WhenAll(Enumerable.Range(0, 10).Select(i => dead.SendAsync<ProgramResponse>(Program(i))));
         }
@@ -487,7 +498,7 @@ public sealed class BoardClientTests
 
         (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
         _ = endpoint.ServeAsync(board, stop.Token);
-        await using var successor = new BoardClient(host, new BoardClientOptions { InitialSequence = First + 12 });
+        await using var successor = new BoardClient(host, new BoardClientOptions { InitialSequence = First + 12, Protocol = ProtocolConstants.Version1 });
         await successor.IdentifyAsync();
         Assert.Throws<InvalidOperationException>(() => successor.ReplayFrom(First + 14));
         using (successor.ReplayFrom(First))

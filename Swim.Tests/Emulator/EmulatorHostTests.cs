@@ -40,7 +40,7 @@ public sealed class EmulatorHostTests
     [Fact]
     public async Task Every_conformance_vector_request_gets_a_well_formed_answer_from_the_emulator()
     {
-        await using var host = new EmulatorHost(new EmulatedBoard(DevicePreset.Rram, BoardGeometry.Parse("4x512x512"), 3));
+        await using var host = new EmulatorHost(new EmulatedBoard(DevicePreset.Rram, BoardGeometry.Parse("4x512x512"), 3, protocolVersion: ProtocolConstants.Version1));
         ByteTransport link = host.ConnectInProcess();
         JsonArray vectors = JsonNode.Parse(File.ReadAllText(Controller.BundledAssets.Require("firmware-spec/conformance-vectors.json")))!["vectors"]!.AsArray();
         var decoder = new FrameDecoder();
@@ -136,8 +136,8 @@ public sealed class EmulatorHostTests
     [Fact]
     public async Task A_brown_out_keeps_conductances_and_loses_the_response_cache_and_counters()
     {
-        // Raw frames, so no client retransmission can muddle which answers came from the cache.
-        EmulatedBoard board = Board("paper");
+        // Raw frames, so no client retransmission can muddle which answers came from the cache; version 1, whose cache is the board's.
+        EmulatedBoard board = new(DevicePreset.ByName("paper"), BoardGeometry.Parse("2x64x64"), 1, protocolVersion: ProtocolConstants.Version1);
         await using var host = new EmulatorHost(board);
         ByteTransport link = host.ConnectInProcess();
         var decoder = new FrameDecoder();

@@ -39,7 +39,7 @@ internal static class ConformanceVectors
                         }
                         info.PolymorphismOptions = polymorphism;
                     }
-                    foreach (var property in info.Properties.Where(p => p.Name is "payload_length" or "item_count" or "opcode" or "cell_count" or "max_response_length").ToList())
+                    foreach (var property in info.Properties.Where(p => p.Name is "payload_length" or "item_count" or "opcode" or "cell_count" or "max_response_length" or "changes").ToList())
                     {
                         if (info.Type != typeof(SubResponse) || property.Name != "opcode")
                         {
@@ -156,7 +156,7 @@ internal static class ConformanceVectors
 
     public static JsonObject Document() => new()
     {
-        ["protocol_version"] = ProtocolConstants.Version,
+        ["protocol_version"] = ProtocolConstants.Version1,
         ["about"] = "Swim board protocol conformance vectors: each wire_hex is a whole frame on the wire (COBS-encoded body and 0x00 delimiter). " +
             "payload_hex is the payload inside it; fields is the payload decoded, per firmware-spec/protocol.md. Floats are IEEE 754 binary32.",
         ["vectors"] = new JsonArray(All.Select(v => (JsonNode)new JsonObject

@@ -85,7 +85,7 @@ public sealed class MessageTests
         Assert.Equal(2 + (4 + 2) + 64 * (4 + 2 + 1024), batch.MaxResponseLength);
         Assert.True(batch.MaxResponseLength > Swim.Protocol.Framing.ProtocolConstants.MaxPayloadLength);
         // The longest IDENTIFY is what a board with a 32-byte model name sends.
-        var info = RandomMessages.Info(new Random(2)) with { DeviceModel = new string('m', BoardInfo.MaxDeviceModelLength) };
+        var info = RandomMessages.InfoVersion2(new Random(2)) with { DeviceModel = new string('m', BoardInfo.MaxDeviceModelLength) };
         Assert.Equal(BoardInfo.MaxWireLength, new IdentifyResponse(info).ToPayload().Length);
     }
 }

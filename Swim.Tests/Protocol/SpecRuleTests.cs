@@ -9,8 +9,9 @@ using Swim.Tests.Support;
 namespace Swim.Tests.Protocol;
 
 /// <summary>
-/// The mandatory rules of firmware-spec/protocol.md, checked against the board with frames built byte by byte
-/// from the spec's text (section 2.2 layout, its CRC, its COBS description), not with the codec under test.
+/// The mandatory rules of firmware-spec/protocol.md for version 1 boards, checked against a board of that version with
+/// frames built byte by byte from the spec's text (section 2.2 layout, its CRC, its COBS description), not with the
+/// codec under test. Version 2's sessions have theirs in <see cref="SessionRuleTests"/>.
 /// </summary>
 public sealed class SpecRuleTests
 {
@@ -84,6 +85,7 @@ public sealed class SpecRuleTests
         public Bench(ushort cacheDepth = 32, ushort maxBatch = 64)
         {
             Device = new CountingDevice(cacheDepth, maxBatch);
+            Device.Info = Device.Info with { ProtocolVersion = ProtocolConstants.Version1 };
             (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
             _host = host;
             _ = Task.Run(() => new BoardEndpoint(Device).ServeAsync(board, _stop.Token));

@@ -27,7 +27,7 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
     /// <summary>The clock <see cref="VerifyDuration"/> runs on: a test's fake one makes the board's timing exact.</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 
-    public BoardInfo Info { get; set; } = RandomMessages.Info(new Random(1)) with { ResponseCacheDepth = cacheDepth, MaxBatch = maxBatch, Rows = 512, Columns = 512 };
+    public BoardInfo Info { get; set; } = RandomMessages.InfoVersion2(new Random(1)) with { ResponseCacheDepth = cacheDepth, MaxBatch = maxBatch, Rows = 512, Columns = 512 };
 
     public DeviceCounters Counters => new(0, 1, 2, 3, 4, 5);
 

@@ -65,7 +65,17 @@ public static class RandomMessages
         }, 6)),
     };
 
-    public static BoardInfo Info(Random r) => new(1, 1, 2, 3, "SN" + r.Next(100000), 4, 256, 256, 16, 1f, 100f, 0.01f,
-        new SafeOperatingArea(0.2f, 3.5f, 10, 1_000_000), 256, 4096, 64, 1000, 100, 2000,
-        BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Batch | BoardCapabilities.Counters, "rram");
+    /// <summary>A board description of either protocol version; version 2's fields are set only in version 2, as on the wire.</summary>
+    public static BoardInfo Info(Random r)
+    {
+        byte version = (byte)r.Next(1, 3);
+        var info = new BoardInfo(version, 1, 2, 3, "SN" + r.Next(100000), 4, 256, 256, 16, 1f, 100f, 0.01f,
+            new SafeOperatingArea(0.2f, 3.5f, 10, 1_000_000), 256, 4096, 64, 1000, 100, 2000,
+            BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Batch | BoardCapabilities.Counters, "rram");
+        return version == 1 ? info : info with { MaxResponse = (ushort)r.Next(4096, 65520), MaxSessions = (byte)r.Next(2, 9), LeaseMs = (uint)r.Next(100, 60_000) };
+    }
+
+    /// <summary>A version 2 board description (sessions, 10 s lease), as the tests' devices report.</summary>
+    public static BoardInfo InfoVersion2(Random r) =>
+        Info(r) with { ProtocolVersion = 2, MaxResponse = 65_519, MaxSessions = 4, LeaseMs = 10_000 };
 }

@@ -1,0 +1,129 @@
+using Swim.Protocol.Board;
+using Swim.Protocol.Client;
+using Swim.Protocol.Framing;
+using Swim.Protocol.Messages;
+using Swim.Protocol.Transports;
+using Swim.Tests.Support;
+
+namespace Swim.Tests.Client;
+
+/// <summary>The client's side of version 2: negotiating the version, opening, closing and reopening sessions, the write lease.</summary>
+public sealed class SessionClientTests : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    private static ProgramRequest Program(int i) => new([new ProgramTarget(new CellAddress(0, (ushort)(i / 512), (ushort)(i % 512)), TargetKind.Level, 3)]);
+
+    private ByteTransport Link(BoardEndpoint endpoint, out ByteTransport boardSide)
+    {
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        _ = Task.Run(() => endpoint.ServeAsync(board, _stop.Token));
+        boardSide = board;
+        return host;
+    }
+
+    private ByteTransport Link(BoardEndpoint endpoint) => Link(endpoint, out _);
+
+    [Fact]
+    public async Task A_client_opens_a_session_with_the_lease_and_a_second_writer_is_refused_until_the_first_closes()
+    {
+        var device = new CountingDevice();
+        var endpoint = new BoardEndpoint(device);
+        await using (var first = new BoardClient(Link(endpoint)))
+        {
+            await first.SendAsync<ProgramResponse>(Program(1));
+            Assert.Equal(ProtocolConstants.Version2, first.ProtocolVersion);
+            Assert.NotNull(first.Session);
+            Assert.Equal(2, first.ConnectRequests);
+
+            await using var second = new BoardClient(Link(endpoint));
+            BoardException refused = await Assert.ThrowsAsync<BoardException>(() => second.SendAsync<ProgramResponse>(Program(2)));
+            Assert.Equal(StatusCode.LeaseHeld, refused.Status);
+            Assert.Contains("another host holds the board's write lease", refused.Message);
+
+            await using var monitor = new BoardClient(Link(endpoint), new BoardClientOptions { ReadOnly = true });
+            await monitor.StatusAsync();
+            BoardException notLeased = await Assert.ThrowsAsync<BoardException>(() => monitor.SendAsync<ProgramResponse>(Program(3)));
+            Assert.Equal(StatusCode.NotLeased, notLeased.Status);
+            await first.SendAsync<ProgramResponse>(Program(4));
+        }
+        // The first closed its session on the way out: the lease is free at once.
+        await using var next = new BoardClient(Link(endpoint));
+        await next.SendAsync<ProgramResponse>(Program(5));
+        Assert.Equal([1, 1, 1], new[] { 1, 4, 5 }.Select(i => device.Executions[Program(i).Targets[0].Cell]));
+        Assert.False(device.Executions.ContainsKey(Program(2).Targets[0].Cell) || device.Executions.ContainsKey(Program(3).Targets[0].Cell));
+    }
+
+    [Fact]
+    public async Task A_crashed_hosts_session_is_reopened_from_its_ticket_and_answers_its_requests_from_the_cache()
+    {
+        var device = new CountingDevice();
+        var endpoint = new BoardEndpoint(device);
+        const uint First = 1_000;
+        ByteTransport deadLink = Link(endpoint, out ByteTransport deadBoardSide);
+        var dead = new BoardClient(deadLink, new BoardClientOptions { InitialSequence = First });
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => dead.SendAsync<ProgramResponse>(Program(i))));
+        SessionTicket ticket = dead.Session!;
+        // The crash: the link goes before the client could close anything.
+        await deadBoardSide.DisposeAsync();
+        await dead.DisposeAsync();
+
+        await using var successor = new BoardClient(Link(endpoint), new BoardClientOptions { ResumeSession = ticket, InitialSequence = First + 2 + 12 });
+        await successor.IdentifyAsync();
+        Assert.True(successor.SessionResumed);
+        Assert.Equal(ticket, successor.Session);
+        using (successor.ReplayFrom(First + 2))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 12).Select(i => successor.SendAsync<ProgramResponse>(Program(i))));
+        }
+        Assert.Equal(10, successor.Statistics.Replays);
+        Assert.Equal(12, device.Executions.Count);
+        Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
+    }
+
+    [Fact]
+    public async Task A_session_the_board_lost_is_not_resumed_and_the_client_says_so()
+    {
+        var device = new CountingDevice();
+        var endpoint = new BoardEndpoint(device);
+        ByteTransport deadLink = Link(endpoint, out ByteTransport deadBoardSide);
+        var dead = new BoardClient(deadLink);
+        await dead.SendAsync<ProgramResponse>(Program(0));
+        SessionTicket ticket = dead.Session!;
+        await deadBoardSide.DisposeAsync();
+        await dead.DisposeAsync();
+        endpoint.PowerCycle();
+
+        await using var successor = new BoardClient(Link(endpoint), new BoardClientOptions { ResumeSession = ticket });
+        await successor.IdentifyAsync();
+        Assert.False(successor.SessionResumed);
+        Assert.NotEqual(ticket, successor.Session);
+        await successor.SendAsync<ProgramResponse>(Program(1));
+    }
+
+    [Fact]
+    public async Task A_version_2_host_speaks_version_1_to_a_version_1_board_unless_told_to_speak_only_2()
+    {
+        var device = new CountingDevice();
+        device.Info = device.Info with { ProtocolVersion = ProtocolConstants.Version1 };
+        var endpoint = new BoardEndpoint(device);
+        await using (var client = new BoardClient(Link(endpoint)))
+        {
+            BoardInfo info = await client.IdentifyAsync();
+            Assert.Equal(ProtocolConstants.Version1, client.ProtocolVersion);
+            Assert.Equal(ProtocolConstants.Version1, info.ProtocolVersion);
+            Assert.Null(client.Session);
+            await client.SendAsync<ProgramResponse>(Program(0));
+        }
+        await using var strict = new BoardClient(Link(endpoint), new BoardClientOptions { Protocol = ProtocolConstants.Version2 });
+        BoardException refused = await Assert.ThrowsAsync<BoardException>(() => strict.IdentifyAsync());
+        Assert.Equal(StatusCode.BadVersion, refused.Status);
+        Assert.Contains("does not speak this protocol version", refused.Message);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _stop.Dispose();
+    }
+}
