@@ -46,7 +46,8 @@ public sealed class EmulatorHostTests
         var decoder = new FrameDecoder();
         var buffer = new byte[65536];
         int answered = 0;
-        foreach (JsonNode? vector in vectors.Where(v => (string)v!["direction"]! == "host-to-board"))
+        // Version 1 frames to a version 1 board; version 2's sessions have their rules checked in SessionRuleTests.
+        foreach (JsonNode? vector in vectors.Where(v => (string)v!["direction"]! == "host-to-board" && (int)v["version"]! == 1))
         {
             await link.WriteAsync(Convert.FromHexString((string)vector!["wire_hex"]!), CancellationToken.None);
             Frame? response = null;

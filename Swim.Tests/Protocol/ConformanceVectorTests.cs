@@ -31,7 +31,10 @@ public sealed class ConformanceVectorTests
                 : [];
             Assert.True(node["fields"] is not null || status != 0, $"{name}: an OK vector without fields");
             Assert.True((string)node["payload_hex"]! == Convert.ToHexString(payload).ToLowerInvariant(), $"{name}: the payload is not the spec's layout of its fields");
-            Assert.True((string)node["wire_hex"]! == Convert.ToHexString(SpecRuleTests.Wire((uint)node["sequence"]!, opcode, payload, flags: flags, status: status)).ToLowerInvariant(),
+            byte[] wire = (int)node["version"]! == 1
+                ? SpecRuleTests.Wire((uint)node["sequence"]!, opcode, payload, flags: flags, status: status)
+                : SessionRuleTests.Wire((ushort)(int)node["session"]!, (uint)node["sequence"]!, opcode, payload, flags, status);
+            Assert.True((string)node["wire_hex"]! == Convert.ToHexString(wire).ToLowerInvariant(),
                 $"{name}: the wire bytes are not the spec's frame of its payload");
         }
     }
@@ -60,6 +63,8 @@ public sealed class ConformanceVectorTests
             Assert.True(decoder.TryDecode(ref input, out Frame frame, out FrameError error, out _), name);
             Assert.Equal(FrameError.None, error);
             Assert.Equal((uint)node["sequence"]!, frame.Sequence);
+            Assert.Equal((int)node["version"]!, frame.Version);
+            Assert.Equal((int)(node["session"] ?? 0), frame.Session);
             Assert.Equal((int)node["flags"]!, (int)frame.Flags);
             Assert.Equal((int)node["opcode"]!, frame.Opcode);
             Assert.Equal((int)node["status"]!, frame.Status);

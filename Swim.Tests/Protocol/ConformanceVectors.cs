@@ -51,7 +51,8 @@ internal static class ConformanceVectors
         },
     };
 
-    public sealed record Vector(string Name, string Meaning, uint Sequence, FrameFlags Flags, Opcode Opcode, StatusCode Status, object? Message);
+    public sealed record Vector(string Name, string Meaning, uint Sequence, FrameFlags Flags, Opcode Opcode, StatusCode Status, object? Message,
+        byte Version = ProtocolConstants.Version1, ushort Session = 0);
 
     private static readonly CellAddress A = new(0, 1, 2);
     private static readonly CellAddress B = new(1, 255, 300);
@@ -60,6 +61,9 @@ internal static class ConformanceVectors
     public static BoardInfo Board { get; } = new(1, 1, 0, 2, "SWIM-EMU-000042", 4, 256, 256, 16, 1f, 100f, 0.01f,
         new SafeOperatingArea(0.3f, 3.3f, 10, 1_000_000), 256, 4096, 64, 1_000, 100, 1_500,
         BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Batch | BoardCapabilities.Counters, "rram");
+
+    /// <summary>The same board speaking version 2.</summary>
+    public static BoardInfo Board2 { get; } = Board with { ProtocolVersion = ProtocolConstants.Version2, MaxResponse = 65_519, MaxSessions = 4, LeaseMs = 5_000 };
 
     public static IReadOnlyList<Vector> All { get; } =
     [
@@ -139,6 +143,25 @@ internal static class ConformanceVectors
         new("verify-levels-response", "VERIFY_LEVELS: the first converged in 4 iterations, the second was in band at once, the third did not converge in 20",
             24, FrameFlags.Response, Opcode.VerifyLevels, StatusCode.Ok,
             new VerifyLevelsResponse([new VerifyLevelsOutcome(StatusCode.Ok, 4), new VerifyLevelsOutcome(StatusCode.Ok, 0), new VerifyLevelsOutcome(StatusCode.DidNotConverge, 20)])),
+        new("identify-response-v2", "IDENTIFY answered by a version 2 board, outside any session: as identify-response, and answers of at most 65,519 bytes, 4 sessions, a 5 s lease",
+            29, FrameFlags.Response, Opcode.Identify, StatusCode.Ok, new IdentifyResponse(Board2), ProtocolConstants.Version2),
+        new("open-request", "OPEN outside any session, nonce 0x0123456789ABCDEF, for writing, a new session", 30, FrameFlags.None, Opcode.Open, StatusCode.Ok,
+            new OpenRequest(0x0123456789ABCDEF, true, 0), ProtocolConstants.Version2),
+        new("open-response", "OPEN answered: session 0x1234 with the write lease, lease 5,000 ms, window 64, new (newest 0)", 30, FrameFlags.Response, Opcode.Open, StatusCode.Ok,
+            new OpenResponse(0x1234, true, 5_000, 64, false, 0), ProtocolConstants.Version2),
+        new("session-status-request", "STATUS in session 0x1234, sequence 31", 31, FrameFlags.None, Opcode.Status, StatusCode.Ok, new StatusRequest(), ProtocolConstants.Version2, 0x1234),
+        new("session-replayed-response", "a repeated PROGRAM in session 0x1234 answered from its cache: REPLAYED, every cell OK", 32, FrameFlags.Response | FrameFlags.Replayed,
+            Opcode.Program, StatusCode.Ok, new ProgramResponse([StatusCode.Ok]), ProtocolConstants.Version2, 0x1234),
+        new("session-stale-refusal", "a PROGRAM in session 0x1234 whose number is 64 or more behind the session's newest: STALE_SEQUENCE, not run, however far behind",
+            1, FrameFlags.Response, Opcode.Program, StatusCode.StaleSequence, null, ProtocolConstants.Version2, 0x1234),
+        new("no-session-refusal", "a PROGRAM naming session 0x0777, which the board does not hold: NO_SESSION, not run", 40, FrameFlags.Response, Opcode.Program,
+            StatusCode.NoSession, null, ProtocolConstants.Version2, 0x0777),
+        new("lease-held-refusal", "OPEN for writing while session 0x1234 holds the write lease: LEASE_HELD", 41, FrameFlags.Response, Opcode.Open, StatusCode.LeaseHeld, null,
+            ProtocolConstants.Version2),
+        new("not-leased-refusal", "a WRITE_PULSE from read-only session 0x1235: NOT_LEASED, nothing pulsed", 5, FrameFlags.Response, Opcode.WritePulse, StatusCode.NotLeased, null,
+            ProtocolConstants.Version2, 0x1235),
+        new("close-request", "CLOSE of session 0x1234, sequence 33", 33, FrameFlags.None, Opcode.Close, StatusCode.Ok, new CloseRequest(), ProtocolConstants.Version2, 0x1234),
+        new("close-response", "CLOSE done: the session and its lease are gone", 33, FrameFlags.Response, Opcode.Close, StatusCode.Ok, new CloseResponse(), ProtocolConstants.Version2, 0x1234),
         new("internal-error-refusal", "WRITE_PULSE failed in the firmware: INTERNAL_ERROR; the host reads the cells back before going on", 21,
             FrameFlags.Response, Opcode.WritePulse, StatusCode.InternalError, null),
     ];
@@ -150,31 +173,9 @@ internal static class ConformanceVectors
         _ => [],
     };
 
-    public static byte[] Wire(Vector v) => FrameEncoder.Encode(v.Flags, v.Sequence, (byte)v.Opcode, (byte)v.Status, Payload(v));
+    public static byte[] Wire(Vector v) => FrameEncoder.Encode(v.Flags, v.Sequence, (byte)v.Opcode, (byte)v.Status, Payload(v), v.Version, v.Session);
 
     public static JsonNode? Fields(object? message) => message is null ? null : JsonSerializer.SerializeToNode(message, message.GetType(), Json);
-
-    public static JsonObject Document() => new()
-    {
-        ["protocol_version"] = ProtocolConstants.Version1,
-        ["about"] = "Swim board protocol conformance vectors: each wire_hex is a whole frame on the wire (COBS-encoded body and 0x00 delimiter). " +
-            "payload_hex is the payload inside it; fields is the payload decoded, per firmware-spec/protocol.md. Floats are IEEE 754 binary32.",
-        ["vectors"] = new JsonArray(All.Select(v => (JsonNode)new JsonObject
-        {
-            ["name"] = v.Name,
-            ["meaning"] = v.Meaning,
-            ["direction"] = (v.Flags & FrameFlags.Response) != 0 ? "board-to-host" : "host-to-board",
-            ["sequence"] = v.Sequence,
-            ["flags"] = (int)v.Flags,
-            ["opcode"] = (int)v.Opcode,
-            ["opcode_name"] = v.Opcode == 0 ? "NONE" : JsonNamingPolicy.SnakeCaseUpper.ConvertName(v.Opcode.ToString()),
-            ["status"] = (int)v.Status,
-            ["status_name"] = JsonNamingPolicy.SnakeCaseUpper.ConvertName(v.Status.ToString()),
-            ["payload_hex"] = Convert.ToHexString(Payload(v)).ToLowerInvariant(),
-            ["fields"] = Fields(v.Message),
-            ["wire_hex"] = Convert.ToHexString(Wire(v)).ToLowerInvariant(),
-        }).ToArray()),
-    };
 }
 
 /// <summary>IDENTIFY's board description under section 5's field names, in its order (the record's own names are C#'s).</summary>
@@ -211,6 +212,12 @@ internal sealed class SpecBoardInfoConverter : JsonConverter<BoardInfo>
         writer.WritePropertyName("capabilities");
         JsonSerializer.Serialize(writer, value.Capabilities, options);
         writer.WriteString("device_model", value.DeviceModel);
+        if (value.ProtocolVersion >= ProtocolConstants.Version2)
+        {
+            writer.WriteNumber("max_response", value.MaxResponse);
+            writer.WriteNumber("max_sessions", value.MaxSessions);
+            writer.WriteNumber("lease_ms", value.LeaseMs);
+        }
         writer.WriteEndObject();
     }
 }

@@ -19,7 +19,7 @@ public sealed class SessionRuleTests
     private const int K = 32;
 
     /// <summary>Section 2.2, version 2: version 2, flags, session u16, sequence u32, opcode, status 0, length u16, payload, CRC-32; COBS; 0x00.</summary>
-    private static byte[] Wire(ushort session, uint sequence, byte opcode, byte[] payload, byte flags = 0)
+    internal static byte[] Wire(ushort session, uint sequence, byte opcode, byte[] payload, byte flags = 0, byte status = 0)
     {
         var body = new byte[12 + payload.Length + 4];
         body[0] = 2;
@@ -27,6 +27,7 @@ public sealed class SessionRuleTests
         BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(2), session);
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), sequence);
         body[8] = opcode;
+        body[9] = status;
         BinaryPrimitives.WriteUInt16LittleEndian(body.AsSpan(10), (ushort)payload.Length);
         payload.CopyTo(body, 12);
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(12 + payload.Length), System.IO.Hashing.Crc32.HashToUInt32(body.AsSpan(0, 12 + payload.Length)));

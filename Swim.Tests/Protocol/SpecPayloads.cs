@@ -24,6 +24,7 @@ internal static class SpecPayloads
         ["OK"] = 0, ["BAD_CRC"] = 1, ["BAD_LENGTH"] = 2, ["UNKNOWN_OPCODE"] = 3, ["BAD_VERSION"] = 4, ["OUT_OF_RANGE"] = 5,
         ["OUTSIDE_SAFE_OPERATING_AREA"] = 6, ["BUSY"] = 7, ["DID_NOT_CONVERGE"] = 8, ["CELL_STUCK"] = 9, ["BATCH_TOO_LARGE"] = 10,
         ["MALFORMED"] = 11, ["NESTED_BATCH"] = 12, ["INTERNAL_ERROR"] = 13, ["STALE_SEQUENCE"] = 14,
+        ["NO_SESSION"] = 15, ["LEASE_HELD"] = 16, ["NOT_LEASED"] = 17,
     };
 
     public static byte[] Request(byte opcode, JsonNode fields)
@@ -73,6 +74,14 @@ internal static class SpecPayloads
                 break;
             case 12:
                 VerifyLevelsRequest(w, fields);
+                break;
+            case 13:
+                // OPEN: nonce u64, flags u8 (bit 0 write), resume u16.
+                w.U64((ulong)fields["nonce"]!);
+                w.U8((bool)fields["for_writing"]! ? (byte)1 : (byte)0);
+                w.U16((int)fields["resume_session"]!);
+                break;
+            case 14:
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no request layout in section 5");
@@ -228,6 +237,17 @@ internal static class SpecPayloads
                     w.U16((int)o["iterations"]!);
                 });
                 break;
+            case 13:
+                // OPEN: session u16, holds_lease u8, lease_ms u32, window u16, resumed u8, newest u32.
+                w.U16((int)fields["session"]!);
+                w.U8((bool)fields["holds_lease"]! ? (byte)1 : (byte)0);
+                w.U32((uint)fields["lease_ms"]!);
+                w.U16((int)fields["window"]!);
+                w.U8((bool)fields["resumed"]! ? (byte)1 : (byte)0);
+                w.U32((uint)fields["newest"]!);
+                break;
+            case 14:
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(opcode), opcode, "no response layout in section 5");
         }
@@ -304,6 +324,12 @@ internal static class SpecPayloads
         byte[] model = Encoding.UTF8.GetBytes((string)info["device_model"]!);
         w.U8((byte)model.Length);
         w.Bytes(model);
+        if ((int)info["protocol_version"]! >= 2)
+        {
+            w.U16((int)info["max_response"]!);
+            w.U8((byte)(int)info["max_sessions"]!);
+            w.U32((uint)info["lease_ms"]!);
+        }
     }
 
     /// <summary>BATCH: each sub-response's opcode, status, length and (when OK) payload.</summary>
