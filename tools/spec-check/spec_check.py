@@ -25,6 +25,8 @@ IDENTIFY, RESET, READ, WRITE_PULSE, PROGRAM, PROGRAM_VERIFY, BATCH, STATUS, COUN
 OK, BAD_CRC, BAD_LENGTH, UNKNOWN_OPCODE, BAD_VERSION, OUT_OF_RANGE, OUTSIDE_SOA, BUSY, DID_NOT_CONVERGE, \
     CELL_STUCK, BATCH_TOO_LARGE, MALFORMED, NESTED_BATCH, INTERNAL_ERROR, STALE_SEQUENCE = range(15)
 FLAG_RESPONSE, FLAG_REPLAYED = 1, 2
+OPEN, CLOSE = 13, 14
+NO_SESSION, LEASE_HELD, NOT_LEASED = 15, 16, 17
 
 
 def cobs_encode_canonical(data: bytes) -> bytes:
@@ -63,8 +65,12 @@ def cobs_decode(block: bytes) -> bytes:
     return bytes(out)
 
 
-def body(seq: int, opcode: int, payload: bytes = b"", flags: int = 0, status: int = 0, version: int = 1) -> bytes:
-    head = struct.pack("<BBIBBH", version, flags, seq & 0xFFFFFFFF, opcode, status, len(payload)) + payload
+def body(seq: int, opcode: int, payload: bytes = b"", flags: int = 0, status: int = 0, version: int = 1, session: int = 0) -> bytes:
+    """Section 2.2: version 1's 10-byte header, or version 2's 12 bytes with the session after the flags."""
+    if version == 1:
+        head = struct.pack("<BBIBBH", version, flags, seq & 0xFFFFFFFF, opcode, status, len(payload)) + payload
+    else:
+        head = struct.pack("<BBHIBBH", version, flags, session, seq & 0xFFFFFFFF, opcode, status, len(payload)) + payload
     return head + struct.pack("<I", zlib.crc32(head) & 0xFFFFFFFF)
 
 
@@ -131,6 +137,9 @@ class Board:
         self.link = link
         self.buf = bytearray()
         self.seq = random.getrandbits(32)
+        self.version = 1
+        self.session = 0
+        self.last_session = 0
 
     def next_seq(self) -> int:
         self.seq = (self.seq + 1) & 0xFFFFFFFF
@@ -152,10 +161,18 @@ class Board:
                 raw = cobs_decode(block)
                 if len(raw) < 14 or struct.unpack("<I", raw[-4:])[0] != zlib.crc32(raw[:-4]) & 0xFFFFFFFF:
                     raise AssertionError(f"board sent a frame that fails its CRC or is short: {block.hex()}")
-                version, flags, seq, opcode, status, length = struct.unpack("<BBIBBH", raw[:10])
-                if version != 1 or length != len(raw) - 14:
-                    raise AssertionError(f"board sent version {version} or length {length} for a {len(raw)}-byte body")
-                return flags, seq, opcode, status, raw[10:-4]
+                if raw[0] == 1:
+                    version, flags, seq, opcode, status, length = struct.unpack("<BBIBBH", raw[:10])
+                    header, self.last_session = 10, 0
+                elif raw[0] == 2 and len(raw) >= 16:
+                    version, flags, self.last_session, seq, opcode, status, length = struct.unpack("<BBHIBBH", raw[:12])
+                    header = 12
+                else:
+                    raise AssertionError(f"board sent a frame of version {raw[0]}")
+                if length != len(raw) - header - 4:
+                    raise AssertionError(f"board sent length {length} for a {len(raw)}-byte version {version} body")
+                self.last_version = version
+                return flags, seq, opcode, status, raw[header:-4]
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
@@ -164,14 +181,14 @@ class Board:
                 return None
             self.buf += chunk
 
-    def call(self, opcode: int, payload: bytes = b"", seq: int | None = None):
+    def call(self, opcode: int, payload: bytes = b"", seq: int | None = None, session: int | None = None):
         seq = self.next_seq() if seq is None else seq
-        self.send_raw(wire(body(seq, opcode, payload)))
+        self.send_raw(wire(body(seq, opcode, payload, version=self.version, session=self.session if session is None else session)))
         while True:
             answer = self.receive()
             if answer is None:
                 raise AssertionError(f"no answer to opcode {opcode} seq {seq}")
-            if answer[1] == seq:
+            if answer[1] == seq or (self.last_version != self.version and answer[3] == BAD_VERSION):
                 return answer
 
 
@@ -194,7 +211,11 @@ def parse_identify(p: bytes) -> dict:
         struct.unpack("<HHHHfffffIIHHHIIII", p[20:20 + 58])
     n = p[78]
     d["device_model"] = p[79:79 + n].decode("utf-8")
-    d["trailing"] = len(p) - (79 + n)
+    end = 79 + n
+    if d["protocol_version"] >= 2 and len(p) >= end + 7:
+        d["max_response"], d["max_sessions"], d["lease_ms"] = struct.unpack("<HBI", p[end:end + 7])
+        end += 7
+    d["trailing"] = len(p) - end
     return d
 
 
@@ -230,7 +251,15 @@ def main() -> int:
           "0201020801010206022202020101020102020101035e420104803f14020301010" "3ff010103a0410101033f1405787ba4d900")
 
     b = Board(link)
+    # Section 3.7: IDENTIFY in version 2 outside any session; a version 1 board answers BAD_VERSION in version 1.
+    b.version = 2
     flags, seq, op, status, p = b.call(IDENTIFY)
+    if b.last_version == 1 and status == BAD_VERSION:
+        print("      the board speaks version 1: its rules are checked (section 3.7)")
+        b.version = 1
+        flags, seq, op, status, p = b.call(IDENTIFY)
+    else:
+        check("version 2: IDENTIFY outside a session is answered in session 0", b.last_session == 0 and status == OK)
     check("IDENTIFY answers OK with RESPONSE set, no REPLAYED", status == OK and flags == FLAG_RESPONSE and op == IDENTIFY)
     ident = parse_identify(p)
     print("      " + ", ".join(f"{k}={v}" for k, v in ident.items()))
@@ -238,6 +267,8 @@ def main() -> int:
     check("IDENTIFY limits: K >= 32, max_payload >= 1024, levels >= 2, 0 <= g_min < g_max",
           ident["cache_depth"] >= 32 and ident["max_payload"] >= 1024 and ident["levels"] >= 2 and 0 <= ident["g_min"] < ident["g_max"])
     K, L = ident["cache_depth"], ident["levels"]
+    if b.version == 2:
+        open_sessions(b, ident)
     g_min, g_max = ident["g_min"], ident["g_max"]
     tile = ident["tiles"] - 1
     caps = ident["capabilities"]
@@ -419,11 +450,11 @@ def main() -> int:
           ident["max_payload"] >= 2 + 16 * ident["max_batch"] and ident["max_batch"] <= 4094, f"{ident['max_batch']}, {ident['max_payload']}")
     for extra in (1, 100):
         over = ident["max_payload"] + extra
-        if over > 65521:
+        if over > 65535 - (14 if b.version == 1 else 16):
             continue
         before = status_now()
         s = b.next_seq()
-        b.send_raw(wire(body(s, PROGRAM, lst([cell(tile, 6, 0) + struct.pack("<Bf", 0, 1.0)]) + bytes(over - 13))))
+        b.send_raw(wire(body(s, PROGRAM, lst([cell(tile, 6, 0) + struct.pack("<Bf", 0, 1.0)]) + bytes(over - 13), version=b.version, session=b.session)))
         ans = b.receive(2.0)
         check(f"a payload max_payload + {extra} is BAD_LENGTH with opcode 0, not executed",
               ans is not None and ans[3] == BAD_LENGTH and ans[2] == 0 and ans[1] == s and status_now()["pulses"] == before["pulses"], str(ans))
@@ -437,35 +468,46 @@ def main() -> int:
                 parts.append((op_, st_))
                 i += 4 + ln
         check("BATCH answers a part it cannot decode in its place and runs the rest", parts == [(0x42, UNKNOWN_OPCODE), (STATUS, OK)], str(parts or mixed[3]))
-        # Rectangles of one row, as long as max_batch allows; enough of them that the answer passes 65,521 bytes.
+        # Rectangles of one row, as long as max_batch allows; enough of them that the answer passes the longest answer.
+        longest = ident.get("max_response", 65521)
         width = min(ident["max_batch"], ident["columns"])
-        count = (65521 - 8) // (6 + 4 * width) + 1
+        count = (longest - 8) // (6 + 4 * width) + 1
         payload = struct.pack("<H", count + 1) + sub(WRITE_PULSE, lst([cell(tile, 7, 0) + struct.pack("<BfI", 0, 1.0, 100)]))
         payload += b"".join(sub(READ, struct.pack("<BB", 1, 1) + cell(tile, 0, 0) + struct.pack("<HH", 1, width)) for _ in range(count))
         if count + 1 <= ident["max_batch"] and len(payload) <= ident["max_payload"]:
             before = status_now()
             big = b.call(BATCH, payload)
-            check("a BATCH whose answer would pass 65,521 bytes is BATCH_TOO_LARGE, nothing run",
+            check(f"a BATCH whose answer would pass {longest:,} bytes is BATCH_TOO_LARGE, nothing run",
                   big[3] == BATCH_TOO_LARGE and status_now()["pulses"] == before["pulses"], f"status {big[3]}")
         else:
             print(f"skip  an answer longer than a frame: the board's limits (max_batch {ident['max_batch']}, max_payload {ident['max_payload']}) cannot ask for one")
 
     # Framing: damaged or foreign frames.
     s = b.next_seq()
-    frame = bytearray(body(s, STATUS))
+    frame = bytearray(body(s, STATUS, version=b.version, session=b.session))
     frame[-1] ^= 0xFF
     b.send_raw(wire(bytes(frame)))
     ans = b.receive(0.5)
     check("a bad CRC is answered BAD_CRC with opcode 0, or not at all", ans is None or (ans[3] == BAD_CRC and ans[2] == 0), str(ans))
-    b.send_raw(wire(body(b.next_seq(), STATUS, flags=FLAG_RESPONSE)))
+    b.send_raw(wire(body(b.next_seq(), STATUS, flags=FLAG_RESPONSE, version=b.version, session=b.session)))
     check("a frame with RESPONSE set is not answered", b.receive(0.5) is None)
-    v2 = b.next_seq()
-    b.send_raw(wire(body(v2, STATUS, version=2)))
+    other = b.next_seq()
+    b.send_raw(wire(body(other, STATUS, version=3 - b.version, session=0)))
     ans = b.receive(0.5)
-    check("version 2 is answered BAD_VERSION with opcode 0", ans is not None and ans[3] == BAD_VERSION and ans[2] == 0 and ans[1] == v2, str(ans))
+    if b.version == 1:
+        check("a version 2 frame is answered BAD_VERSION with opcode 0, in version 1", ans is not None and ans[3] == BAD_VERSION and ans[2] == 0
+              and b.last_version == 1, str(ans))
+    else:
+        check("a version 1 frame is answered BAD_VERSION with opcode 0, in version 1 framing with its own number", ans is not None and ans[3] == BAD_VERSION
+              and ans[2] == 0 and ans[1] == other and b.last_version == 1, str(ans))
     b.send_raw(b"\x00\x00\x05\x01\x02\x03\x00")  # empty blocks, then a block too short to be a frame
     flags, _, _, status, _ = b.call(STATUS)
     check("after empty and short blocks the board is still in step", status == OK)
+
+    if b.version == 2:
+        sessions_v2(b, ident, status_now)
+        print(f"\n{len(FAILURES)} failed" + (": " + "; ".join(FAILURES) if FAILURES else ""))
+        return len(FAILURES)
 
     # Section 3: stale and new-series numbers. The newest executed is b.seq.
     before = status_now()
@@ -499,6 +541,82 @@ def main() -> int:
 
     print(f"\n{len(FAILURES)} failed" + (": " + "; ".join(FAILURES) if FAILURES else ""))
     return len(FAILURES)
+
+
+def open_payload(nonce: int, write: bool, resume: int = 0) -> bytes:
+    return struct.pack("<QBH", nonce, 1 if write else 0, resume)
+
+
+def open_sessions(b: Board, ident: dict):
+    """Section 3.1: OPEN outside a session, idempotent by nonce; every later call goes in the session."""
+    check("version 2 IDENTIFY: max_response <= 65,519, max_sessions >= 2, lease_ms >= 1",
+          ident.get("max_response", 0) <= 65519 and ident.get("max_sessions", 0) >= 2 and ident.get("lease_ms", 0) >= 1, str(ident.get("max_sessions")))
+    b.nonce = random.getrandbits(64)
+    first = b.call(OPEN, open_payload(b.nonce, True), session=0)
+    again = b.call(OPEN, open_payload(b.nonce, True), session=0)
+    ok = first[3] == OK and len(first[4]) == 14
+    sid, lease, lease_ms, window, resumed, newest = struct.unpack("<HBIHBI", first[4]) if ok else (0, 0, 0, 0, 0, 0)
+    check("OPEN for writing grants a session (14 bytes: id, the lease, lease_ms, window K, not resumed, newest 0)",
+          ok and sid != 0 and lease == 1 and window == ident["cache_depth"] and resumed == 0 and newest == 0, first[4].hex())
+    check("a repeated OPEN (same nonce) answers the same session", again[3] == OK and again[4][:2] == first[4][:2], again[4].hex())
+    b.session = sid
+
+
+def sessions_v2(b: Board, ident: dict, status_now):
+    """Section 3 in version 2: outside a session, stale however far, the lease, unknown sessions, reopening, RESET, CLOSE."""
+    K, tile = ident["cache_depth"], ident["tiles"] - 1
+    pulse = lst([cell(tile, 4, 0) + struct.pack("<BfI", 0, ident["amplitude_min"], ident["width_min"])])
+    before = status_now()
+    check("outside a session a WRITE_PULSE is NO_SESSION and not executed",
+          b.call(WRITE_PULSE, pulse, session=0)[3] == NO_SESSION and status_now()["pulses"] == before["pulses"])
+    check("a STATUS outside a session is answered", b.call(STATUS, session=0)[3] == OK)
+    newest = b.seq
+    before = status_now()
+    stale = [b.call(WRITE_PULSE, pulse, seq=(newest - d) & 0xFFFFFFFF)[3] for d in (K, 4 * K - 1, 4 * K + 10, 100000)]
+    check("numbers K, 4K - 1, 4K + 10 and 100,000 behind the newest are all STALE_SEQUENCE, none executed (no series by distance)",
+          stale == [STALE_SEQUENCE] * 4 and status_now()["pulses"] == before["pulses"], str(stale))
+    # A late first arrival inside the window runs once: skip a number, send the next, then the skipped one twice.
+    skipped = b.next_seq()
+    b.next_seq()
+    b.call(STATUS)
+    late = b.call(WRITE_PULSE, pulse, seq=skipped)
+    repeat = b.call(WRITE_PULSE, pulse, seq=skipped)
+    check("a number inside the window never seen runs when it arrives late, and is REPLAYED after",
+          late[3] == OK and not late[0] & FLAG_REPLAYED and repeat[0] & FLAG_REPLAYED, f"{late[:4]} {repeat[:4]}")
+    # A second host: a read-only session far ahead in its own numbers, and a would-be writer.
+    monitor_nonce = random.getrandbits(64)
+    mon = b.call(OPEN, open_payload(monitor_nonce, False), session=0)
+    msid = struct.unpack("<H", mon[4][:2])[0] if mon[3] == OK else 0
+    check("a read-only OPEN beside the writer gets its own session without the lease", mon[3] == OK and msid not in (0, b.session) and mon[4][2] == 0)
+    before = status_now()
+    check("a read-only session's STATUS far ahead is answered", b.call(STATUS, seq=(b.seq + 0x40000000) & 0xFFFFFFFF, session=msid)[3] == OK)
+    check("a read-only session's WRITE_PULSE is NOT_LEASED and not executed",
+          b.call(WRITE_PULSE, pulse, seq=(b.seq + 0x40000001) & 0xFFFFFFFF, session=msid)[3] == NOT_LEASED and status_now()["pulses"] == before["pulses"])
+    check("the writer's replay is untouched by the other session", b.call(WRITE_PULSE, pulse, seq=skipped)[0] & FLAG_REPLAYED != 0)
+    check("an OPEN for writing while the lease is held is LEASE_HELD", b.call(OPEN, open_payload(random.getrandbits(64), True), session=0)[3] == LEASE_HELD)
+    unknown = next(s for s in range(1, 65536) if s not in (b.session, msid))
+    check("a frame naming a session the board does not hold is NO_SESSION", b.call(STATUS, session=unknown)[3] == NO_SESSION)
+    check("OPEN inside a session is MALFORMED", b.call(OPEN, open_payload(1, False))[3] == MALFORMED)
+    newest_in_session = b.seq
+    wrong = b.call(OPEN, open_payload(b.nonce ^ 1, True, b.session), session=0)
+    check("reopening the session with the wrong nonce is NO_SESSION", wrong[3] == NO_SESSION)
+    reopen = b.call(OPEN, open_payload(b.nonce, True, b.session), session=0)
+    ok = reopen[3] == OK
+    sid, lease, _, _, resumed, newest_back = struct.unpack("<HBIHBI", reopen[4]) if ok else (0, 0, 0, 0, 0, 0)
+    check("reopening with the session id and nonce finds it: the lease, resumed, its newest number", ok and sid == b.session and lease == 1
+          and resumed == 1 and newest_back == newest_in_session, reopen[4].hex())
+    check("the reopened session answers from its cache", b.call(WRITE_PULSE, pulse, seq=skipped)[0] & FLAG_REPLAYED != 0)
+    check("RESET answers OK", b.call(RESET, b"\x00")[3] == OK)
+    check("RESET keeps the session's cache (a replay still REPLAYED)", b.call(WRITE_PULSE, pulse, seq=skipped)[0] & FLAG_REPLAYED != 0)
+    st = status_now()
+    check("RESET is counted in STATUS resets", st["resets"] >= 1, str(st["resets"]))
+    check("CLOSE answers OK", b.call(CLOSE)[3] == OK)
+    check("after CLOSE the session is gone (NO_SESSION)", b.call(STATUS)[3] == NO_SESSION)
+    taken = b.call(OPEN, open_payload(random.getrandbits(64), True), session=0)
+    check("after CLOSE the lease is free for another writer", taken[3] == OK and taken[4][2] == 1)
+    if taken[3] == OK:
+        b.call(CLOSE, session=struct.unpack("<H", taken[4][:2])[0])
+    b.call(CLOSE, session=msid)
 
 
 if __name__ == "__main__":
