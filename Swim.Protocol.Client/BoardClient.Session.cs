@@ -101,13 +101,13 @@ public sealed partial class BoardClient
             {
                 // Lost with power, or evicted: its cache is gone. The caller learns it from SessionResumed.
                 nonce = NewNonce();
-                open = await SendNumberedAsync<OpenResponse>(new OpenRequest(nonce, write, 0), OrderTurn.Held, cancellationToken).ConfigureAwait(false);
+                open = await OpenWaitingForLeaseAsync(nonce, write, cancellationToken).ConfigureAwait(false);
             }
         }
         else
         {
             nonce = NewNonce();
-            open = await SendNumberedAsync<OpenResponse>(new OpenRequest(nonce, write, 0), OrderTurn.Held, cancellationToken).ConfigureAwait(false);
+            open = await OpenWaitingForLeaseAsync(nonce, write, cancellationToken).ConfigureAwait(false);
         }
         lock (_gate)
         {
@@ -124,11 +124,11 @@ public sealed partial class BoardClient
     }
 
     /// <summary>
-    /// CLOSE, on the way out, so that the next host gets the write lease at once instead of after it lapses. Best effort
-    /// within a second (or one attempt's time, if longer): a board that does not answer keeps the session until the
-    /// lease lapses, and a host that resumes reopens it anyway.
+    /// CLOSE (on dispose, unless <see cref="BoardClientOptions.CloseOnDispose"/> is off), so that the next host gets the
+    /// write lease at once instead of after it lapses. Best effort within a second (or one attempt's time, if longer):
+    /// a board that does not answer keeps the session until the lease lapses, and a host that resumes reopens it anyway.
     /// </summary>
-    private async Task CloseSessionAsync()
+    public async Task CloseSessionAsync()
     {
         if (Session is null || _linkFailure is not null)
         {
@@ -144,6 +144,28 @@ public sealed partial class BoardClient
             // NO_SESSION (a repeat after the first CLOSE's answer was lost) or silence: either way nothing more to do.
         }
         Session = null;
+    }
+
+    /// <summary>
+    /// OPEN, waiting out a lease held by a host that fell silent (one that crashed, or a run that stopped leaving its
+    /// session for a resume): the board hands the lease over once it has lapsed. A lease still in use after that is
+    /// another host's, and LEASE_HELD stands.
+    /// </summary>
+    private async Task<OpenResponse> OpenWaitingForLeaseAsync(ulong nonce, bool write, CancellationToken cancellationToken)
+    {
+        TimeSpan patience = _options.LeaseWait ?? TimeSpan.FromMilliseconds((Board?.LeaseMs ?? 0) + 1_000);
+        long started = _time.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return await SendNumberedAsync<OpenResponse>(new OpenRequest(nonce, write, 0), OrderTurn.Held, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BoardException ex) when (ex.Status == StatusCode.LeaseHeld && _time.GetElapsedTime(started) < patience)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private static ulong NewNonce() => (ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue);

@@ -563,7 +563,10 @@ public sealed partial class BoardClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await CloseSessionAsync().ConfigureAwait(false);
+        if (_options.CloseOnDispose)
+        {
+            await CloseSessionAsync().ConfigureAwait(false);
+        }
         await _stop.CancelAsync().ConfigureAwait(false);
         Fail(new ObjectDisposedException(nameof(BoardClient)));
         try

@@ -43,6 +43,19 @@ public sealed class BoardClientOptions
     /// <summary>Version 2: the session a dead host held (from its journal), reopened so that its cached answers still answer its requests.</summary>
     public SessionTicket? ResumeSession { get; set; }
 
+    /// <summary>
+    /// Version 2: CLOSE the session when the client is disposed, freeing the write lease at once. A host whose work a
+    /// later run may resume turns it off and closes only once the work is done: a session left open keeps the cached
+    /// answers a resume replays against (its lease lapses meanwhile).
+    /// </summary>
+    public bool CloseOnDispose { get; set; } = true;
+
+    /// <summary>
+    /// Version 2: how long an OPEN for writing waits for a lease another session holds, for it to lapse; null for the
+    /// board's lease time and a second (a crashed host's lease is then taken over), zero to be refused at once.
+    /// </summary>
+    public TimeSpan? LeaseWait { get; set; }
+
     public void Validate()
     {
         if (Protocol is { } version && version is not (1 or 2))

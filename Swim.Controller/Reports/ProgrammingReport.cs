@@ -30,6 +30,7 @@ public static class ProgrammingReport
         {
             model = modelPath,
             board = BoardName(outcome),
+            protocol_version = outcome.Board.ProtocolVersion,
             method = SelectionMethods.Name(options.Method),
             ratio = options.Fraction,
             cells_programmed = p.CellsProgrammed,

@@ -76,6 +76,10 @@ public sealed class ScriptRunner : IAsyncDisposable
                 reporter.Line($"step {i + 1}/{script.Steps.Count} (line {step.Line}): {step.Describe()}");
                 await runner.ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
             }
+            if (runner._client is { } done)
+            {
+                await done.CloseSessionAsync().ConfigureAwait(false);
+            }
         }
         catch when (runner is { _claim: { } claim, _client: { } client })
         {
@@ -172,6 +176,8 @@ public sealed class ScriptRunner : IAsyncDisposable
                 clientOptions.InitialSequence = _claim?.NextSequence;
                 clientOptions.ResumeSession = DeadRunsSession(_claim);
             }
+            // The session stays open for a resume until every step is done (RunAsync closes it then).
+            clientOptions.CloseOnDispose = false;
             _client = new BoardClient(_connection.Transport, clientOptions);
             _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
             _device = new BoardDevice(_connection, _info);

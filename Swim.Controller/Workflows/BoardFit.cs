@@ -17,7 +17,8 @@ public sealed record BoardFit(
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         await using BoardConnection board = await BoardConnection.OpenAsync(address, emulator, cancellationToken).ConfigureAwait(false);
-        await using var client = new BoardClient(board.Transport);
+        // Read-only: asking a board what it is must not take the write lease from a host programming it.
+        await using var client = new BoardClient(board.Transport, new BoardClientOptions { ReadOnly = true });
         BoardInfo info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         CrossbarMapping mapping = CrossbarMapping.Build(model, info, options);
         return new BoardFit(info.DeviceModel, info.Serial, $"{info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}", info.Tiles, info.Rows, info.Columns,

@@ -46,6 +46,8 @@ public static class ProgrammingWorkflow
         SeriesClaim? claim = request.Resume ? SessionJournal.ClaimSeriesContinuation(request.JournalPath!) : null;
         clientOptions.InitialSequence = claim?.NextSequence;
         clientOptions.ResumeSession = request.Resume ? SessionJournal.BoardSessionOf(request.JournalPath!) : null;
+        // A journalled run that stops leaves its session to the resume (its cache answers the replay); one that finishes closes it.
+        clientOptions.CloseOnDispose = request.JournalPath is null;
         await using var client = new BoardClient(connection.Transport, clientOptions);
         Start start;
         try
@@ -59,6 +61,7 @@ public static class ProgrammingWorkflow
         }
         using SessionJournal? journal = start.Journal;
         ProgrammingResult result = await ProgramAsync(request, model, start, connection, client, reporter, cancellationToken).ConfigureAwait(false);
+        await client.CloseSessionAsync().ConfigureAwait(false);
         result.Programmed.Save(request.OutputPath);
         (double? accuracy, double? trained) = Evaluate(request, model, result);
         var outcome = new ProgrammingOutcome(start.Board, client.LinkDescription, result, accuracy, trained) { Run = request.Describe(), Line = LineRate.Of(request.Board) };
@@ -110,6 +113,10 @@ public static class ProgrammingWorkflow
     {
         BoardInfo info = start.Board;
         reporter.Line($"board      {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, {info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, over {client.LinkDescription}");
+        if (info.ProtocolVersion < Swim.Protocol.Framing.ProtocolConstants.Version2)
+        {
+            reporter.Line("note       the board speaks protocol version 1: no sessions, so exactly-once holds only while the link keeps frames in order and no other host sends to the board (firmware-spec section 3.7)");
+        }
         var device = new BoardDevice(connection, info);
         SelectionMethod method = request.Options.Method;
         if (device.Assumption(method) is { } assumption)

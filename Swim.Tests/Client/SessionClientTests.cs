@@ -36,7 +36,7 @@ public sealed class SessionClientTests : IAsyncDisposable
             Assert.NotNull(first.Session);
             Assert.Equal(2, first.ConnectRequests);
 
-            await using var second = new BoardClient(Link(endpoint));
+            await using var second = new BoardClient(Link(endpoint), new BoardClientOptions { LeaseWait = TimeSpan.Zero });
             BoardException refused = await Assert.ThrowsAsync<BoardException>(() => second.SendAsync<ProgramResponse>(Program(2)));
             Assert.Equal(StatusCode.LeaseHeld, refused.Status);
             Assert.Contains("another host holds the board's write lease", refused.Message);
@@ -48,10 +48,25 @@ public sealed class SessionClientTests : IAsyncDisposable
             await first.SendAsync<ProgramResponse>(Program(4));
         }
         // The first closed its session on the way out: the lease is free at once.
-        await using var next = new BoardClient(Link(endpoint));
+        await using var next = new BoardClient(Link(endpoint), new BoardClientOptions { LeaseWait = TimeSpan.Zero });
         await next.SendAsync<ProgramResponse>(Program(5));
         Assert.Equal([1, 1, 1], new[] { 1, 4, 5 }.Select(i => device.Executions[Program(i).Targets[0].Cell]));
         Assert.False(device.Executions.ContainsKey(Program(2).Targets[0].Cell) || device.Executions.ContainsKey(Program(3).Targets[0].Cell));
+    }
+
+    [Fact]
+    public async Task A_writer_waits_out_the_lease_of_a_host_that_fell_silent_and_then_takes_it()
+    {
+        var device = new CountingDevice();
+        device.Info = device.Info with { LeaseMs = 300 };
+        var endpoint = new BoardEndpoint(device);
+        var silent = new BoardClient(Link(endpoint), new BoardClientOptions { CloseOnDispose = false });
+        await silent.SendAsync<ProgramResponse>(Program(1));
+        await silent.DisposeAsync();
+
+        await using var next = new BoardClient(Link(endpoint));
+        await next.SendAsync<ProgramResponse>(Program(2)).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(1, device.Executions[Program(2).Targets[0].Cell]);
     }
 
     [Fact]

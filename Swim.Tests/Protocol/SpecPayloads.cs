@@ -76,10 +76,7 @@ internal static class SpecPayloads
                 VerifyLevelsRequest(w, fields);
                 break;
             case 13:
-                // OPEN: nonce u64, flags u8 (bit 0 write), resume u16.
-                w.U64((ulong)fields["nonce"]!);
-                w.U8((bool)fields["for_writing"]! ? (byte)1 : (byte)0);
-                w.U16((int)fields["resume_session"]!);
+                OpenRequest(w, fields);
                 break;
             case 14:
                 break;
@@ -238,13 +235,7 @@ internal static class SpecPayloads
                 });
                 break;
             case 13:
-                // OPEN: session u16, holds_lease u8, lease_ms u32, window u16, resumed u8, newest u32.
-                w.U16((int)fields["session"]!);
-                w.U8((bool)fields["holds_lease"]! ? (byte)1 : (byte)0);
-                w.U32((uint)fields["lease_ms"]!);
-                w.U16((int)fields["window"]!);
-                w.U8((bool)fields["resumed"]! ? (byte)1 : (byte)0);
-                w.U32((uint)fields["newest"]!);
+                OpenResponse(w, fields);
                 break;
             case 14:
                 break;
@@ -289,6 +280,25 @@ internal static class SpecPayloads
                 w.U16((int)c);
             }
         });
+    }
+
+    /// <summary>OPEN: nonce u64, flags u8 (bit 0 write), resume u16.</summary>
+    private static void OpenRequest(Writer w, JsonNode fields)
+    {
+        w.U64((ulong)fields["nonce"]!);
+        w.U8((bool)fields["for_writing"]! ? (byte)1 : (byte)0);
+        w.U16((int)fields["resume_session"]!);
+    }
+
+    /// <summary>OPEN's answer: session u16, holds_lease u8, lease_ms u32, window u16, resumed u8, newest u32.</summary>
+    private static void OpenResponse(Writer w, JsonNode fields)
+    {
+        w.U16((int)fields["session"]!);
+        w.U8((bool)fields["holds_lease"]! ? (byte)1 : (byte)0);
+        w.U32((uint)fields["lease_ms"]!);
+        w.U16((int)fields["window"]!);
+        w.U8((bool)fields["resumed"]! ? (byte)1 : (byte)0);
+        w.U32((uint)fields["newest"]!);
     }
 
     /// <summary>IDENTIFY's board description, field by field in section 5's order.</summary>

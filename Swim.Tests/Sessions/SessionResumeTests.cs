@@ -83,7 +83,8 @@ public sealed class SessionResumeTests
         Assert.Equal(continueSeries, first is not null);
         // As KillSwitch.ClientOptions: a stall of a loaded machine must not resend requests (a resend adds a note, and
         // frames), which the tests would take for the resume's doing.
-        return new BoardClientOptions { InitialSequence = first, AttemptTimeout = TimeSpan.FromSeconds(30) };
+        // The dead host's session, reopened from the journal as swim program --resume does: its cache answers the replay.
+        return new BoardClientOptions { InitialSequence = first, AttemptTimeout = TimeSpan.FromSeconds(30), ResumeSession = SessionJournal.BoardSessionOf(journalPath) };
     }
 
     // Frames with 8,192-cell chunks: IDENTIFY and STATUS, then 61 program chunks (a STATUS that stamps the counters'

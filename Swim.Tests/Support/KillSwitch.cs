@@ -4,7 +4,10 @@ using Swim.Protocol.Transports;
 
 namespace Swim.Tests.Support;
 
-/// <summary>Passes writes through and pulls the plug (cancels the session) right after the N-th frame has gone out.</summary>
+/// <summary>
+/// Passes writes through and pulls the plug (cancels the session) right after the N-th frame has gone out; nothing
+/// goes out after it, as from a process that died there (no CLOSE, no retransmission).
+/// </summary>
 public sealed class KillSwitch(ByteTransport inner, int afterFrames, CancellationTokenSource kill) : ByteTransport
 {
     private readonly FrameDecoder _decoder = new();
@@ -17,6 +20,10 @@ public sealed class KillSwitch(ByteTransport inner, int afterFrames, Cancellatio
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _frames) >= afterFrames)
+        {
+            return;
+        }
         await inner.WriteAsync(data, cancellationToken);
         lock (Opcodes)
         {
