@@ -11,17 +11,20 @@ namespace Swim.Benchmarks;
 /// Feeds requests of every opcode, with fields in and out of range and payloads damaged after encoding (bytes
 /// flipped, cut, added, replaced by noise), to the board side: an emulated board of 2 x 16 x 16 cells behind its
 /// endpoint. Passes when nothing throws, every request gets exactly one answer that decodes, and no cell changes
-/// unless a command that changes cells was answered OK (a refused command must not have changed any cell).
+/// unless a command that changes cells was answered OK (a refused command must not have changed any cell). In version 2
+/// most requests go in a write session, the rest outside any session, in sessions the board does not hold, or are
+/// OPENs and CLOSEs; a closed session is opened again.
 /// </summary>
 public static class BoardFuzz
 {
-    public static int Run(TextWriter output, int frames, int seed)
+    public static int Run(TextWriter output, int frames, int seed, byte version = ProtocolConstants.Version)
     {
         var random = new Random(seed);
         // The paper preset has no drift: a cell's conductance moves only when it is pulsed.
-        var board = new EmulatedBoard(DevicePreset.Paper, new BoardGeometry(2, 16, 16), (ulong)seed);
+        var board = new EmulatedBoard(DevicePreset.Paper, new BoardGeometry(2, 16, 16), (ulong)seed, protocolVersion: version);
         var endpoint = new BoardEndpoint(board);
-        var decoder = new FrameDecoder(board.Info.MaxPayload);
+        var decoder = endpoint.NewDecoder();
+        ushort session = 0;
         var replies = new List<byte[]>();
         var statuses = new Dictionary<StatusCode, long>();
         long violations = 0, changed = 0;
@@ -29,9 +32,14 @@ public static class BoardFuzz
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < frames; i++)
         {
+            if (version != ProtocolConstants.Version1 && session == 0)
+            {
+                session = Open(endpoint, decoder, (uint)i);
+            }
             (byte opcode, byte[] payload) = Damage(random, Request(random, board.Info));
+            ushort to = version == ProtocolConstants.Version1 ? (ushort)0 : Addressee(random, ref opcode, ref payload, session);
             replies.Clear();
-            endpoint.Receive(decoder, FrameEncoder.Encode(FrameFlags.None, (uint)i, opcode, 0, payload), replies);
+            endpoint.Receive(decoder, FrameEncoder.Encode(FrameFlags.None, (uint)i, opcode, 0, payload, version, to), replies);
             if (replies.Count != 1 || !Answer(replies[0], opcode, out StatusCode status))
             {
                 violations++;
@@ -39,6 +47,10 @@ public static class BoardFuzz
                 continue;
             }
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
+            if (to == session && (status == StatusCode.NoSession || (opcode == (byte)Opcode.Close && status == StatusCode.Ok)))
+            {
+                session = 0;
+            }
             double[] after = Snapshot(board);
             if (!after.AsSpan().SequenceEqual(before))
             {
@@ -51,9 +63,37 @@ public static class BoardFuzz
             }
             before = after;
         }
-        output.WriteLine($"board fuzz, seed {seed}: {frames:N0} requests in {clock.Elapsed.TotalSeconds:F1} s, {changed:N0} changed cells, {violations} violations");
+        output.WriteLine($"board fuzz, protocol version {version}, seed {seed}: {frames:N0} requests in {clock.Elapsed.TotalSeconds:F1} s, {changed:N0} changed cells, {violations} violations");
         output.WriteLine("  answers: " + string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key} {s.Value:N0}")));
         return violations == 0 ? 0 : 1;
+    }
+
+    /// <summary>A write session, opened the way a host does: OPEN outside any session.</summary>
+    private static ushort Open(BoardEndpoint endpoint, FrameDecoder decoder, uint sequence)
+    {
+        var replies = new List<byte[]>();
+        endpoint.Receive(decoder, FrameEncoder.Encode(FrameFlags.None, sequence, (byte)Opcode.Open, 0,
+            new OpenRequest((ulong)Random.Shared.NextInt64(), true, 0).ToPayload(), ProtocolConstants.Version2), replies);
+        ReadOnlySpan<byte> input = replies.Single();
+        new FrameDecoder().TryDecode(ref input, out Frame frame, out _, out _);
+        return ((OpenResponse)BoardResponse.Decode(Opcode.Open, frame.Payload.Span)).Session;
+    }
+
+    /// <summary>Version 2: where a request goes, mostly the write session; sometimes it becomes an OPEN or a CLOSE (damaged like the rest).</summary>
+    private static ushort Addressee(Random r, ref byte opcode, ref byte[] payload, ushort session)
+    {
+        int pick = r.Next(100);
+        if (pick < 3)
+        {
+            (opcode, payload) = Damage(r, new OpenRequest((ulong)r.NextInt64(), r.Next(2) == 0, (ushort)r.Next(3)));
+            return 0;
+        }
+        if (pick < 4)
+        {
+            opcode = (byte)Opcode.Close;
+            return session;
+        }
+        return pick < 9 ? (ushort)0 : pick < 14 ? (ushort)r.Next(1, 65536) : session;
     }
 
     private static double[] Snapshot(EmulatedBoard board) => [.. Enumerable.Range(0, board.Cells.Count).Select(board.Cells.TrueConductance)];

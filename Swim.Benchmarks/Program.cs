@@ -4,7 +4,7 @@ using Swim.Benchmarks;
 // Microbenchmarks (BenchmarkDotNet):   dotnet run -c Release --project Swim.Benchmarks -- --filter '*'
 // Link utilisation experiment:        dotnet run -c Release --project Swim.Benchmarks -- link
 // Decoder fuzz run (1,000,000 frames): dotnet run -c Release --project Swim.Benchmarks -- fuzz [FRAMES] [SEED]
-// Board fuzz run (requests of every opcode, damaged): dotnet run -c Release --project Swim.Benchmarks -- board-fuzz [FRAMES] [SEED]
+// Board fuzz run (requests of every opcode, damaged): dotnet run -c Release --project Swim.Benchmarks -- board-fuzz [FRAMES] [SEED] [PROTOCOL 1|2]
 // Exactly-once under link faults:    dotnet run -c Release --project Swim.Benchmarks -- exactly-once [REQUESTS] [SEED]
 // Emulator verify throughput:         dotnet run -c Release --project Swim.Benchmarks -- emulator
 // Monte-Carlo simulation throughput:   dotnet run -c Release --project Swim.Benchmarks -- simulate
@@ -20,7 +20,8 @@ return args.FirstOrDefault() switch
     "fuzz" => DecoderFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
     "board-fuzz" => BoardFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
-        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1,
+        args.Length > 3 ? byte.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : (byte)2),
     _ => RunBenchmarks(args),
 };
 

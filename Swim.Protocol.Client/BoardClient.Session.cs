@@ -125,8 +125,9 @@ public sealed partial class BoardClient
 
     /// <summary>
     /// CLOSE (on dispose, unless <see cref="BoardClientOptions.CloseOnDispose"/> is off), so that the next host gets the
-    /// write lease at once instead of after it lapses. Best effort within a second (or one attempt's time, if longer):
-    /// a board that does not answer keeps the session until the lease lapses, and a host that resumes reopens it anyway.
+    /// write lease at once instead of after it lapses. Best effort within a second (nothing is in flight, and CLOSE takes
+    /// no device time): a board that does not answer keeps the session until the lease lapses, and a host that resumes
+    /// reopens it anyway.
     /// </summary>
     public async Task CloseSessionAsync()
     {
@@ -134,7 +135,7 @@ public sealed partial class BoardClient
         {
             return;
         }
-        using var patience = new CancellationTokenSource(TimeSpan.FromTicks(Math.Max(_options.AttemptTimeout.Ticks, TimeSpan.TicksPerSecond)));
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         try
         {
             await SendAsync<CloseResponse>(new CloseRequest(), patience.Token).ConfigureAwait(false);
