@@ -46,15 +46,7 @@ public sealed class SessionRuleTests
         return payload;
     }
 
-    private static byte[] ProgramOne(ushort row, ushort column)
-    {
-        var payload = new byte[2 + 11];
-        BinaryPrimitives.WriteUInt16LittleEndian(payload, 1);
-        BinaryPrimitives.WriteUInt16LittleEndian(payload.AsSpan(4), row);
-        BinaryPrimitives.WriteUInt16LittleEndian(payload.AsSpan(6), column);
-        BinaryPrimitives.WriteSingleLittleEndian(payload.AsSpan(9), 2f);
-        return payload;
-    }
+    private static byte[] ProgramOne(ushort row, ushort column) => SpecRuleTests.ProgramOne(row, column);
 
     private sealed class Bench
     {

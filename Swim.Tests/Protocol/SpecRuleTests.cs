@@ -63,7 +63,7 @@ public sealed class SpecRuleTests
     }
 
     /// <summary>Section 5, PROGRAM: a list of one target, cell (tile, row, column), kind 0 (level), value f32.</summary>
-    private static byte[] ProgramOne(ushort row, ushort column)
+    internal static byte[] ProgramOne(ushort row, ushort column)
     {
         var payload = new byte[2 + 11];
         BinaryPrimitives.WriteUInt16LittleEndian(payload, 1);
