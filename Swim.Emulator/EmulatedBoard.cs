@@ -63,6 +63,9 @@ public sealed class EmulatedBoard : IBoardDevice
             MaxResponse = (ushort)ProtocolConstants.MaxPayloadLengthOf(protocolVersion),
             MaxSessions = protocolVersion >= ProtocolConstants.Version2 ? MaxSessions : (byte)0,
             LeaseMs = protocolVersion >= ProtocolConstants.Version2 ? LeaseMs : 0,
+            // The emulator's clock is serial: each pulse and each read is one operation on one cell (the device-physics issue's row-parallel model would say otherwise).
+            CellsPerPulse = 1,
+            CellsPerRead = 1,
         };
     }
 

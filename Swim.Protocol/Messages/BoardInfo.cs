@@ -50,8 +50,8 @@ public sealed record BoardInfo(
     public const int SerialLength = 16;
     public const int MaxDeviceModelLength = 32;
 
-    /// <summary>What version 2 appends after the device model: max_response u16, max_sessions u8, lease_ms u32.</summary>
-    public const int Version2Length = 2 + 1 + 4;
+    /// <summary>What version 2 appends after the device model: max_response u16, max_sessions u8, lease_ms u32, cells_per_pulse u16, cells_per_read u16.</summary>
+    public const int Version2Length = 2 + 1 + 4 + 2 + 2;
 
     /// <summary>The longest IDENTIFY answer: 79 bytes of fixed fields, the model's length byte, the longest model and version 2's fields.</summary>
     public const int MaxWireLength = 1 + 3 + SerialLength + 3 * 2 + 2 + 3 * 4 + 2 * 4 + 2 * 4 + 3 * 2 + 3 * 4 + 4 + 1 + MaxDeviceModelLength + Version2Length;
@@ -67,6 +67,15 @@ public sealed record BoardInfo(
 
     /// <summary>Version 2: how long the write lease outlives its session's last request before another host may take it, ms.</summary>
     public uint LeaseMs { get; init; }
+
+    /// <summary>
+    /// Version 2: how many cells of one row a single pulse operation covers (1 on a board that pulses cell by cell; a
+    /// row's width on one that pulses a masked row at once), so that pulse_ns is per operation of that many cells.
+    /// </summary>
+    public ushort CellsPerPulse { get; init; } = 1;
+
+    /// <summary>Version 2: how many cells of one row a single read operation covers, read_ns being per operation.</summary>
+    public ushort CellsPerRead { get; init; } = 1;
 
     public long CellCount => (long)Tiles * Rows * Columns;
 
@@ -103,6 +112,10 @@ public sealed record BoardInfo(
         if (MaxBatch == 0)
         {
             problems.Add("max_batch 0 (no command can carry a cell)");
+        }
+        if (ProtocolVersion >= Framing.ProtocolConstants.Version2 && (CellsPerPulse == 0 || CellsPerRead == 0))
+        {
+            problems.Add($"cells_per_pulse {CellsPerPulse}, cells_per_read {CellsPerRead} (a pulse and a read cover at least one cell)");
         }
         if (ResponseCacheDepth == 0)
         {
@@ -154,6 +167,8 @@ public sealed record BoardInfo(
             w.U16(MaxResponse);
             w.U8(MaxSessions);
             w.U32(LeaseMs);
+            w.U16(CellsPerPulse);
+            w.U16(CellsPerRead);
         }
     }
 
@@ -175,6 +190,6 @@ public sealed record BoardInfo(
         string model = Encoding.UTF8.GetString(r.Bytes(modelLength));
         var info = new BoardInfo(version, major, minor, patch, serial, tiles, rows, columns, levels, gMin, gMax, resolution, soa,
             maxBatch, maxPayload, cache, readNs, pulseNs, verifyNs, capabilities, model);
-        return version < Framing.ProtocolConstants.Version2 ? info : info with { MaxResponse = r.U16(), MaxSessions = r.U8(), LeaseMs = r.U32() };
+        return version < Framing.ProtocolConstants.Version2 ? info : info with { MaxResponse = r.U16(), MaxSessions = r.U8(), LeaseMs = r.U32(), CellsPerPulse = r.U16(), CellsPerRead = r.U16() };
     }
 }

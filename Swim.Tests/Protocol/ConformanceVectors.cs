@@ -63,7 +63,7 @@ internal static class ConformanceVectors
         BoardCapabilities.ProgramVerify | BoardCapabilities.Program | BoardCapabilities.Batch | BoardCapabilities.Counters, "rram");
 
     /// <summary>The same board speaking version 2.</summary>
-    public static BoardInfo Board2 { get; } = Board with { ProtocolVersion = ProtocolConstants.Version2, MaxResponse = 65_519, MaxSessions = 4, LeaseMs = 5_000 };
+    public static BoardInfo Board2 { get; } = Board with { ProtocolVersion = ProtocolConstants.Version2, MaxResponse = 65_519, MaxSessions = 4, LeaseMs = 5_000, CellsPerPulse = 1, CellsPerRead = 256 };
 
     public static IReadOnlyList<Vector> All { get; } =
     [
@@ -143,7 +143,7 @@ internal static class ConformanceVectors
         new("verify-levels-response", "VERIFY_LEVELS: the first converged in 4 iterations, the second was in band at once, the third did not converge in 20",
             24, FrameFlags.Response, Opcode.VerifyLevels, StatusCode.Ok,
             new VerifyLevelsResponse([new VerifyLevelsOutcome(StatusCode.Ok, 4), new VerifyLevelsOutcome(StatusCode.Ok, 0), new VerifyLevelsOutcome(StatusCode.DidNotConverge, 20)])),
-        new("identify-response-v2", "IDENTIFY answered by a version 2 board, outside any session: as identify-response, and answers of at most 65,519 bytes, 4 sessions, a 5 s lease",
+        new("identify-response-v2", "IDENTIFY answered by a version 2 board, outside any session: as identify-response, and answers of at most 65,519 bytes, 4 sessions, a 5 s lease, a pulse a cell, a read a 256-cell row",
             29, FrameFlags.Response, Opcode.Identify, StatusCode.Ok, new IdentifyResponse(Board2), ProtocolConstants.Version2),
         new("open-request", "OPEN outside any session, nonce 0x0123456789ABCDEF, for writing, a new session", 30, FrameFlags.None, Opcode.Open, StatusCode.Ok,
             new OpenRequest(0x0123456789ABCDEF, true, 0), ProtocolConstants.Version2),
@@ -217,6 +217,8 @@ internal sealed class SpecBoardInfoConverter : JsonConverter<BoardInfo>
             writer.WriteNumber("max_response", value.MaxResponse);
             writer.WriteNumber("max_sessions", value.MaxSessions);
             writer.WriteNumber("lease_ms", value.LeaseMs);
+            writer.WriteNumber("cells_per_pulse", value.CellsPerPulse);
+            writer.WriteNumber("cells_per_read", value.CellsPerRead);
         }
         writer.WriteEndObject();
     }

@@ -339,6 +339,8 @@ internal static class SpecPayloads
             w.U16((int)info["max_response"]!);
             w.U8((byte)(int)info["max_sessions"]!);
             w.U32((uint)info["lease_ms"]!);
+            w.U16((int)info["cells_per_pulse"]!);
+            w.U16((int)info["cells_per_read"]!);
         }
     }
 

@@ -212,9 +212,9 @@ def parse_identify(p: bytes) -> dict:
     n = p[78]
     d["device_model"] = p[79:79 + n].decode("utf-8")
     end = 79 + n
-    if d["protocol_version"] >= 2 and len(p) >= end + 7:
-        d["max_response"], d["max_sessions"], d["lease_ms"] = struct.unpack("<HBI", p[end:end + 7])
-        end += 7
+    if d["protocol_version"] >= 2 and len(p) >= end + 11:
+        d["max_response"], d["max_sessions"], d["lease_ms"], d["cells_per_pulse"], d["cells_per_read"] = struct.unpack("<HBIHH", p[end:end + 11])
+        end += 11
     d["trailing"] = len(p) - end
     return d
 
@@ -549,8 +549,9 @@ def open_payload(nonce: int, write: bool, resume: int = 0) -> bytes:
 
 def open_sessions(b: Board, ident: dict):
     """Section 3.1: OPEN outside a session, idempotent by nonce; every later call goes in the session."""
-    check("version 2 IDENTIFY: max_response <= 65,519, max_sessions >= 2, lease_ms >= 1",
-          ident.get("max_response", 0) <= 65519 and ident.get("max_sessions", 0) >= 2 and ident.get("lease_ms", 0) >= 1, str(ident.get("max_sessions")))
+    check("version 2 IDENTIFY: max_response <= 65,519, max_sessions >= 2, lease_ms >= 1, cells_per_pulse and cells_per_read >= 1",
+          ident.get("max_response", 0) <= 65519 and ident.get("max_sessions", 0) >= 2 and ident.get("lease_ms", 0) >= 1
+          and ident.get("cells_per_pulse", 0) >= 1 and ident.get("cells_per_read", 0) >= 1, str(ident.get("max_sessions")))
     b.nonce = random.getrandbits(64)
     first = b.call(OPEN, open_payload(b.nonce, True), session=0)
     again = b.call(OPEN, open_payload(b.nonce, True), session=0)

@@ -49,13 +49,13 @@ for v in vectors:
 v1_identify = next(v for v in vectors if v["name"] == "identify-response")
 info = copy.deepcopy(v1_identify["fields"]["info"])
 info["protocol_version"] = 2
-info.update({"max_response": 65519, "max_sessions": 4, "lease_ms": 5000})
-identify_payload = bytes([2]) + bytes.fromhex(v1_identify["payload_hex"])[1:] + struct.pack("<HBI", 65519, 4, 5000)
+info.update({"max_response": 65519, "max_sessions": 4, "lease_ms": 5000, "cells_per_pulse": 1, "cells_per_read": 256})
+identify_payload = bytes([2]) + bytes.fromhex(v1_identify["payload_hex"])[1:] + struct.pack("<HBIHH", 65519, 4, 5000, 1, 256)
 
 open_request = struct.pack("<QBH", 0x0123456789ABCDEF, 1, 0)
 open_response = struct.pack("<HBIHBI", 0x1234, 1, 5000, 64, 0, 0)
 new = [
-    vector("identify-response-v2", "IDENTIFY answered by a version 2 board, outside any session: as identify-response, and answers of at most 65,519 bytes, 4 sessions, a 5 s lease",
+    vector("identify-response-v2", "IDENTIFY answered by a version 2 board, outside any session: as identify-response, and answers of at most 65,519 bytes, 4 sessions, a 5 s lease, a pulse a cell, a read a 256-cell row",
            29, 1, 1, 0, identify_payload, {"info": info}),
     vector("open-request", "OPEN outside any session, nonce 0x0123456789ABCDEF, for writing, a new session", 30, 0, 13, 0, open_request,
            {"nonce": 0x0123456789ABCDEF, "for_writing": True, "resume_session": 0}),
