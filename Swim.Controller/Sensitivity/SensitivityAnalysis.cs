@@ -53,7 +53,7 @@ public static class SensitivityAnalysis
     }
 
     /// <summary>
-    /// A test's hook, run (in the test's own flow only) on a batch's sums just after they go back to the pool: it may do
+    /// A test's hook, run (in the test's own flow only) on a batch's sums as they go back to the pool: it may do
     /// to them what another session may do from then on (take, clear and refill them), which no read may race.
     /// </summary>
     internal static readonly AsyncLocal<Action<DerivativeTotals>?> AfterHandBack = new();
@@ -164,8 +164,10 @@ public static class SensitivityAnalysis
                     Total.AddBatchMeanGradients(inOrder);
                     // Read before the hand-back: once in the pool, another session may clear and refill it.
                     _done += inOrder.Samples;
-                    _scratch.Add(inOrder);
+                    // The test hook stands for the next owner, who may clear the sums the moment they are handed back; it
+                    // runs just before, while no session can hold them, so it never wipes a batch another session is filling.
                     AfterHandBack.Value?.Invoke(inOrder);
+                    _scratch.Add(inOrder);
                     _next++;
                     _samplesDone?.Invoke(_done);
                 }
