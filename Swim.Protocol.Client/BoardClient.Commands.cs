@@ -38,7 +38,7 @@ public sealed partial class BoardClient
     public async Task<float[]> ReadAsync(IReadOnlyList<CellAddress> cells, byte samples = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cells);
-        int maxCells = Math.Min((int)(Board?.MaxBatch ?? DefaultMaxBatch), (Framing.ProtocolConstants.MaxPayloadLength - 2) / 4);
+        int maxCells = Math.Min((int)(Board?.MaxBatch ?? DefaultMaxBatch), (MaxResponse - 2) / 4);
         return await InOrder(CellSpans.Plan(cells, maxCells, ItemsPerCommand(CellAddress.WireLength, 4))
             .Select(span => ReadSpanAsync(cells, span, samples, cancellationToken))).ConfigureAwait(false);
     }
@@ -75,7 +75,7 @@ public sealed partial class BoardClient
         {
             return await ReadAsync(cells, samples, cancellationToken).ConfigureAwait(false);
         }
-        int maxCells = Math.Min(board.MaxBatch, (Framing.ProtocolConstants.MaxPayloadLength - ReadCodesResponse.HeaderLength) / (codeBits / 8));
+        int maxCells = Math.Min(board.MaxBatch, (MaxResponse - ReadCodesResponse.HeaderLength) / (codeBits / 8));
         return await InOrder(CellSpans.Plan(cells, maxCells, ItemsPerCommand(CellAddress.WireLength, 4)).Select(async span =>
         {
             if (!span.IsRectangle)
@@ -94,7 +94,7 @@ public sealed partial class BoardClient
     {
         ArgumentNullException.ThrowIfNull(targets);
         IReadOnlyList<StatusCode>[] parts = await Chunked(targets, ProgramTarget.WireLength,
-            chunk => SendAsync<ProgramResponse>(new ProgramRequest(chunk), cancellationToken), r => r.Cells).ConfigureAwait(false);
+            chunk => SendAsync<ProgramResponse>(new ProgramRequest(chunk), cancellationToken), r => r.Cells, answerItemLength: 1).ConfigureAwait(false);
         return [.. parts.SelectMany(p => p)];
     }
 
@@ -105,14 +105,16 @@ public sealed partial class BoardClient
     public List<CellSpan> ProgramSpans(IReadOnlyList<CellAddress> cells)
     {
         ArgumentNullException.ThrowIfNull(cells);
-        int perList = ItemsPerCommand(ProgramTarget.WireLength);
+        int perList = ItemsPerCommand(ProgramTarget.WireLength, answerItemLength: 1);
         if (Board is not { } board || (board.Capabilities & BoardCapabilities.ProgramLevels) == 0)
         {
             return CellSpans.Cut(cells.Count, perList, _ => null);
         }
         // A rectangle's levels must fit the payload too: at most max_payload - header bytes of packed bits.
         int bits = PackedLevels.BitsFor(board.LevelsPerCell);
-        int maxCells = Math.Min(board.MaxBatch, (board.MaxPayload - ProgramLevelsRequest.HeaderLength) * 8 / bits);
+        // ... and its answer, should every cell fail, the board's longest answer (max_response).
+        int maxCells = Math.Min(Math.Min(board.MaxBatch, (board.MaxPayload - ProgramLevelsRequest.HeaderLength) * 8 / bits),
+            (MaxResponse - 2) / CellException.WireLength);
         return CellSpans.Plan(cells, Math.Max(1, maxCells), perList);
     }
 
@@ -153,13 +155,14 @@ public sealed partial class BoardClient
     public List<CellSpan> VerifySpans(IReadOnlyList<CellAddress> cells)
     {
         ArgumentNullException.ThrowIfNull(cells);
-        int perList = ItemsPerCommand(VerifyTarget.WireLength);
+        int perList = ItemsPerCommand(VerifyTarget.WireLength, VerifyOutcome.WireLength);
         if (Board is not { } board || (board.Capabilities & BoardCapabilities.VerifyLevels) == 0)
         {
             return CellSpans.Cut(cells.Count, perList, _ => null);
         }
         int bits = PackedLevels.BitsFor(board.LevelsPerCell);
-        return CellSpans.Cut(cells.Count, perList, start => MaskedRun(cells, start, board, bits) is var (end, rows, columns) && end - start >= 2
+        int maxVerified = Math.Min(board.MaxBatch, (MaxResponse - 2) / VerifyLevelsOutcome.WireLength);
+        return CellSpans.Cut(cells.Count, perList, start => MaskedRun(cells, start, board, bits, maxVerified) is var (end, rows, columns) && end - start >= 2
             ? new CellSpan(start, end - start, rows, columns) : null);
     }
 
@@ -167,12 +170,12 @@ public sealed partial class BoardClient
     /// The longest run from <paramref name="start"/> of cells of one tile in strictly row-major order whose bounding
     /// rectangle's mask fits the payload and costs at most two bytes a verified cell (a selection of one in sixteen); returns its end and the rectangle.
     /// </summary>
-    private static (int End, ushort Rows, ushort Columns) MaskedRun(IReadOnlyList<CellAddress> cells, int start, BoardInfo board, int bits)
+    private static (int End, ushort Rows, ushort Columns) MaskedRun(IReadOnlyList<CellAddress> cells, int start, BoardInfo board, int bits, int maxVerified)
     {
         CellAddress first = cells[start];
         int top = first.Row, bottom = first.Row, left = first.Column, right = first.Column;
         int end = start + 1;
-        while (end < cells.Count && end - start < board.MaxBatch)
+        while (end < cells.Count && end - start < maxVerified)
         {
             CellAddress next = cells[end], previous = cells[end - 1];
             if (next.Tile != first.Tile || next.Row < previous.Row || (next.Row == previous.Row && next.Column <= previous.Column))
@@ -239,7 +242,7 @@ public sealed partial class BoardClient
     {
         ArgumentNullException.ThrowIfNull(targets);
         IReadOnlyList<VerifyOutcome>[] parts = await Chunked(targets, VerifyTarget.WireLength,
-            chunk => SendAsync<ProgramVerifyResponse>(new ProgramVerifyRequest(chunk), cancellationToken), r => r.Outcomes).ConfigureAwait(false);
+            chunk => SendAsync<ProgramVerifyResponse>(new ProgramVerifyRequest(chunk), cancellationToken), r => r.Outcomes, VerifyOutcome.WireLength).ConfigureAwait(false);
         return [.. parts.SelectMany(p => p)];
     }
 
@@ -270,7 +273,7 @@ public sealed partial class BoardClient
     {
         int maxBatch = Board?.MaxBatch ?? DefaultMaxBatch;
         int maxPayload = Board?.MaxPayload ?? Framing.ProtocolConstants.MaxPayloadLength;
-        int byAnswer = answerItemLength > 0 ? (Framing.ProtocolConstants.MaxPayloadLength - 2) / answerItemLength : int.MaxValue;
+        int byAnswer = answerItemLength > 0 ? (MaxResponse - 2) / answerItemLength : int.MaxValue;
         return Math.Max(1, Math.Min(Math.Min(maxBatch, byAnswer), (maxPayload - 2) / itemWireLength));
     }
 
