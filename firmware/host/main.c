@@ -15,25 +15,52 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sim_array.h"
 #include "swim_board.h"
 
 #define OUT_CAPACITY (2 * SWIM_MAX_RESPONSE_BODY + 64)
+/* A wire frame of the largest body the protocol allows, COBS overhead and delimiter included. */
+#define WIRE_CAPACITY (65536 + 65536 / 254 + 2)
 
 typedef struct connection {
     int fd;
-    size_t pending;
+    size_t pending, inbound;
     uint8_t out[OUT_CAPACITY];
+    uint8_t in[WIRE_CAPACITY]; /* an inbound frame being gathered, when faults are injected */
     swim_link link;
 } connection;
+
+/* Link faults, per frame and both ways, as `swim emulator --faults` names them: a bench's bad cable or a bridge. */
+typedef struct fault_profile {
+    double drop, corrupt, duplicate, delay, garbage;
+    uint32_t max_delay_ms;
+    int any;
+} fault_profile;
+
+typedef struct delayed_frame {
+    int used, inbound;
+    connection *owner;
+    uint64_t due_us;
+    size_t length;
+    uint8_t *bytes;
+} delayed_frame;
+
+#define MAX_DELAYED 64
 
 static swim_board s_board;
 static connection s_links[SWIM_MAX_LINKS];
 static volatile sig_atomic_t s_stop;
+static fault_profile s_faults;
+static delayed_frame s_delayed[MAX_DELAYED];
+static uint64_t s_fault_random = 0x2545F4914F6CDD1Dull;
+static unsigned long s_injected[5]; /* dropped, corrupted, duplicated, delayed, garbage */
 
+static volatile sig_atomic_t s_dump;
 static void on_signal(int signal_number) { (void)signal_number; s_stop = 1; }
+static void on_dump(int signal_number) { (void)signal_number; s_dump = 1; }
 
 static void write_all(int fd, const uint8_t *bytes, size_t count)
 {
@@ -48,6 +75,135 @@ static void write_all(int fd, const uint8_t *bytes, size_t count)
         bytes += sent;
         count -= (size_t)sent;
     }
+}
+
+static double fault_draw(void)
+{
+    s_fault_random ^= s_fault_random << 13; s_fault_random ^= s_fault_random >> 7; s_fault_random ^= s_fault_random << 17;
+    return (double)(s_fault_random >> 11) / 9007199254740992.0;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+static void deliver(connection *c, int inbound, const uint8_t *bytes, size_t count)
+{
+    if (inbound) {
+        swim_board_receive(&s_board, &c->link, bytes, count);
+    } else if (c->fd >= 0) {
+        write_all(c->fd, bytes, count);
+    }
+}
+
+/* One whole wire frame (ending in its delimiter), damaged as the profile draws: dropped, a bit flipped, sent
+ * twice, held back so later frames overtake it, or preceded by line noise. */
+static void pass_frame(connection *c, int inbound, uint8_t *frame, size_t count)
+{
+    if (!s_faults.any) {
+        deliver(c, inbound, frame, count);
+        return;
+    }
+    if (fault_draw() < s_faults.drop) {
+        s_injected[0]++;
+        return;
+    }
+    if (fault_draw() < s_faults.corrupt && count > 1) {
+        frame[(size_t)(fault_draw() * (double)(count - 1))] ^= (uint8_t)(1u << (int)(fault_draw() * 8));
+        s_injected[1]++;
+    }
+    if (fault_draw() < s_faults.garbage) {
+        uint8_t noise[17];
+        size_t n = 1 + (size_t)(fault_draw() * 15);
+        for (size_t i = 0; i < n; i++) noise[i] = (uint8_t)(1 + fault_draw() * 255);
+        noise[n] = 0;
+        deliver(c, inbound, noise, n + 1);
+        s_injected[4]++;
+    }
+    int copies = fault_draw() < s_faults.duplicate ? 2 : 1;
+    s_injected[2] += copies == 2;
+    if (fault_draw() < s_faults.delay) {
+        for (int i = 0; i < MAX_DELAYED; i++) {
+            if (!s_delayed[i].used && (s_delayed[i].bytes = malloc(count)) != NULL) {
+                memcpy(s_delayed[i].bytes, frame, count);
+                s_delayed[i] = (delayed_frame){1, inbound, c, now_us() + (uint64_t)(fault_draw() * s_faults.max_delay_ms * 1000.0), count, s_delayed[i].bytes};
+                s_injected[3]++;
+                copies--;
+                break;
+            }
+        }
+    }
+    for (int i = 0; i < copies; i++) {
+        deliver(c, inbound, frame, count);
+    }
+}
+
+/* Delivers held-back frames whose time has come; returns milliseconds until the next one (at most `most`). */
+static int release_delayed(int most)
+{
+    uint64_t now = now_us();
+    for (int i = 0; i < MAX_DELAYED; i++) {
+        delayed_frame *d = &s_delayed[i];
+        if (d->used && d->due_us <= now) {
+            /* The slot stays taken while the frame is delivered: an inbound frame's answer may itself be held back. */
+            deliver(d->owner, d->inbound, d->bytes, d->length);
+            free(d->bytes);
+            d->used = 0;
+        } else if (d->used && (int)((d->due_us - now) / 1000u) < most) {
+            most = (int)((d->due_us - now) / 1000u);
+        }
+    }
+    return most;
+}
+
+static void receive(connection *c, const uint8_t *bytes, size_t count)
+{
+    if (!s_faults.any) {
+        swim_board_receive(&s_board, &c->link, bytes, count);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (c->inbound < WIRE_CAPACITY) {
+            c->in[c->inbound] = bytes[i];
+        }
+        c->inbound++;
+        if (bytes[i] == 0) {
+            if (c->inbound <= WIRE_CAPACITY) {
+                pass_frame(c, 1, c->in, c->inbound);
+            }
+            c->inbound = 0; /* a block longer than any frame is dropped whole, as the board would drop it */
+        }
+    }
+}
+
+static int parse_faults(const char *text)
+{
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", text);
+    for (char *part = strtok(copy, ","); part != NULL; part = strtok(NULL, ",")) {
+        char *equals = strchr(part, '=');
+        if (equals == NULL) return 0;
+        *equals = 0;
+        char *end;
+        double value = strtod(equals + 1, &end);
+        if (strcmp(part, "maxdelay") == 0) {
+            if (end == equals + 1 || (*end != 0 && strcmp(end, "ms") != 0) || value < 0) return 0;
+            s_faults.max_delay_ms = (uint32_t)value;
+            continue;
+        }
+        if (end == equals + 1 || *end != 0 || !(value >= 0 && value <= 1)) return 0;
+        if (strcmp(part, "drop") == 0) s_faults.drop = value;
+        else if (strcmp(part, "corrupt") == 0) s_faults.corrupt = value;
+        else if (strcmp(part, "duplicate") == 0) s_faults.duplicate = value;
+        else if (strcmp(part, "delay") == 0) s_faults.delay = value;
+        else if (strcmp(part, "garbage") == 0) s_faults.garbage = value;
+        else return 0;
+        s_faults.any = 1;
+    }
+    return 1;
 }
 
 /* Frames are gathered and sent whole, so a TCP answer is one segment rather than one per COBS group. */
@@ -65,7 +221,7 @@ static void link_write(void *context, const uint8_t *bytes, size_t count)
 static void link_flush(void *context)
 {
     connection *c = context;
-    write_all(c->fd, c->out, c->pending);
+    pass_frame(c, 0, c->out, c->pending);
     c->pending = 0;
 }
 
@@ -75,6 +231,7 @@ static connection *attach(int fd)
         if (s_links[i].fd < 0) {
             s_links[i].fd = fd;
             s_links[i].pending = 0;
+            s_links[i].inbound = 0;
             swim_link_init(&s_links[i].link, &s_links[i], link_write, link_flush);
             return &s_links[i];
         }
@@ -144,7 +301,9 @@ static int parse_geometry(const char *text, uint32_t *tiles, uint32_t *rows, uin
 /* What exactly-once is checked by: how many cells were programmed, and verified, how many times. */
 static void write_audit(const char *path, const sim_array *a)
 {
-    FILE *f = fopen(path, "w");
+    char partial[4096];
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    FILE *f = fopen(partial, "w");
     if (f == NULL) {
         perror("swim-board: --audit");
         return;
@@ -157,26 +316,36 @@ static void write_audit(const char *path, const sim_array *a)
     const swim_board_stats *s = &s_board.stats;
     fprintf(f, "{\"cells\": %zu, \"programmed\": [%zu, %zu, %zu], \"verified\": [%zu, %zu, %zu], "
                "\"pulses\": %llu, \"reads\": %llu, \"verify_iterations\": %llu, \"frames_received\": %u, "
-               "\"crc_errors\": %u, \"framing_errors\": %u, \"replays\": %u, \"executed\": %u}\n",
+               "\"crc_errors\": %u, \"framing_errors\": %u, \"replays\": %u, \"executed\": %u, "
+               "\"faults\": {\"dropped\": %lu, \"corrupted\": %lu, \"duplicated\": %lu, \"delayed\": %lu, \"garbage\": %lu}}\n",
             cells, programmed[0], programmed[1], programmed[2], verified[0], verified[1], verified[2],
             (unsigned long long)s->pulses, (unsigned long long)s->reads, (unsigned long long)s->verify_iterations,
-            s->frames_received, s->crc_errors, s->framing_errors, s->replays, s->executed);
+            s->frames_received, s->crc_errors, s->framing_errors, s->replays, s->executed,
+            s_injected[0], s_injected[1], s_injected[2], s_injected[3], s_injected[4]);
     fclose(f);
+    rename(partial, path); /* a reader never sees half an audit */
 }
 
 static int usage(void)
 {
     fprintf(stderr,
             "usage: swim-board [--tcp HOST:PORT] [--pty LINK] [--geometry TILESxROWSxCOLUMNS] [--seed N] [--audit FILE]\n"
+            "                  [--faults drop=0.01,corrupt=0.01,duplicate=0.005,delay=0.01,maxdelay=50ms,garbage=0.001]\n"
             "  serves the Swim protocol, version 2, from the portable firmware core over a simulated RRAM array.\n"
             "  --tcp 127.0.0.1:0 picks a free port; --pty - makes a pseudo-terminal without a link to it.\n"
-            "  Prints 'pty PATH' and 'tcp HOST:PORT' once listening; on SIGTERM or SIGINT writes --audit and exits.\n");
+            "  Prints 'pty PATH' and 'tcp HOST:PORT' once listening; on SIGTERM or SIGINT writes --audit and exits,\n"
+            "  on SIGUSR1 writes it and goes on.\n"
+            "  --faults damages frames both ways at those rates per frame, as swim emulator --faults does.\n");
     return 2;
 }
 
-static void serve(int listener, int pty)
+static void serve(int listener, int pty, const char *audit, const sim_array *array)
 {
     while (!s_stop) {
+        if (s_dump && audit != NULL) {
+            s_dump = 0;
+            write_audit(audit, array); /* SIGUSR1: the audit so far, the board running on */
+        }
         struct pollfd fds[SWIM_MAX_LINKS + 1];
         connection *owner[SWIM_MAX_LINKS + 1];
         nfds_t n = 0;
@@ -188,7 +357,7 @@ static void serve(int listener, int pty)
                 fds[n].fd = s_links[i].fd; fds[n].events = POLLIN; owner[n++] = &s_links[i];
             }
         }
-        if (poll(fds, n, 200) <= 0) {
+        if (poll(fds, n, release_delayed(200)) <= 0) {
             continue;
         }
         for (nfds_t i = 0; i < n; i++) {
@@ -206,10 +375,16 @@ static void serve(int listener, int pty)
             uint8_t buffer[16384];
             ssize_t got = read(fds[i].fd, buffer, sizeof buffer);
             if (got > 0) {
-                swim_board_receive(&s_board, &owner[i]->link, buffer, (size_t)got);
+                receive(owner[i], buffer, (size_t)got);
             } else if (fds[i].fd != pty && (got == 0 || errno != EINTR)) {
                 close(owner[i]->fd); /* sessions outlive the connection (section 1.3) */
                 owner[i]->fd = -1;
+                for (int k = 0; k < MAX_DELAYED; k++) {
+                    if (s_delayed[k].used && s_delayed[k].owner == owner[i]) {
+                        s_delayed[k].used = 0; /* frames in flight on a closed connection are lost with it */
+                        free(s_delayed[k].bytes);
+                    }
+                }
             }
         }
     }
@@ -227,6 +402,12 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--pty") == 0) pty_link = value;
         else if (strcmp(argv[i], "--audit") == 0) audit = value;
         else if (strcmp(argv[i], "--seed") == 0) seed = strtoull(value, NULL, 10);
+        else if (strcmp(argv[i], "--faults") == 0) {
+            if (!parse_faults(value)) {
+                fprintf(stderr, "swim-board: --faults '%s': each part is NAME=RATE with a rate from 0 to 1 (drop, corrupt, duplicate, delay, garbage) or maxdelay=MILLISECONDSms\n", value);
+                return 2;
+            }
+        }
         else if (strcmp(argv[i], "--geometry") == 0) {
             if (!parse_geometry(value, &tiles, &rows, &columns)) {
                 fprintf(stderr, "swim-board: --geometry '%s' is not TILESxROWSxCOLUMNS of 1 to 65535 each (e.g. 4x256x256)\n", value);
@@ -246,6 +427,8 @@ int main(int argc, char **argv)
     sim_array_config(&array, &config, seed);
     sim_array_hal(&array, &hal);
     swim_cell_counters *counters = calloc((size_t)tiles * rows * columns, sizeof *counters);
+    s_faults.max_delay_ms = s_faults.max_delay_ms == 0 ? 50 : s_faults.max_delay_ms;
+    s_fault_random ^= seed * 0x9E3779B97F4A7C15ull;
     int problem = swim_board_init(&s_board, &config, &hal, counters, (uint16_t)(getpid() * 2654435761u >> 16));
     if (problem != 0 || counters == NULL) {
         fprintf(stderr, "swim-board: configuration refused: %s\n", swim_config_problem(problem));
@@ -258,6 +441,9 @@ int main(int argc, char **argv)
     stop.sa_handler = on_signal;
     sigaction(SIGTERM, &stop, NULL);
     sigaction(SIGINT, &stop, NULL);
+    struct sigaction dump = {0};
+    dump.sa_handler = on_dump;
+    sigaction(SIGUSR1, &dump, NULL);
     signal(SIGPIPE, SIG_IGN);
     int slave = -1, pty = -1, listener = -1;
     if (pty_link != NULL && ((pty = open_pty(strcmp(pty_link, "-") == 0 ? NULL : pty_link, &slave)) < 0 || attach(pty) == NULL)) {
@@ -269,7 +455,7 @@ int main(int argc, char **argv)
         return 2;
     }
     fflush(stdout);
-    serve(listener, pty);
+    serve(listener, pty, audit, &array);
     if (audit != NULL) {
         write_audit(audit, &array);
     }
