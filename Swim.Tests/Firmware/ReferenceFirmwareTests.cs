@@ -114,6 +114,22 @@ public sealed class ReferenceFirmwareTests : IDisposable
         Assert.True(File.Exists(output));
     }
 
+    /// <summary>
+    /// A board as small as the Cortex-M4 build (answers of at most 160 bytes, K = 32, two sessions): the controller
+    /// splits every command so that its answer fits, and the session programs every cell once.
+    /// </summary>
+    [FirmwareFact]
+    [Trait("Speed", "Slow")]
+    public async Task Swim_program_fits_its_commands_to_a_board_with_the_cortex_m4_limits()
+    {
+        await using FirmwareBoard board = await FirmwareBoard.StartAsync(_dir.File("audit.json"), "16x256x256", tcp: true, cortexM4Limits: true);
+        CliRun run = await Task.Run(() => CliRun.Of(Args($"tcp:127.0.0.1:{board.TcpPort}", _dir.File("session.db"), _dir.File("programmed.onnx"))));
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        JsonNode audit = await board.StopAsync();
+        Assert.True((int)audit["programmed"]![2]! == 0 && (int)audit["verified"]![2]! == 0, audit.ToJsonString());
+        Assert.True((int)audit["programmed"]![1]! > 400_000, audit.ToJsonString());
+    }
+
     [FirmwareFact]
     public async Task The_core_survives_fuzzed_frames_under_the_sanitizers_with_every_number_run_once()
     {

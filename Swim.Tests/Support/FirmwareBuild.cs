@@ -25,6 +25,7 @@ public static class FirmwareBuild
     private static readonly Dictionary<string, Lazy<(int Code, string Output)>> s_targets = new()
     {
         ["host"] = new(() => Make("host")),
+        ["host-m4-limits"] = new(() => Make("host-m4-limits")),
         ["fuzz"] = new(() => Make("fuzz")),
         ["m4"] = new(() => Make("m4")),
     };
@@ -86,11 +87,16 @@ public sealed class FirmwareBoard : IAsyncDisposable
 
     public int TcpPort { get; }
 
-    /// <summary>Starts swim-board; <paramref name="pty"/> and <paramref name="tcp"/> choose the links.</summary>
-    public static async Task<FirmwareBoard> StartAsync(string audit, string geometry, bool pty = false, bool tcp = false, string? faults = null, ulong seed = 1)
+    /// <summary>
+    /// Starts swim-board; <paramref name="pty"/> and <paramref name="tcp"/> choose the links, <paramref name="cortexM4Limits"/>
+    /// the build with the Cortex-M4 build's limits.
+    /// </summary>
+    public static async Task<FirmwareBoard> StartAsync(string audit, string geometry, bool pty = false, bool tcp = false, string? faults = null, ulong seed = 1,
+        bool cortexM4Limits = false)
     {
-        string build = FirmwareBuild.Require("host");
-        var start = new ProcessStartInfo(Path.Combine(build, "swim-board")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        string build = FirmwareBuild.Require(cortexM4Limits ? "host-m4-limits" : "host");
+        string program = Path.Combine(build, cortexM4Limits ? "swim-board-m4-limits" : "swim-board");
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         var args = new List<string> { "--geometry", geometry, "--audit", audit, "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         if (pty)
         {
