@@ -89,10 +89,10 @@ public sealed class FirmwareBoard : IAsyncDisposable
 
     /// <summary>
     /// Starts swim-board; <paramref name="pty"/> and <paramref name="tcp"/> choose the links, <paramref name="cortexM4Limits"/>
-    /// the build with the Cortex-M4 build's limits.
+    /// the build with the Cortex-M4 build's limits, <paramref name="rowReads"/> a HAL that reads rows.
     /// </summary>
     public static async Task<FirmwareBoard> StartAsync(string audit, string geometry, bool pty = false, bool tcp = false, string? faults = null, ulong seed = 1,
-        bool cortexM4Limits = false)
+        bool cortexM4Limits = false, bool rowReads = false)
     {
         string build = FirmwareBuild.Require(cortexM4Limits ? "host-m4-limits" : "host");
         string program = Path.Combine(build, cortexM4Limits ? "swim-board-m4-limits" : "swim-board");
@@ -105,6 +105,10 @@ public sealed class FirmwareBoard : IAsyncDisposable
         if (tcp)
         {
             args.AddRange(["--tcp", "127.0.0.1:0"]);
+        }
+        if (rowReads)
+        {
+            args.Add("--row-reads");
         }
         if (faults is not null)
         {

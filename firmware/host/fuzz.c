@@ -233,7 +233,8 @@ int main(int argc, char **argv)
     static swim_cell_counters counters[2 * 64 * 64];
     sim_array_init(&array, 2, 64, 64, 7);
     sim_array_config(&array, &config, 7);
-    sim_array_hal(&array, &hal);
+    sim_array_hal(&array, &hal, 1);
+    config.cells_per_read = 64;
     if (swim_board_init(&board, &config, &hal, counters, 4242) != 0) return 2;
     swim_link_init(&link, NULL, capture, NULL);
     static uint8_t payload[1 << 18], body[(1 << 18) + 16], wire[(1 << 18) + 2048];

@@ -330,11 +330,12 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: swim-board [--tcp HOST:PORT] [--pty LINK] [--geometry TILESxROWSxCOLUMNS] [--seed N] [--audit FILE]\n"
-            "                  [--faults drop=0.01,corrupt=0.01,duplicate=0.005,delay=0.01,maxdelay=50ms,garbage=0.001]\n"
+            "                  [--row-reads] [--faults drop=0.01,corrupt=0.01,duplicate=0.005,delay=0.01,maxdelay=50ms,garbage=0.001]\n"
             "  serves the Swim protocol, version 2, from the portable firmware core over a simulated RRAM array.\n"
             "  --tcp 127.0.0.1:0 picks a free port; --pty - makes a pseudo-terminal without a link to it.\n"
             "  Prints 'pty PATH' and 'tcp HOST:PORT' once listening; on SIGTERM or SIGINT writes --audit and exits,\n"
             "  on SIGUSR1 writes it and goes on.\n"
+            "  --row-reads reads rectangles a row per operation (IDENTIFY then states cells_per_read = columns).\n"
             "  --faults damages frames both ways at those rates per frame, as swim emulator --faults does.\n");
     return 2;
 }
@@ -395,7 +396,12 @@ int main(int argc, char **argv)
     const char *tcp = NULL, *pty_link = NULL, *audit = NULL;
     uint32_t tiles = 4, rows = 256, columns = 256;
     uint64_t seed = 1;
+    int row_reads = 0;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--row-reads") == 0) {
+            row_reads = 1; /* a flag: no value follows */
+            continue;
+        }
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (value == NULL) return usage();
         if (strcmp(argv[i], "--tcp") == 0) tcp = value;
@@ -425,7 +431,10 @@ int main(int argc, char **argv)
         return 2;
     }
     sim_array_config(&array, &config, seed);
-    sim_array_hal(&array, &hal);
+    sim_array_hal(&array, &hal, row_reads);
+    if (row_reads) {
+        config.cells_per_read = (uint16_t)columns; /* one read operation covers a row */
+    }
     swim_cell_counters *counters = calloc((size_t)tiles * rows * columns, sizeof *counters);
     s_faults.max_delay_ms = s_faults.max_delay_ms == 0 ? 50 : s_faults.max_delay_ms;
     s_fault_random ^= seed * 0x9E3779B97F4A7C15ull;

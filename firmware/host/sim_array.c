@@ -108,6 +108,15 @@ static uint16_t read_code(void *context, swim_cell cell)
     return (uint16_t)(code <= 0.0f ? 0 : code >= ADC_TOP ? ADC_TOP : (uint32_t)code);
 }
 
+/* A row-parallel ADC: the same reads, one operation for the row. */
+static void read_row(void *context, swim_cell first, uint16_t count, uint16_t *codes)
+{
+    for (uint16_t i = 0; i < count; i++) {
+        swim_cell cell = {first.tile, first.row, (uint16_t)(first.column + i)};
+        codes[i] = read_code(context, cell);
+    }
+}
+
 static void begin_cell(void *context, swim_cell cell, uint8_t opcode)
 {
     sim_array *a = context;
@@ -123,12 +132,13 @@ static uint64_t micros(void *context)
     return monotonic_us() - a->start_us;
 }
 
-void sim_array_hal(sim_array *a, swim_hal *hal)
+void sim_array_hal(sim_array *a, swim_hal *hal, int row_reads)
 {
     memset(hal, 0, sizeof *hal);
     hal->context = a;
     hal->pulse = pulse;
     hal->read = read_code;
+    hal->read_row = row_reads ? read_row : NULL;
     hal->begin_cell = begin_cell;
     hal->micros = micros;
 }

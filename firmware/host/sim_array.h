@@ -22,6 +22,7 @@ void sim_array_free(sim_array *array);
 
 /* The board configuration that matches the simulated device; `serial` is a 16-byte field. */
 void sim_array_config(const sim_array *array, swim_board_config *config, uint64_t seed);
-void sim_array_hal(sim_array *array, swim_hal *hal);
+/* With `row_reads` the HAL reads rectangles a row at a time (the configuration then states cells_per_read). */
+void sim_array_hal(sim_array *array, swim_hal *hal, int row_reads);
 
 #endif

@@ -92,6 +92,8 @@ typedef struct swim_board {
     uint16_t next_session_id;
     swim_session sessions[SWIM_MAX_SESSIONS];
     uint8_t response[SWIM_MAX_RESPONSE_BODY];
+    uint16_t row_codes[SWIM_MAX_BATCH];  /* one row read of a rectangle (a rectangle has at most max_batch cells) */
+    uint32_t row_sums[SWIM_MAX_BATCH];   /* its samples summed per cell */
 } swim_board;
 
 /* Checks the configuration against the protocol's rules; 0 when it is usable, else a negative number naming the

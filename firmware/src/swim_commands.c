@@ -42,29 +42,31 @@ static uint32_t packed_level(const uint8_t *stream, uint32_t index, uint32_t bit
 static uint8_t run_read(swim_board *board, const uint8_t *p, uint8_t *out, uint32_t *out_length)
 {
     uint32_t samples = p[1], count;
-    swim_cell origin = {0, 0, 0};
-    uint32_t columns = 1;
     if (p[0] == 0) {
         count = get_u16(p + 2);
-        if (!cells_ok(board->config, p + 4, count, 6)) {
+        if (!cells_ok(board->config, p + 4, count, 6) || samples == 0) {
             return ST_OUT_OF_RANGE;
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            put_f32(out + 2 + 4 * i, swim_read_cell(board, get_cell(p + 4 + 6 * i), samples));
         }
     } else {
-        origin = get_cell(p + 2);
-        columns = get_u16(p + 10);
-        count = (uint32_t)get_u16(p + 8) * columns;
-        if (!rectangle_ok(board->config, origin, get_u16(p + 8), columns)) {
+        swim_cell origin = get_cell(p + 2);
+        uint32_t rows = get_u16(p + 8), columns = get_u16(p + 10);
+        count = rows * columns;
+        if (!rectangle_ok(board->config, origin, rows, columns) || samples == 0) {
             return ST_OUT_OF_RANGE;
         }
-    }
-    if (samples == 0) {
-        return ST_OUT_OF_RANGE;
+        /* A rectangle is read a row at a time: one operation a row on a board with a row-parallel ADC. */
+        for (uint32_t r = 0; r < rows; r++) {
+            swim_cell first = {origin.tile, (uint16_t)(origin.row + r), origin.column};
+            swim_sum_row(board, first, columns, samples);
+            for (uint32_t c = 0; c < columns; c++) {
+                put_f32(out + 2 + 4 * (r * columns + c), swim_row_conductance(board, c, samples));
+            }
+        }
     }
     put_u16(out, (uint16_t)count);
-    for (uint32_t i = 0; i < count; i++) {
-        swim_cell cell = p[0] == 0 ? get_cell(p + 4 + 6 * i) : rectangle_cell(origin, columns, i);
-        put_f32(out + 2 + 4 * i, swim_read_cell(board, cell, samples));
-    }
     *out_length = 2 + 4 * count;
     return ST_OK;
 }
@@ -213,13 +215,18 @@ static uint8_t run_read_codes(swim_board *board, const uint8_t *p, uint8_t *out,
     put_f32(out + 4, step);
     out[8] = (uint8_t)bits;
     put_u16(out + 9, (uint16_t)(rows * columns));
-    for (uint32_t i = 0; i < rows * columns; i++) {
-        float code = (swim_read_cell(board, rectangle_cell(origin, columns, i), samples) - zero) / step + 0.5f;
-        uint32_t clamped = code <= 0.0f ? 0u : code >= (float)top ? top : (uint32_t)code;
-        if (bits == 8) {
-            out[11 + i] = (uint8_t)clamped;
-        } else {
-            put_u16(out + 11 + 2 * i, (uint16_t)clamped);
+    for (uint32_t r = 0; r < rows; r++) {
+        swim_cell first = {origin.tile, (uint16_t)(origin.row + r), origin.column};
+        swim_sum_row(board, first, columns, samples);
+        for (uint32_t c = 0; c < columns; c++) {
+            uint32_t i = r * columns + c;
+            float code = (swim_row_conductance(board, c, samples) - zero) / step + 0.5f;
+            uint32_t clamped = code <= 0.0f ? 0u : code >= (float)top ? top : (uint32_t)code;
+            if (bits == 8) {
+                out[11 + i] = (uint8_t)clamped;
+            } else {
+                put_u16(out + 11 + 2 * i, (uint16_t)clamped);
+            }
         }
     }
     *out_length = 11 + rows * columns * (bits / 8);

@@ -96,6 +96,10 @@ swim_verify_outcome swim_verify_cell(swim_board *board, swim_cell cell, float ta
                                      uint16_t max_iterations);
 void swim_program_cell(swim_board *board, swim_cell cell, float target);
 float swim_read_cell(swim_board *board, swim_cell cell, uint32_t samples);
+/* Sums `samples` reads of `count` cells of a row from `first` into board->row_sums, a row at a time where the HAL
+ * reads rows; swim_row_conductance turns a sum into the averaged conductance. */
+void swim_sum_row(swim_board *board, swim_cell first, uint32_t count, uint32_t samples);
+float swim_row_conductance(const swim_board *board, uint32_t column, uint32_t samples);
 float swim_level_conductance(const swim_board_config *config, uint32_t level);
 
 #endif

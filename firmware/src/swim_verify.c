@@ -26,6 +26,38 @@ float swim_read_cell(swim_board *board, swim_cell cell, uint32_t samples)
     return board->config->adc_zero_microsiemens + board->config->adc_step_microsiemens * ((float)sum / (float)samples);
 }
 
+void swim_sum_row(swim_board *board, swim_cell first, uint32_t count, uint32_t samples)
+{
+    const swim_hal *hal = board->hal;
+    for (uint32_t i = 0; i < count; i++) {
+        board->row_sums[i] = 0;
+    }
+    for (uint32_t s = 0; s < samples; s++) {
+        if (hal->read_row != NULL) {
+            hal->read_row(hal->context, first, (uint16_t)count, board->row_codes);
+            board->stats.reads++; /* one operation for the row (cells_per_read says how many cells it covers) */
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            swim_cell cell = {first.tile, first.row, (uint16_t)(first.column + i)};
+            if (hal->read_row == NULL) {
+                board->row_codes[i] = hal->read(hal->context, cell);
+                board->stats.reads++;
+            }
+            board->row_sums[i] += board->row_codes[i];
+        }
+    }
+    for (uint32_t i = 0; board->counters != NULL && i < count; i++) {
+        swim_cell cell = {first.tile, first.row, (uint16_t)(first.column + i)};
+        board->counters[cell_index(board->config, cell)].reads += samples;
+    }
+}
+
+float swim_row_conductance(const swim_board *board, uint32_t column, uint32_t samples)
+{
+    const swim_board_config *config = board->config;
+    return config->adc_zero_microsiemens + config->adc_step_microsiemens * ((float)board->row_sums[column] / (float)samples);
+}
+
 static void apply_pulse(swim_board *board, swim_cell cell, uint8_t polarity, float amplitude, uint32_t width)
 {
     board->hal->pulse(board->hal->context, cell, polarity, amplitude, width);
