@@ -50,7 +50,7 @@ public sealed class ProcessKillTests : IDisposable
         string journal = _dir.File("session.db");
         string output = _dir.File("programmed.onnx");
 
-        using (Process controller = StartController(Args(endpoint, journal, output)))
+        using (Process controller = ControllerProcess.Start(Args(endpoint, journal, output)))
         {
             // A dedicated thread watches the board, so a busy thread pool cannot make the kill late.
             bool exitedFirst = false;
@@ -234,28 +234,5 @@ public sealed class ProcessKillTests : IDisposable
             }
         };
         return (host, host.ListenTcp(IPAddress.Loopback, 0), closed.Task);
-    }
-
-    /// <summary>Runs the swim command built next to the tests (swim.dll) in a new process.</summary>
-    private static Process StartController(IEnumerable<string> args)
-    {
-        string swim = Path.Combine(AppContext.BaseDirectory, "swim.dll");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(swim);
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["CI"] = "1";
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the swim process");
-        // Drain the pipes so the child never blocks on a full one.
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        return process;
     }
 }

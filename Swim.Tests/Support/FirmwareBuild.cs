@@ -18,6 +18,16 @@ public sealed class FirmwareFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A firmware fact that also needs Debian's Cortex-M4 cross compiler (gcc-arm-none-eabi; .ci/run installs it).</summary>
+public sealed class CortexM4FactAttribute : FactAttribute
+{
+    public CortexM4FactAttribute()
+    {
+        Skip = FirmwareBuild.Missing()
+            ?? (FirmwareBuild.OnPath("arm-none-eabi-gcc") is null ? "needs arm-none-eabi-gcc (Debian's gcc-arm-none-eabi and libnewlib-arm-none-eabi) for the Cortex-M4 build" : null);
+    }
+}
+
 /// <summary>Builds firmware/ once per test run, into a directory of its own, with the Makefile a lab would use.</summary>
 public static class FirmwareBuild
 {
