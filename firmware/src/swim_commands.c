@@ -89,12 +89,7 @@ static uint8_t run_write_pulse(swim_board *board, const uint8_t *p, uint8_t *out
     }
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *item = p + 2 + 15 * i;
-        board->hal->pulse(board->hal->context, get_cell(item), item[6], get_f32(item + 7), get_u32(item + 11));
-        board->stats.pulses++;
-        if (board->counters != NULL) {
-            swim_cell c = get_cell(item);
-            board->counters[((uint32_t)c.tile * config->rows + c.row) * config->columns + c.column].pulses++;
-        }
+        swim_apply_pulse(board, get_cell(item), item[6], get_f32(item + 7), get_u32(item + 11));
     }
     put_u16(out, (uint16_t)count);
     *out_length = 2;

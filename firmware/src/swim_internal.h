@@ -96,6 +96,8 @@ swim_verify_outcome swim_verify_cell(swim_board *board, swim_cell cell, float ta
                                      uint16_t max_iterations);
 void swim_program_cell(swim_board *board, swim_cell cell, float target);
 float swim_read_cell(swim_board *board, swim_cell cell, uint32_t samples);
+/* One pulse through the HAL, counted in STATUS and in the cell's COUNTERS. */
+void swim_apply_pulse(swim_board *board, swim_cell cell, uint8_t polarity, float amplitude, uint32_t width);
 /* Sums `samples` reads of `count` cells of a row from `first` into board->row_sums, a row at a time where the HAL
  * reads rows; swim_row_conductance turns a sum into the averaged conductance. */
 void swim_sum_row(swim_board *board, swim_cell first, uint32_t count, uint32_t samples);

@@ -58,7 +58,7 @@ float swim_row_conductance(const swim_board *board, uint32_t column, uint32_t sa
     return config->adc_zero_microsiemens + config->adc_step_microsiemens * ((float)board->row_sums[column] / (float)samples);
 }
 
-static void apply_pulse(swim_board *board, swim_cell cell, uint8_t polarity, float amplitude, uint32_t width)
+void swim_apply_pulse(swim_board *board, swim_cell cell, uint8_t polarity, float amplitude, uint32_t width)
 {
     board->hal->pulse(board->hal->context, cell, polarity, amplitude, width);
     board->stats.pulses++;
@@ -97,11 +97,11 @@ void swim_program_cell(swim_board *board, swim_cell cell, float target)
     float error = g < target ? target - g : g - target;
     /* Distances beyond one full step take full pulses first; at most 16, the window of any sane calibration. */
     for (int full = 0; error > c->full_step_microsiemens && full < 16; full++) {
-        apply_pulse(board, cell, polarity, config->amplitude_max_volts, pulse_width(config, c));
+        swim_apply_pulse(board, cell, polarity, config->amplitude_max_volts, pulse_width(config, c));
         error -= c->full_step_microsiemens;
     }
     if (error > config->adc_step_microsiemens) {
-        apply_pulse(board, cell, polarity, sized_amplitude(config, c, error, 1.0f), pulse_width(config, c));
+        swim_apply_pulse(board, cell, polarity, sized_amplitude(config, c, error, 1.0f), pulse_width(config, c));
     }
 }
 
@@ -132,7 +132,7 @@ swim_verify_outcome swim_verify_cell(swim_board *board, swim_cell cell, float ta
         }
         float error = g < target ? target - g : g - target;
         float amplitude = sized_amplitude(config, c, error, boost);
-        apply_pulse(board, cell, polarity, amplitude, pulse_width(config, c));
+        swim_apply_pulse(board, cell, polarity, amplitude, pulse_width(config, c));
         float before = g;
         g = swim_read_cell(board, cell, samples);
         outcome.iterations++;
