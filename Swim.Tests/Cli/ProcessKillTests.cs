@@ -81,10 +81,7 @@ public sealed class ProcessKillTests : IDisposable
         CliRun resumed = await Task.Run(() => CliRun.Of([.. Args(endpoint, journal, output), "--resume"]));
 
         Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.Error);
-        var differing = Enumerable.Range(0, board.Cells.Count)
-            .Where(cell => reference.Board.Cells.CountersOf(cell) != board.Cells.CountersOf(cell) && reference.Board.Cells.CountersOf(cell).Pulses != board.Cells.CountersOf(cell).Pulses
-                || reference.Board.Cells.TrueConductance(cell) != board.Cells.TrueConductance(cell))
-            .Take(5).Select(cell => $"cell {cell}: reference {reference.Board.Cells.CountersOf(cell)}, resumed {board.Cells.CountersOf(cell)}").ToList();
+        List<string> differing = BoardComparison.Differing(reference.Board, board);
         Assert.True(differing.Count == 0, $"{string.Join("; ", differing)}; output of the resumed run: {resumed.Output}");
         OnnxModel expected = OnnxModel.Load(_dir.File("reference.onnx")), actual = OnnxModel.Load(output);
         foreach (MappedWeight weight in expected.RequireMappedWeights())

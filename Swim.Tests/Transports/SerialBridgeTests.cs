@@ -77,10 +77,7 @@ public sealed class SerialBridgeTests : IDisposable
             CliRun resumed = await Task.Run(() => CliRun.Of([.. Args(board, journal, output), "--resume"])).WaitAsync(TimeSpan.FromMinutes(3));
 
             Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.Error);
-            var differing = Enumerable.Range(0, host.Board.Cells.Count)
-                .Where(cell => reference.Board.Cells.CountersOf(cell).Pulses != host.Board.Cells.CountersOf(cell).Pulses
-                    || reference.Board.Cells.TrueConductance(cell) != host.Board.Cells.TrueConductance(cell))
-                .Take(5).Select(cell => $"cell {cell}: reference {reference.Board.Cells.CountersOf(cell)}, bridged {host.Board.Cells.CountersOf(cell)}").ToList();
+            List<string> differing = BoardComparison.Differing(reference.Board, host.Board);
             Assert.True(differing.Count == 0, $"{string.Join("; ", differing)}; resumed run: {resumed.Output}");
         }
         finally

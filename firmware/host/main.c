@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim_array.h"
@@ -83,13 +82,6 @@ static double fault_draw(void)
     return (double)(s_fault_random >> 11) / 9007199254740992.0;
 }
 
-static uint64_t now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
-}
-
 static void deliver(connection *c, int inbound, const uint8_t *bytes, size_t count)
 {
     if (inbound) {
@@ -127,9 +119,11 @@ static void pass_frame(connection *c, int inbound, uint8_t *frame, size_t count)
     s_injected[2] += copies == 2;
     if (fault_draw() < s_faults.delay) {
         for (int i = 0; i < MAX_DELAYED; i++) {
-            if (!s_delayed[i].used && (s_delayed[i].bytes = malloc(count)) != NULL) {
-                memcpy(s_delayed[i].bytes, frame, count);
-                s_delayed[i] = (delayed_frame){1, inbound, c, now_us() + (uint64_t)(fault_draw() * s_faults.max_delay_ms * 1000.0), count, s_delayed[i].bytes};
+            uint8_t *held = s_delayed[i].used ? NULL : malloc(count);
+            if (held != NULL) {
+                memcpy(held, frame, count);
+                uint64_t due = sim_monotonic_us() + (uint64_t)(fault_draw() * s_faults.max_delay_ms * 1000.0);
+                s_delayed[i] = (delayed_frame){1, inbound, c, due, count, held};
                 s_injected[3]++;
                 copies--;
                 break;
@@ -144,7 +138,7 @@ static void pass_frame(connection *c, int inbound, uint8_t *frame, size_t count)
 /* Delivers held-back frames whose time has come; returns milliseconds until the next one (at most `most`). */
 static int release_delayed(int most)
 {
-    uint64_t now = now_us();
+    uint64_t now = sim_monotonic_us();
     for (int i = 0; i < MAX_DELAYED; i++) {
         delayed_frame *d = &s_delayed[i];
         if (d->used && d->due_us <= now) {

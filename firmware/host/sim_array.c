@@ -46,7 +46,7 @@ static float normal(uint64_t *state)
 
 static uint32_t index_of(const sim_array *a, swim_cell c) { return (c.tile * a->rows + c.row) * a->columns + c.column; }
 
-static uint64_t monotonic_us(void)
+uint64_t sim_monotonic_us(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -74,7 +74,7 @@ int sim_array_init(sim_array *a, uint32_t tiles, uint32_t rows, uint32_t columns
             a->conductance[i] = G_MIN;
         }
     }
-    a->start_us = monotonic_us();
+    a->start_us = sim_monotonic_us();
     return 0;
 }
 
@@ -129,7 +129,7 @@ static void begin_cell(void *context, swim_cell cell, uint8_t opcode)
 static uint64_t micros(void *context)
 {
     sim_array *a = context;
-    return monotonic_us() - a->start_us;
+    return sim_monotonic_us() - a->start_us;
 }
 
 void sim_array_hal(sim_array *a, swim_hal *hal, int row_reads)

@@ -17,6 +17,9 @@ typedef struct sim_array {
     uint64_t start_us;
 } sim_array;
 
+/* The host's monotonic clock, microseconds (the HAL's micros counts from the array's start on it). */
+uint64_t sim_monotonic_us(void);
+
 int sim_array_init(sim_array *array, uint32_t tiles, uint32_t rows, uint32_t columns, uint64_t seed);
 void sim_array_free(sim_array *array);
 

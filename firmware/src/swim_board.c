@@ -128,16 +128,21 @@ static uint32_t status(const swim_board *board, uint8_t *o)
     return STATUS_LENGTH;
 }
 
+static void clear_cell_counters(swim_board *board)
+{
+    if (board->counters != NULL) {
+        const swim_board_config *c = board->config;
+        memset(board->counters, 0, sizeof(swim_cell_counters) * c->tiles * c->rows * c->columns);
+    }
+}
+
 static void reset(swim_board *board, uint8_t flags)
 {
     if (flags & 1u) {
         /* Every STATUS counter but uptime starts again, and every cell's; the RESET itself is counted in none. */
         memset(&board->stats, 0, sizeof board->stats);
         board->counters_just_cleared = 1;
-        if (board->counters != NULL) {
-            const swim_board_config *c = board->config;
-            memset(board->counters, 0, sizeof(swim_cell_counters) * c->tiles * c->rows * c->columns);
-        }
+        clear_cell_counters(board);
     } else {
         board->stats.resets++;
     }
@@ -345,8 +350,5 @@ void swim_board_power_cycle(swim_board *board)
     swim_drop_sessions(board);
     memset(&board->stats, 0, sizeof board->stats);
     board->counters_just_cleared = 0;
-    if (board->counters != NULL) {
-        const swim_board_config *c = board->config;
-        memset(board->counters, 0, sizeof(swim_cell_counters) * c->tiles * c->rows * c->columns);
-    }
+    clear_cell_counters(board);
 }

@@ -166,7 +166,7 @@ static uint8_t run_counters(swim_board *board, const uint8_t *p, uint8_t *out, u
     put_u16(out, (uint16_t)count);
     for (uint32_t i = 0; i < count; i++) {
         swim_cell c = get_cell(p + 2 + 6 * i);
-        const swim_cell_counters *k = &board->counters[((uint32_t)c.tile * config->rows + c.row) * config->columns + c.column];
+        const swim_cell_counters *k = &board->counters[swim_cell_index(config, c)];
         put_u32(out + 2 + 16 * i, k->pulses);
         put_u32(out + 6 + 16 * i, k->reads);
         put_u64(out + 10 + 16 * i, (uint64_t)k->pulses * config->pulse_ns + (uint64_t)k->reads * config->read_ns);

@@ -56,6 +56,12 @@ static inline void put_f32(uint8_t *p, float v)
     put_u32(p, bits);
 }
 
+/* A cell's place in the array, tile by tile, row by row: its index among per-cell counters. */
+static inline uint32_t swim_cell_index(const swim_board_config *config, swim_cell cell)
+{
+    return ((uint32_t)cell.tile * config->rows + cell.row) * config->columns + cell.column;
+}
+
 /* The length of a zero-terminated text, at most `most` (strnlen is POSIX, not C99). */
 static inline uint32_t bounded_length(const char *text, uint32_t most)
 {

@@ -2,11 +2,6 @@
  * board's write-verify loop. Floating point starts here, never in the frame path. */
 #include "swim_internal.h"
 
-static uint32_t cell_index(const swim_board_config *config, swim_cell cell)
-{
-    return ((uint32_t)cell.tile * config->rows + cell.row) * config->columns + cell.column;
-}
-
 float swim_level_conductance(const swim_board_config *config, uint32_t level)
 {
     float window = config->g_max_microsiemens - config->g_min_microsiemens;
@@ -21,7 +16,7 @@ float swim_read_cell(swim_board *board, swim_cell cell, uint32_t samples)
     }
     board->stats.reads += samples;
     if (board->counters != NULL) {
-        board->counters[cell_index(board->config, cell)].reads += samples;
+        board->counters[swim_cell_index(board->config, cell)].reads += samples;
     }
     return board->config->adc_zero_microsiemens + board->config->adc_step_microsiemens * ((float)sum / (float)samples);
 }
@@ -48,7 +43,7 @@ void swim_sum_row(swim_board *board, swim_cell first, uint32_t count, uint32_t s
     }
     for (uint32_t i = 0; board->counters != NULL && i < count; i++) {
         swim_cell cell = {first.tile, first.row, (uint16_t)(first.column + i)};
-        board->counters[cell_index(board->config, cell)].reads += samples;
+        board->counters[swim_cell_index(board->config, cell)].reads += samples;
     }
 }
 
@@ -63,7 +58,7 @@ void swim_apply_pulse(swim_board *board, swim_cell cell, uint8_t polarity, float
     board->hal->pulse(board->hal->context, cell, polarity, amplitude, width);
     board->stats.pulses++;
     if (board->counters != NULL) {
-        board->counters[cell_index(board->config, cell)].pulses++;
+        board->counters[swim_cell_index(board->config, cell)].pulses++;
     }
 }
 
