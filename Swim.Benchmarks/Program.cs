@@ -7,6 +7,7 @@ using Swim.Benchmarks;
 // Board fuzz run (requests of every opcode, damaged): dotnet run -c Release --project Swim.Benchmarks -- board-fuzz [FRAMES] [SEED] [PROTOCOL 1|2]
 // Exactly-once under link faults:    dotnet run -c Release --project Swim.Benchmarks -- exactly-once [REQUESTS] [SEED]
 // Emulator verify throughput:         dotnet run -c Release --project Swim.Benchmarks -- emulator
+// Device physics against its sources:  dotnet run -c Release --project Swim.Benchmarks -- device-physics [CELLS]
 // Monte-Carlo simulation throughput:   dotnet run -c Release --project Swim.Benchmarks -- simulate
 // Sensitivity/inference, paired:       dotnet run -c Release --project Swim.Benchmarks -- sensitivity-ratio [ROUNDS]
 return args.FirstOrDefault() switch
@@ -16,6 +17,7 @@ return args.FirstOrDefault() switch
     "exactly-once" => await ExactlyOnce.RunAsync(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
     "simulate" => SimulationThroughput.Run(Console.Out),
+    "device-physics" => DevicePhysicsCalibration.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000),
     "sensitivity-ratio" => SensitivityRatio.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15),
     "fuzz" => DecoderFuzz.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),

@@ -4,24 +4,23 @@ namespace Swim.Devices;
 
 /// <summary>
 /// The cells of an emulated crossbar and their physics: open-loop programming with device-to-device and
-/// state-dependent cycle-to-cycle variation, read noise, a soft-bounded nonlinear pulse response with cycle
-/// noise, power-law drift on a virtual clock, stuck cells and wear-out. Every operation advances the virtual
+/// state-dependent cycle-to-cycle variation, white and 1/f read noise, a soft-bounded pulse response with a
+/// per-cell threshold and cycle noise, relaxation and power-law drift on a virtual clock, stuck cells and wear-out. Every operation advances the virtual
 /// device clock by its documented cost. Deterministic for a seed: see <see cref="CounterRandom"/>.
 /// </summary>
 public sealed class CellArray
 {
-    /// <summary>t0 of the drift law: one second after programming.</summary>
-    public const double DriftReferenceNs = 1e9;
-
     private const byte NotStuck = 0, StuckLow = 1, StuckHigh = 2, WornOut = 3;
 
     // Draw streams, so each kind of randomness has its own sequence per cell and operation.
-    private const ulong StreamProgram = 1, StreamRead = 2, StreamPulse = 3;
+    private const ulong StreamProgram = 1, StreamRead = 2, StreamPulse = 3, StreamRelaxation = 4, StreamFlicker = 5;
+
+    // Streams of the properties fixed at manufacture (operation counter uint.MaxValue).
+    private const ulong StreamDeviceOffset = 10, StreamDriftExponent = 11, StreamStuck = 12, StreamThreshold = 13;
 
     private readonly ulong _seed;
     private readonly float[] _anchor;
     private readonly long[] _anchoredAtNs;
-    private readonly float[] _nu;
     private readonly float[] _deviceOffset;
     private readonly byte[] _stuck;
     private readonly uint[] _operations;
@@ -38,7 +37,6 @@ public sealed class CellArray
         _seed = seed;
         _anchor = new float[count];
         _anchoredAtNs = new long[count];
-        _nu = new float[count];
         _deviceOffset = new float[count];
         _stuck = new byte[count];
         _operations = new uint[count];
@@ -49,11 +47,9 @@ public sealed class CellArray
         double window = preset.Window;
         for (int i = 0; i < count; i++)
         {
-            // Cell properties fixed at manufacture, from their own streams (operation counter = uint.MaxValue).
-            _deviceOffset[i] = (float)(preset.DeviceSigma * window * CounterRandom.Gaussian(seed, (ulong)i, uint.MaxValue, 10));
-            _nu[i] = (float)Math.Max(0, preset.DriftNuMean + preset.DriftNuStd * CounterRandom.Gaussian(seed, (ulong)i, uint.MaxValue, 11));
-            double u = CounterRandom.Uniform(seed, (ulong)i, uint.MaxValue, 12);
-            _stuck[i] = u < preset.StuckRate / 2 ? StuckLow : u < preset.StuckRate ? StuckHigh : NotStuck;
+            _deviceOffset[i] = (float)(preset.DeviceSigma * window * CounterRandom.Gaussian(seed, (ulong)i, uint.MaxValue, StreamDeviceOffset));
+            double u = CounterRandom.Uniform(seed, (ulong)i, uint.MaxValue, StreamStuck);
+            _stuck[i] = u < preset.StuckRate * preset.StuckHighFraction ? StuckHigh : u < preset.StuckRate ? StuckLow : NotStuck;
             _anchor[i] = _stuck[i] == StuckHigh ? preset.ConductanceMax : preset.ConductanceMin;
         }
     }
@@ -76,26 +72,53 @@ public sealed class CellArray
     /// <summary>Lets virtual time pass with no activity (retention).</summary>
     public void Wait(TimeSpan duration) => ClockNs += duration.Ticks * 100;
 
-    /// <summary>The conductance now, drift included, without reading (no noise, no cost).</summary>
+    /// <summary>The conductance now, relaxation and drift included, without reading (no noise, no cost).</summary>
     public double TrueConductance(int cell)
     {
         double g = _anchor[cell];
-        float nu = _nu[cell];
-        if (nu > 0 && _stuck[cell] == NotStuck)
+        // A cell never written (or stuck) holds its state: relaxation and drift follow a write.
+        if (_stuck[cell] != NotStuck || _operations[cell] == 0)
         {
-            double since = ClockNs - _anchoredAtNs[cell];
-            g = Preset.ConductanceMin + (g - Preset.ConductanceMin) * Math.Pow((since + DriftReferenceNs) / DriftReferenceNs, -nu);
+            return g;
         }
-        return g;
+        double seconds = SecondsSinceWrite(cell);
+        if (seconds <= 0)
+        {
+            return g;
+        }
+        DevicePreset p = Preset;
+        if (!p.Relaxation.IsNone)
+        {
+            // One draw per write: a cell relaxes one way from each programming, further as time goes on.
+            double z = CounterRandom.Gaussian(_seed, (ulong)cell, _operations[cell], StreamRelaxation);
+            g = p.Relaxation.Apply(g, p.ConductanceMax, seconds, z);
+        }
+        if (!p.Drift.IsNone)
+        {
+            double nu = p.Drift.Nu(_anchor[cell] / p.ConductanceMax, CounterRandom.Gaussian(_seed, (ulong)cell, uint.MaxValue, StreamDriftExponent));
+            g = p.ConductanceMin + (g - p.ConductanceMin) * p.Drift.Factor(nu, seconds);
+        }
+        return Math.Clamp(g, p.ConductanceMin, p.ConductanceMax);
     }
+
+    /// <summary>The switching threshold of this cell: the preset's, moved by its device-to-device offset.</summary>
+    public double ThresholdOf(int cell) =>
+        Preset.ThresholdVolts + Preset.ThresholdSigmaVolts * CounterRandom.Gaussian(_seed, (ulong)cell, uint.MaxValue, StreamThreshold);
+
+    private double SecondsSinceWrite(int cell) => (ClockNs - _anchoredAtNs[cell]) / 1e9;
 
     /// <summary>A read: the conductance plus read noise, averaged over <paramref name="samples"/> reads.</summary>
     public float Read(int cell, int samples = 1)
     {
         double g = TrueConductance(cell);
-        double sum = 0;
         // Reads draw from their own counter, so reading a cell never changes what later writes do to it.
         uint op = _readOperations[cell]++;
+        double flicker = _stuck[cell] == NotStuck && _operations[cell] > 0 ? Preset.Flicker.Sigma(g, Preset.ConductanceMax, SecondsSinceWrite(cell)) : 0;
+        if (flicker > 0)
+        {
+            g += flicker * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamFlicker);
+        }
+        double sum = 0;
         for (int s = 0; s < samples; s++)
         {
             sum += Preset.ReadSigma == 0 ? g : g + Preset.ReadSigma * Preset.Window * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamRead * 256 + (ulong)s);
@@ -120,10 +143,12 @@ public sealed class CellArray
         Anchor(cell, g);
     }
 
-    /// <summary>The step a pulse would make on average at conductance <paramref name="g"/> (no noise).</summary>
-    public double ExpectedStep(double g, PulsePolarity polarity, float amplitude, uint widthNs)
+    /// <summary>The step a pulse would make on average at conductance <paramref name="g"/> on a cell of the preset's threshold (no noise).</summary>
+    public double ExpectedStep(double g, PulsePolarity polarity, float amplitude, uint widthNs) => StepAt(Preset.ThresholdVolts, g, polarity, amplitude, widthNs);
+
+    private double StepAt(double threshold, double g, PulsePolarity polarity, float amplitude, uint widthNs)
     {
-        double drive = (amplitude - Preset.ThresholdVolts) / (Preset.AmplitudeMaxVolts - Preset.ThresholdVolts);
+        double drive = (amplitude - threshold) / (Preset.AmplitudeMaxVolts - Preset.ThresholdVolts);
         if (drive <= 0)
         {
             return 0;
@@ -145,7 +170,7 @@ public sealed class CellArray
             return;
         }
         double g = TrueConductance(cell);
-        double step = ExpectedStep(g, polarity, amplitude, widthNs);
+        double step = Preset.ThresholdSigmaVolts == 0 ? ExpectedStep(g, polarity, amplitude, widthNs) : StepAt(ThresholdOf(cell), g, polarity, amplitude, widthNs);
         if (step == 0)
         {
             return;

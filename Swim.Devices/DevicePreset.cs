@@ -4,7 +4,7 @@ namespace Swim.Devices;
 /// The physics of one device technology. Conductances in microsiemens; every sigma is a fraction of the
 /// conductance window (G_max - G_min). Values and their sources: docs/device-presets.md.
 /// </summary>
-public sealed record DevicePreset
+public sealed partial record DevicePreset
 {
     public required string Name { get; init; }
 
@@ -27,16 +27,23 @@ public sealed record DevicePreset
     /// </summary>
     public required IReadOnlyList<double> LevelSigmaFactors { get; init; }
 
-    /// <summary>Std of every read, redrawn on each read.</summary>
+    /// <summary>Std of the white part of every read sample, redrawn per sample (averaging over n samples divides it by sqrt n).</summary>
     public required double ReadSigma { get; init; }
 
-    /// <summary>Fraction of cells stuck from the start, half at G_min and half at G_max.</summary>
+    /// <summary>The 1/f part of read noise, one draw per READ however many samples it averages.</summary>
+    public FlickerNoise Flicker { get; init; } = FlickerNoise.None;
+
+    /// <summary>Fraction of cells stuck from the start.</summary>
     public required double StuckRate { get; init; }
 
-    /// <summary>Drift exponent nu: G(t) = G(t_program) ((t - t_program + t0) / t0)^(-nu), per cell N(mean, std), t0 = 1 s. 0 for none.</summary>
-    public required double DriftNuMean { get; init; }
+    /// <summary>Of the stuck cells, the fraction stuck at G_max (the rest at G_min).</summary>
+    public double StuckHighFraction { get; init; } = 0.5;
 
-    public required double DriftNuStd { get; init; }
+    /// <summary>Conductance drift after programming (PCM); <see cref="DriftLaw.None"/> for none.</summary>
+    public DriftLaw Drift { get; init; } = DriftLaw.None;
+
+    /// <summary>Conductance relaxation after programming (RRAM); <see cref="RelaxationLaw.None"/> for none.</summary>
+    public RelaxationLaw Relaxation { get; init; } = RelaxationLaw.None;
 
     /// <summary>Pulses a cell endures before it wears out and sticks where it is; 0 for unlimited.</summary>
     public required long Endurance { get; init; }
@@ -79,6 +86,18 @@ public sealed record DevicePreset
 
     public required uint VerifyOverheadNs { get; init; }
 
+    /// <summary>Device-to-device std of the switching threshold, volts: some cells need a higher pulse to move at all.</summary>
+    public double ThresholdSigmaVolts { get; init; }
+
+    /// <summary>The board's write-verify loop: incremental-step pulses and averaged verify reads.</summary>
+    public required VerifyScheme Verify { get; init; }
+
+    /// <summary>Device time of one iteration of the verify loop: a pulse, a verify read of n samples, the overhead.</summary>
+    public uint VerifyIterationNs => PulseNs + (uint)Verify.ReadSamples * ReadNs + VerifyOverheadNs;
+
+    /// <summary>The same preset with nothing that changes a cell after programming: no drift, no relaxation.</summary>
+    public DevicePreset WithoutTimeEffects() => this with { Drift = DriftLaw.None, Relaxation = RelaxationLaw.None };
+
     public double Window => ConductanceMax - ConductanceMin;
 
     public float LevelConductance(int level) => (float)(ConductanceMin + level * Window / (Levels - 1));
@@ -111,144 +130,10 @@ public sealed record DevicePreset
         return sigma * sigma + DeviceSigma * DeviceSigma;
     }
 
-    public static IReadOnlyList<string> Names => ["rram", "pcm", "fefet", "paper"];
-
-    public static DevicePreset ByName(string name) => name switch
-    {
-        "rram" => Rram,
-        "pcm" => Pcm,
-        "fefet" => FeFet,
-        "paper" => Paper,
-        _ => throw new ArgumentException($"unknown device preset '{name}'; presets are {string.Join(", ", Names)}."),
-    };
-
     /// <summary>U-SWIM's per-level std for 2-bit cells, middle levels s times the outer, renormalised by 1/sqrt(0.4 s^2 + 0.6).</summary>
     public static double[] TwoBitFactors(double s)
     {
         double norm = 1 / Math.Sqrt(0.4 * s * s + 0.6);
         return [norm, s * norm, s * norm, norm];
     }
-
-    /// <summary>HfOx-style RRAM, 2-bit cells, middle states 4x noisier (U-SWIM's "RRAM s = 4").</summary>
-    public static DevicePreset Rram { get; } = new()
-    {
-        Name = "rram",
-        ConductanceMin = 2f,
-        ConductanceMax = 100f,
-        Levels = 4,
-        ProgramSigma = 0.06,
-        DeviceSigma = 0.02,
-        LevelSigmaFactors = TwoBitFactors(4),
-        ReadSigma = 0.005,
-        StuckRate = 0.005,
-        DriftNuMean = 0.005,
-        DriftNuStd = 0.002,
-        Endurance = 1_000_000,
-        PulseGain = 0.15,
-        SoftBoundExponent = 1,
-        PulseRelativeSigma = 0.2,
-        PulseAdditiveSigma = 0.003,
-        ThresholdVolts = 0.6f,
-        AmplitudeMinVolts = 0.3f,
-        AmplitudeMaxVolts = 3.0f,
-        WidthMinNs = 10,
-        WidthMaxNs = 100_000,
-        ReferenceWidthNs = 100,
-        ReadNs = 1_000,
-        PulseNs = 500,
-        VerifyOverheadNs = 500,
-    };
-
-    /// <summary>GST phase-change memory, 2-bit cells, strong drift (nu ~ 0.05), slower SET pulses.</summary>
-    public static DevicePreset Pcm { get; } = new()
-    {
-        Name = "pcm",
-        ConductanceMin = 0.1f,
-        ConductanceMax = 25f,
-        Levels = 4,
-        ProgramSigma = 0.05,
-        DeviceSigma = 0.02,
-        LevelSigmaFactors = TwoBitFactors(2),
-        ReadSigma = 0.01,
-        StuckRate = 0.002,
-        DriftNuMean = 0.05,
-        DriftNuStd = 0.02,
-        Endurance = 10_000_000,
-        PulseGain = 0.12,
-        SoftBoundExponent = 1,
-        PulseRelativeSigma = 0.3,
-        PulseAdditiveSigma = 0.004,
-        ThresholdVolts = 0.8f,
-        AmplitudeMinVolts = 0.5f,
-        AmplitudeMaxVolts = 3.5f,
-        WidthMinNs = 20,
-        WidthMaxNs = 1_000_000,
-        ReferenceWidthNs = 200,
-        ReadNs = 1_000,
-        PulseNs = 1_000,
-        VerifyOverheadNs = 500,
-    };
-
-    /// <summary>HfZrO FeFET, 2-bit cells, middle states 3x noisier (U-SWIM's "FeFET s = 3"), little drift, lower endurance.</summary>
-    public static DevicePreset FeFet { get; } = new()
-    {
-        Name = "fefet",
-        ConductanceMin = 0.5f,
-        ConductanceMax = 50f,
-        Levels = 4,
-        ProgramSigma = 0.06,
-        DeviceSigma = 0.02,
-        LevelSigmaFactors = TwoBitFactors(3),
-        ReadSigma = 0.004,
-        StuckRate = 0.003,
-        DriftNuMean = 0.002,
-        DriftNuStd = 0.001,
-        Endurance = 100_000,
-        PulseGain = 0.1,
-        SoftBoundExponent = 1,
-        PulseRelativeSigma = 0.25,
-        PulseAdditiveSigma = 0.003,
-        ThresholdVolts = 1.5f,
-        AmplitudeMinVolts = 1.0f,
-        AmplitudeMaxVolts = 4.5f,
-        WidthMinNs = 50,
-        WidthMaxNs = 1_000_000,
-        ReferenceWidthNs = 500,
-        ReadNs = 500,
-        PulseNs = 500,
-        VerifyOverheadNs = 500,
-    };
-
-    /// <summary>
-    /// The SWIM authors' model: one-bit cells with additive Gaussian error of std 0.1 of the device's range,
-    /// independent of state; nothing else (no read noise, drift, stuck cells or wear).
-    /// </summary>
-    public static DevicePreset Paper { get; } = new()
-    {
-        Name = "paper",
-        ConductanceMin = 0f,
-        ConductanceMax = 100f,
-        Levels = 2,
-        ProgramSigma = 0.1,
-        DeviceSigma = 0,
-        LevelSigmaFactors = [1, 1],
-        ReadSigma = 0,
-        StuckRate = 0,
-        DriftNuMean = 0,
-        DriftNuStd = 0,
-        Endurance = 0,
-        PulseGain = 0.15,
-        SoftBoundExponent = 0,
-        PulseRelativeSigma = 0.2,
-        PulseAdditiveSigma = 0.003,
-        ThresholdVolts = 0.6f,
-        AmplitudeMinVolts = 0.3f,
-        AmplitudeMaxVolts = 3.0f,
-        WidthMinNs = 10,
-        WidthMaxNs = 100_000,
-        ReferenceWidthNs = 100,
-        ReadNs = 1_000,
-        PulseNs = 500,
-        VerifyOverheadNs = 500,
-    };
 }

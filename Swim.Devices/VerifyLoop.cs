@@ -3,10 +3,12 @@ using Swim.Protocol.Messages;
 namespace Swim.Devices;
 
 /// <summary>
-/// Write-verify as board firmware runs it (firmware-spec 0x06): read; while outside the band and under the
-/// iteration limit, one pulse toward the target with its amplitude sized from the error by inverting the
-/// pulse model, then read again. Stops after 5 polarity reversals, and declares a cell stuck when three
-/// pulses in a row move it by less than the read noise could explain.
+/// Write-verify as board firmware runs it (firmware-spec 0x06), in the incremental-step form of published chip-test
+/// code: read (n samples averaged); while outside the band and under the iteration limit, pulse toward the target
+/// and read again. The amplitude starts at the scheme's start voltage and grows by one step per pulse in the same
+/// direction, up to its end voltage; a change of direction starts it again. The loop knows nothing of a cell's
+/// response but what it reads. Stops after 5 changes of direction, and declares a cell stuck when three pulses in a
+/// row at the end voltage move it by less than the read noise could explain.
 /// </summary>
 public static class VerifyLoop
 {
@@ -17,29 +19,34 @@ public static class VerifyLoop
     {
         ArgumentNullException.ThrowIfNull(cells);
         DevicePreset preset = cells.Preset;
-        uint width = preset.ReferenceWidthNs;
-        double noMoveBand = Math.Max(3 * preset.ReadSigma * preset.Window, 1e-4 * preset.Window);
-        double g = cells.Read(cell);
+        VerifyScheme scheme = preset.Verify;
+        double noMoveBand = NoMoveBand(preset);
+        double g = cells.Read(cell, scheme.ReadSamples);
         int iterations = 0, reversals = 0, still = 0;
         PulsePolarity? last = null;
+        float amplitude = scheme.StartVolts;
         while (Math.Abs(g - target) > tolerance && iterations < maxIterations)
         {
-            double error = target - g;
-            PulsePolarity polarity = error > 0 ? PulsePolarity.Set : PulsePolarity.Reset;
-            if (last is { } previous && previous != polarity && ++reversals > MaxReversals)
+            PulsePolarity polarity = g < target ? PulsePolarity.Set : PulsePolarity.Reset;
+            if (last is { } previous && previous != polarity)
             {
-                break;
+                if (++reversals > MaxReversals)
+                {
+                    break;
+                }
+                amplitude = scheme.StartVolts;
+            }
+            else if (last is not null)
+            {
+                amplitude = Math.Min(amplitude + scheme.StepVolts, scheme.EndVolts);
             }
             last = polarity;
-            float amplitude = SizeAmplitude(cells, g, error, polarity, width);
-            double expected = Math.Abs(cells.ExpectedStep(g, polarity, amplitude, width));
-            cells.Pulse(cell, polarity, amplitude, width);
-            double next = cells.Read(cell);
+            cells.Pulse(cell, polarity, amplitude, scheme.WidthNs);
+            double next = cells.Read(cell, scheme.ReadSamples);
             cells.CountVerifyIteration(cell);
             iterations++;
-            // Only a pulse that should clearly have moved the cell, and did not, is evidence that it is stuck.
-            bool expectedToMove = expected > 2 * noMoveBand;
-            still = expectedToMove && Math.Abs(next - g) < noMoveBand ? still + 1 : expectedToMove ? 0 : still;
+            // Only pulses at full amplitude that leave the cell where it was are evidence that it is stuck.
+            still = amplitude >= scheme.EndVolts && Math.Abs(next - g) < noMoveBand ? still + 1 : 0;
             g = next;
             if (still >= StuckAfter)
             {
@@ -50,13 +57,11 @@ public static class VerifyLoop
         return new VerifyOutcome(status, (ushort)iterations, (ushort)iterations, (float)g);
     }
 
-    /// <summary>The amplitude whose expected step equals the error, within the safe operating area.</summary>
-    private static float SizeAmplitude(CellArray cells, double g, double error, PulsePolarity polarity, uint width)
+    /// <summary>How little a verify read may move and still be read noise: three of its standard deviations, at least 0.1 % of the window.</summary>
+    private static double NoMoveBand(DevicePreset preset)
     {
-        DevicePreset p = cells.Preset;
-        double fullStep = Math.Abs(cells.ExpectedStep(g, polarity, p.AmplitudeMaxVolts, width));
-        double drive = fullStep <= 0 ? 1 : Math.Min(1, Math.Abs(error) / fullStep);
-        double amplitude = p.ThresholdVolts + drive * (p.AmplitudeMaxVolts - p.ThresholdVolts);
-        return (float)Math.Clamp(amplitude, Math.Max(p.AmplitudeMinVolts, p.ThresholdVolts), p.AmplitudeMaxVolts);
+        double white = preset.ReadSigma * preset.Window / Math.Sqrt(preset.Verify.ReadSamples);
+        double flicker = preset.Flicker.Sigma(preset.ConductanceMax, preset.ConductanceMax, 100e-6);
+        return Math.Max(3 * Math.Sqrt(white * white + flicker * flicker), 1e-3 * preset.Window);
     }
 }

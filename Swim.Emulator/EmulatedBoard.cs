@@ -57,15 +57,16 @@ public sealed class EmulatedBoard : IBoardDevice
         return new BoardInfo(protocolVersion, 1, 0, 0, $"SWIM-EMU-{seed % 1_000_000:D6}", geometry.Tiles, geometry.Rows, geometry.Columns,
             (ushort)preset.Levels, preset.ConductanceMin, preset.ConductanceMax, (float)Math.Max(preset.ReadSigma * preset.Window / 4, 1e-3),
             new SafeOperatingArea(preset.AmplitudeMinVolts, preset.AmplitudeMaxVolts, preset.WidthMinNs, preset.WidthMaxNs),
-            MaxBatch, MaxPayload, CacheDepth, preset.ReadNs, preset.PulseNs, preset.PulseNs + preset.ReadNs + preset.VerifyOverheadNs,
+            MaxBatch, MaxPayload, CacheDepth, preset.ReadNs, preset.PulseNs, preset.VerifyIterationNs,
             capabilities, preset.Name)
         {
             MaxResponse = (ushort)ProtocolConstants.MaxPayloadLengthOf(protocolVersion),
             MaxSessions = protocolVersion >= ProtocolConstants.Version2 ? MaxSessions : (byte)0,
             LeaseMs = protocolVersion >= ProtocolConstants.Version2 ? LeaseMs : 0,
-            // The emulator's clock is serial: each pulse and each read is one operation on one cell (the device-physics issue's row-parallel model would say otherwise).
-            CellsPerPulse = 1,
-            CellsPerRead = 1,
+            // A crossbar's parallelism, for the host's row-parallel time model: a read senses a whole row, a pulse drives a
+            // row's masked columns at once. The emulator's own clock (STATUS) stays serial, one cell per operation.
+            CellsPerPulse = geometry.Columns,
+            CellsPerRead = geometry.Columns,
         };
     }
 

@@ -36,6 +36,7 @@ internal sealed class SimulateCommand
     private readonly Option<double?> _sigmaWv = new("--sigma-wv") { Description = "Paper model: the std of a verified device (default sigma / 10)." };
     private readonly Option<double?> _stuck = new("--stuck-rate") { Description = "Device model: overrides the preset's fraction of stuck cells (0 studies variation alone)." };
     private readonly Option<double> _tolerance = new("--tolerance") { Description = "Device model: write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => s_defaults.ToleranceFraction };
+    private readonly Option<string?> _readAfter = new("--read-after") { Description = "Device model: evaluate the chips this long after programming ended (0, 30s, 5m, 1h, 1d, 30d): relaxation, drift and 1/f read noise at that age. Default: each cell read right after it was written." };
     private readonly Option<int> _trials = new("--trials") { Description = "Sampled chips; every method and ratio is evaluated on each.", DefaultValueFactory = _ => s_defaults.Trials };
     private readonly Option<int> _seed = new("--seed") { Description = "Seeds the chips and random selection.", DefaultValueFactory = _ => s_defaults.Seed };
     private readonly Option<int> _threads = new("--threads") { Description = "Trials run at once (one core each).", DefaultValueFactory = _ => s_defaults.Parallelism };
@@ -50,7 +51,7 @@ internal sealed class SimulateCommand
         command.Arguments.Add(_model);
         _test.AddTo(command);
         _noise.AcceptOnlyFromAmong("paper", "device");
-        foreach (Option o in new Option[] { _calib, _sensitivityFile, _calibSamples, _curvature, _methods, _ratios, _noise, _device, _bits, _sigma, _sigmaWv, _stuck, _tolerance, _trials, _seed, _threads, _output, _shard })
+        foreach (Option o in new Option[] { _calib, _sensitivityFile, _calibSamples, _curvature, _methods, _ratios, _noise, _device, _bits, _sigma, _sigmaWv, _stuck, _tolerance, _readAfter, _trials, _seed, _threads, _output, _shard })
         {
             command.Options.Add(o);
         }
@@ -75,6 +76,7 @@ internal sealed class SimulateCommand
             Trials = r.GetValue(_trials),
             Seed = r.GetValue(_seed),
             Parallelism = r.GetValue(_threads),
+            ReadAfter = ParseReadAfter(r.GetValue(_readAfter), "--read-after"),
         }.WithNoise(r.GetValue(_noise) == "paper" ? NoiseModelKind.Paper : NoiseModelKind.Device, r.GetValue(_device)!, r.GetValue(_sigma), r.GetValue(_sigmaWv), r.GetValue(_stuck));
         options.Validate();
         if (r.GetValue(_calibSamples) is <= 0)
@@ -134,14 +136,19 @@ internal sealed class SimulateCommand
     {
         string what = StudyFiles.Describe(report);
         var table = new Table().Border(TableBorder.Simple).Title($"{report.Model}, {what}, {report.Trials} trials, {report.TestSamples} test samples");
-        foreach (string column in new[] { "method", "ratio", "accuracy", "std", "relative cost", "speedup" })
+        bool parallel = report.Results.Any(p => p.ParallelSpeedup > 0);
+        string[] columns = parallel
+            ? ["method", "ratio", "accuracy", "std", "relative cost", "speedup (serial)", "speedup (row-parallel)"]
+            : ["method", "ratio", "accuracy", "std", "relative cost", "speedup"];
+        foreach (string column in columns)
         {
             table.AddColumn(column == "method" ? new TableColumn(column) : new TableColumn(column).RightAligned());
         }
         foreach (SimulationPoint p in report.Results)
         {
-            table.AddRow(p.Method, p.Ratio.ToString("P0", CultureInfo.InvariantCulture), p.MeanAccuracy.ToString("P2", CultureInfo.InvariantCulture),
-                p.StdAccuracy.ToString("P2", CultureInfo.InvariantCulture), p.RelativeCost.ToString("P1", CultureInfo.InvariantCulture), p.Speedup.ToString("F2", CultureInfo.InvariantCulture) + "x");
+            string[] cells = [p.Method, p.Ratio.ToString("P0", CultureInfo.InvariantCulture), p.MeanAccuracy.ToString("P2", CultureInfo.InvariantCulture),
+                p.StdAccuracy.ToString("P2", CultureInfo.InvariantCulture), p.RelativeCost.ToString("P1", CultureInfo.InvariantCulture), p.Speedup.ToString("F2", CultureInfo.InvariantCulture) + "x"];
+            table.AddRow(parallel ? [.. cells, p.ParallelSpeedup.ToString("F2", CultureInfo.InvariantCulture) + "x"] : cells);
         }
         ctx.Out.Write(table);
         ctx.Out.WriteLine($"full write-verify {report.FullWriteVerifyAccuracy:P2}, none {report.NoWriteVerifyAccuracy:P2}; {report.Evaluations} evaluations in {report.Seconds:F1} s");
@@ -149,10 +156,16 @@ internal sealed class SimulateCommand
         {
             ctx.Out.WriteLine(p is null
                 ? $"{name}: no ratio within 0.3 points of full write-verify"
-                : $"{name}: within 0.3 points of full write-verify from {p.Ratio:P0} verified, {p.Speedup:F2}x faster than full");
+                : $"{name}: within 0.3 points of full write-verify from {p.Ratio:P0} verified, {p.Speedup:F2}x faster than full" + (p.ParallelSpeedup > 0 ? $" serially, {p.ParallelSpeedup:F2}x row-parallel" : ""));
         }
         ctx.Out.WriteLine($"wrote      {directory}/results.json, results.csv, results.md, accuracy-vs-ratio.png, accuracy-vs-cost.png");
     }
+
+    /// <summary>A --read-after value, or null when none was given.</summary>
+    public static TimeSpan? ParseReadAfter(string? text, string option) =>
+        text is null ? null
+        : ReadAfterParser.TryParse(text, out TimeSpan duration) ? duration
+        : throw new SwimInputException($"{option} '{text}' is not a duration; give a number and a unit of s, m, h or d, e.g. 1s, 1h, 1d or 30d (0 for right after programming).");
 
     private static string[] SplitList(string text, string option)
     {

@@ -28,7 +28,7 @@ public static class StudyFiles
         ArgumentNullException.ThrowIfNull(report);
         return report.NoiseModel == "paper"
             ? string.Create(CultureInfo.InvariantCulture, $"paper model, sigma {report.Sigma:G3}, sigma_wv {report.SigmaVerified:G3}")
-            : $"{report.Device} device model";
+            : $"{report.Device} device model, read {report.ReadAfter ?? "right after each write"}";
     }
 
     /// <summary>One row per (method, ratio); accuracies as fractions, as in results.json.</summary>
@@ -36,13 +36,13 @@ public static class StudyFiles
     {
         ArgumentNullException.ThrowIfNull(report);
         var csv = new StringBuilder("method,ratio,mean_accuracy,std_accuracy,trials,cost,cost_unit,relative_cost,speedup,verified_fraction,"
-            + "difference_to_full,difference_to_full_low,difference_to_full_high,within_margin\n");
+            + "difference_to_full,difference_to_full_low,difference_to_full_high,within_margin,parallel_seconds,parallel_speedup\n");
         foreach (SimulationPoint p in report.Results)
         {
             PairedDifference d = StudySummary.VersusFull(report, p);
             csv.AppendLine(string.Join(',', p.Method, F(p.Ratio), F(p.MeanAccuracy), F(p.StdAccuracy), p.Trials.ToString(CultureInfo.InvariantCulture),
                 F(p.Cost), p.CostUnit, F(p.RelativeCost), F(p.Speedup), F(p.VerifiedFraction), F(d.Mean), F(d.Low), F(d.High),
-                StudySummary.IsWithin(report, p) ? "true" : "false"));
+                StudySummary.IsWithin(report, p) ? "true" : "false", F(p.ParallelCost), F(p.ParallelSpeedup)));
         }
         return csv.ToString();
     }

@@ -22,13 +22,15 @@ public readonly record struct BoardActivity(ulong DeviceTimeNs, ulong Pulses, ul
     }
 
     /// <summary>
-    /// The device time of this much activity at IDENTIFY's nominal times. An iteration's own pulse and read are
-    /// already among the pulses and reads, so an iteration adds only what its nominal time has beyond them.
+    /// The device time of this much activity at IDENTIFY's nominal times. An iteration's own pulse and read samples
+    /// are already among the pulses and reads (a verify read may average several samples), so an iteration adds only
+    /// what its nominal time has beyond a pulse and whole reads.
     /// </summary>
     public static ulong NominalNs(ulong pulses, ulong reads, ulong verifyIterations, BoardInfo board)
     {
         ArgumentNullException.ThrowIfNull(board);
-        ulong overhead = (ulong)Math.Max(0L, (long)board.VerifyIterationNs - board.PulseNs - board.ReadNs);
+        long beyondPulse = Math.Max(0L, (long)board.VerifyIterationNs - board.PulseNs);
+        ulong overhead = (ulong)(board.ReadNs == 0 ? beyondPulse : beyondPulse % board.ReadNs);
         return checked(pulses * board.PulseNs + reads * board.ReadNs + verifyIterations * overhead);
     }
 

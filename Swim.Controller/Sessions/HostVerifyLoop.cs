@@ -10,13 +10,17 @@ namespace Swim.Controller.Sessions;
 /// The host knows no pulse model, only the board's safe operating area, so the amplitude adapts per cell
 /// (incremental step pulse programming with bisection): it starts low, rises by a step while the cell moves
 /// less than half its remaining error, and on an overshoot (the error changes sign) falls back and halves the
-/// step. Every pulse follows a fresh read, so a chunk interrupted part-way is finished by running the loop again
+/// step; a cell that hardly moves at full amplitude (near a window edge, or a stiff cell) gets pulses four times
+/// longer, up to the longest the board allows, before it may be called stuck. Every pulse follows a fresh read, so a chunk interrupted part-way is finished by running the loop again
 /// from the cells' actual states: a cell already in band gets no pulse.
 /// </summary>
 public static class HostVerifyLoop
 {
     /// <summary>Pulses in a row at full amplitude that leave a cell where it was before it is declared stuck.</summary>
     public const int StuckAfter = 3;
+
+    /// <summary>Samples each verify read averages, as published loops do (NeuRRAM's averages five): one read's noise is often the band's width.</summary>
+    public const byte ReadSamples = 5;
 
     /// <param name="targets">Each cell and its target conductance, microsiemens.</param>
     /// <param name="iterations">Receives the pulses each cell took.</param>
@@ -28,7 +32,7 @@ public static class HostVerifyLoop
         ArgumentNullException.ThrowIfNull(targets);
         SafeOperatingArea soa = board.SafeOperatingArea;
         // Ten times the shortest pulse the board allows: short enough for fine steps, long enough to switch.
-        uint width = (uint)Math.Clamp(10L * soa.WidthMinNs, soa.WidthMinNs, soa.WidthMaxNs);
+        uint startWidth = (uint)Math.Clamp(10L * soa.WidthMinNs, soa.WidthMinNs, soa.WidthMaxNs);
         float span = soa.AmplitudeMaxVolts - soa.AmplitudeMinVolts;
         double noMove = Math.Max(3 * board.ReadResolutionMicrosiemens, 1e-4 * (board.ConductanceMaxMicrosiemens - board.ConductanceMinMicrosiemens));
         int n = targets.Count;
@@ -38,11 +42,13 @@ public static class HostVerifyLoop
         var lastError = new double[n];
         var still = new int[n];
         var pulses = new int[n];
+        var width = new uint[n];
+        Array.Fill(width, startWidth);
         Array.Fill(amplitude, soa.AmplitudeMinVolts + 0.25f * span);
         Array.Fill(step, 0.1f * span);
         Array.Fill(status, StatusCode.DidNotConverge);
 
-        float[] g = await client.ReadAsync([.. targets.Select(t => t.Cell)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        float[] g = await client.ReadAsync([.. targets.Select(t => t.Cell)], ReadSamples, cancellationToken).ConfigureAwait(false);
         List<int> active = [.. Enumerable.Range(0, n)];
         for (int iteration = 0; ; iteration++)
         {
@@ -51,15 +57,22 @@ public static class HostVerifyLoop
             {
                 break;
             }
-            await client.WritePulsesAsync([.. pulsing.Select(i => new Pulse(targets[i].Cell, lastError[i] > 0 ? PulsePolarity.Set : PulsePolarity.Reset, amplitude[i], width))],
+            await client.WritePulsesAsync([.. pulsing.Select(i => new Pulse(targets[i].Cell, lastError[i] > 0 ? PulsePolarity.Set : PulsePolarity.Reset, amplitude[i], width[i]))],
                 cancellationToken).ConfigureAwait(false);
-            float[] after = await client.ReadAsync([.. pulsing.Select(i => targets[i].Cell)], cancellationToken: cancellationToken).ConfigureAwait(false);
+            float[] after = await client.ReadAsync([.. pulsing.Select(i => targets[i].Cell)], ReadSamples, cancellationToken).ConfigureAwait(false);
             for (int k = 0; k < pulsing.Count; k++)
             {
                 int i = pulsing[k];
                 pulses[i]++;
-                bool atFullDrive = amplitude[i] >= soa.AmplitudeMaxVolts;
-                still[i] = atFullDrive && Math.Abs(after[k] - g[i]) < noMove ? still[i] + 1 : 0;
+                bool unmoved = amplitude[i] >= soa.AmplitudeMaxVolts && Math.Abs(after[k] - g[i]) < noMove;
+                if (unmoved && width[i] < soa.WidthMaxNs)
+                {
+                    width[i] = (uint)Math.Min(4L * width[i], soa.WidthMaxNs);
+                }
+                else
+                {
+                    still[i] = unmoved ? still[i] + 1 : 0;
+                }
                 g[i] = after[k];
             }
             active = pulsing;

@@ -264,7 +264,8 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
             CellCounters[] counters = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
             return MemoryMarshal.AsBytes(counters.SelectMany(c => new[] { c.Pulses, c.Reads }).ToArray().AsSpan()).ToArray();
         }
-        float[] values = await client.ReadAsync(addresses, 1, cancellationToken).ConfigureAwait(false);
+        // Four samples, as the judgement's later read takes: one sample's noise can be as wide as the band itself.
+        float[] values = await client.ReadAsync(addresses, 4, cancellationToken).ConfigureAwait(false);
         return MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
     }
 

@@ -13,14 +13,15 @@ namespace Swim.Controller.Simulation;
 /// once (what posterior selection sees), read back; and every cell also write-verified by the board's loop and
 /// read back. Cells draw from their own random streams, so a cell verified or not comes out exactly as in a
 /// session that verified that selection, and one sampled chip serves every method and ratio.
-/// Cost is the emulator's device time. Each cell is read right after it is programmed or verified, so drift
-/// between programming and a session's later read-back is not part of the study (a programming session measures it).
+/// Cost is the emulator's device time, serial, and by the row-parallel time model. Each cell is read right after it
+/// is programmed or verified, unless the study reads the chips a while after programming (relaxation and drift).
 /// </summary>
 internal sealed class DeviceVariation : VariationModel
 {
     private readonly CellPlan _plan;
     private readonly Func<int, double> _cellVariance;
     private readonly SimulationOptions _options;
+    private readonly RowTimes _time;
 
     public DeviceVariation(OnnxModel model, SimulationOptions options)
     {
@@ -38,6 +39,7 @@ internal sealed class DeviceVariation : VariationModel
         _plan = CellPlan.Build(CrossbarMapping.Build(model, board, mappingOptions), model);
         _cellVariance = DeviceVariance.From(preset)(_plan);
         Layers = WeightLayers.Of(_plan);
+        _time = new RowTimes(ArrayTimeModel.Of(board), _plan);
     }
 
     public override WeightLayers Layers { get; }
@@ -54,35 +56,53 @@ internal sealed class DeviceVariation : VariationModel
     public override TrialInstance Sample(int trial, ulong seed)
     {
         int count = _plan.CellCount;
-        var cells = new CellArray(_options.Device, count, (ulong)(uint)MonteCarloSimulation.TrialSeed(seed, trial) | (ulong)trial << 32);
+        ulong cellSeed = (ulong)(uint)MonteCarloSimulation.TrialSeed(seed, trial) | (ulong)trial << 32;
+        var cells = new CellArray(_options.Device, count, cellSeed);
+        // Read later, an unverified cell must be the one a session left open loop: a twin chip (same seed, so the same
+        // cells) written open loop only keeps it, while the first chip's copy of that cell was verified.
+        CellArray? openOnly = _options.ReadAfter is null ? null : new CellArray(_options.Device, count, cellSeed);
         float tolerance = (float)(_options.ToleranceFraction * (_plan.Mapping.ConductanceMax - _plan.Mapping.ConductanceMin));
         var measured = new float[count];
         var open = new float[count];
         var verified = new float[count];
         var verifyNs = new double[count];
+        var iterations = new ushort[count];
         double programNs = 0, readNs = 0;
         for (int c = 0; c < count; c++)
         {
             double target = _plan.TargetConductance(c);
             ulong t0 = cells.CountersOf(c).DeviceTimeNs;
             cells.Program(c, target);
+            openOnly?.Program(c, target);
             ulong t1 = cells.CountersOf(c).DeviceTimeNs;
             measured[c] = cells.Read(c);
             ulong t2 = cells.CountersOf(c).DeviceTimeNs;
             open[c] = cells.Read(c);
             ulong t3 = cells.CountersOf(c).DeviceTimeNs;
-            VerifyLoop.Run(cells, c, (float)target, tolerance, _options.MaxIterations);
+            iterations[c] = VerifyLoop.Run(cells, c, (float)target, tolerance, _options.MaxIterations).Iterations;
             ulong t4 = cells.CountersOf(c).DeviceTimeNs;
             verified[c] = cells.Read(c);
             programNs += t1 - t0;
             readNs += t2 - t1;
             verifyNs[c] = t4 - t3;
         }
-        return new DeviceInstance(_plan, measured, open, verified, verifyNs, programNs, readNs);
+        if (_options.ReadAfter is { } wait)
+        {
+            // Both chips' clocks end where the verifying session's would, then wait; every cell is read then.
+            openOnly!.Wait(TimeSpan.FromTicks((cells.ClockNs - openOnly.ClockNs) / 100));
+            cells.Wait(wait);
+            openOnly.Wait(wait);
+            for (int c = 0; c < count; c++)
+            {
+                open[c] = openOnly.Read(c);
+                verified[c] = cells.Read(c);
+            }
+        }
+        return new DeviceInstance(_plan, _time, measured, open, verified, verifyNs, iterations, programNs, readNs);
     }
 
-    private sealed class DeviceInstance(CellPlan plan, float[] measured, float[] open, float[] verifiedReads, double[] verifyNs, double programNs, double readNs)
-        : TrialInstance
+    private sealed class DeviceInstance(CellPlan plan, RowTimes time, float[] measured, float[] open, float[] verifiedReads, double[] verifyNs, ushort[] iterations,
+        double programNs, double readNs) : TrialInstance
     {
         public float[] Measured => measured;
 
@@ -109,5 +129,7 @@ internal sealed class DeviceVariation : VariationModel
             }
             return ns / 1e9;
         }
+
+        public override double ParallelCost(bool[] verified, bool measuredFirst) => time.Seconds(verified, iterations, measuredFirst);
     }
 }

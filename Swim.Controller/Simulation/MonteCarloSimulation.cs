@@ -55,7 +55,7 @@ public static class MonteCarloSimulation
             // No selection and full selection are the same for every method: evaluated once per chip.
             int none = evaluator.Correct(chip.Weights(new bool[count]));
             int full = evaluator.Correct(chip.Weights(all));
-            chips[trial - firstChip] = new ChipOutcome(trial, none, full, chip.Cost(all, measuredFirst: false));
+            chips[trial - firstChip] = new ChipOutcome(trial, none, full, chip.Cost(all, measuredFirst: false), chip.ParallelCost(all, measuredFirst: false));
             for (int m = 0; m < methods; m++)
             {
                 int[]? order = null;
@@ -75,7 +75,8 @@ public static class MonteCarloSimulation
                         verified[u] = true;
                     }
                     int correct = prefix == 0 ? none : prefix == count ? full : evaluator.Correct(chip.Weights(verified));
-                    outcomes[unit - first] = new UnitOutcome(trial, m, r, correct, chip.Cost(verified, measuredFirst: prefix > 0 && SelectionMethods.NeedsMeasuredCells(method)));
+                    bool measuredFirst = prefix > 0 && SelectionMethods.NeedsMeasuredCells(method);
+                    outcomes[unit - first] = new UnitOutcome(trial, m, r, correct, chip.Cost(verified, measuredFirst), chip.ParallelCost(verified, measuredFirst));
                     progress?.Invoke(Interlocked.Increment(ref done));
                 }
             }
@@ -137,6 +138,7 @@ public static class MonteCarloSimulation
             Verified = [.. Enumerable.Range(0, perChip).Select(i => take[i / ratios, i % ratios])],
             UnitCount = variation.UnitCount,
             CostUnit = variation.CostUnit,
+            ReadAfter = paper ? null : SimulationOptions.DescribeReadAfter(options.ReadAfter),
             Chips = chips,
             Units = outcomes,
             Seconds = seconds,
@@ -164,6 +166,7 @@ public static class MonteCarloSimulation
             ["sigma_wv"] = R(options.SigmaVerified),
             ["tolerance"] = R(options.ToleranceFraction),
             ["max_iterations"] = options.MaxIterations.ToString(CultureInfo.InvariantCulture),
+            ["read_after"] = options.NoiseModel == NoiseModelKind.Device ? SimulationOptions.DescribeReadAfter(options.ReadAfter) : "none",
             ["signs"] = options.Signs.ToString(),
             ["trials"] = options.Trials.ToString(CultureInfo.InvariantCulture),
             ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),

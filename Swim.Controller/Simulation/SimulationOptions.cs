@@ -41,6 +41,15 @@ public sealed record SimulationOptions
 
     public ushort MaxIterations { get; init; } = 50;
 
+    /// <summary>
+    /// Device model: evaluate the chips this long after programming ended (relaxation, drift and read noise at that
+    /// age); null reads each cell right after it was written, before anything could move.
+    /// </summary>
+    public TimeSpan? ReadAfter { get; init; }
+
+    /// <summary>How a study's results say when the chips were read.</summary>
+    public static string DescribeReadAfter(TimeSpan? readAfter) => readAfter is { } t ? $"{ReadAfterParser.Format(t)} after programming" : "right after each write";
+
     /// <summary>Device model: how signs are held (the programming session's default: differential pairs).</summary>
     public SignEncoding Signs { get; init; } = SignEncoding.Differential;
 
@@ -108,6 +117,10 @@ public sealed record SimulationOptions
         if (!(ToleranceFraction > 0 && ToleranceFraction < 1))
         {
             throw new SwimInputException($"--tolerance must lie between 0 and 1 of the conductance window (got {ToleranceFraction}).");
+        }
+        if (ReadAfter is { } wait && (wait < TimeSpan.Zero || NoiseModel == NoiseModelKind.Paper))
+        {
+            throw new SwimInputException(wait < TimeSpan.Zero ? "--read-after must not be negative." : "--read-after belongs to the device noise model: the paper model has no time after programming.");
         }
         if (Parallelism < 1)
         {

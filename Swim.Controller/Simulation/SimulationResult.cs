@@ -27,6 +27,12 @@ public sealed record SimulationPoint(
 
     /// <summary>Each trial's programming cost, in trial order.</summary>
     public IReadOnlyList<double> Costs { get; init; } = [];
+
+    /// <summary>Mean device time with the array's row parallelism, seconds (the device model; 0 where not modelled).</summary>
+    public double ParallelCost { get; init; }
+
+    /// <summary>Full write-verify's row-parallel time over this one's (0 where not modelled).</summary>
+    public double ParallelSpeedup { get; init; }
 }
 
 /// <summary>A whole study: its settings, every point, and how long it took.</summary>
@@ -57,6 +63,9 @@ public sealed record SimulationReport(
 
     /// <summary>Each trial's cost of full write-verify.</summary>
     public IReadOnlyList<double> FullWriteVerifyCosts { get; init; } = [];
+
+    /// <summary>When the programmed chips were read for evaluation (the device model): right after each cell was written, or this long after programming ended.</summary>
+    public string? ReadAfter { get; init; }
 
     /// <summary>uswim-paper's s (middle-state std over outer-state std) when the study ran it.</summary>
     public double? StateSigmaRatio { get; init; }

@@ -39,6 +39,7 @@ public static class StudyMerge
         }
         var correct = new int[methods, ratios, trials];
         var cost = new double[methods, ratios, trials];
+        var parallel = new double[methods, ratios, trials];
         var filled = new bool[methods, ratios, trials];
         foreach (StudyPart part in parts)
         {
@@ -51,16 +52,17 @@ public static class StudyMerge
                 filled[unit.Method, unit.Ratio, unit.Trial] = true;
                 correct[unit.Method, unit.Ratio, unit.Trial] = unit.Correct;
                 cost[unit.Method, unit.Ratio, unit.Trial] = unit.Cost;
+                parallel[unit.Method, unit.Ratio, unit.Trial] = unit.ParallelCost;
             }
         }
         if (chips.Any(c => c is null) || filled.Cast<bool>().Any(f => !f))
         {
             throw new SwimInputException("the slices leave part of the study undone although every slice number is there; a file is damaged. Run the missing slices again.");
         }
-        return Assemble(first, [.. chips.Select(c => c!)], correct, cost, parts.Sum(p => p.Seconds));
+        return Assemble(first, [.. chips.Select(c => c!)], correct, cost, parallel, parts.Sum(p => p.Seconds));
     }
 
-    private static SimulationReport Assemble(StudyPart study, ChipOutcome[] chips, int[,,] correct, double[,,] cost, double seconds)
+    private static SimulationReport Assemble(StudyPart study, ChipOutcome[] chips, int[,,] correct, double[,,] cost, double[,,] parallel, double seconds)
     {
         int samples = study.TestSamples, trials = study.Trials;
         int[] full = [.. chips.Select(c => c.FullCorrect)];
@@ -82,11 +84,15 @@ public static class StudyMerge
                 double[] costs = [.. Enumerable.Range(0, trials).Select(t => cost[m, r, t])];
                 double[] accuracy = [.. right.Select(c => c / (double)samples)];
                 double relative = Enumerable.Range(0, trials).Average(t => costs[t] / fullCost[t]);
+                double[] parallelCosts = [.. Enumerable.Range(0, trials).Select(t => parallel[m, r, t])];
+                double parallelRelative = chips.All(c => c.FullParallelCost > 0) ? Enumerable.Range(0, trials).Average(t => parallelCosts[t] / chips[t].FullParallelCost) : 0;
                 results.Add(new SimulationPoint(study.Methods[m], study.Ratios[r], accuracy.Average(), StandardDeviation(accuracy), trials,
                     costs.Average(), study.CostUnit, relative, 1 / relative, verified / (double)study.UnitCount, accuracy)
                 {
                     Correct = right,
                     Costs = costs,
+                    ParallelCost = parallelCosts.Average(),
+                    ParallelSpeedup = parallelRelative > 0 ? 1 / parallelRelative : 0,
                 });
             }
         }
@@ -98,6 +104,7 @@ public static class StudyMerge
             FullWriteVerifyCosts = fullCost,
             StateSigmaRatio = study.StateSigmaRatio,
             FirstOrderTerm = study.FirstOrderTerm,
+            ReadAfter = study.ReadAfter,
         };
     }
 

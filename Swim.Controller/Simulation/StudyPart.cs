@@ -53,6 +53,9 @@ public sealed record StudyPart
 
     public required string CostUnit { get; init; }
 
+    /// <summary>The device model's read time: "right after each write" or how long after programming ended.</summary>
+    public string? ReadAfter { get; init; }
+
     /// <summary>The chips this slice sampled, with what every method shares on them.</summary>
     public required IReadOnlyList<ChipOutcome> Chips { get; init; }
 
@@ -66,8 +69,8 @@ public sealed record StudyPart
     public string? Source { get; init; }
 }
 
-/// <summary>One sampled chip: test samples right with no write-verify and with full write-verify, and full write-verify's cost.</summary>
-public sealed record ChipOutcome(int Trial, int NoneCorrect, int FullCorrect, double FullCost);
+/// <summary>One sampled chip: test samples right with no write-verify and with full write-verify, and full write-verify's cost (serial, and row-parallel where modelled; 0 where not).</summary>
+public sealed record ChipOutcome(int Trial, int NoneCorrect, int FullCorrect, double FullCost, double FullParallelCost = 0);
 
 /// <summary>One unit of a study's work: a method at a fraction on a chip.</summary>
-public sealed record UnitOutcome(int Trial, int Method, int Ratio, int Correct, double Cost);
+public sealed record UnitOutcome(int Trial, int Method, int Ratio, int Correct, double Cost, double ParallelCost = 0);

@@ -95,7 +95,7 @@ public static class StudySummary
             + "Differences are paired (the same chips for every method), with 95 % Student-t intervals over the chips; "
             + "\"with 95 % confidence\" asks the whole interval to lie above -0.3 points.");
         md.AppendLine();
-        md.AppendLine("| method | smallest verified fraction within 0.3 points of full | accuracy | difference to full (95 % CI) | relative cost | speedup | with 95 % confidence |");
+        md.AppendLine("| method | smallest verified fraction within 0.3 points of full | accuracy | difference to full (95 % CI) | relative cost | speedup (serial) | with 95 % confidence |");
         md.AppendLine("|---|---:|---:|---|---:|---:|---:|");
         IReadOnlyList<(string Method, SimulationPoint? Point)> confident = SmallestConfidentlyWithin(report);
         foreach ((string method, SimulationPoint? p) in SmallestWithin(report))
@@ -108,11 +108,13 @@ public static class StudySummary
         }
         AppendPairedComparisons(md, report);
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"| method | ratio | mean accuracy | std | difference to full (95 % CI) | cost ({report.Results.FirstOrDefault()?.CostUnit}) | relative cost | speedup |");
-        md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|");
+        bool parallel = report.Results.Any(p => p.ParallelSpeedup > 0);
+        md.AppendLine(CultureInfo.InvariantCulture, $"| method | ratio | mean accuracy | std | difference to full (95 % CI) | cost ({report.Results.FirstOrDefault()?.CostUnit}) | relative cost | speedup |{(parallel ? " row-parallel s | row-parallel speedup |" : "")}");
+        md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|" + (parallel ? "---:|---:|" : ""));
         foreach (SimulationPoint p in report.Results)
         {
-            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {p.Method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {P(p.StdAccuracy)} | {Points(VersusFull(report, p))} | {p.Cost:G4} | {p.RelativeCost:P1} | {p.Speedup:F2}x |"));
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {p.Method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {P(p.StdAccuracy)} | {Points(VersusFull(report, p))} | {p.Cost:G4} | {p.RelativeCost:P1} | {p.Speedup:F2}x |")
+                + (parallel ? string.Create(CultureInfo.InvariantCulture, $" {p.ParallelCost:G4} | {p.ParallelSpeedup:F2}x |") : ""));
         }
         return md.ToString();
     }

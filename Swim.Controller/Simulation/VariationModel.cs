@@ -39,4 +39,7 @@ internal abstract class TrialInstance
 
     /// <summary>Programming cost of writing every unit and verifying <paramref name="verified"/> (and reading every unit first when <paramref name="measuredFirst"/>).</summary>
     public abstract double Cost(bool[] verified, bool measuredFirst);
+
+    /// <summary>The same programming's device time with the array's row parallelism, seconds; 0 where the model has no array.</summary>
+    public virtual double ParallelCost(bool[] verified, bool measuredFirst) => 0;
 }

@@ -28,7 +28,7 @@ public sealed class ProcessKillTests : IDisposable
 {
     private static readonly string s_model = BundledAssets.Require(BundledAssets.LeNetModel);
     private static readonly string s_data = BundledAssets.Require(BundledAssets.MnistData);
-    private static readonly DevicePreset s_preset = DevicePreset.Rram with { DriftNuMean = 0, DriftNuStd = 0 };
+    private static readonly DevicePreset s_preset = DevicePreset.Rram with { Drift = DriftLaw.None, Relaxation = RelaxationLaw.None };
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();

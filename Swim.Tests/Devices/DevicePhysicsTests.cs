@@ -26,7 +26,9 @@ public sealed class DevicePhysicsTests
     [InlineData("fefet", 2)]
     public void Open_loop_programming_error_has_the_configured_mean_and_std(string presetName, int level)
     {
-        DevicePreset preset = DevicePreset.ByName(presetName) with { StuckRate = 0 };
+        // Half the presets' open-loop sigma, so the middle levels stay clear of the window's edges (at sigma 0.1 and
+        // s = 4 a middle level of a window starting at 0 uS lies 2.2 sigma from the edge and loses 1.4 % of draws to it).
+        DevicePreset preset = DevicePreset.ByName(presetName).WithoutTimeEffects() with { StuckRate = 0, ProgramSigma = 0.05 };
         var cells = new CellArray(preset, Cells, seed: 7);
         double target = preset.LevelConductance(level);
         var errors = new List<double>();
@@ -110,10 +112,11 @@ public sealed class DevicePhysicsTests
     [Fact]
     public void Write_verify_reaches_the_tolerance_with_the_expected_iteration_distribution()
     {
-        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
+        DevicePreset preset = DevicePreset.Rram.WithoutTimeEffects() with { StuckRate = 0 };
         var cells = new CellArray(preset, Cells, seed: 11);
         double target = preset.LevelConductance(1);
         float tolerance = (float)(0.01 * preset.Window);
+        double readSigma = preset.ReadSigma * preset.Window / Math.Sqrt(preset.Verify.ReadSamples);
         var iterations = new int[Cells];
         int converged = 0, withinBand = 0;
         for (int i = 0; i < Cells; i++)
@@ -124,29 +127,51 @@ public sealed class DevicePhysicsTests
             if (outcome.Status == StatusCode.Ok)
             {
                 converged++;
-                // The loop stops on a read inside the band; read noise (std 0.005 W) separates read and truth.
-                if (Math.Abs(cells.TrueConductance(i) - target) <= tolerance + 4 * preset.ReadSigma * preset.Window)
+                // The loop stops on an averaged read inside the band; read noise separates read and truth.
+                if (Math.Abs(cells.TrueConductance(i) - target) <= tolerance + 4 * readSigma)
                 {
                     withinBand++;
                 }
             }
         }
-        Assert.True(converged >= Cells * 0.995, $"{converged} of {Cells} converged");
+        Assert.True(converged >= Cells * 0.99, $"{converged} of {Cells} converged");
         Assert.Equal(converged, withinBand);
         // No iteration is needed exactly when the first read already lies in the band: the read is the target
-        // plus programming error plus read noise, normal with the combined std, so P = erf(tol / (s sqrt 2)).
-        double s = preset.Window * Math.Sqrt(Math.Pow(preset.ProgramSigma * preset.LevelSigmaFactors[1], 2) + preset.DeviceSigma * preset.DeviceSigma + preset.ReadSigma * preset.ReadSigma);
+        // plus programming error plus averaged read noise, normal with the combined std, so P = erf(tol / (s sqrt 2)).
+        double s = Math.Sqrt(Math.Pow(preset.ProgramSigma * preset.LevelSigmaFactors[1] * preset.Window, 2) + readSigma * readSigma);
         double expectedZero = Erf(tolerance / (s * Math.Sqrt(2)));
         double zero = iterations.Count(n => n == 0) / (double)Cells;
         Assert.InRange(zero, expectedZero - 4 * Math.Sqrt(expectedZero * (1 - expectedZero) / Cells), expectedZero + 4 * Math.Sqrt(expectedZero * (1 - expectedZero) / Cells));
-        // Each sized pulse leaves roughly its relative noise (20 %) of the error, so a few iterations suffice.
-        double mean = iterations.Average();
-        Assert.InRange(mean, 1.5, 5);
-        Assert.True(iterations.Order().ElementAt((int)(Cells * 0.99)) <= 12, "99 % of cells converge within 12 iterations");
+        // Incremental steps from a small start take several pulses, as published loops do (5 to 20), never one.
+        double mean = iterations.Where(n => n > 0).Average();
+        Assert.InRange(mean, 4, 12);
+        Assert.True(iterations.Order().ElementAt((int)(Cells * 0.95)) <= 20, "95 % of cells converge within 20 iterations");
     }
 
     [Fact]
-    public void Drift_follows_the_power_law_with_the_configured_exponent()
+    public void Write_verify_steps_its_amplitude_up_from_the_start_voltage_as_worked_by_hand()
+    {
+        // A noiseless cell of the preset's threshold 1.1 V, window 0-40 uS, gain 0.15, soft bound off (exponent 0 and
+        // floor 1: every step is the full one). Pulse k of a run in one direction is 1.2 + 0.1 (k - 1) V, so its drive is
+        // 0.1 k / 2.2 and its step 0.15 * 40 * 0.1 k / 2.2 = 0.2727 k uS: 0.273, 0.545, 0.818, 1.091, ... cumulative
+        // 0.273, 0.818, 1.636, 2.727, 4.091, 5.727. From 10 uS to a target of 15 +- 0.4 uS: after pulse 5 the cell is
+        // at 14.091 (below 14.6), after pulse 6 at 15.727 (above 15.4): it reverses, and the RESET run starts again at
+        // 1.2 V: 15.727 - 0.273 = 15.455, still above; the second RESET pulse (0.545) leaves 14.909, inside. 8 pulses.
+        DevicePreset preset = DevicePreset.Rram.WithoutTimeEffects() with
+        {
+            StuckRate = 0, ProgramSigma = 0, ReadSigma = 0, PulseRelativeSigma = 0, PulseAdditiveSigma = 0, ThresholdSigmaVolts = 0,
+            SoftBoundExponent = 0, SoftBoundFloor = 1,
+        };
+        var cells = new CellArray(preset, 1, seed: 1);
+        cells.Program(0, 10);
+        VerifyOutcome outcome = VerifyLoop.Run(cells, 0, 15, 0.4f, 50);
+        Assert.Equal(StatusCode.Ok, outcome.Status);
+        Assert.Equal(8, outcome.Iterations);
+        Assert.Equal(14.909, cells.TrueConductance(0), 0.002);
+    }
+
+    [Fact]
+    public void Drift_follows_the_power_law_with_the_exponents_of_the_ibm_pcm_fit()
     {
         DevicePreset preset = DevicePreset.Pcm with { StuckRate = 0 };
         var cells = new CellArray(preset, Cells, seed: 5);
@@ -160,15 +185,65 @@ public sealed class DevicePhysicsTests
         var exponents = new List<double>();
         for (int i = 0; i < Cells; i++)
         {
-            double ratio = (cells.TrueConductance(i) - preset.ConductanceMin) / (programmed[i] - preset.ConductanceMin);
-            exponents.Add(-Math.Log(ratio));
+            exponents.Add(-Math.Log(cells.TrueConductance(i) / programmed[i]));
         }
-        // With t >> t0 every cell's elapsed time is 1000 s to within the programming phase (~0.03 s), so
-        // -ln(ratio) / ln(1 + 1000 s / 1 s) is the cell's nu.
-        double logTime = Math.Log(1 + 1000.0);
+        // aihwkit's fit at x = G / G_max = 2/3: mean -0.0155 ln x + 0.0244 = 0.0307, clamped up to 0.049; std
+        // -0.0125 ln x - 0.0059 < 0, clamped up to 0.008. With t0 = 20 s and t >> the programming phase (~0.02 s),
+        // -ln(ratio) / ln((1000 s + 20 s) / 20 s) is the cell's nu.
+        double logTime = Math.Log(1020.0 / 20);
         (double mean, double std) = Moments(exponents.Select(e => e / logTime).ToList());
-        Assert.Equal(preset.DriftNuMean, mean, 4 * preset.DriftNuStd / Math.Sqrt(Cells) + 2e-4);
-        Assert.InRange(std, preset.DriftNuStd * 0.9, preset.DriftNuStd * 1.05);
+        Assert.Equal(0.049, mean, 4 * 0.008 / Math.Sqrt(Cells) + 2e-4);
+        Assert.InRange(std, 0.008 * 0.9, 0.008 * 1.1);
+    }
+
+    [Fact]
+    public void Relaxation_spreads_as_the_neurram_fit_says_at_one_second_and_one_day()
+    {
+        // aihwkit's polynomials for Wan et al. 2022 at x = 1/3 (13.33 uS of 40): 1 s: 0.348 + 16.030/3 - 43.853/9
+        // + 45.393/27 - 16.815/81 = 2.2923 uS; 1 day: 0.701 + 22.086/3 - 50.773/9 + 47.095/27 - 16.458/81 = 3.9627 uS.
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0, ProgramSigma = 0 };
+        var cells = new CellArray(preset, Cells, seed: 3);
+        for (int i = 0; i < Cells; i++)
+        {
+            cells.Program(i, preset.LevelConductance(1));
+        }
+        // The programming phase takes 20 ms of device time: small beside 1 s in log time (a 1 % change of ln t at most).
+        cells.Wait(TimeSpan.FromSeconds(1));
+        (double mean1s, double std1s) = Moments([.. Enumerable.Range(0, Cells).Select(i => cells.TrueConductance(i) - preset.LevelConductance(1))]);
+        cells.Wait(TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1));
+        (_, double std1d) = Moments([.. Enumerable.Range(0, Cells).Select(i => cells.TrueConductance(i) - preset.LevelConductance(1))]);
+        Assert.InRange(mean1s, -4 * 2.29 / Math.Sqrt(Cells), 4 * 2.29 / Math.Sqrt(Cells));
+        Assert.Equal(2.2923, std1s, 2.2923 * 0.04);
+        Assert.Equal(3.9627, std1d, 3.9627 * 0.04);
+    }
+
+    [Fact]
+    public void Hfox_cells_decay_by_the_cmo_fit_and_pcm_reads_carry_one_over_f_noise_that_averaging_does_not_remove()
+    {
+        // CMO/HfOx (aihwkit): mean shift -0.08900 ln(t): -1.0116 uS after a day.
+        DevicePreset hfox = DevicePreset.HfOx with { StuckRate = 0, ProgramSigma = 0 };
+        var h = new CellArray(hfox, Cells, seed: 4);
+        for (int i = 0; i < Cells; i++)
+        {
+            h.Program(i, 50);
+        }
+        h.Wait(TimeSpan.FromDays(1));
+        Assert.Equal(-1.0116, Enumerable.Range(0, Cells).Average(i => h.TrueConductance(i) - 50), 0.03);
+
+        // PCM read 1 s after the write at G = 50/3 uS (x = 2/3): Q = 0.0088 / (2/3)^0.65 = 0.011454, std
+        // G Q sqrt(ln((1 s + 250 ns) / 500 ns)) = 16.667 * 0.011454 * 3.8091 = 0.7272 uS, the same for 1 sample or 5.
+        DevicePreset pcm = DevicePreset.Pcm.WithoutTimeEffects() with { StuckRate = 0, ProgramSigma = 0 };
+        var p = new CellArray(pcm, Cells, seed: 6);
+        double g = pcm.LevelConductance(2);
+        for (int i = 0; i < Cells; i++)
+        {
+            p.Program(i, g);
+        }
+        p.Wait(TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(p.ClockNs / 100));
+        (_, double single) = Moments([.. Enumerable.Range(0, Cells / 2).Select(i => (double)p.Read(i, 1) - g)]);
+        (_, double averaged) = Moments([.. Enumerable.Range(Cells / 2, Cells / 2).Select(i => (double)p.Read(i, 5) - g)]);
+        Assert.Equal(0.7272, single, 0.7272 * 0.05);
+        Assert.Equal(0.7272, averaged, 0.7272 * 0.05);
     }
 
     [Fact]
@@ -176,7 +251,7 @@ public sealed class DevicePhysicsTests
     {
         DevicePreset preset = DevicePreset.Rram with { StuckRate = 0.05 };
         var cells = new CellArray(preset, Cells, seed: 13);
-        int stuck = 0;
+        int stuck = 0, high = 0;
         for (int i = 0; i < Cells; i++)
         {
             if (!cells.IsStuck(i))
@@ -185,6 +260,7 @@ public sealed class DevicePhysicsTests
             }
             stuck++;
             double before = cells.TrueConductance(i);
+            high += before == preset.ConductanceMax ? 1 : 0;
             Assert.True(before == preset.ConductanceMin || before == preset.ConductanceMax);
             cells.Program(i, preset.LevelConductance(2));
             cells.Pulse(i, PulsePolarity.Set, preset.AmplitudeMaxVolts, preset.ReferenceWidthNs);
@@ -193,13 +269,16 @@ public sealed class DevicePhysicsTests
         }
         double p = preset.StuckRate;
         Assert.InRange(stuck, Cells * p - 4 * Math.Sqrt(Cells * p * (1 - p)), Cells * p + 4 * Math.Sqrt(Cells * p * (1 - p)));
+        // Published arrays are mostly stuck high; the preset says which share.
+        double q = preset.StuckHighFraction;
+        Assert.InRange(high, stuck * q - 4 * Math.Sqrt(stuck * q * (1 - q)), stuck * q + 4 * Math.Sqrt(stuck * q * (1 - q)));
     }
 
     [Fact]
     public void Pulses_follow_polarity_and_soft_bounds()
     {
         // Without noise and drift, so a step is the model's expected step and nothing moves between pulses.
-        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0, PulseRelativeSigma = 0, PulseAdditiveSigma = 0, DriftNuMean = 0, DriftNuStd = 0 };
+        DevicePreset preset = DevicePreset.Rram.WithoutTimeEffects() with { StuckRate = 0, PulseRelativeSigma = 0, PulseAdditiveSigma = 0, ThresholdSigmaVolts = 0 };
         var cells = new CellArray(preset, 2, seed: 1);
         cells.Program(0, preset.LevelConductance(0) + 5);
         cells.Program(1, preset.ConductanceMax - 5);
@@ -241,7 +320,7 @@ public sealed class DevicePhysicsTests
     public void Without_drift_a_cell_does_not_depend_on_the_order_cells_are_touched_in()
     {
         // Randomness is per cell and per operation; only drift reads the shared board clock.
-        DevicePreset preset = DevicePreset.Rram with { DriftNuMean = 0, DriftNuStd = 0 };
+        DevicePreset preset = DevicePreset.Rram with { Drift = DriftLaw.None, Relaxation = RelaxationLaw.None };
         var forward = new CellArray(preset, 500, seed: 99);
         var backward = new CellArray(preset, 500, seed: 99);
         for (int i = 0; i < 500; i++)

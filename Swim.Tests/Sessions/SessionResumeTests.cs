@@ -25,7 +25,7 @@ public sealed class SessionResumeTests
 {
     private static readonly OnnxModel s_lenet = BundledLeNet.Model;
     private static readonly Lazy<SensitivityResult> s_sensitivity = new(() => BundledLeNet.Sensitivity(300, 150));
-    private static readonly DevicePreset s_preset = DevicePreset.Rram with { DriftNuMean = 0, DriftNuStd = 0 };
+    private static readonly DevicePreset s_preset = DevicePreset.Rram with { Drift = DriftLaw.None, Relaxation = RelaxationLaw.None };
 
     private static ProgrammingOptions Options(SelectionMethod method, bool hostVerify = false) =>
         new() { Method = method, Fraction = 0.1, Seed = 3, ChunkCells = 8192, HostVerify = hostVerify };
@@ -146,7 +146,7 @@ public sealed class SessionResumeTests
     public async Task A_budget_session_killed_during_verify_stops_where_the_uninterrupted_one_stops()
     {
         using var dir = new TempDirectory();
-        ProgrammingOptions options = Options(SelectionMethod.Swim) with { Fraction = 0, VerifyBudget = TimeSpan.FromMilliseconds(300) };
+        ProgrammingOptions options = Options(SelectionMethod.Swim) with { Fraction = 0, VerifyBudget = TimeSpan.FromMilliseconds(1500) };
         var reference = new EmulatedBoard(s_preset, new BoardGeometry(16, 256, 256), seed: 7);
         ProgrammingResult expected;
         await using (var host = new EmulatorHost(reference))

@@ -19,7 +19,7 @@ namespace Swim.Tests.Transports;
 [Trait("Speed", "Slow")]
 public sealed class SerialBridgeTests : IDisposable
 {
-    private static readonly DevicePreset s_preset = DevicePreset.Rram with { DriftNuMean = 0, DriftNuStd = 0 };
+    private static readonly DevicePreset s_preset = DevicePreset.Rram with { Drift = DriftLaw.None, Relaxation = RelaxationLaw.None };
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
