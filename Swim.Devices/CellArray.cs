@@ -69,8 +69,18 @@ public sealed class CellArray
 
     public bool IsStuck(int cell) => _stuck[cell] != NotStuck;
 
-    /// <summary>Lets virtual time pass with no activity (retention).</summary>
-    public void Wait(TimeSpan duration) => ClockNs += duration.Ticks * 100;
+    /// <summary>Lets virtual time pass with no activity (retention): the clock moves on, the busy time does not.</summary>
+    public void Wait(TimeSpan duration)
+    {
+        ClockNs += duration.Ticks * 100;
+        IdleNs += duration.Ticks * 100;
+    }
+
+    /// <summary>Virtual time spent waiting rather than operating.</summary>
+    public long IdleNs { get; private set; }
+
+    /// <summary>The device time spent operating: the clock less the waiting.</summary>
+    public long BusyNs => ClockNs - IdleNs;
 
     /// <summary>The conductance now, relaxation and drift included, without reading (no noise, no cost).</summary>
     public double TrueConductance(int cell)

@@ -79,7 +79,7 @@ public sealed class EmulatedBoard : IBoardDevice
     public BoardInfo Info { get; }
 
     public DeviceCounters Counters =>
-        new(0, (ulong)_uptime.Elapsed.TotalMicroseconds, (ulong)(Cells.ClockNs - _deviceTimeClearedAtNs), Cells.TotalPulses, Cells.TotalReads, Cells.TotalVerifyIterations);
+        new(0, (ulong)_uptime.Elapsed.TotalMicroseconds, (ulong)(Cells.BusyNs - _deviceTimeClearedAtNs), Cells.TotalPulses, Cells.TotalReads, Cells.TotalVerifyIterations);
 
     public int IndexOf(CellAddress cell) => (cell.Tile * Geometry.Rows + cell.Row) * Geometry.Columns + cell.Column;
 
@@ -115,11 +115,11 @@ public sealed class EmulatedBoard : IBoardDevice
         _uptime.Restart();
     }
 
-    /// <summary>The array's clock runs on (drift and relaxation follow it); STATUS's device time counts from here.</summary>
+    /// <summary>The array's clock runs on (drift and relaxation follow it); STATUS's device time counts its busy time from here.</summary>
     private void ClearCounters()
     {
         Cells.ClearCounters();
-        _deviceTimeClearedAtNs = Cells.ClockNs;
+        _deviceTimeClearedAtNs = Cells.BusyNs;
     }
 
     private ReadResponse Read(ReadRequest read)

@@ -199,9 +199,10 @@ public sealed partial class BoardClient
     /// <summary>
     /// The board's write-verify loop for each cell to its level's conductance (<paramref name="toleranceMicrosiemens"/>,
     /// at most <paramref name="maxIterations"/> each): VERIFY_LEVELS for stretches of rows where the board has it (a bit a
-    /// cell of mask and the level's bits, not 16 bytes a cell), PROGRAM_VERIFY elsewhere. Returns each cell's status.
+    /// cell of mask and the level's bits, not 16 bytes a cell), PROGRAM_VERIFY elsewhere. Returns each cell's status
+    /// and the iterations its loop took.
     /// </summary>
-    public async Task<StatusCode[]> VerifyLevelsAsync(IReadOnlyList<CellAddress> cells, IReadOnlyList<int> levels, float toleranceMicrosiemens, ushort maxIterations,
+    public async Task<VerifyLevelsOutcome[]> VerifyLevelsAsync(IReadOnlyList<CellAddress> cells, IReadOnlyList<int> levels, float toleranceMicrosiemens, ushort maxIterations,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cells);
@@ -213,7 +214,7 @@ public sealed partial class BoardClient
         }
         double gMin = board.ConductanceMinMicrosiemens, levelStep = (board.ConductanceMaxMicrosiemens - gMin) / (board.LevelsPerCell - 1.0);
         byte bits = PackedLevels.BitsFor(board.LevelsPerCell);
-        return await InOrder(VerifySpans(cells).Select<CellSpan, Task<StatusCode[]>>(async span =>
+        return await InOrder(VerifySpans(cells).Select<CellSpan, Task<VerifyLevelsOutcome[]>>(async span =>
         {
             if (span.IsRectangle)
             {
@@ -228,12 +229,12 @@ public sealed partial class BoardClient
                 var request = new VerifyLevelsRequest(origin, span.Rows, span.Columns, bits, toleranceMicrosiemens, maxIterations, mask,
                     [.. Enumerable.Range(span.Start, span.Count).Select(i => checked((ushort)levels[i]))]);
                 VerifyLevelsResponse answer = await SendAsync<VerifyLevelsResponse>(request, cancellationToken).ConfigureAwait(false);
-                return [.. Counted(answer.Outcomes, span.Count, "VERIFY_LEVELS", "outcomes").Select(o => o.Status)];
+                return [.. Counted(answer.Outcomes, span.Count, "VERIFY_LEVELS", "outcomes")];
             }
             VerifyTarget[] targets = [.. Enumerable.Range(span.Start, span.Count)
                 .Select(i => new VerifyTarget(cells[i], (float)(gMin + levels[i] * levelStep), toleranceMicrosiemens, maxIterations))];
             ProgramVerifyResponse listed = await SendAsync<ProgramVerifyResponse>(new ProgramVerifyRequest(targets), cancellationToken).ConfigureAwait(false);
-            return [.. Counted(listed.Outcomes, span.Count, "PROGRAM_VERIFY", "outcomes").Select(o => o.Status)];
+            return [.. Counted(listed.Outcomes, span.Count, "PROGRAM_VERIFY", "outcomes").Select(o => new VerifyLevelsOutcome(o.Status, o.Iterations))];
         })).ConfigureAwait(false);
     }
 

@@ -12,7 +12,7 @@ namespace Swim.Controller.Boards;
 public abstract record BoardAddress
 {
     /// <summary>The accepted forms, for help texts and error messages.</summary>
-    public const string Forms = "emulator[:rram|pcm|fefet|paper][@BAUD], tcp:HOST:PORT[@BAUD], serial:PATH[@BAUD] or spi:BUS.CS@READY_GPIO";
+    public const string Forms = "emulator[:rram|hfox|pcm|fefet|paper][@BAUD], tcp:HOST:PORT[@BAUD], serial:PATH[@BAUD] or spi:BUS.CS@READY_GPIO";
 
     /// <summary>The UART rate of the line to the board when the address states one, for its link time; null when it does not.</summary>
     public virtual int? LineBaud => null;

@@ -32,6 +32,23 @@ public sealed class BoardConnection : IAsyncDisposable
     /// <summary>The device's physics when Swim knows it for certain (the in-process emulator's preset), else null.</summary>
     public DevicePreset? Device { get; }
 
+    /// <summary>True for the in-process emulator, whose device clock Swim can move on: waiting on it takes no wall time.</summary>
+    public bool HasVirtualClock => _emulator is not null;
+
+    /// <summary>
+    /// Lets <paramref name="duration"/> pass on the board: on the in-process emulator's virtual clock (relaxation and drift
+    /// follow it), on any other board in wall time, which is the only time a real chip knows.
+    /// </summary>
+    public Task WaitAsync(TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        if (_emulator is not null)
+        {
+            _emulator.Board.Cells.Wait(duration);
+            return Task.CompletedTask;
+        }
+        return Task.Delay(duration, cancellationToken);
+    }
+
     /// <summary>Opens the board at <paramref name="address"/>; <paramref name="emulator"/> sets up an in-process emulator and is refused for any other board.</summary>
     public static async Task<BoardConnection> OpenAsync(BoardAddress address, EmulatorSettings emulator, CancellationToken cancellationToken = default)
     {

@@ -123,7 +123,7 @@ internal static class EmulatorCommand
             BoardStateFile.Save(board, statePath);
             ctx.Output.WriteLine($"emulator: state saved to {statePath}");
         }
-        ctx.Output.WriteLine($"emulator: stopped after {board.Cells.TotalPulses:N0} pulses, {board.Cells.TotalReads:N0} reads, {board.Cells.ClockNs / 1e9:F3} s of device time");
+        ctx.Output.WriteLine($"emulator: stopped after {board.Cells.TotalPulses:N0} pulses, {board.Cells.TotalReads:N0} reads, {board.Cells.BusyNs / 1e9:F3} s of device time");
         return ExitCodes.Success;
     }
 

@@ -24,6 +24,7 @@ internal sealed class ProgramCommand
     private readonly Option<double?> _budget = new("--budget") { Description = "Instead of --ratio: seconds of device time write-verify may spend; weights are verified in rank order until it is spent." };
     private readonly MappingCliOptions _mapping = new();
     private readonly Option<double> _tolerance = new("--tolerance") { Description = "Write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => s_defaults.ToleranceFraction };
+    private readonly Option<string?> _readAfter = new("--read-after") { Description = "Read back and evaluate this long after write-verify ends (30s, 1h, 1d, 30d): the emulator's virtual clock moves on at once, a real board waits in wall time. Default: read back at once." };
     private readonly Option<int> _iterations = new("--max-iterations") { Description = "Write-verify iteration limit per cell.", DefaultValueFactory = _ => s_defaults.MaxIterations };
     private readonly Option<int> _seed = new("--seed") { Description = "Seeds random selection.", DefaultValueFactory = _ => s_defaults.Seed };
     private readonly Option<string?> _sensitivityFile = new("--sensitivity") { Description = "Reuse derivatives written by 'swim sensitivity' instead of computing them from --calib." };
@@ -44,7 +45,7 @@ internal sealed class ProgramCommand
         _calib.AddTo(command);
         _method.AcceptOnlyFromAmong([.. SelectionMethods.Names]);
         _board.AddTo(command);
-        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _resumeOnBlank, _output, _report, _json })
+        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _readAfter, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _resumeOnBlank, _output, _report, _json })
         {
             command.Options.Add(o);
         }
@@ -104,6 +105,7 @@ internal sealed class ProgramCommand
             Seed = r.GetValue(_seed),
             HostVerify = r.GetValue(_hostVerify),
             VerifyBudget = r.GetValue(_budget) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            ReadAfter = SimulateCommand.ParseReadAfter(r.GetValue(_readAfter), "--read-after"),
         }.Validate();
     }
 
@@ -112,6 +114,10 @@ internal sealed class ProgramCommand
         ProgrammingResult programmed = outcome.Result;
         ctx.Out.WriteLine($"programmed {programmed.CellsProgrammed:N0} cells, verified {programmed.CellsVerified:N0} ({programmed.VerifyConverged:N0} in band, {programmed.VerifyDidNotConverge:N0} did not converge, {programmed.VerifyStuck:N0} stuck)");
         ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s{(programmed.DeviceTimeEstimated ? " (estimated)" : "")}, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads");
+        if (programmed.Modelled is { } modelled)
+        {
+            ctx.Out.WriteLine($"modelled   {modelled.SerialSeconds:F3} s serial, {modelled.ParallelSeconds:F3} s row-parallel ({outcome.Board.CellsPerRead:N0} cells a read, {outcome.Board.CellsPerPulse:N0} a pulse)");
+        }
         ctx.Out.WriteLine($"link       {outcome.LinkSeconds:F3} s at {outcome.Line.BaudRate:N0} baud{(outcome.Line.Assumed ? " (assumed)" : "")}: {programmed.Link.BytesSent:N0} bytes out, {programmed.Link.BytesReceived:N0} in, "
             + $"{programmed.Link.FramesSent:N0} frames out, {programmed.Link.Retransmissions:N0} resent"
             + (programmed.Link.Replays > 0 ? $", {programmed.Link.Replays:N0} answered from the board's response cache" : "")

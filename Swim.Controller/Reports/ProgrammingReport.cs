@@ -40,6 +40,8 @@ public static class ProgrammingReport
             verify_stuck = p.VerifyStuck,
             device_time_s = p.DeviceTimeNs / 1e9,
             device_time_estimated = p.DeviceTimeEstimated,
+            modelled_serial_s = p.Modelled?.SerialSeconds,
+            modelled_row_parallel_s = p.Modelled?.ParallelSeconds,
             pulses = p.Pulses,
             reads = p.Reads,
             verify_iterations = p.VerifyIterations,
@@ -69,6 +71,7 @@ public static class ProgrammingReport
             signs = options.Mapping.Signs.ToString().ToLowerInvariant(),
             tolerance = options.ToleranceFraction,
             max_iterations = options.MaxIterations,
+            read_after = options.ReadAfter is { } readAfter ? Devices.ReadAfterParser.Format(readAfter) : null,
             seed = options.Seed,
             host_verify = options.HostVerify,
             state_sigma_ratio = options.StateSigmaRatio,
@@ -90,13 +93,17 @@ public static class ProgrammingReport
         md.AppendLine("|---|---:|");
         md.AppendLine(CultureInfo.InvariantCulture, $"| cells programmed | {p.CellsProgrammed:N0} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| cells write-verified | {p.CellsVerified:N0} ({p.VerifyConverged:N0} in band, {p.VerifyDidNotConverge:N0} not converged, {p.VerifyStuck:N0} stuck) |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| device time | {p.DeviceTimeNs / 1e9:F3} s{(p.DeviceTimeEstimated ? " (estimated)" : "")} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| device time (the board's clock) | {p.DeviceTimeNs / 1e9:F3} s{(p.DeviceTimeEstimated ? " (estimated)" : "")} |");
+        if (p.Modelled is { } modelled)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| device time by the array's time model: serial / row-parallel ({outcome.Board.CellsPerRead:N0} cells a read, {outcome.Board.CellsPerPulse:N0} a pulse) | {modelled.SerialSeconds:F3} s / {modelled.ParallelSeconds:F3} s |");
+        }
         md.AppendLine(CultureInfo.InvariantCulture, $"| pulses / reads / verify iterations | {p.Pulses:N0} / {p.Reads:N0} / {p.VerifyIterations:N0} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| link time at {outcome.Line.BaudRate:N0} baud{(outcome.Line.Assumed ? " (the protocol's default rate; the address states none)" : "")} | {outcome.LinkSeconds:F3} s ({p.Link.BytesSent:N0} bytes out, {p.Link.BytesReceived:N0} in) |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| link frames out / in / resent / corrupt / answered from the board's cache | {p.Link.FramesSent:N0} / {p.Link.FramesReceived:N0} / {p.Link.Retransmissions:N0} / {p.Link.CorruptFrames:N0} / {p.Link.Replays:N0} |");
         if (outcome.Accuracy is { } a)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| accuracy of the read-back model | {a:P2} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| accuracy of the read-back model{(options.ReadAfter is { } t && t > TimeSpan.Zero ? $", read back {Devices.ReadAfterParser.Format(t)} after write-verify" : "")} | {a:P2} |");
             md.AppendLine(CultureInfo.InvariantCulture, $"| accuracy of the model as trained, same samples | {outcome.TrainedAccuracy:P2} |");
         }
         foreach (string note in p.Notes)

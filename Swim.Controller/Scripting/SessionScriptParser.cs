@@ -245,7 +245,7 @@ public static class SessionScriptParser
     private static SimulateStep SimulateStepFrom(StepContext context, YamlMappingNode body, int line, string at)
     {
         Reader reader = context.Reader;
-        reader.OnlyFields(body, at, ["noise_model", "device", "weight_bits", "sigma", "sigma_wv", "stuck_rate", "tolerance", "trials", "seed", "methods", "ratios", "threads"]);
+        reader.OnlyFields(body, at, ["noise_model", "device", "weight_bits", "sigma", "sigma_wv", "stuck_rate", "tolerance", "read_after", "trials", "seed", "methods", "ratios", "threads"]);
         var defaults = new SimulationOptions();
         bool paper = (reader.OptionalChoice(body, "noise_model", $"{at}.noise_model", ["paper", "device"]) ?? "paper") == "paper";
         string device = reader.OptionalChoice(body, "device", $"{at}.device", [.. DevicePreset.Names]) ?? defaults.Device.Name;
@@ -261,6 +261,9 @@ public static class SessionScriptParser
             Methods = body.Children.ContainsKey(new YamlScalarNode("methods")) ? reader.RequiredMethods(body, "methods", $"{at}.methods") : defaults.Methods,
             Ratios = body.Children.ContainsKey(new YamlScalarNode("ratios")) ? reader.RequiredRatios(body, "ratios", $"{at}.ratios") : defaults.Ratios,
             Parallelism = reader.OptionalInt(body, "threads", $"{at}.threads", 1, 1024) ?? defaults.Parallelism,
+            ReadAfter = reader.OptionalString(body, "read_after", $"{at}.read_after") is { } readAfter
+                ? ReadAfterParser.TryParse(readAfter, out TimeSpan wait) ? wait : throw reader.Error(body, $"{at}.read_after", $"'{readAfter}' is not a duration; give a number and a unit of s, m, h or d, e.g. 1s, 1h, 1d or 30d.")
+                : null,
         };
         // The rules between the noise settings are the library's; a refusal is reported at the setting that breaks one.
         string key = !paper && sigmaWv is not null ? "sigma_wv" : paper && stuckRate is not null ? "stuck_rate" : "noise_model";

@@ -24,6 +24,9 @@ public sealed record ProgrammingOptions
 
     public ushort MaxIterations { get; init; } = 50;
 
+    /// <summary>Read back (and evaluate) this long after write-verify ends, so relaxation and drift show; null reads back at once.</summary>
+    public TimeSpan? ReadAfter { get; init; }
+
     /// <summary>
     /// Drive write-verify from the host (READ and WRITE_PULSE) even when the board has PROGRAM_VERIFY; boards
     /// without it always get the host's loop.

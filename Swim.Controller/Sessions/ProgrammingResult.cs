@@ -1,5 +1,6 @@
 using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
+using Swim.Devices;
 using Swim.Protocol.Client;
 
 namespace Swim.Controller.Sessions;
@@ -24,7 +25,14 @@ public sealed record ProgrammingResult(
     IReadOnlyList<LayerError> Layers,
     double WallSeconds,
     bool DeviceTimeEstimated,
-    IReadOnlyList<string> Notes);
+    IReadOnlyList<string> Notes)
+{
+    /// <summary>
+    /// The session's device time by the array's time model (IDENTIFY's times and parallelism): one cell per operation,
+    /// and with row-parallel reads, masked row pulses and lock-step row passes. Null when the session did not run here.
+    /// </summary>
+    public DeviceTime? Modelled { get; init; }
+}
 
 /// <summary>How far a layer's read-back weights are from their quantized targets, in units of the layer's full scale.</summary>
 public sealed record LayerError(string Weight, long Elements, double RmsError, double MaxError);

@@ -4,6 +4,7 @@ using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
+using Swim.Devices;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;
 
@@ -37,8 +38,10 @@ public static class ProgrammingSession
     /// open loop, the selection write-verified, every cell read back and the weights rebuilt.
     /// </summary>
     /// <param name="variance">Each cell's programming variance at its target (uS^2), for uswim and cell-level.</param>
+    /// <param name="wait">Lets time pass on the board before the read-back when <see cref="ProgrammingOptions.ReadAfter"/> asks (the emulator's clock, or wall time); null waits in wall time.</param>
     public static async Task<ProgrammingResult> RunAsync(BoardClient client, OnnxModel model, CellPlan plan, SensitivityResult? sensitivity, ProgrammingOptions options,
-        Func<int, double>? variance, IProgress<SessionProgress>? progress = null, SessionJournal? journal = null, CancellationToken cancellationToken = default)
+        Func<int, double>? variance, IProgress<SessionProgress>? progress = null, SessionJournal? journal = null, CancellationToken cancellationToken = default,
+        Func<TimeSpan, CancellationToken, Task>? wait = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(model);
@@ -69,8 +72,8 @@ public static class ProgrammingSession
         int[] verify = await SelectAsync(run, plan, sensitivity, options, variance, journal).ConfigureAwait(false);
         // 3. Write-verify of the selected cells, on the board's own loop; with a budget, until it is spent.
         (byte[] outcomes, int verified) = await run.VerifyAsync(verify, options.VerifyBudget).ConfigureAwait(false);
-        // 4. Read every cell back and rebuild the weights.
-        float[] readBack = await run.ReadAllAsync("read back").ConfigureAwait(false);
+        // 4. Read every cell back (after the wait asked for) and rebuild the weights.
+        float[] readBack = await ReadBackAsync(run, options.ReadAfter, wait, cancellationToken).ConfigureAwait(false);
         (OnnxModel programmed, List<LayerError> layers) = Rebuild(model, plan, readBack);
 
         BoardActivity after = await run.ActivityAsync().ConfigureAwait(false);
@@ -79,11 +82,7 @@ public static class ProgrammingSession
             : Spent(restartedBeforeResume ? null : sessionStart, before, after, board);
         notes.InsertRange(0, run.Notes);
         notes.AddRange(Repeated(outcomes, client.Statistics));
-        if (model.UnmappedWeightTensors() is { Count: > 0 } kept)
-        {
-            notes.Add($"{kept.Count:N0} weight tensors are not on the crossbar (Swim maps the Conv, Gemm and MatMul weights it can trace to an initializer) and keep their trained values in the programmed model: "
-                + string.Join(", ", kept.Take(8).Select(k => k.ConsumedBy.Length > 0 ? $"{k.Name} ({k.ConsumedBy})" : k.Name)) + (kept.Count > 8 ? ", ..." : "") + ".");
-        }
+        notes.AddRange(Unmapped(model));
         if (!finishedBefore)
         {
             // What a later resume of the finished session reports: these figures, not the nothing it does itself.
@@ -91,10 +90,52 @@ public static class ProgrammingSession
             journal?.SetFact("notes", System.Text.Json.JsonSerializer.Serialize(notes));
             journal?.SetFact("state", "completed");
         }
+        DeviceTime? modelled = finishedBefore ? null : ModelledTime(board, plan, verify[..verified], run.Iterations, SelectionMethods.NeedsMeasuredCells(options.Method), notes);
         return new ProgrammingResult(programmed, plan.Mapping, plan.CellCount, verified,
             outcomes.Count(o => o == (byte)StatusCode.Ok), outcomes.Count(o => o == (byte)StatusCode.DidNotConverge), outcomes.Count(o => o == (byte)StatusCode.CellStuck),
             spent.DeviceTimeNs, spent.Pulses, spent.Reads, spent.VerifyIterations, client.Statistics, layers, clock.Elapsed.TotalSeconds,
-            spent.DeviceTimeEstimated, notes);
+            spent.DeviceTimeEstimated, notes) { Modelled = modelled };
+    }
+
+    /// <summary>Every cell read back, once <paramref name="readAfter"/> has passed on the board (its clock through <paramref name="wait"/>, else wall time).</summary>
+    private static async Task<float[]> ReadBackAsync(SessionRunner run, TimeSpan? readAfter, Func<TimeSpan, CancellationToken, Task>? wait, CancellationToken cancellationToken)
+    {
+        if (readAfter is { } t && t > TimeSpan.Zero)
+        {
+            await (wait ?? ((d, token) => Task.Delay(d, token)))(t, cancellationToken).ConfigureAwait(false);
+        }
+        return await run.ReadAllAsync("read back").ConfigureAwait(false);
+    }
+
+    /// <summary>A note naming the weight tensors the mapping left off the crossbar, if any.</summary>
+    private static IEnumerable<string> Unmapped(OnnxModel model)
+    {
+        if (model.UnmappedWeightTensors() is { Count: > 0 } kept)
+        {
+            yield return $"{kept.Count:N0} weight tensors are not on the crossbar (Swim maps the Conv, Gemm and MatMul weights it can trace to an initializer) and keep their trained values in the programmed model: "
+                + string.Join(", ", kept.Take(8).Select(k => k.ConsumedBy.Length > 0 ? $"{k.Name} ({k.ConsumedBy})" : k.Name)) + (kept.Count > 8 ? ", ..." : "") + ".";
+        }
+    }
+
+    /// <summary>
+    /// The session's work through the array's time model: every cell programmed and read back (and read first for a
+    /// method that measures), and each verified cell's loop as long as the board said it took (journalled, so a resumed
+    /// session counts the whole session; cells whose answers a crash lost are left out, and a note says so).
+    /// </summary>
+    private static DeviceTime ModelledTime(BoardInfo board, CellPlan plan, int[] verified, int[] iterations, bool measuredFirst, List<string> notes)
+    {
+        var model = ArrayTimeModel.Of(board);
+        long Row(int c) => (long)plan.Cells[c].Tile << 16 | plan.Cells[c].Row;
+        DeviceTime time = model.Program(Enumerable.Range(0, plan.CellCount).Select(c => (Row(c), (int)plan.Levels[c])));
+        DeviceTime readAll = model.Read(Enumerable.Range(0, plan.CellCount).Select(Row), samples: 1);
+        time += measuredFirst ? readAll + readAll : readAll;
+        int[] seen = [.. verified.Where(c => iterations[c] >= 0)];
+        time += model.Verify(seen.Select(c => (Row(c), iterations[c])));
+        if (seen.Length < verified.Length)
+        {
+            notes.Add($"the modelled device times leave out the write-verify of {verified.Length - seen.Length:N0} cells whose iterations are not known: their verify outcomes were lost with a crash (or the journal is from a Swim that did not keep them).");
+        }
+        return time;
     }
 
     /// <summary>

@@ -13,6 +13,9 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
     /// <summary>What a recovery could not do as usual, for the result's notes.</summary>
     public List<string> Notes { get; } = [];
 
+    /// <summary>Iterations each verified cell's loop took, by plan cell, from the board's answers or the journal (-1: not known).</summary>
+    public int[] Iterations { get; } = Enumerable.Repeat(-1, plan.CellCount).ToArray();
+
     public async Task ProgramAllAsync()
     {
         await Chunks("program", plan.CellCount, ReplayableChunk(ProgramTarget.WireLength), async (start, count, record) =>
@@ -59,10 +62,17 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         Func<int, int> chunkCells = hostLoop ? _ => options.ChunkCells : ReplayableVerifyChunks(verify);
         await Chunks("verify", verify.Length, chunkCells, (start, count, record) =>
             hostLoop ? HostVerifyChunkAsync(verify[start..(start + count)], start, record, tolerance) : BoardVerifyChunkAsync(verify[start..(start + count)], start, record, tolerance),
-            results: (start, bytes) =>
+            results: (start, count, bytes) =>
             {
-                bytes.CopyTo(outcomes, start);
-                verified = start + bytes.Length;
+                bytes.AsSpan(0, count).CopyTo(outcomes.AsSpan(start));
+                verified = start + count;
+                // After the outcomes, each cell's iterations (u16): journalled with them, so a resumed session knows them too.
+                // A journal from before they were kept has none.
+                for (int i = 0; bytes.Length == 3 * count && i < count; i++)
+                {
+                    ushort n = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(count + 2 * i));
+                    Iterations[verify[start + i]] = n == UnknownIterations ? -1 : n;
+                }
             }, stopBefore: budget is null ? null : async () =>
             {
                 ulong now = (await ActivityAsync().ConfigureAwait(false)).DeviceTimeNs;
@@ -93,9 +103,24 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         {
             journal?.Started("verify", start, cells.Length, null);
         }
+        var iterations = new int[cells.Length];
         StatusCode[] statuses = await HostVerifyLoop.RunAsync(client, board, [.. cells.Select(c => (plan.Cells[c], plan.TargetConductance(c)))],
-            tolerance, options.MaxIterations, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return [.. statuses.Select(s => (byte)s)];
+            tolerance, options.MaxIterations, iterations, cancellationToken).ConfigureAwait(false);
+        return WithIterations([.. statuses.Select(s => (byte)s)], iterations);
+    }
+
+    private const ushort UnknownIterations = ushort.MaxValue;
+
+    /// <summary>A verify chunk's journalled result: each cell's outcome byte, then each cell's iterations as u16.</summary>
+    private static byte[] WithIterations(byte[] outcomes, int[] iterations)
+    {
+        var result = new byte[3 * outcomes.Length];
+        outcomes.CopyTo(result, 0);
+        for (int i = 0; i < iterations.Length; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(outcomes.Length + 2 * i), (ushort)Math.Min(iterations[i], UnknownIterations));
+        }
+        return result;
     }
 
     /// <summary>A chunk verified by the board's PROGRAM_VERIFY; an interrupted one is replayed from the board's cache or judged from its counters.</summary>
@@ -119,12 +144,14 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         {
             await StartChunkAsync("verify", start, cells).ConfigureAwait(false);
         }
-        StatusCode[] answers;
+        VerifyLevelsOutcome[] answers;
         using (replay)
         {
             answers = await client.VerifyLevelsAsync([.. run.Select(c => plan.Cells[c])], [.. run.Select(c => (int)plan.Levels[c])], tolerance, options.MaxIterations,
                 cancellationToken).ConfigureAwait(false);
         }
+        var iterations = new int[cells.Length];
+        Array.Fill(iterations, UnknownIterations);
         var position = new Dictionary<int, int>(cells.Length);
         for (int i = 0; i < cells.Length; i++)
         {
@@ -132,9 +159,10 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         }
         for (int i = 0; i < run.Length; i++)
         {
-            result[position[run[i]]] = (byte)answers[i];
+            result[position[run[i]]] = (byte)answers[i].Status;
+            iterations[position[run[i]]] = answers[i].Iterations;
         }
-        return result;
+        return WithIterations(result, iterations);
     }
 
     /// <summary>The board's STATUS counters now, device time estimated when the board reports none.</summary>
@@ -153,7 +181,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
             // Reading is idempotent: an unfinished read chunk is simply read again.
             float[] read = await client.ReadCodedAsync(new ArraySegment<CellAddress>(plan.Cells, start, count), ReadCodeBits, 1, cancellationToken).ConfigureAwait(false);
             return MemoryMarshal.AsBytes(read.AsSpan()).ToArray();
-        }, results: (start, bytes) => MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values.AsSpan(start))).ConfigureAwait(false);
+        }, results: (start, _, bytes) => MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values.AsSpan(start))).ConfigureAwait(false);
         return values;
     }
 
@@ -330,11 +358,11 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         return [.. untouched];
     }
 
-    private Task Chunks(string phase, int total, int chunkCells, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
+    private Task Chunks(string phase, int total, int chunkCells, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, int, byte[]>? results = null,
         Func<Task<bool>>? stopBefore = null) => Chunks(phase, total, _ => chunkCells, work, results, stopBefore);
 
     /// <param name="chunkCellsAt">How many cells the chunk that begins at a cell holds (when no journal says otherwise).</param>
-    private async Task Chunks(string phase, int total, Func<int, int> chunkCellsAt, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, byte[]>? results = null,
+    private async Task Chunks(string phase, int total, Func<int, int> chunkCellsAt, Func<int, int, ChunkRecord?, Task<byte[]?>> work, Action<int, int, byte[]>? results = null,
         Func<Task<bool>>? stopBefore = null)
     {
         progress?.Report(new SessionProgress(phase, 0, total));
@@ -361,7 +389,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
             }
             if (result is not null)
             {
-                results?.Invoke(start, result);
+                results?.Invoke(start, count, result);
             }
             progress?.Report(new SessionProgress(phase, start + count, total));
         }

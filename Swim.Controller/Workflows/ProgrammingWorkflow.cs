@@ -6,6 +6,7 @@ using Swim.Controller.Reports;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
 using Swim.Controller.Sessions;
+using Swim.Devices;
 using Swim.Protocol.Client;
 using Swim.Protocol.Messages;
 
@@ -126,9 +127,15 @@ public static class ProgrammingWorkflow
         ProgrammingOptions options = device.Complete(request.Options) with { AcceptLostCells = request.ResumeOnBlankBoard };
         Func<int, double>? variance = device.VarianceModel(method)?.Invoke(start.Plan);
         string amount = options.VerifyBudget is { } budget ? $"{budget.TotalSeconds:G4} s budget" : $"{options.Fraction:P0}";
+        if (options.ReadAfter is { } readAfter && readAfter > TimeSpan.Zero)
+        {
+            reporter.Line(connection.HasVirtualClock
+                ? $"read-after {ReadAfterParser.Format(readAfter)} on the emulator's virtual clock before the read-back (no wall time)"
+                : $"read-after {ReadAfterParser.Format(readAfter)} of wall time before the read-back: a real board ages only in real time");
+        }
         return reporter.StepAsync($"programming ({SelectionMethods.Name(method)} {amount})", SessionProgress.Phases.Count, progress =>
             ProgrammingSession.RunAsync(client, model, start.Plan, start.Sensitivity, options, variance,
-                new ProgressCallback<SessionProgress>(p => progress.Report(p.AsStep)), start.Journal, cancellationToken));
+                new ProgressCallback<SessionProgress>(p => progress.Report(p.AsStep)), start.Journal, cancellationToken, connection.WaitAsync));
     }
 
     /// <summary>

@@ -119,6 +119,11 @@ public sealed class SessionResumeTests
         Assert.Equal(expected.CellsVerified, resumed.CellsVerified);
         // The resumed session reports the whole session's cost, not only what the second process did.
         Assert.Equal((expected.Pulses, expected.VerifyIterations), (resumed.Pulses, resumed.VerifyIterations));
+        // So does the time model: each cell's iterations are journalled with its outcome (unless a kill lost the answer).
+        if (continueSeries)
+        {
+            Assert.Equal(expected.Modelled!.Value.ParallelSeconds, resumed.Modelled!.Value.ParallelSeconds, 1e-12);
+        }
         // Said, not hidden: verify outcomes the kill lost (only without a replay) and requests sent again.
         Assert.All(resumed.Notes, n => Assert.True(n.Contains("verify outcomes were lost with a crash", StringComparison.Ordinal)
             || n.StartsWith("the link lost or damaged frames", StringComparison.Ordinal), n));

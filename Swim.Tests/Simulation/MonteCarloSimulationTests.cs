@@ -160,6 +160,37 @@ public sealed class MonteCarloSimulationTests
     }
 
     [Fact]
+    public void Device_model_reports_row_parallel_time_and_reads_the_chips_later_when_asked()
+    {
+        var options = new SimulationOptions
+        {
+            NoiseModel = NoiseModelKind.Device,
+            Device = DevicePreset.Rram with { StuckRate = 0 },
+            Methods = [SelectionMethod.Swim],
+            Ratios = [0, 0.1, 1],
+            Trials = 2,
+            Seed = 4,
+        };
+        SimulationReport now = Run(options);
+        SimulationReport dayLater = Run(options with { ReadAfter = TimeSpan.FromDays(1) });
+
+        // Rows are read and pulsed whole, so the chip takes far less than one cell at a time; a scattered 10 % touches
+        // nearly every row, so it saves less row-parallel time than serial time.
+        foreach (SimulationPoint p in now.Results)
+        {
+            Assert.InRange(p.ParallelCost, 1e-6, p.Cost / 5);
+        }
+        SimulationPoint swim = Point(now, "swim", 0.1);
+        Assert.True(swim.ParallelSpeedup > 1 && swim.ParallelSpeedup < swim.Speedup, $"row-parallel {swim.ParallelSpeedup:F2}x, serial {swim.Speedup:F2}x");
+        // The programming is the same; a day of relaxation (spread 1.7x that at 1 s) costs the verified chips accuracy.
+        Assert.Equal(now.Results.Select(p => p.Cost), dayLater.Results.Select(p => p.Cost));
+        Assert.True(dayLater.FullWriteVerifyAccuracy < now.FullWriteVerifyAccuracy, $"{dayLater.FullWriteVerifyAccuracy:P2} a day later, {now.FullWriteVerifyAccuracy:P2} at once");
+        Assert.Equal("right after each write", now.ReadAfter);
+        Assert.Equal("1d after programming", dayLater.ReadAfter);
+        Assert.Throws<SwimInputException>(() => Run(new SimulationOptions { ReadAfter = TimeSpan.FromHours(1) }));
+    }
+
+    [Fact]
     public void Bad_options_are_refused_with_the_fix()
     {
         var error = Assert.Throws<SwimInputException>(() => Run(new SimulationOptions { Ratios = [0.1, 1.5] }));
