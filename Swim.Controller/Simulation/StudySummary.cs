@@ -95,16 +95,19 @@ public static class StudySummary
             + "Differences are paired (the same chips for every method), with 95 % Student-t intervals over the chips; "
             + "\"with 95 % confidence\" asks the whole interval to lie above -0.3 points.");
         md.AppendLine();
-        md.AppendLine("| method | smallest verified fraction within 0.3 points of full | accuracy | difference to full (95 % CI) | relative cost | speedup (serial) | with 95 % confidence |");
-        md.AppendLine("|---|---:|---:|---|---:|---:|---:|");
+        bool rows = report.Results.Any(p => p.ParallelSpeedup > 0);
+        md.AppendLine("| method | smallest verified fraction within 0.3 points of full | accuracy | difference to full (95 % CI) | relative cost | speedup (serial) |"
+            + (rows ? " speedup (row-parallel) |" : "") + " with 95 % confidence |");
+        md.AppendLine("|---|---:|---:|---|---:|---:|" + (rows ? "---:|" : "") + "---:|");
         IReadOnlyList<(string Method, SimulationPoint? Point)> confident = SmallestConfidentlyWithin(report);
         foreach ((string method, SimulationPoint? p) in SmallestWithin(report))
         {
             SimulationPoint? sure = confident.First(c => c.Method == method).Point;
             string sureText = sure is null ? "none" : string.Create(CultureInfo.InvariantCulture, $"{sure.Ratio:P0} ({sure.Speedup:F2}x)");
+            string rowParallel = rows ? string.Create(CultureInfo.InvariantCulture, $" {p?.ParallelSpeedup:F2}x |") : "";
             md.AppendLine(p is null
-                ? $"| {method} | none of the ratios | | | | | {sureText} |"
-                : string.Create(CultureInfo.InvariantCulture, $"| {method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {Points(VersusFull(report, p))} | {p.RelativeCost:P1} | {p.Speedup:F2}x | {sureText} |"));
+                ? $"| {method} | none of the ratios | | | | |{(rows ? " |" : "")} {sureText} |"
+                : string.Create(CultureInfo.InvariantCulture, $"| {method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {Points(VersusFull(report, p))} | {p.RelativeCost:P1} | {p.Speedup:F2}x |{rowParallel} {sureText} |"));
         }
         AppendPairedComparisons(md, report);
         md.AppendLine();

@@ -74,6 +74,7 @@ public sealed class SessionScriptParserTests : IDisposable
 
     [Theory]
     [InlineData("steps:\n  - program: {method: swim, ratio: 1.5}\n", 7, "steps[0].program.ratio", "not a number from 0 to 1")]
+    [InlineData("steps:\n  - simulate: {noise_model: device, read_after: tomorrow}\n", 7, "steps[0].simulate.read_after", "'tomorrow' is not a duration")]
     [InlineData("steps:\n  - program: {mehtod: swim}\n", 7, "steps[0].program.mehtod", "unknown field 'mehtod'")]
     [InlineData("steps:\n  - eval\n  - calibrate\n", 8, "steps[1]", "unknown step 'calibrate'")]
     [InlineData("steps:\n  - sweep: {methods: [swim, best], ratios: [0.1]}\n", 7, "steps[0].sweep.methods[1]", "'best' is not one of")]

@@ -18,8 +18,8 @@ done
 
 mkdir -p "$out/rram" "$out/rram-no-stuck"
 {
-  echo "| selection | verified | rram: device time (s) | rram: accuracy | rram without stuck cells: device time (s) | without stuck cells: accuracy |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| selection | verified | rram: device time, serial (s) | row-parallel (s) | link at 3 Mbaud (s) | accuracy | without stuck cells: serial (s) | row-parallel (s) | link (s) | accuracy |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for row in "${rows[@]}"; do
     read -r label method ratio <<< "$row"
     case "$label" in
@@ -36,6 +36,8 @@ mkdir -p "$out/rram" "$out/rram-no-stuck"
         --data data/mnist-10k.npz --method "$method" --ratio "$ratio" --out "$work/programmed.onnx" --report "$work/report" > /dev/null 2>&1
       cp "$work/report/report.json" "$report"
       line+=" $(awk -v t="$(field "$report" device_time_s)" 'BEGIN { printf "%.3f", t }') |"
+      line+=" $(awk -v t="$(field "$report" modelled_row_parallel_s)" 'BEGIN { printf "%.3f", t }') |"
+      line+=" $(awk -v t="$(field "$report" link_time_s)" 'BEGIN { printf "%.3f", t }') |"
       line+=" $(awk -v a="$(field "$report" accuracy)" 'BEGIN { printf "%.2f %%", a * 100 }') |"
     done
     echo "$line"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces every study in docs/results.md (about 7 minutes on 2 cores). Run from the repository root.
+# Reproduces every study in docs/results.md (about 20 minutes on 2 cores). Run from the repository root.
 set -euo pipefail
 swim() { dotnet run -c Release --project Swim.Controller -- "$@"; }
 common=(models/lenet5-mnist.onnx --data data/mnist-10k.npz --samples 2000 --calib data/mnist-10k.npz --calib-samples 2000
@@ -8,10 +8,10 @@ for sigma in 0.1 0.15 0.3; do
   swim simulate "${common[@]}" --noise-model paper --weight-bits 4 --sigma "$sigma" \
     --methods swim,magnitude,random,gradient,posterior,cell-level --out "docs/results/paper-sigma-$sigma"
 done
-for device in rram fefet pcm; do
-  swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 \
-    --methods swim,uswim,uswim-paper,magnitude,random,posterior,cell-level --out "docs/results/device-$device"
-  # The same without stuck cells: variation alone, where a state-aware score (uswim, cell-level) can show.
-  swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --stuck-rate 0 \
-    --methods swim,uswim,uswim-paper,magnitude,random,posterior,cell-level --out "docs/results/device-$device-no-stuck"
+# The device physics (docs/device-presets.md), read 1 s and 1 day after programming ends.
+for device in rram hfox pcm fefet; do
+  for after in 1s 1d; do
+    swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --read-after "$after" \
+      --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-$after"
+  done
 done
