@@ -97,7 +97,7 @@ public sealed class CellArray
             return g;
         }
         DevicePreset p = Preset;
-        if (!p.Relaxation.IsNone)
+        if (!p.Relaxation.IsNone && seconds > p.Relaxation.OnsetSeconds)
         {
             // One draw per write: a cell relaxes one way from each programming, further as time goes on.
             double z = CounterRandom.Gaussian(_seed, (ulong)cell, _operations[cell], StreamRelaxation);
