@@ -138,7 +138,7 @@ internal sealed class SimulateCommand
         var table = new Table().Border(TableBorder.Simple).Title($"{report.Model}, {what}, {report.Trials} trials, {report.TestSamples} test samples");
         bool parallel = report.Results.Any(p => p.ParallelSpeedup > 0);
         string[] columns = parallel
-            ? ["method", "ratio", "accuracy", "std", "relative cost", "speedup (serial)", "speedup (row-parallel)"]
+            ? ["method", "ratio", "accuracy", "std", "relative cost", "speedup (serial)", "speedup (row-parallel)", "with link (3 Mbaud)"]
             : ["method", "ratio", "accuracy", "std", "relative cost", "speedup"];
         foreach (string column in columns)
         {
@@ -148,7 +148,7 @@ internal sealed class SimulateCommand
         {
             string[] cells = [p.Method, p.Ratio.ToString("P0", CultureInfo.InvariantCulture), p.MeanAccuracy.ToString("P2", CultureInfo.InvariantCulture),
                 p.StdAccuracy.ToString("P2", CultureInfo.InvariantCulture), p.RelativeCost.ToString("P1", CultureInfo.InvariantCulture), p.Speedup.ToString("F2", CultureInfo.InvariantCulture) + "x"];
-            table.AddRow(parallel ? [.. cells, p.ParallelSpeedup.ToString("F2", CultureInfo.InvariantCulture) + "x"] : cells);
+            table.AddRow(parallel ? [.. cells, p.ParallelSpeedup.ToString("F2", CultureInfo.InvariantCulture) + "x", p.BenchSpeedup.ToString("F2", CultureInfo.InvariantCulture) + "x"] : cells);
         }
         ctx.Out.Write(table);
         ctx.Out.WriteLine($"full write-verify {report.FullWriteVerifyAccuracy:P2}, none {report.NoWriteVerifyAccuracy:P2}; {report.Evaluations} evaluations in {report.Seconds:F1} s");
@@ -156,7 +156,7 @@ internal sealed class SimulateCommand
         {
             ctx.Out.WriteLine(p is null
                 ? $"{name}: no ratio within 0.3 points of full write-verify"
-                : $"{name}: within 0.3 points of full write-verify from {p.Ratio:P0} verified, {p.Speedup:F2}x faster than full" + (p.ParallelSpeedup > 0 ? $" serially, {p.ParallelSpeedup:F2}x row-parallel" : ""));
+                : $"{name}: within 0.3 points of full write-verify from {p.Ratio:P0} verified, {p.Speedup:F2}x faster than full" + (p.ParallelSpeedup > 0 ? $" serially, {p.ParallelSpeedup:F2}x row-parallel, {p.BenchSpeedup:F2}x with the link" : ""));
         }
         ctx.Out.WriteLine($"wrote      {directory}/results.json, results.csv, results.md, accuracy-vs-ratio.png, accuracy-vs-cost.png");
     }

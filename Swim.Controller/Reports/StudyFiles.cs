@@ -36,13 +36,13 @@ public static class StudyFiles
     {
         ArgumentNullException.ThrowIfNull(report);
         var csv = new StringBuilder("method,ratio,mean_accuracy,std_accuracy,trials,cost,cost_unit,relative_cost,speedup,verified_fraction,"
-            + "difference_to_full,difference_to_full_low,difference_to_full_high,within_margin,parallel_seconds,parallel_speedup\n");
+            + "difference_to_full,difference_to_full_low,difference_to_full_high,within_margin,parallel_seconds,parallel_speedup,link_seconds,bench_speedup\n");
         foreach (SimulationPoint p in report.Results)
         {
             PairedDifference d = StudySummary.VersusFull(report, p);
             csv.AppendLine(string.Join(',', p.Method, F(p.Ratio), F(p.MeanAccuracy), F(p.StdAccuracy), p.Trials.ToString(CultureInfo.InvariantCulture),
                 F(p.Cost), p.CostUnit, F(p.RelativeCost), F(p.Speedup), F(p.VerifiedFraction), F(d.Mean), F(d.Low), F(d.High),
-                StudySummary.IsWithin(report, p) ? "true" : "false", F(p.ParallelCost), F(p.ParallelSpeedup)));
+                StudySummary.IsWithin(report, p) ? "true" : "false", F(p.ParallelCost), F(p.ParallelSpeedup), F(p.LinkSeconds), F(p.BenchSpeedup)));
         }
         return csv.ToString();
     }

@@ -22,6 +22,7 @@ internal sealed class DeviceVariation : VariationModel
     private readonly Func<int, double> _cellVariance;
     private readonly SimulationOptions _options;
     private readonly RowTimes _time;
+    private readonly LinkTimes _link;
 
     public DeviceVariation(OnnxModel model, SimulationOptions options)
     {
@@ -40,6 +41,7 @@ internal sealed class DeviceVariation : VariationModel
         _cellVariance = DeviceVariance.From(preset)(_plan);
         Layers = WeightLayers.Of(_plan);
         _time = new RowTimes(ArrayTimeModel.Of(board), _plan);
+        _link = new LinkTimes(board, _plan, (float)(options.ToleranceFraction * (_plan.Mapping.ConductanceMax - _plan.Mapping.ConductanceMin)), options.MaxIterations);
     }
 
     public override WeightLayers Layers { get; }
@@ -98,10 +100,12 @@ internal sealed class DeviceVariation : VariationModel
                 verified[c] = cells.Read(c);
             }
         }
-        return new DeviceInstance(_plan, _time, measured, open, verified, verifyNs, iterations, programNs, readNs);
+        return new DeviceInstance(_plan, _time, _link, measured, open, verified, verifyNs, iterations, programNs, readNs);
     }
 
-    private sealed class DeviceInstance(CellPlan plan, RowTimes time, float[] measured, float[] open, float[] verifiedReads, double[] verifyNs, ushort[] iterations,
+    public override void Dispose() => _link.Dispose();
+
+    private sealed class DeviceInstance(CellPlan plan, RowTimes time, LinkTimes link, float[] measured, float[] open, float[] verifiedReads, double[] verifyNs, ushort[] iterations,
         double programNs, double readNs) : TrialInstance
     {
         public float[] Measured => measured;
@@ -131,5 +135,7 @@ internal sealed class DeviceVariation : VariationModel
         }
 
         public override double ParallelCost(bool[] verified, bool measuredFirst) => time.Seconds(verified, iterations, measuredFirst);
+
+        public override double LinkCost(bool[] verified, bool measuredFirst) => link.Seconds(verified, measuredFirst);
     }
 }

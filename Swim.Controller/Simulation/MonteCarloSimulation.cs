@@ -36,7 +36,7 @@ public static class MonteCarloSimulation
         long units = (long)options.Trials * perChip;
         slice.CheckFits(units);
         var clock = Stopwatch.StartNew();
-        VariationModel variation = options.NoiseModel == NoiseModelKind.Paper ? new PaperVariation(model, options) : new DeviceVariation(model, options);
+        using VariationModel variation = options.NoiseModel == NoiseModelKind.Paper ? new PaperVariation(model, options) : new DeviceVariation(model, options);
         using var evaluator = new TrialEvaluator(model, variation.Layers, test);
         (long first, long end) = slice.Range(units);
         int firstChip = (int)(first / perChip), lastChip = (int)((end - 1) / perChip);
@@ -55,7 +55,7 @@ public static class MonteCarloSimulation
             // No selection and full selection are the same for every method: evaluated once per chip.
             int none = evaluator.Correct(chip.Weights(new bool[count]));
             int full = evaluator.Correct(chip.Weights(all));
-            chips[trial - firstChip] = new ChipOutcome(trial, none, full, chip.Cost(all, measuredFirst: false), chip.ParallelCost(all, measuredFirst: false));
+            chips[trial - firstChip] = new ChipOutcome(trial, none, full, chip.Cost(all, measuredFirst: false), chip.ParallelCost(all, measuredFirst: false), chip.LinkCost(all, measuredFirst: false));
             for (int m = 0; m < methods; m++)
             {
                 int[]? order = null;
@@ -76,7 +76,8 @@ public static class MonteCarloSimulation
                     }
                     int correct = prefix == 0 ? none : prefix == count ? full : evaluator.Correct(chip.Weights(verified));
                     bool measuredFirst = prefix > 0 && SelectionMethods.NeedsMeasuredCells(method);
-                    outcomes[unit - first] = new UnitOutcome(trial, m, r, correct, chip.Cost(verified, measuredFirst), chip.ParallelCost(verified, measuredFirst));
+                    outcomes[unit - first] = new UnitOutcome(trial, m, r, correct, chip.Cost(verified, measuredFirst), chip.ParallelCost(verified, measuredFirst),
+                        chip.LinkCost(verified, measuredFirst));
                     progress?.Invoke(Interlocked.Increment(ref done));
                 }
             }

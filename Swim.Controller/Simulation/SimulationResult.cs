@@ -33,6 +33,12 @@ public sealed record SimulationPoint(
 
     /// <summary>Full write-verify's row-parallel time over this one's (0 where not modelled).</summary>
     public double ParallelSpeedup { get; init; }
+
+    /// <summary>Mean link time of the session's bytes on a 3 Mbaud line, seconds (the device model; 0 where not modelled).</summary>
+    public double LinkSeconds { get; init; }
+
+    /// <summary>Full write-verify's bench time (row-parallel device time plus link time) over this one's (0 where not modelled).</summary>
+    public double BenchSpeedup { get; init; }
 }
 
 /// <summary>A whole study: its settings, every point, and how long it took.</summary>

@@ -40,6 +40,7 @@ public static class StudyMerge
         var correct = new int[methods, ratios, trials];
         var cost = new double[methods, ratios, trials];
         var parallel = new double[methods, ratios, trials];
+        var link = new double[methods, ratios, trials];
         var filled = new bool[methods, ratios, trials];
         foreach (StudyPart part in parts)
         {
@@ -53,16 +54,17 @@ public static class StudyMerge
                 correct[unit.Method, unit.Ratio, unit.Trial] = unit.Correct;
                 cost[unit.Method, unit.Ratio, unit.Trial] = unit.Cost;
                 parallel[unit.Method, unit.Ratio, unit.Trial] = unit.ParallelCost;
+                link[unit.Method, unit.Ratio, unit.Trial] = unit.LinkSeconds;
             }
         }
         if (chips.Any(c => c is null) || filled.Cast<bool>().Any(f => !f))
         {
             throw new SwimInputException("the slices leave part of the study undone although every slice number is there; a file is damaged. Run the missing slices again.");
         }
-        return Assemble(first, [.. chips.Select(c => c!)], correct, cost, parallel, parts.Sum(p => p.Seconds));
+        return Assemble(first, [.. chips.Select(c => c!)], correct, cost, parallel, link, parts.Sum(p => p.Seconds));
     }
 
-    private static SimulationReport Assemble(StudyPart study, ChipOutcome[] chips, int[,,] correct, double[,,] cost, double[,,] parallel, double seconds)
+    private static SimulationReport Assemble(StudyPart study, ChipOutcome[] chips, int[,,] correct, double[,,] cost, double[,,] parallel, double[,,] link, double seconds)
     {
         int samples = study.TestSamples, trials = study.Trials;
         int[] full = [.. chips.Select(c => c.FullCorrect)];
@@ -86,6 +88,10 @@ public static class StudyMerge
                 double relative = Enumerable.Range(0, trials).Average(t => costs[t] / fullCost[t]);
                 double[] parallelCosts = [.. Enumerable.Range(0, trials).Select(t => parallel[m, r, t])];
                 double parallelRelative = chips.All(c => c.FullParallelCost > 0) ? Enumerable.Range(0, trials).Average(t => parallelCosts[t] / chips[t].FullParallelCost) : 0;
+                double[] linkSeconds = [.. Enumerable.Range(0, trials).Select(t => link[m, r, t])];
+                // Bench time: the row-parallel device time and the link's, which a session spends one after the other.
+                double benchRelative = chips.All(c => c.FullLinkSeconds > 0)
+                    ? Enumerable.Range(0, trials).Average(t => (parallelCosts[t] + linkSeconds[t]) / (chips[t].FullParallelCost + chips[t].FullLinkSeconds)) : 0;
                 results.Add(new SimulationPoint(study.Methods[m], study.Ratios[r], accuracy.Average(), StandardDeviation(accuracy), trials,
                     costs.Average(), study.CostUnit, relative, 1 / relative, verified / (double)study.UnitCount, accuracy)
                 {
@@ -93,6 +99,8 @@ public static class StudyMerge
                     Costs = costs,
                     ParallelCost = parallelCosts.Average(),
                     ParallelSpeedup = parallelRelative > 0 ? 1 / parallelRelative : 0,
+                    LinkSeconds = linkSeconds.Average(),
+                    BenchSpeedup = benchRelative > 0 ? 1 / benchRelative : 0,
                 });
             }
         }

@@ -69,8 +69,8 @@ public sealed record StudyPart
     public string? Source { get; init; }
 }
 
-/// <summary>One sampled chip: test samples right with no write-verify and with full write-verify, and full write-verify's cost (serial, and row-parallel where modelled; 0 where not).</summary>
-public sealed record ChipOutcome(int Trial, int NoneCorrect, int FullCorrect, double FullCost, double FullParallelCost = 0);
+/// <summary>One sampled chip: test samples right with no write-verify and with full write-verify, and full write-verify's cost (serial, and row-parallel and link time where modelled; 0 where not).</summary>
+public sealed record ChipOutcome(int Trial, int NoneCorrect, int FullCorrect, double FullCost, double FullParallelCost = 0, double FullLinkSeconds = 0);
 
 /// <summary>One unit of a study's work: a method at a fraction on a chip.</summary>
-public sealed record UnitOutcome(int Trial, int Method, int Ratio, int Correct, double Cost, double ParallelCost = 0);
+public sealed record UnitOutcome(int Trial, int Method, int Ratio, int Correct, double Cost, double ParallelCost = 0, double LinkSeconds = 0);

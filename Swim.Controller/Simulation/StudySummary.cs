@@ -97,27 +97,27 @@ public static class StudySummary
         md.AppendLine();
         bool rows = report.Results.Any(p => p.ParallelSpeedup > 0);
         md.AppendLine("| method | smallest verified fraction within 0.3 points of full | accuracy | difference to full (95 % CI) | relative cost | speedup (serial) |"
-            + (rows ? " speedup (row-parallel) |" : "") + " with 95 % confidence |");
-        md.AppendLine("|---|---:|---:|---|---:|---:|" + (rows ? "---:|" : "") + "---:|");
+            + (rows ? " speedup (row-parallel) | speedup (row-parallel + link) |" : "") + " with 95 % confidence |");
+        md.AppendLine("|---|---:|---:|---|---:|---:|" + (rows ? "---:|---:|" : "") + "---:|");
         IReadOnlyList<(string Method, SimulationPoint? Point)> confident = SmallestConfidentlyWithin(report);
         foreach ((string method, SimulationPoint? p) in SmallestWithin(report))
         {
             SimulationPoint? sure = confident.First(c => c.Method == method).Point;
             string sureText = sure is null ? "none" : string.Create(CultureInfo.InvariantCulture, $"{sure.Ratio:P0} ({sure.Speedup:F2}x)");
-            string rowParallel = rows ? string.Create(CultureInfo.InvariantCulture, $" {p?.ParallelSpeedup:F2}x |") : "";
+            string rowParallel = rows ? string.Create(CultureInfo.InvariantCulture, $" {p?.ParallelSpeedup:F2}x | {p?.BenchSpeedup:F2}x |") : "";
             md.AppendLine(p is null
-                ? $"| {method} | none of the ratios | | | | |{(rows ? " |" : "")} {sureText} |"
+                ? $"| {method} | none of the ratios | | | | |{(rows ? " | |" : "")} {sureText} |"
                 : string.Create(CultureInfo.InvariantCulture, $"| {method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {Points(VersusFull(report, p))} | {p.RelativeCost:P1} | {p.Speedup:F2}x |{rowParallel} {sureText} |"));
         }
         AppendPairedComparisons(md, report);
         md.AppendLine();
         bool parallel = report.Results.Any(p => p.ParallelSpeedup > 0);
-        md.AppendLine(CultureInfo.InvariantCulture, $"| method | ratio | mean accuracy | std | difference to full (95 % CI) | cost ({report.Results.FirstOrDefault()?.CostUnit}) | relative cost | speedup |{(parallel ? " row-parallel s | row-parallel speedup |" : "")}");
-        md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|" + (parallel ? "---:|---:|" : ""));
+        md.AppendLine(CultureInfo.InvariantCulture, $"| method | ratio | mean accuracy | std | difference to full (95 % CI) | cost ({report.Results.FirstOrDefault()?.CostUnit}) | relative cost | speedup |{(parallel ? " row-parallel s | row-parallel speedup | link s (3 Mbaud) | row-parallel + link speedup |" : "")}");
+        md.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|" + (parallel ? "---:|---:|---:|---:|" : ""));
         foreach (SimulationPoint p in report.Results)
         {
             md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {p.Method} | {p.Ratio:P0} | {P(p.MeanAccuracy)} | {P(p.StdAccuracy)} | {Points(VersusFull(report, p))} | {p.Cost:G4} | {p.RelativeCost:P1} | {p.Speedup:F2}x |")
-                + (parallel ? string.Create(CultureInfo.InvariantCulture, $" {p.ParallelCost:G4} | {p.ParallelSpeedup:F2}x |") : ""));
+                + (parallel ? string.Create(CultureInfo.InvariantCulture, $" {p.ParallelCost:G4} | {p.ParallelSpeedup:F2}x | {p.LinkSeconds:G4} | {p.BenchSpeedup:F2}x |") : ""));
         }
         return md.ToString();
     }

@@ -7,8 +7,12 @@ namespace Swim.Controller.Simulation;
 /// How one simulated chip comes out: the mapped weights as selection sees them, split into units that can be
 /// verified (a paper device or a board cell), and a way to sample instances.
 /// </summary>
-internal abstract class VariationModel
+internal abstract class VariationModel : IDisposable
 {
+    public virtual void Dispose()
+    {
+    }
+
     public abstract WeightLayers Layers { get; }
 
     /// <summary>Verifiable units (devices or cells) per weight; unit u belongs to weight u / UnitsPerWeight.</summary>
@@ -42,4 +46,7 @@ internal abstract class TrialInstance
 
     /// <summary>The same programming's device time with the array's row parallelism, seconds; 0 where the model has no array.</summary>
     public virtual double ParallelCost(bool[] verified, bool measuredFirst) => 0;
+
+    /// <summary>The same programming's link time on a 3 Mbaud line, seconds; 0 where the model has no board.</summary>
+    public virtual double LinkCost(bool[] verified, bool measuredFirst) => 0;
 }
