@@ -62,21 +62,15 @@ public sealed partial record DevicePreset
 
     /// <summary>
     /// Multi-level CMO/HfOx RRAM (IBM Zurich, as aihwkit's ReRamCMONoiseModel states it): 9-88 uS window, 1/f read
-    /// noise, log-time decay and spread after programming; NeuRRAM's loop.
+    /// noise, log-time decay and spread after programming; everything else (loop, pulses, cells) as rram.
     /// </summary>
-    public static DevicePreset HfOx { get; } = new()
+    public static DevicePreset HfOx { get; } = Rram with
     {
         Name = "hfox",
         ConductanceMin = 9f,
         ConductanceMax = 88.19f,
-        Levels = 4,
-        ProgramSigma = 0.1,
-        DeviceSigma = 0,
-        LevelSigmaFactors = TwoBitFactors(4),
         ReadSigma = 0,
         Flicker = new FlickerNoise { Coefficient = 6.1e-4, Exponent = 0.315, ReadTimeSeconds = 1e-6 },
-        StuckRate = 0.005,
-        StuckHighFraction = 0.9,
         Relaxation = new RelaxationLaw
         {
             ReferenceMax = 88.19,
@@ -84,22 +78,6 @@ public sealed partial record DevicePreset
             SigmaAt1Day = [0.41183342 + 0.04201137 * 11.366743],
             ShiftPerLnSecond = -0.08900206,
         },
-        Endurance = 1_000_000,
-        PulseGain = 0.15,
-        SoftBoundExponent = 1,
-        PulseRelativeSigma = 0.2,
-        PulseAdditiveSigma = 0.003,
-        ThresholdVolts = 1.1f,
-        ThresholdSigmaVolts = 0.1,
-        AmplitudeMinVolts = 0.5f,
-        AmplitudeMaxVolts = 3.3f,
-        WidthMinNs = 10,
-        WidthMaxNs = 100_000,
-        ReferenceWidthNs = 1_000,
-        ReadNs = 1_000,
-        PulseNs = 1_000,
-        VerifyOverheadNs = 0,
-        Verify = NeuRramLoop,
     };
 
     /// <summary>
