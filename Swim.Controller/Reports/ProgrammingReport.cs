@@ -71,6 +71,7 @@ public static class ProgrammingReport
             signs = options.Mapping.Signs.ToString().ToLowerInvariant(),
             tolerance = options.ToleranceFraction,
             max_iterations = options.MaxIterations,
+            selection_cost = SelectionCosts.Name(options.SelectionCost),
             read_after = options.ReadAfter is { } readAfter ? Devices.ReadAfterParser.Format(readAfter) : null,
             seed = options.Seed,
             host_verify = options.HostVerify,

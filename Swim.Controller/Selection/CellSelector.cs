@@ -13,13 +13,13 @@ public static class CellSelector
     /// <param name="measured">Every cell's conductance after open-loop programming (plan order); needed by posterior.</param>
     /// <param name="stateSigmaRatio">uswim-paper's s: the device's middle-state programming std over its outer states'.</param>
     public static bool[] Select(SelectionMethod method, double fraction, CellPlan plan, SensitivityResult? sensitivity,
-        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1)
+        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1, SelectionCost cost = SelectionCost.Count)
     {
         ArgumentNullException.ThrowIfNull(plan);
         int take = method == SelectionMethod.CellLevel ? CellCount(fraction, plan.CellCount)
             : WeightCount(method, fraction, WeightLayers.Of(plan), sensitivity, stateSigmaRatio) * plan.Mapping.CellsPerWeight;
         var selected = new bool[plan.CellCount];
-        foreach (int cell in Rank(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio).Take(take))
+        foreach (int cell in Rank(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio, cost).Take(take))
         {
             selected[cell] = true;
         }
@@ -60,9 +60,13 @@ public static class CellSelector
     /// budget buys.
     /// </summary>
     public static int[] Rank(SelectionMethod method, CellPlan plan, SensitivityResult? sensitivity,
-        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1)
+        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1, SelectionCost cost = SelectionCost.Count)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        if (cost == SelectionCost.RowParallel)
+        {
+            return ByRows(CellScores(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio), plan);
+        }
         WeightLayers layers = WeightLayers.Of(plan);
         int perWeight = plan.Mapping.CellsPerWeight;
         if (method == SelectionMethod.CellLevel)
@@ -107,6 +111,12 @@ public static class CellSelector
     /// </summary>
     public static int[] RankCells(WeightLayers layers, SensitivityResult? sensitivity, int cellsPerWeight, Func<long, int, double> weightErrorVariance)
     {
+        double[] scores = ScoreCells(layers, sensitivity, cellsPerWeight, weightErrorVariance);
+        return Top(scores, scores.Length, null);
+    }
+
+    private static double[] ScoreCells(WeightLayers layers, SensitivityResult? sensitivity, int cellsPerWeight, Func<long, int, double> weightErrorVariance)
+    {
         SensitivityResult derivatives = Require(sensitivity, SelectionMethod.CellLevel);
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentNullException.ThrowIfNull(weightErrorVariance);
@@ -123,7 +133,67 @@ public static class CellSelector
                 }
             }
         }
-        return Top(scores, scores.Length, null);
+        return scores;
+    }
+
+    /// <summary>
+    /// Every cell's score under the method, the number its ranking orders by: the weight's score on each of its cells for
+    /// the weight-level methods, the cell's own for cell-level.
+    /// </summary>
+    public static double[] CellScores(SelectionMethod method, CellPlan plan, SensitivityResult? sensitivity,
+        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        WeightLayers layers = WeightLayers.Of(plan);
+        int perWeight = plan.Mapping.CellsPerWeight;
+        if (method == SelectionMethod.CellLevel)
+        {
+            Func<int, double> variance = cellVariance ?? throw new SwimInputException("cell-level selection needs the device's variance model.");
+            return ScoreCells(layers, Require(sensitivity, method), perWeight, (weight, digit) =>
+            {
+                int cell = (int)(weight * perWeight + digit);
+                double k = plan.WeightPerMicrosiemens(cell);
+                return k * k * variance(cell);
+            });
+        }
+        Func<long, double>? weightVariance = cellVariance is null ? null : weight => WeightVariance(plan, (int)weight, cellVariance);
+        double[] weights = method == SelectionMethod.USwimPaper
+            ? UswimPaperScore.Scores(layers, Require(sensitivity, method), stateSigmaRatio)
+            : WeightScores(method, layers, sensitivity, weightVariance, measured is null ? null : plan.Decode(measured), seed).Scores;
+        var cells = new double[plan.CellCount];
+        for (int c = 0; c < cells.Length; c++)
+        {
+            cells[c] = weights[c / perWeight];
+        }
+        return cells;
+    }
+
+    /// <summary>
+    /// Cells regrouped for an array that verifies a row at a time (the row-parallel time model: a row pass lasts as long
+    /// as its slowest cell, so it costs about the same for one selected cell as for all of the row's). Rows come in order
+    /// of the score they hold, most first, each row's cells together, best first: a prefix buys the most score for the
+    /// fewest row passes. Greedy by score per pass, which is the exact order when every pass costs the same.
+    /// </summary>
+    public static int[] ByRows(double[] cellScores, CellPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(cellScores);
+        ArgumentNullException.ThrowIfNull(plan);
+        var rowOf = new long[plan.CellCount];
+        var rowScore = new Dictionary<long, double>();
+        for (int c = 0; c < plan.CellCount; c++)
+        {
+            rowOf[c] = (long)plan.Cells[c].Tile << 16 | plan.Cells[c].Row;
+            rowScore[rowOf[c]] = rowScore.GetValueOrDefault(rowOf[c]) + Math.Max(0, cellScores[c]);
+        }
+        var order = Enumerable.Range(0, plan.CellCount).ToArray();
+        Array.Sort(order, (a, b) =>
+        {
+            int c = rowScore[rowOf[b]].CompareTo(rowScore[rowOf[a]]);
+            c = c != 0 ? c : rowOf[a].CompareTo(rowOf[b]);
+            c = c != 0 ? c : cellScores[b].CompareTo(cellScores[a]);
+            return c != 0 ? c : a.CompareTo(b);
+        });
+        return order;
     }
 
     private static (double[] Scores, double[]? Ties) WeightScores(SelectionMethod method, WeightLayers layers, SensitivityResult? sensitivity,

@@ -11,6 +11,9 @@ public sealed record ProgrammingOptions
     /// <summary>Fraction of weights (of cells, for cell-level) to write-verify, 0..1.</summary>
     public double Fraction { get; init; } = 0.1;
 
+    /// <summary>What a verified cell costs: the method's top cells wherever they sit, or whole rows for a row-parallel array.</summary>
+    public SelectionCost SelectionCost { get; init; } = SelectionCost.Count;
+
     /// <summary>
     /// Instead of a fraction: device time the write-verify phase may spend. Weights are verified in rank order,
     /// a chunk at a time, until the board's STATUS shows the budget spent (so it overshoots by at most one chunk).

@@ -151,8 +151,9 @@ public static class ProgrammingSession
         }
         float[]? measured = SelectionMethods.NeedsMeasuredCells(options.Method) ? await run.ReadAllAsync("measure").ConfigureAwait(false) : null;
         int[] verify = options.VerifyBudget is null
-            ? [.. CellSelectorPlanOrder(CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio))]
-            : CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio);
+            ? [.. CellSelectorPlanOrder(CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio,
+                options.SelectionCost))]
+            : CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio, options.SelectionCost);
         journal?.SaveSelection(MemoryMarshal.AsBytes(verify.AsSpan()).ToArray());
         return verify;
     }

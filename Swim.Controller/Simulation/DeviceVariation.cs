@@ -53,7 +53,8 @@ internal sealed class DeviceVariation : VariationModel
     public override double StateSigmaRatio => _options.Device.StateSigmaRatio;
 
     public override int[] Rank(SelectionMethod method, SensitivityResult? sensitivity, TrialInstance? instance, int seed) =>
-        CellSelector.Rank(method, _plan, sensitivity, _cellVariance, method == SelectionMethod.Posterior ? ((DeviceInstance)instance!).Measured : null, seed, StateSigmaRatio);
+        CellSelector.Rank(method, _plan, sensitivity, _cellVariance, method == SelectionMethod.Posterior ? ((DeviceInstance)instance!).Measured : null, seed, StateSigmaRatio,
+            _options.SelectionCost);
 
     public override TrialInstance Sample(int trial, ulong seed)
     {

@@ -24,6 +24,9 @@ public sealed record SimulationOptions
 
     public NoiseModelKind NoiseModel { get; init; } = NoiseModelKind.Paper;
 
+    /// <summary>Device model: what a verified cell costs, which decides where each method's cells are taken from.</summary>
+    public SelectionCost SelectionCost { get; init; } = SelectionCost.Count;
+
     /// <summary>The device profile of <see cref="NoiseModelKind.Device"/>.</summary>
     public DevicePreset Device { get; init; } = DevicePreset.Rram;
 
@@ -117,6 +120,10 @@ public sealed record SimulationOptions
         if (!(ToleranceFraction > 0 && ToleranceFraction < 1))
         {
             throw new SwimInputException($"--tolerance must lie between 0 and 1 of the conductance window (got {ToleranceFraction}).");
+        }
+        if (SelectionCost != SelectionCost.Count && NoiseModel == NoiseModelKind.Paper)
+        {
+            throw new SwimInputException("--selection-cost parallel belongs to the device noise model: the paper model has no crossbar rows.");
         }
         if (ReadAfter is { } wait && (wait < TimeSpan.Zero || NoiseModel == NoiseModelKind.Paper))
         {

@@ -73,6 +73,9 @@ public sealed record SimulationReport(
     /// <summary>When the programmed chips were read for evaluation (the device model): right after each cell was written, or this long after programming ended.</summary>
     public string? ReadAfter { get; init; }
 
+    /// <summary>The device model's selection cost: "count" (each method's top cells) or "parallel" (whole rows by the score they hold).</summary>
+    public string? SelectionCost { get; init; }
+
     /// <summary>uswim-paper's s (middle-state std over outer-state std) when the study ran it.</summary>
     public double? StateSigmaRatio { get; init; }
 

@@ -113,6 +113,7 @@ public static class StudyMerge
             StateSigmaRatio = study.StateSigmaRatio,
             FirstOrderTerm = study.FirstOrderTerm,
             ReadAfter = study.ReadAfter,
+            SelectionCost = study.SelectionCost,
         };
     }
 

@@ -56,6 +56,9 @@ public sealed record StudyPart
     /// <summary>The device model's read time: "right after each write" or how long after programming ended.</summary>
     public string? ReadAfter { get; init; }
 
+    /// <summary>The device model's selection cost: "count" or "parallel" (whole rows).</summary>
+    public string? SelectionCost { get; init; }
+
     /// <summary>The chips this slice sampled, with what every method shares on them.</summary>
     public required IReadOnlyList<ChipOutcome> Chips { get; init; }
 

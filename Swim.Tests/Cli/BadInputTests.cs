@@ -104,6 +104,8 @@ public sealed class BadInputTests : IDisposable
         ("simulate {model} --data {data} --methods magnitude --noise-model device --read-after 1week --out {dir}/sim", "--read-after '1week' is not a duration"),
         ("simulate {model} --data {data} --methods magnitude --read-after 1d --out {dir}/sim", "--read-after belongs to the device noise model"),
         ("program {model} --board {board} --method magnitude --read-after soon --out {dir}/p.onnx", "--read-after 'soon' is not a duration"),
+        ("simulate {model} --data {data} --methods magnitude --selection-cost parallel --out {dir}/sim", "--selection-cost parallel belongs to the device noise model"),
+        ("program {model} --board {board} --method magnitude --selection-cost rows --out {dir}/p.onnx", "selection cost 'rows' is not one of"),
         ("simulate {model} --data {data} --methods magnitude --noise-model device --sigma-wv 0.01 --out {dir}/sim", "--sigma-wv"),
         ("simulate {model} --data {data} --methods magnitude --stuck-rate 0.1 --out {dir}/sim", "--stuck-rate"),
         ("simulate {model} --data {data} --methods magnitude --shard 3/2 --out {dir}/sim", "3/2"),

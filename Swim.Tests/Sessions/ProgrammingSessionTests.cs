@@ -63,6 +63,28 @@ public sealed class ProgrammingSessionTests
     }
 
     [Fact]
+    public async Task Selection_by_whole_rows_verifies_as_many_cells_in_far_fewer_row_passes()
+    {
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
+        async Task<ProgrammingResult> Run(SelectionCost cost)
+        {
+            var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 5);
+            await using var host = new EmulatorHost(board);
+            await using var client = new BoardClient(host.ConnectInProcess());
+            return await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value,
+                new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.1, SelectionCost = cost }, DeviceVariance.From(preset));
+        }
+
+        ProgrammingResult scattered = await Run(SelectionCost.Count), rows = await Run(SelectionCost.RowParallel);
+
+        Assert.Equal(scattered.CellsVerified, rows.CellsVerified);
+        // The same work serially; row-parallel, a tenth of the cells in whole rows costs far fewer row passes.
+        Assert.InRange(rows.Modelled!.Value.SerialSeconds / scattered.Modelled!.Value.SerialSeconds, 0.8, 1.25);
+        Assert.True(rows.Modelled.Value.ParallelSeconds < 0.7 * scattered.Modelled.Value.ParallelSeconds,
+            $"{rows.Modelled.Value.ParallelSeconds:F4} s by rows, {scattered.Modelled.Value.ParallelSeconds:F4} s scattered");
+    }
+
+    [Fact]
     public async Task Read_after_a_day_on_the_emulators_clock_shows_relaxation_and_costs_no_device_time()
     {
         DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
