@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces every study in docs/results.md (about 20 minutes on 2 cores). Run from the repository root.
+# Reproduces every study in docs/results.md (about 25 minutes on 2 cores). Run from the repository root.
 set -euo pipefail
 swim() { dotnet run -c Release --project Swim.Controller -- "$@"; }
 common=(models/lenet5-mnist.onnx --data data/mnist-10k.npz --samples 2000 --calib data/mnist-10k.npz --calib-samples 2000
@@ -14,4 +14,9 @@ for device in rram hfox pcm fefet; do
     swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --read-after "$after" \
       --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-$after"
   done
+done
+# The same methods taking their cells by whole crossbar rows (--selection-cost parallel), read 1 s after programming.
+for device in rram pcm; do
+  swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --read-after 1s --selection-cost parallel \
+    --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-1s-rows"
 done
