@@ -26,6 +26,7 @@ internal sealed class ProgramCommand
     private readonly Option<double> _tolerance = new("--tolerance") { Description = "Write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => s_defaults.ToleranceFraction };
     private readonly Option<string?> _readAfter = new("--read-after") { Description = "Read back and evaluate this long after write-verify ends (30s, 1h, 1d, 30d): the emulator's virtual clock moves on at once, a real board waits in wall time. Default: read back at once." };
     private readonly Option<string> _selectionCost = new("--selection-cost") { Description = "count (the method's top cells wherever they sit) or parallel (whole crossbar rows in order of the score they hold, for a board that verifies a row in one pass).", DefaultValueFactory = _ => "count" };
+    private readonly Option<string> _placement = new("--placement") { Description = "natural (input i on row i) or sensitivity (each layer's inputs and outputs in order of the SWIM score they hold, so high-score weights share rows; needs --calib or --sensitivity).", DefaultValueFactory = _ => "natural" };
     private readonly Option<int> _iterations = new("--max-iterations") { Description = "Write-verify iteration limit per cell.", DefaultValueFactory = _ => s_defaults.MaxIterations };
     private readonly Option<int> _seed = new("--seed") { Description = "Seeds random selection.", DefaultValueFactory = _ => s_defaults.Seed };
     private readonly Option<string?> _sensitivityFile = new("--sensitivity") { Description = "Reuse derivatives written by 'swim sensitivity' instead of computing them from --calib." };
@@ -46,7 +47,7 @@ internal sealed class ProgramCommand
         _calib.AddTo(command);
         _method.AcceptOnlyFromAmong([.. SelectionMethods.Names]);
         _board.AddTo(command);
-        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _readAfter, _selectionCost, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _resumeOnBlank, _output, _report, _json })
+        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _readAfter, _selectionCost, _placement, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _resumeOnBlank, _output, _report, _json })
         {
             command.Options.Add(o);
         }
@@ -108,6 +109,7 @@ internal sealed class ProgramCommand
             VerifyBudget = r.GetValue(_budget) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             ReadAfter = SimulateCommand.ParseReadAfter(r.GetValue(_readAfter), "--read-after"),
             SelectionCost = SelectionCosts.Parse(r.GetValue(_selectionCost)!),
+            Placement = Mapping.Placements.Parse(r.GetValue(_placement)!),
         }.Validate();
     }
 

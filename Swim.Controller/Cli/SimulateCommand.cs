@@ -38,6 +38,7 @@ internal sealed class SimulateCommand
     private readonly Option<double> _tolerance = new("--tolerance") { Description = "Device model: write-verify band as a fraction of the conductance window.", DefaultValueFactory = _ => s_defaults.ToleranceFraction };
     private readonly Option<string?> _readAfter = new("--read-after") { Description = "Device model: evaluate the chips this long after programming ended (0, 30s, 5m, 1h, 1d, 30d): relaxation, drift and 1/f read noise at that age. Default: each cell read right after it was written." };
     private readonly Option<string> _selectionCost = new("--selection-cost") { Description = "Device model: count (each method's top cells wherever they sit) or parallel (whole crossbar rows in order of the score they hold: a row-parallel array verifies a row in one pass).", DefaultValueFactory = _ => "count" };
+    private readonly Option<string> _placement = new("--placement") { Description = "Device model: natural (input i on row i) or sensitivity (each layer's inputs and outputs in order of the SWIM score they hold, so high-score weights share rows)." , DefaultValueFactory = _ => "natural" };
     private readonly Option<int> _trials = new("--trials") { Description = "Sampled chips; every method and ratio is evaluated on each.", DefaultValueFactory = _ => s_defaults.Trials };
     private readonly Option<int> _seed = new("--seed") { Description = "Seeds the chips and random selection.", DefaultValueFactory = _ => s_defaults.Seed };
     private readonly Option<int> _threads = new("--threads") { Description = "Trials run at once (one core each).", DefaultValueFactory = _ => s_defaults.Parallelism };
@@ -52,7 +53,7 @@ internal sealed class SimulateCommand
         command.Arguments.Add(_model);
         _test.AddTo(command);
         _noise.AcceptOnlyFromAmong("paper", "device");
-        foreach (Option o in new Option[] { _calib, _sensitivityFile, _calibSamples, _curvature, _methods, _ratios, _noise, _device, _bits, _sigma, _sigmaWv, _stuck, _tolerance, _readAfter, _selectionCost, _trials, _seed, _threads, _output, _shard })
+        foreach (Option o in new Option[] { _calib, _sensitivityFile, _calibSamples, _curvature, _methods, _ratios, _noise, _device, _bits, _sigma, _sigmaWv, _stuck, _tolerance, _readAfter, _selectionCost, _placement, _trials, _seed, _threads, _output, _shard })
         {
             command.Options.Add(o);
         }
@@ -79,6 +80,7 @@ internal sealed class SimulateCommand
             Parallelism = r.GetValue(_threads),
             ReadAfter = ParseReadAfter(r.GetValue(_readAfter), "--read-after"),
             SelectionCost = SelectionCosts.Parse(r.GetValue(_selectionCost)!),
+            Placement = Placements.Parse(r.GetValue(_placement)!),
         }.WithNoise(r.GetValue(_noise) == "paper" ? NoiseModelKind.Paper : NoiseModelKind.Device, r.GetValue(_device)!, r.GetValue(_sigma), r.GetValue(_sigmaWv), r.GetValue(_stuck));
         options.Validate();
         if (r.GetValue(_calibSamples) is <= 0)

@@ -99,10 +99,12 @@ public sealed class CellPlan
 
     /// <summary>
     /// Gives each cell of <paramref name="layer"/> its board address from the block that holds its matrix row and
-    /// column (column = output x cells per weight + group x digits + digit).
+    /// column (column = output x cells per weight + group x digits + digit), through the layer's placement when it has one.
     /// </summary>
     private static void PlaceCells(WeightMapping layer, long layerStart, int perWeight, CellAddress[] cells, bool[] assigned)
     {
+        CheckPermutation(layer.InputOrder, layer.FanIn, "input", layer.Name);
+        CheckPermutation(layer.OutputOrder, layer.FanOut, "output", layer.Name);
         foreach (CrossbarBlock block in layer.Blocks)
         {
             if (block.MatrixRow < 0 || block.Rows < 0 || block.MatrixRow + block.Rows > layer.FanIn || block.MatrixColumn < 0 || block.Columns < 0
@@ -112,11 +114,11 @@ public sealed class CellPlan
             }
             for (int r = 0; r < block.Rows; r++)
             {
-                int input = block.MatrixRow + r;
+                int input = layer.InputOrder is { } inputs ? inputs[block.MatrixRow + r] : block.MatrixRow + r;
                 for (int c = 0; c < block.Columns; c++)
                 {
                     int column = block.MatrixColumn + c;
-                    int output = column / perWeight;
+                    int output = layer.OutputOrder is { } outputs ? outputs[column / perWeight] : column / perWeight;
                     long element = layer.OutputsFirst ? (long)output * layer.FanIn + input : (long)input * layer.FanOut + output;
                     int cell = checked((int)((layerStart + element) * perWeight + column % perWeight));
                     if (assigned[cell])
@@ -127,6 +129,19 @@ public sealed class CellPlan
                     cells[cell] = new CellAddress((ushort)block.Tile, (ushort)(block.TileRow + r), (ushort)(block.TileColumn + c));
                 }
             }
+        }
+    }
+
+    private static void CheckPermutation(IReadOnlyList<int>? order, int count, string what, string weight)
+    {
+        if (order is null)
+        {
+            return;
+        }
+        var seen = new bool[count];
+        if (order.Count != count || order.Any(i => i < 0 || i >= count || seen[i] || !(seen[i] = true)))
+        {
+            throw new SwimInputException($"the mapping's {what} order of weight '{weight}' is not a permutation of its {count:N0} {what}s. Map the model again.");
         }
     }
 

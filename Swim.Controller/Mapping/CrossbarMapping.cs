@@ -106,6 +106,35 @@ public sealed record CrossbarMapping
     }
 
     /// <summary>
+    /// The same blocks with each layer's inputs and outputs placed in order of the score their weights hold, most first
+    /// (<paramref name="weightScores"/>: per layer, per element in the tensor's order): high-score outputs share column
+    /// blocks, so fewer crossbar rows hold most of the score and a row-parallel array verifies them in fewer passes.
+    /// </summary>
+    public CrossbarMapping Placed(IReadOnlyList<float[]> weightScores)
+    {
+        ArgumentNullException.ThrowIfNull(weightScores);
+        return this with
+        {
+            Weights = [.. Weights.Select((w, l) =>
+            {
+                var inputs = new double[w.FanIn];
+                var outputs = new double[w.FanOut];
+                for (long e = 0; e < w.ElementCount; e++)
+                {
+                    (int input, int output) = w.OutputsFirst ? ((int)(e % w.FanIn), (int)(e / w.FanIn)) : ((int)(e / w.FanOut), (int)(e % w.FanOut));
+                    double score = Math.Abs(weightScores[l][e]);
+                    inputs[input] += score;
+                    outputs[output] += score;
+                }
+                return w with { InputOrder = ByScore(inputs), OutputOrder = ByScore(outputs) };
+            })],
+        };
+    }
+
+    private static int[] ByScore(double[] totals) =>
+        [.. Enumerable.Range(0, totals.Length).OrderByDescending(i => totals[i]).ThenBy(i => i)];
+
+    /// <summary>
     /// Whether some block starts off the tile-sized grid, i.e. the layout had to cut matrices finer than whole tiles to
     /// fit (<see cref="TileLayout.Skyline"/>). A method, not a property, so it stays out of the saved JSON.
     /// </summary>

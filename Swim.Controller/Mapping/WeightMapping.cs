@@ -25,6 +25,17 @@ public sealed record WeightMapping
 
     public required IReadOnlyList<CrossbarBlock> Blocks { get; init; }
 
+    /// <summary>
+    /// Placement: the input held on logical row i (null: input i, the natural order). Inputs feed the crossbar through
+    /// the same permutation, so the layer computes the same function; the plan reads each weight where it was placed.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? InputOrder { get; init; }
+
+    /// <summary>Placement: the output held by logical column group i (null: output i). Outputs are routed back the same way.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? OutputOrder { get; init; }
+
     public long ElementCount => (long)FanIn * FanOut;
 }
 

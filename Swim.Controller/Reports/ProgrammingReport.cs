@@ -72,6 +72,7 @@ public static class ProgrammingReport
             tolerance = options.ToleranceFraction,
             max_iterations = options.MaxIterations,
             selection_cost = SelectionCosts.Name(options.SelectionCost),
+            placement = Mapping.Placements.Name(options.Placement),
             read_after = options.ReadAfter is { } readAfter ? Devices.ReadAfterParser.Format(readAfter) : null,
             seed = options.Seed,
             host_verify = options.HostVerify,

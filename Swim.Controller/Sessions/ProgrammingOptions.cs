@@ -14,6 +14,9 @@ public sealed record ProgrammingOptions
     /// <summary>What a verified cell costs: the method's top cells wherever they sit, or whole rows for a row-parallel array.</summary>
     public SelectionCost SelectionCost { get; init; } = SelectionCost.Count;
 
+    /// <summary>Where each layer's inputs and outputs go on the crossbar; sensitivity placement needs the sensitivity pass.</summary>
+    public Placement Placement { get; init; } = Placement.Natural;
+
     /// <summary>
     /// Instead of a fraction: device time the write-verify phase may spend. Weights are verified in rank order,
     /// a chunk at a time, until the board's STATUS shows the budget spent (so it overshoots by at most one chunk).

@@ -24,7 +24,7 @@ internal sealed class DeviceVariation : VariationModel
     private readonly RowTimes _time;
     private readonly LinkTimes _link;
 
-    public DeviceVariation(OnnxModel model, SimulationOptions options)
+    public DeviceVariation(OnnxModel model, SimulationOptions options, SensitivityResult? sensitivity = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -37,7 +37,8 @@ internal sealed class DeviceVariation : VariationModel
         long needed = weights.Sum(w => w.Dims.Aggregate(1L, (a, d) => a * d)) * cellsPerWeight;
         ushort tiles = (ushort)Math.Min(ushort.MaxValue, 2 * needed / (256 * 256) + 4 * weights.Count + 4);
         BoardInfo board = EmulatedBoard.Describe(preset, new BoardGeometry(tiles, 256, 256), 0);
-        _plan = CellPlan.Build(CrossbarMapping.Build(model, board, mappingOptions), model);
+        CrossbarMapping mapping = CrossbarMapping.Build(model, board, mappingOptions);
+        _plan = CellPlan.Build(options.Placement == Placement.Sensitivity ? mapping.Placed(Placements.Scores(mapping, sensitivity)) : mapping, model);
         _cellVariance = DeviceVariance.From(preset)(_plan);
         Layers = WeightLayers.Of(_plan);
         _time = new RowTimes(ArrayTimeModel.Of(board), _plan);

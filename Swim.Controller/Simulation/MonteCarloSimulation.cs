@@ -36,7 +36,7 @@ public static class MonteCarloSimulation
         long units = (long)options.Trials * perChip;
         slice.CheckFits(units);
         var clock = Stopwatch.StartNew();
-        using VariationModel variation = options.NoiseModel == NoiseModelKind.Paper ? new PaperVariation(model, options) : new DeviceVariation(model, options);
+        using VariationModel variation = options.NoiseModel == NoiseModelKind.Paper ? new PaperVariation(model, options) : new DeviceVariation(model, options, sensitivity);
         using var evaluator = new TrialEvaluator(model, variation.Layers, test);
         (long first, long end) = slice.Range(units);
         int firstChip = (int)(first / perChip), lastChip = (int)((end - 1) / perChip);
@@ -169,6 +169,7 @@ public static class MonteCarloSimulation
             ["tolerance"] = R(options.ToleranceFraction),
             ["max_iterations"] = options.MaxIterations.ToString(CultureInfo.InvariantCulture),
             ["selection_cost"] = SelectionCosts.Name(options.SelectionCost),
+            ["placement"] = Mapping.Placements.Name(options.Placement),
             ["read_after"] = options.NoiseModel == NoiseModelKind.Device ? SimulationOptions.DescribeReadAfter(options.ReadAfter) : "none",
             ["signs"] = options.Signs.ToString(),
             ["trials"] = options.Trials.ToString(CultureInfo.InvariantCulture),

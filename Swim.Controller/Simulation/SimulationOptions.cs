@@ -27,6 +27,9 @@ public sealed record SimulationOptions
     /// <summary>Device model: what a verified cell costs, which decides where each method's cells are taken from.</summary>
     public SelectionCost SelectionCost { get; init; } = SelectionCost.Count;
 
+    /// <summary>Device model: where each layer's inputs and outputs go on the crossbar.</summary>
+    public Placement Placement { get; init; } = Placement.Natural;
+
     /// <summary>The device profile of <see cref="NoiseModelKind.Device"/>.</summary>
     public DevicePreset Device { get; init; } = DevicePreset.Rram;
 
@@ -120,6 +123,10 @@ public sealed record SimulationOptions
         if (!(ToleranceFraction > 0 && ToleranceFraction < 1))
         {
             throw new SwimInputException($"--tolerance must lie between 0 and 1 of the conductance window (got {ToleranceFraction}).");
+        }
+        if (Placement != Placement.Natural && NoiseModel == NoiseModelKind.Paper)
+        {
+            throw new SwimInputException("--placement sensitivity belongs to the device noise model: the paper model has no crossbar.");
         }
         if (SelectionCost != SelectionCost.Count && NoiseModel == NoiseModelKind.Paper)
         {

@@ -80,7 +80,12 @@ public static class ProgrammingWorkflow
     private static SensitivityResult? SavedSensitivity(ProgrammingRequest request, OnnxModel model)
     {
         SelectionMethod method = request.Options.Method;
-        if (!SelectionMethods.NeedsSensitivity(method))
+        bool placed = request.Options.Placement == Placement.Sensitivity;
+        if (placed && request.SensitivityFile is null && request.Calibration is null)
+        {
+            throw new SwimInputException("--placement sensitivity orders each layer's inputs and outputs by SWIM's score: give calibration samples with --calib, or a file from 'swim sensitivity' with --sensitivity.");
+        }
+        if (!SelectionMethods.NeedsSensitivity(method) && !placed)
         {
             return null;
         }
@@ -97,14 +102,17 @@ public static class ProgrammingWorkflow
     {
         BoardInfo info = await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         ProgrammingOptions options = request.Options;
-        CellPlan plan = CellPlan.Build(CrossbarMapping.Build(model, info, options.Mapping), model);
+        CrossbarMapping mapping = CrossbarMapping.Build(model, info, options.Mapping);
         SensitivityResult? sensitivity = saved;
-        if (sensitivity is null && SelectionMethods.NeedsSensitivity(options.Method))
+        if (sensitivity is null && (SelectionMethods.NeedsSensitivity(options.Method) || options.Placement == Placement.Sensitivity) && request.Calibration is not null)
         {
             sensitivity = reporter.Step("sensitivity", request.Calibration!.Count, progress => SensitivityAnalysis.Run(model, request.Calibration,
                 UswimPaperScore.PassBatch([options.Method], request.CalibrationBatch), CurvatureKind.Obd, 0, n => progress.Report(n),
                 gradients: SelectionMethods.NeedsGradient(options.Method)));
         }
+        // Sensitivity placement orders each layer's inputs and outputs by SWIM's score: the same derivatives give the same
+        // layout, so a resume finds the journal's.
+        CellPlan plan = CellPlan.Build(options.Placement == Placement.Sensitivity ? mapping.Placed(Placements.Scores(mapping, sensitivity)) : mapping, model);
         SessionJournal? journal = request.JournalPath is { } path ? JournalBinding.Open(path, request.Resume, model, request.ModelPath, options, info, plan.Mapping) : null;
         return new Start(info, plan, sensitivity, journal);
     }

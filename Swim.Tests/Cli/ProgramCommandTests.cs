@@ -59,6 +59,28 @@ public sealed class ProgramCommandTests : IDisposable
     }
 
     [Fact]
+    [Trait("Speed", "Slow")]
+    public void Sensitivity_placement_is_journalled_and_a_resume_finds_the_same_layout()
+    {
+        string journal = _dir.File("placed.db");
+        CliRun first = CliRun.Of(Args("emulator:rram", "swim", "--stuck-rate", "0", "--placement", "sensitivity", "--selection-cost", "parallel", "--journal", journal));
+        Assert.True(first.ExitCode == ExitCodes.Success, first.Error);
+        Controller.Mapping.CrossbarMapping mapping = Controller.Mapping.CrossbarMapping.Load(_dir.File("report/mapping.json"));
+        // fc1's 120 outputs span four column blocks: the placement puts the outputs holding most score first.
+        Assert.All(mapping.Weights, w => Assert.NotNull(w.OutputOrder));
+        Assert.Contains(mapping.Weights, w => !w.OutputOrder!.SequenceEqual(Enumerable.Range(0, w.FanOut)));
+        JsonElement report = JsonDocument.Parse(File.ReadAllText(_dir.File("report/report.json"))).RootElement;
+        Assert.InRange(report.GetProperty("accuracy").GetDouble(), 0.8, 1.0);
+
+        // The same derivatives give the same layout: the resume matches the journal's and has nothing left to send.
+        CliRun again = CliRun.Of(Args("emulator:rram", "swim", "--stuck-rate", "0", "--placement", "sensitivity", "--selection-cost", "parallel", "--journal", journal, "--resume"));
+        Assert.True(again.ExitCode == ExitCodes.Success, again.Error);
+        JsonElement resumed = JsonDocument.Parse(File.ReadAllText(_dir.File("report/report.json"))).RootElement;
+        Assert.Contains(resumed.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("already finished", StringComparison.Ordinal));
+        Assert.Equal(report.GetProperty("accuracy").GetDouble(), resumed.GetProperty("accuracy").GetDouble());
+    }
+
+    [Fact]
     public void Programs_the_emulator_and_writes_model_report_and_mapping()
     {
         CliRun run = CliRun.Of(Args("emulator:rram", "swim", "--journal", _dir.File("j.db")));

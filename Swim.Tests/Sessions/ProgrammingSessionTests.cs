@@ -63,6 +63,33 @@ public sealed class ProgrammingSessionTests
     }
 
     [Fact]
+    public async Task A_placed_layout_programs_and_reads_back_the_same_weights_as_the_natural_one_on_an_ideal_board()
+    {
+        // No programming error, read noise, stuck cells or relaxation: what is read back is exactly what the layout put where.
+        DevicePreset ideal = DevicePreset.Rram.WithoutTimeEffects() with { StuckRate = 0, ProgramSigma = 0, ReadSigma = 0 };
+        async Task<(ProgrammingResult Result, CellPlan Plan)> Run(bool placed)
+        {
+            var board = new EmulatedBoard(ideal, new BoardGeometry(16, 256, 256), seed: 5);
+            await using var host = new EmulatorHost(board);
+            await using var client = new BoardClient(host.ConnectInProcess());
+            CrossbarMapping mapping = CrossbarMapping.Build(s_lenet, await client.IdentifyAsync(), new MappingOptions());
+            CellPlan plan = CellPlan.Build(placed ? mapping.Placed(Placements.Scores(mapping, s_sensitivity.Value)) : mapping, s_lenet);
+            return (await ProgrammingSession.RunAsync(client, s_lenet, plan, s_sensitivity.Value, new ProgrammingOptions { Fraction = 0.1 }, null), plan);
+        }
+
+        (ProgrammingResult natural, CellPlan naturalPlan) = await Run(placed: false);
+        (ProgrammingResult placed, CellPlan placedPlan) = await Run(placed: true);
+
+        // The layouts differ; the weights read back, in the model's own order, do not.
+        Assert.Contains(Enumerable.Range(0, naturalPlan.CellCount), c => naturalPlan.Cells[c] != placedPlan.Cells[c]);
+        foreach (WeightMapping layer in natural.Mapping.Weights)
+        {
+            Assert.Equal(natural.Programmed.ReadWeights(layer.Name), placed.Programmed.ReadWeights(layer.Name));
+        }
+        Assert.All(natural.Layers.Zip(placed.Layers), p => Assert.Equal(p.First.RmsError, p.Second.RmsError));
+    }
+
+    [Fact]
     public async Task Selection_by_whole_rows_verifies_as_many_cells_in_far_fewer_row_passes()
     {
         DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
