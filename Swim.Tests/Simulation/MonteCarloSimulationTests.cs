@@ -191,6 +191,26 @@ public sealed class MonteCarloSimulationTests
     }
 
     [Fact]
+    public void Placement_changes_no_accuracy_and_no_serial_time_when_cells_are_selected_by_count()
+    {
+        var options = new SimulationOptions
+        {
+            NoiseModel = NoiseModelKind.Device,
+            Device = DevicePreset.Rram with { StuckRate = 0 },
+            Methods = [SelectionMethod.Swim, SelectionMethod.Random],
+            Ratios = [0, 0.1, 1],
+            Trials = 2,
+            Seed = 4,
+        };
+        SimulationReport natural = Run(options);
+        SimulationReport placed = Run(options with { Placement = Controller.Mapping.Placement.Sensitivity });
+
+        // Each cell draws its physics by its place in the plan (the model's order), not by its address: the same chips.
+        Assert.Equal(natural.Results.Select(p => p.MeanAccuracy), placed.Results.Select(p => p.MeanAccuracy));
+        Assert.Equal(natural.Results.Select(p => p.Cost), placed.Results.Select(p => p.Cost));
+    }
+
+    [Fact]
     public void Bad_options_are_refused_with_the_fix()
     {
         var error = Assert.Throws<SwimInputException>(() => Run(new SimulationOptions { Ratios = [0.1, 1.5] }));
