@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces every study in docs/results.md (about 25 minutes on 2 cores). Run from the repository root.
+# Reproduces every study in docs/results.md (about 30 minutes on 2 cores). Run from the repository root.
 set -euo pipefail
 swim() { dotnet run -c Release --project Swim.Controller -- "$@"; }
 common=(models/lenet5-mnist.onnx --data data/mnist-10k.npz --samples 2000 --calib data/mnist-10k.npz --calib-samples 2000
@@ -15,8 +15,11 @@ for device in rram hfox pcm fefet; do
       --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-$after"
   done
 done
-# The same methods taking their cells by whole crossbar rows (--selection-cost parallel), read 1 s after programming.
+# The same methods taking their cells by whole crossbar rows (--selection-cost parallel), read 1 s after programming,
+# on the natural layout and with each layer's inputs and outputs placed by the SWIM score they hold.
 for device in rram pcm; do
   swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --read-after 1s --selection-cost parallel \
     --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-1s-rows"
+  swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --read-after 1s --selection-cost parallel \
+    --placement sensitivity --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-1s-rows-placed"
 done
