@@ -20,6 +20,12 @@ public static class StudyFiles
         string what = Describe(report);
         ReportPlots.StudyCurves(report.Results, p => p.VerifiedFraction, "verified fraction of devices/cells (%)", $"Accuracy against verified fraction ({what})", staged.PathOf("accuracy-vs-ratio.png"));
         ReportPlots.StudyCurves(report.Results, p => p.RelativeCost, "programming cost (% of full write-verify)", $"Accuracy against programming cost ({what})", staged.PathOf("accuracy-vs-cost.png"));
+        if (report.Results.All(p => p.BenchSpeedup > 0))
+        {
+            // The front a bench sees: row-parallel device time plus the link's, as a share of full write-verify's.
+            ReportPlots.StudyCurves(report.Results, p => 1 / p.BenchSpeedup, "bench time: row-parallel device plus 3 Mbaud link (% of full write-verify)",
+                $"Accuracy against bench time ({what})", staged.PathOf("accuracy-vs-bench-time.png"));
+        }
         staged.Commit();
     }
 
