@@ -41,6 +41,9 @@ public sealed class CellPlan
         return layer >= 0 ? Math.Min(layer, Mapping.Weights.Count - 1) : ~layer - 1;
     }
 
+    /// <summary>The crossbar row (tile and row) a cell sits on, as one number: what a row-parallel array reads and pulses at once.</summary>
+    public long RowOf(int cell) => (long)Cells[cell].Tile << 16 | Cells[cell].Row;
+
     public float TargetConductance(int cell) => (float)(Mapping.ConductanceMin + Levels[cell] * Mapping.LevelStep);
 
     /// <summary>A weight's change per microsiemens of error in cell <paramref name="cell"/> (signed by its group).</summary>

@@ -182,7 +182,7 @@ public static class CellSelector
         var rowScore = new Dictionary<long, double>();
         for (int c = 0; c < plan.CellCount; c++)
         {
-            rowOf[c] = (long)plan.Cells[c].Tile << 16 | plan.Cells[c].Row;
+            rowOf[c] = plan.RowOf(c);
             rowScore[rowOf[c]] = rowScore.GetValueOrDefault(rowOf[c]) + Math.Max(0, cellScores[c]);
         }
         var order = Enumerable.Range(0, plan.CellCount).ToArray();

@@ -125,12 +125,11 @@ public static class ProgrammingSession
     private static DeviceTime ModelledTime(BoardInfo board, CellPlan plan, int[] verified, int[] iterations, bool measuredFirst, List<string> notes)
     {
         var model = ArrayTimeModel.Of(board);
-        long Row(int c) => (long)plan.Cells[c].Tile << 16 | plan.Cells[c].Row;
-        DeviceTime time = model.Program(Enumerable.Range(0, plan.CellCount).Select(c => (Row(c), (int)plan.Levels[c])));
-        DeviceTime readAll = model.Read(Enumerable.Range(0, plan.CellCount).Select(Row), samples: 1);
+        DeviceTime time = model.Program(Enumerable.Range(0, plan.CellCount).Select(c => (plan.RowOf(c), (int)plan.Levels[c])));
+        DeviceTime readAll = model.Read(Enumerable.Range(0, plan.CellCount).Select(plan.RowOf), samples: 1);
         time += measuredFirst ? readAll + readAll : readAll;
         int[] seen = [.. verified.Where(c => iterations[c] >= 0)];
-        time += model.Verify(seen.Select(c => (Row(c), iterations[c])));
+        time += model.Verify(seen.Select(c => (plan.RowOf(c), iterations[c])));
         if (seen.Length < verified.Length)
         {
             notes.Add($"the modelled device times leave out the write-verify of {verified.Length - seen.Length:N0} cells whose iterations are not known: their verify outcomes were lost with a crash (or the journal is from a Swim that did not keep them).");

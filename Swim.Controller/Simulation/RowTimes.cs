@@ -23,7 +23,7 @@ internal sealed class RowTimes
         _rowOf = new int[plan.CellCount];
         for (int c = 0; c < plan.CellCount; c++)
         {
-            long key = (long)plan.Cells[c].Tile << 16 | plan.Cells[c].Row;
+            long key = plan.RowOf(c);
             if (!dense.TryGetValue(key, out int row))
             {
                 dense[key] = row = dense.Count;
