@@ -67,18 +67,13 @@ public static class CellSelector
         {
             return ByRows(CellScores(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio), plan);
         }
-        WeightLayers layers = WeightLayers.Of(plan);
-        int perWeight = plan.Mapping.CellsPerWeight;
         if (method == SelectionMethod.CellLevel)
         {
-            Func<int, double> variance = cellVariance ?? throw new SwimInputException("cell-level selection needs the device's variance model.");
-            return RankCells(layers, Require(sensitivity, method), perWeight, (weight, digit) =>
-            {
-                int cell = (int)(weight * perWeight + digit);
-                double k = plan.WeightPerMicrosiemens(cell);
-                return k * k * variance(cell);
-            });
+            double[] scores = CellScores(method, plan, sensitivity, cellVariance);
+            return Top(scores, scores.Length, null);
         }
+        WeightLayers layers = WeightLayers.Of(plan);
+        int perWeight = plan.Mapping.CellsPerWeight;
         Func<long, double>? weightVariance = cellVariance is null ? null : weight => WeightVariance(plan, (int)weight, cellVariance);
         int[] weights = RankWeights(method, layers, sensitivity, weightVariance, measured is null ? null : plan.Decode(measured), seed, stateSigmaRatio);
         return [.. weights.SelectMany(weight => Enumerable.Range(weight * perWeight, perWeight))];
