@@ -87,7 +87,7 @@ public sealed class CellArray
     {
         double g = _anchor[cell];
         // A cell never written (or stuck) holds its state: relaxation and drift follow a write.
-        if (_stuck[cell] != NotStuck || _operations[cell] == 0)
+        if (!Ages(cell))
         {
             return g;
         }
@@ -115,6 +115,9 @@ public sealed class CellArray
     public double ThresholdOf(int cell) =>
         Preset.ThresholdVolts + Preset.ThresholdSigmaVolts * CounterRandom.Gaussian(_seed, (ulong)cell, uint.MaxValue, StreamThreshold);
 
+    /// <summary>Whether time since the last write acts on the cell: it was written, and is not stuck.</summary>
+    private bool Ages(int cell) => _stuck[cell] == NotStuck && _operations[cell] > 0;
+
     private double SecondsSinceWrite(int cell) => (ClockNs - _anchoredAtNs[cell]) / 1e9;
 
     /// <summary>A read: the conductance plus read noise, averaged over <paramref name="samples"/> reads.</summary>
@@ -123,7 +126,7 @@ public sealed class CellArray
         double g = TrueConductance(cell);
         // Reads draw from their own counter, so reading a cell never changes what later writes do to it.
         uint op = _readOperations[cell]++;
-        double flicker = _stuck[cell] == NotStuck && _operations[cell] > 0 ? Preset.Flicker.Sigma(g, Preset.ConductanceMax, SecondsSinceWrite(cell)) : 0;
+        double flicker = Ages(cell) ? Preset.Flicker.Sigma(g, Preset.ConductanceMax, SecondsSinceWrite(cell)) : 0;
         if (flicker > 0)
         {
             g += flicker * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamFlicker);

@@ -99,7 +99,7 @@ internal static class DemoCommand
             runs, new ConsoleReporter(ctx)).ConfigureAwait(false))
         {
             (string label, SelectionMethod method, double fraction) = run;
-            double link = new Boards.LineRate(Boards.LineRate.ProtocolDefaultBaud, Assumed: true).Seconds(result.Link);
+            double link = Boards.LineRate.ProtocolDefault.Seconds(result.Link);
             table.AddRow(label, fraction.ToString("P0", CultureInfo.InvariantCulture), result.CellsVerified.ToString("N0", CultureInfo.InvariantCulture),
                 $"{result.DeviceTimeNs / 1e9:F2} s", $"{result.Modelled?.ParallelSeconds:F3} s", $"{link:F2} s", accuracy.ToString("P2", CultureInfo.InvariantCulture));
             points.Add((fraction is > 0 and < 1 ? SelectionMethods.Name(method) : label, label + (fraction is > 0 and < 1 ? $" {fraction:P0}" : ""), result.DeviceTimeNs / 1e9, accuracy));

@@ -42,6 +42,9 @@ public sealed record CrossbarMapping
 
     public long CellCount => Weights.Sum(w => w.ElementCount) * CellsPerWeight;
 
+    /// <summary>A band given as a fraction of the conductance window, in microsiemens (what write-verify is told).</summary>
+    public float BandOf(double windowFraction) => (float)(windowFraction * (ConductanceMax - ConductanceMin));
+
     /// <summary>Conductance of one level step.</summary>
     public double LevelStep => (ConductanceMax - ConductanceMin) / (Levels - 1.0);
 

@@ -13,7 +13,7 @@ public sealed record ProgrammingOutcome(BoardInfo Board, string Link, Programmin
     public object? Run { get; init; }
 
     /// <summary>The line the link time is counted at: the board address's own rate, or the protocol's default, assumed.</summary>
-    public LineRate Line { get; init; } = new(LineRate.ProtocolDefaultBaud, Assumed: true);
+    public LineRate Line { get; init; } = LineRate.ProtocolDefault;
 
     /// <summary>How long the session's bytes kept the line busy at <see cref="Line"/>'s rate: the bench's floor under the wall time.</summary>
     public double LinkSeconds => Line.Seconds(Result.Link);

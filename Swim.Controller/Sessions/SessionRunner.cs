@@ -57,7 +57,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         var outcomes = new byte[verify.Length];
         int verified = 0;
         ulong? startNs = budget is null ? null : await BudgetStartAsync().ConfigureAwait(false);
-        float tolerance = (float)(options.ToleranceFraction * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin));
+        float tolerance = plan.Mapping.BandOf(options.ToleranceFraction);
         bool hostLoop = options.HostVerify || (board.Capabilities & BoardCapabilities.ProgramVerify) == 0;
         Func<int, int> chunkCells = hostLoop ? _ => options.ChunkCells : ReplayableVerifyChunks(verify);
         await Chunks("verify", verify.Length, chunkCells, (start, count, record) =>

@@ -42,7 +42,7 @@ internal sealed class DeviceVariation : VariationModel
         _cellVariance = DeviceVariance.From(preset)(_plan);
         Layers = WeightLayers.Of(_plan);
         _time = new RowTimes(ArrayTimeModel.Of(board), _plan);
-        _link = new LinkTimes(board, _plan, (float)(options.ToleranceFraction * (_plan.Mapping.ConductanceMax - _plan.Mapping.ConductanceMin)), options.MaxIterations);
+        _link = new LinkTimes(board, _plan, _plan.Mapping.BandOf(options.ToleranceFraction), options.MaxIterations);
     }
 
     public override WeightLayers Layers { get; }
@@ -65,7 +65,7 @@ internal sealed class DeviceVariation : VariationModel
         // Read later, an unverified cell must be the one a session left open loop: a twin chip (same seed, so the same
         // cells) written open loop only keeps it, while the first chip's copy of that cell was verified.
         CellArray? openOnly = _options.ReadAfter is null ? null : new CellArray(_options.Device, count, cellSeed);
-        float tolerance = (float)(_options.ToleranceFraction * (_plan.Mapping.ConductanceMax - _plan.Mapping.ConductanceMin));
+        float tolerance = _plan.Mapping.BandOf(_options.ToleranceFraction);
         var measured = new float[count];
         var open = new float[count];
         var verified = new float[count];

@@ -20,7 +20,6 @@ namespace Swim.Controller.Simulation;
 /// </summary>
 internal sealed class LinkTimes : IDisposable
 {
-    private static readonly LineRate s_line = new(LineRate.ProtocolDefaultBaud, Assumed: true);
     private readonly CellPlan _plan;
     private readonly float _tolerance;
     private readonly ushort _maxIterations;
@@ -63,7 +62,7 @@ internal sealed class LinkTimes : IDisposable
         });
         long sent = _writeAndReadBack.Out + verify.Out + (measuredFirst ? _readAll.Out : 0);
         long received = _writeAndReadBack.In + verify.In + (measuredFirst ? _readAll.In : 0);
-        return s_line.Seconds(new LinkStatistics(0, 0, sent, 0, received, 0, 0, 0, 0, 0));
+        return LineRate.ProtocolDefault.Seconds(new LinkStatistics(0, 0, sent, 0, received, 0, 0, 0, 0, 0));
     }
 
     public void Dispose()

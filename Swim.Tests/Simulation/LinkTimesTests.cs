@@ -35,8 +35,8 @@ public sealed class LinkTimesTests
         ProgrammingResult session = await ProgrammingSession.RunAsync(client, s_lenet, plan, null, options, null);
 
         bool[] verified = CellSelector.Select(SelectionMethod.Magnitude, fraction, plan, null, null, null, options.Seed, options.StateSigmaRatio);
-        using var link = new LinkTimes(info, plan, (float)(options.ToleranceFraction * (plan.Mapping.ConductanceMax - plan.Mapping.ConductanceMin)), options.MaxIterations);
-        double measured = new LineRate(LineRate.ProtocolDefaultBaud, Assumed: true).Seconds(session.Link);
+        using var link = new LinkTimes(info, plan, plan.Mapping.BandOf(options.ToleranceFraction), options.MaxIterations);
+        double measured = LineRate.ProtocolDefault.Seconds(session.Link);
 
         // The session also asks the board's STATUS around its phases; the study counts the programming commands alone.
         Assert.Equal(measured, link.Seconds(verified, measuredFirst: false), measured * 0.01);
