@@ -44,6 +44,31 @@ public sealed class CellPlan
     /// <summary>The crossbar row (tile and row) a cell sits on, as one number: what a row-parallel array reads and pulses at once.</summary>
     public long RowOf(int cell) => (long)Cells[cell].Tile << 16 | Cells[cell].Row;
 
+    /// <summary>
+    /// Every cell by its place on the board (tile, then row, then column): the order a session sends cells in, so
+    /// that whole rows and rectangles go as one command however the mapping permuted the weights onto the rows.
+    /// </summary>
+    public int[] BoardOrder() => _boardOrder ??= SortedByAddress(Enumerable.Range(0, CellCount).ToArray());
+
+    private int[]? _boardOrder;
+
+    /// <summary>These cells sorted by their place on the board (tile, row, column); sorts <paramref name="cells"/> in place and returns it.</summary>
+    public int[] SortedByAddress(int[] cells) => SortedByAddress(cells, 0, (cells ?? throw new ArgumentNullException(nameof(cells))).Length);
+
+    /// <summary>Sorts <paramref name="count"/> of these cells from <paramref name="start"/> by their place on the board, in place.</summary>
+    public int[] SortedByAddress(int[] cells, int start, int count)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        var keys = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            CellAddress a = Cells[cells[start + i]];
+            keys[i] = (long)a.Tile << 32 | (long)a.Row << 16 | a.Column;
+        }
+        keys.AsSpan().Sort(cells.AsSpan(start, count));
+        return cells;
+    }
+
     public float TargetConductance(int cell) => (float)(Mapping.ConductanceMin + Levels[cell] * Mapping.LevelStep);
 
     /// <summary>A weight's change per microsiemens of error in cell <paramref name="cell"/> (signed by its group).</summary>

@@ -26,13 +26,14 @@ internal static class HeldCellsCheck
     private const int MinimumEvidence = 16;
 
     /// <summary>Throws when the journal's programmed cells are not on the board, unless <see cref="ProgrammingOptions.AcceptLostCells"/>.</summary>
-    public static async Task RequireAsync(BoardClient client, CellPlan plan, SessionJournal journal, ProgrammingOptions options, CancellationToken cancellationToken)
+    /// <param name="order">The order the session sends cells in, in which the journal's program chunks count them.</param>
+    public static async Task RequireAsync(BoardClient client, CellPlan plan, int[] order, SessionJournal journal, ProgrammingOptions options, CancellationToken cancellationToken)
     {
         if (options.AcceptLostCells || journal.Fact("state") == "completed")
         {
             return;
         }
-        int[] sample = Sample(ProgrammedCells(journal, plan.CellCount), SampleCells);
+        int[] sample = Sample(ProgrammedCells(journal, order), SampleCells);
         if (sample.Length < MinimumEvidence)
         {
             return;
@@ -49,11 +50,11 @@ internal static class HeldCellsCheck
         }
     }
 
-    /// <summary>The cells of every finished program chunk, in plan order.</summary>
-    private static List<int> ProgrammedCells(SessionJournal journal, int cellCount)
+    /// <summary>The cells of every finished program chunk, in the order they were sent.</summary>
+    private static List<int> ProgrammedCells(SessionJournal journal, int[] order)
     {
         var cells = new List<int>();
-        for (int start = 0; start < cellCount;)
+        for (int start = 0; start < order.Length;)
         {
             if (journal.Find("program", start) is not { } chunk)
             {
@@ -61,7 +62,7 @@ internal static class HeldCellsCheck
             }
             if (chunk.Done)
             {
-                cells.AddRange(Enumerable.Range(start, chunk.Count));
+                cells.AddRange(order.AsSpan(start, chunk.Count));
             }
             start += chunk.Count;
         }

@@ -51,7 +51,8 @@ public static class ProgrammingSession
         bool finishedBefore = journal?.Fact("state") == "completed";
         BoardInfo board = client.Board ?? await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
         journal?.RecordBoardSession(client.Session);
-        var run = new SessionRunner(client, board, plan, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
+        int[] order = SendOrder(plan, journal);
+        var run = new SessionRunner(client, board, plan, order, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
         BoardActivity before = await run.ActivityAsync().ConfigureAwait(false);
         // A resumed session reports the whole session's cost: where the counters stood when it first began is journalled,
         // and so is the last reading before each chunk, which is what shows a restart of the counters since then.
@@ -61,7 +62,7 @@ public static class ProgrammingSession
         if (restartedBeforeResume)
         {
             // Counters that ran on say it is the same board, powered throughout; after a restart only the cells can tell.
-            await HeldCellsCheck.RequireAsync(client, plan, journal!, options, cancellationToken).ConfigureAwait(false);
+            await HeldCellsCheck.RequireAsync(client, plan, order, journal!, options, cancellationToken).ConfigureAwait(false);
         }
         BoardActivity sessionStart = recordedStart ?? before;
         journal?.SetFact("start_activity", sessionStart.ToJournalText());
@@ -96,6 +97,31 @@ public static class ProgrammingSession
             spent.DeviceTimeNs, spent.Pulses, spent.Reads, spent.VerifyIterations, client.Statistics, layers, clock.Elapsed.TotalSeconds,
             spent.DeviceTimeEstimated, notes) { Modelled = modelled };
     }
+
+    /// <summary>
+    /// The order the program and read phases send cells in: by their place on the board, so whole rows go as one
+    /// command however the mapping placed the weights; a journal started by a Swim that sent them in plan order (it
+    /// has chunks and no <see cref="CellOrderFact"/>) keeps that order, since its chunks count positions in it.
+    /// </summary>
+    internal static int[] SendOrder(CellPlan plan, SessionJournal? journal)
+    {
+        if (journal is null)
+        {
+            return plan.BoardOrder();
+        }
+        if (journal.Fact(CellOrderFact) is null)
+        {
+            if (journal.Summary().Count > 0 || journal.Selection() is not null)
+            {
+                return [.. Enumerable.Range(0, plan.CellCount)];
+            }
+            journal.SetFact(CellOrderFact, "address");
+        }
+        return plan.BoardOrder();
+    }
+
+    /// <summary>The journal fact that says its chunks count cells in board order ("address").</summary>
+    public const string CellOrderFact = "cell_order";
 
     /// <summary>Every cell read back, once <paramref name="readAfter"/> has passed on the board (its clock through <paramref name="wait"/>, else wall time).</summary>
     private static async Task<float[]> ReadBackAsync(SessionRunner run, TimeSpan? readAfter, Func<TimeSpan, CancellationToken, Task>? wait, CancellationToken cancellationToken)
@@ -138,8 +164,9 @@ public static class ProgrammingSession
     }
 
     /// <summary>
-    /// The cells to verify, in order (posterior first reads every cell once: cheap next to verifying). The order is
-    /// journalled, so a resumed session verifies the same cells whatever the method.
+    /// The cells to verify, in order (posterior first reads every cell once: cheap next to verifying): by their place on
+    /// the board, so a row's selected cells go as one masked rectangle. The order is journalled, so a resumed session
+    /// verifies the same cells in the same chunks whatever the method.
     /// </summary>
     private static async Task<int[]> SelectAsync(SessionRunner run, CellPlan plan, SensitivityResult? sensitivity, ProgrammingOptions options, Func<int, double>? variance,
         SessionJournal? journal)
@@ -149,10 +176,22 @@ public static class ProgrammingSession
             return MemoryMarshal.Cast<byte, int>(stored).ToArray();
         }
         float[]? measured = SelectionMethods.NeedsMeasuredCells(options.Method) ? await run.ReadAllAsync("measure").ConfigureAwait(false) : null;
-        int[] verify = options.VerifyBudget is null
-            ? [.. CellSelectorPlanOrder(CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio,
-                options.SelectionCost))]
-            : CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio, options.SelectionCost);
+        int[] verify;
+        if (options.VerifyBudget is null)
+        {
+            bool[] selected = CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio, options.SelectionCost);
+            verify = plan.SortedByAddress([.. Enumerable.Range(0, selected.Length).Where(c => selected[c])]);
+        }
+        else
+        {
+            // Most important first, so a budget spent stops at the least; within a chunk's worth, by place on the board.
+            verify = CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio, options.SelectionCost);
+            for (int start = 0; start < verify.Length; start += options.ChunkCells)
+            {
+                int end = Math.Min(verify.Length, start + options.ChunkCells);
+                plan.SortedByAddress(verify, start, end - start);
+            }
+        }
         journal?.SaveSelection(MemoryMarshal.AsBytes(verify.AsSpan()).ToArray());
         return verify;
     }
@@ -234,8 +273,6 @@ public static class ProgrammingSession
         }
         return (spent, notes);
     }
-
-    private static IEnumerable<int> CellSelectorPlanOrder(bool[] selected) => Enumerable.Range(0, selected.Length).Where(c => selected[c]);
 
     /// <summary>A verify outcome recorded as unknown: the board ran it before a crash, its answer was lost.</summary>
     public const byte RecoveredOutcome = 0xFF;

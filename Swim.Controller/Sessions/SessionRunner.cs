@@ -7,7 +7,11 @@ using Swim.Protocol.Messages;
 namespace Swim.Controller.Sessions;
 
 /// <summary>Runs the phases chunk by chunk, journalled, and recovers chunks a crash left started.</summary>
-internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPlan plan, ProgrammingOptions options, SessionJournal? journal,
+/// <param name="order">
+/// The plan's cells in the order the program and read phases send them (<see cref="CellPlan.BoardOrder"/>, or plan
+/// order for a journal started before sessions sent by address); a journal's chunks count positions in it.
+/// </param>
+internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPlan plan, int[] order, ProgrammingOptions options, SessionJournal? journal,
     IProgress<SessionProgress>? progress, bool hasCounters, CancellationToken cancellationToken)
 {
     /// <summary>What a recovery could not do as usual, for the result's notes.</summary>
@@ -20,7 +24,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
     {
         await Chunks("program", plan.CellCount, ReplayableChunk(ProgramTarget.WireLength), async (start, count, record) =>
         {
-            int[] cells = Enumerable.Range(start, count).ToArray();
+            int[] cells = order[start..(start + count)];
             IDisposable? replay = null;
             if (record is { } unfinished)
             {
@@ -179,9 +183,16 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
                 journal?.Started(phase, start, count, null);
             }
             // Reading is idempotent: an unfinished read chunk is simply read again.
-            float[] read = await client.ReadCodedAsync(new ArraySegment<CellAddress>(plan.Cells, start, count), ReadCodeBits, 1, cancellationToken).ConfigureAwait(false);
+            float[] read = await client.ReadCodedAsync([.. order.AsSpan(start, count).ToArray().Select(c => plan.Cells[c])], ReadCodeBits, 1, cancellationToken).ConfigureAwait(false);
             return MemoryMarshal.AsBytes(read.AsSpan()).ToArray();
-        }, results: (start, _, bytes) => MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values.AsSpan(start))).ConfigureAwait(false);
+        }, results: (start, _, bytes) =>
+        {
+            ReadOnlySpan<float> read = MemoryMarshal.Cast<byte, float>(bytes);
+            for (int i = 0; i < read.Length; i++)
+            {
+                values[order[start + i]] = read[i];
+            }
+        }).ConfigureAwait(false);
         return values;
     }
 
@@ -343,7 +354,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
                     landed += Math.Abs(current[i] - target) < distance / 2 ? 1 : 0;
                 }
             }
-            if (away == 0 || 2 * landed > away)
+            if (away == 0 || 4 * landed > away)
             {
                 continue;
             }

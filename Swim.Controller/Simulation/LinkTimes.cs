@@ -13,7 +13,7 @@ namespace Swim.Controller.Simulation;
 /// <summary>
 /// A study's link time: the bytes a programming session of the plan would put on a UART of the protocol's default
 /// 3 Mbaud, counted by Swim's own client against a board that answers at once (<see cref="WireOnlyBoard"/>), with the
-/// session's chunks of cells. Every cell's open-loop write and read-back are the same for any selection and counted
+/// session's chunks of cells, sent in the session's order (by place on the board). Every cell's open-loop write and read-back are the same for any selection and counted
 /// once; a selection's write-verify commands are counted per selection (and remembered, since most methods select
 /// the same cells on every chip). The journal's per-chunk STATUS and COUNTERS, and the session's lease keep-alives,
 /// are not counted: what is counted is the same however fast the study runs.
@@ -42,16 +42,16 @@ internal sealed class LinkTimes : IDisposable
         _ = new BoardEndpoint(_board).ServeAsync(device, _stop.Token);
         _client = new BoardClient(host);
         _client.IdentifyAsync().GetAwaiter().GetResult();
-        int[] all = [.. Enumerable.Range(0, plan.CellCount)];
+        int[] all = plan.BoardOrder();
         (long Out, long In) program = Count(() => InChunks(all, cells => _client.ProgramLevelsAsync(Addresses(cells), [.. cells.Select(c => (int)plan.Levels[c])])));
         _readAll = Count(() => InChunks(all, cells => _client.ReadCodedAsync(Addresses(cells), 8)));
         _writeAndReadBack = (program.Out + _readAll.Out, program.In + _readAll.In);
     }
 
-    /// <summary>Seconds on the line for writing every cell, verifying <paramref name="verified"/> (in plan order) and reading back; a first read of every cell too when <paramref name="measuredFirst"/>.</summary>
+    /// <summary>Seconds on the line for writing every cell, verifying <paramref name="verified"/> (indexed by plan cell) and reading back; a first read of every cell too when <paramref name="measuredFirst"/>.</summary>
     public double Seconds(bool[] verified, bool measuredFirst)
     {
-        int[] cells = [.. Enumerable.Range(0, verified.Length).Where(c => verified[c])];
+        int[] cells = _plan.SortedByAddress([.. Enumerable.Range(0, verified.Length).Where(c => verified[c])]);
         string key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(cells.AsSpan())));
         (long Out, long In) verify = cells.Length == 0 ? (0, 0) : _verify.GetOrAdd(key, _ =>
         {

@@ -198,8 +198,7 @@ public sealed class ProcessKillTests : IDisposable
     {
         OnnxModel model = OnnxModel.Load(s_model);
         using var kill = new CancellationTokenSource();
-        // IDENTIFY, STATUS, then per 8,192-cell chunk STATUS, 32 COUNTERS and 32 PROGRAM: frame 65 * 3 + 45 is a PROGRAM of chunk 3.
-        var link = new KillSwitch(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port), 65 * 3 + 45, kill);
+        var link = new KillSwitch(await TcpTransport.ConnectAsync("127.0.0.1", endpoint.Port), KillSwitch.InsideProgramChunk(chunk: 3, command: 10), kill);
         await using var client = new BoardClient(link, KillSwitch.ClientOptions());
         var info = await client.IdentifyAsync();
         using SessionJournal record = JournalBinding.Open(journal, resume: false, model, s_model, options, info,
