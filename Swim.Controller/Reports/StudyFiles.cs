@@ -34,7 +34,7 @@ public static class StudyFiles
         ArgumentNullException.ThrowIfNull(report);
         return report.NoiseModel == "paper"
             ? string.Create(CultureInfo.InvariantCulture, $"paper model, sigma {report.Sigma:G3}, sigma_wv {report.SigmaVerified:G3}")
-            : $"{report.Device} device model, read {report.ReadAfter ?? "right after each write"}{(report.SelectionCost == "parallel" ? ", selection by whole rows" : "")}";
+            : $"{report.Device} device model, read {report.ReadAfter ?? "right after each write"}{report.SelectionCost switch { "parallel" => ", selection by whole rows", "bench" => ", selection by bench time (row passes and link bytes)", _ => "" }}{(report.Placement == "sensitivity" ? ", placed by sensitivity" : "")}";
     }
 
     /// <summary>One row per (method, ratio); accuracies as fractions, as in results.json.</summary>

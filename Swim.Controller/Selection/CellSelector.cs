@@ -13,13 +13,14 @@ public static class CellSelector
     /// <param name="measured">Every cell's conductance after open-loop programming (plan order); needed by posterior.</param>
     /// <param name="stateSigmaRatio">uswim-paper's s: the device's middle-state programming std over its outer states'.</param>
     public static bool[] Select(SelectionMethod method, double fraction, CellPlan plan, SensitivityResult? sensitivity,
-        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1, SelectionCost cost = SelectionCost.Count)
+        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1, SelectionCost cost = SelectionCost.Count,
+        BenchCost? bench = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         int take = method == SelectionMethod.CellLevel ? CellCount(fraction, plan.CellCount)
             : WeightCount(method, fraction, WeightLayers.Of(plan), sensitivity, stateSigmaRatio) * plan.Mapping.CellsPerWeight;
         var selected = new bool[plan.CellCount];
-        foreach (int cell in Rank(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio, cost).Take(take))
+        foreach (int cell in Rank(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio, cost, bench).Take(take))
         {
             selected[cell] = true;
         }
@@ -59,13 +60,20 @@ public static class CellSelector
     /// order, or single cells for cell-level. Verifying a prefix of this order is what a fraction or a device-time
     /// budget buys.
     /// </summary>
+    /// <param name="bench">What a row pass and a cell's link bytes cost, for <see cref="SelectionCost.Bench"/>.</param>
     public static int[] Rank(SelectionMethod method, CellPlan plan, SensitivityResult? sensitivity,
-        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1, SelectionCost cost = SelectionCost.Count)
+        Func<int, double>? cellVariance = null, float[]? measured = null, int seed = 0, double stateSigmaRatio = 1, SelectionCost cost = SelectionCost.Count,
+        BenchCost? bench = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         if (cost == SelectionCost.RowParallel)
         {
             return ByRows(CellScores(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio), plan);
+        }
+        if (cost == SelectionCost.Bench)
+        {
+            return ByBenchCost(CellScores(method, plan, sensitivity, cellVariance, measured, seed, stateSigmaRatio), plan,
+                bench ?? throw new ArgumentNullException(nameof(bench), "selection by bench time needs the board's row pass and link costs."));
         }
         if (method == SelectionMethod.CellLevel)
         {
@@ -189,6 +197,88 @@ public static class CellSelector
             return c != 0 ? c : a.CompareTo(b);
         });
         return order;
+    }
+
+    /// <summary>
+    /// Cells in order of score per marginal second of bench time: the first cell taken from a row pays for the row's
+    /// pass, every cell its link bytes. A row not yet opened offers its best prefix (its top k cells, the k that gives
+    /// the most score per second, pass included); an opened row offers its next cell alone. The offer with the most
+    /// score per second goes next. This is the greedy of a knapsack with a fixed charge per row: it gives the exact order
+    /// when passes cost nothing (every cell by score) and when cells cost nothing (whole rows, as <see cref="ByRows"/>);
+    /// between the two it is a heuristic, since the fixed-charge knapsack is NP-hard and an exact one over thousands of
+    /// rows of hundreds of cells is not tractable.
+    /// </summary>
+    public static int[] ByBenchCost(double[] cellScores, CellPlan plan, BenchCost cost)
+    {
+        ArgumentNullException.ThrowIfNull(cellScores);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(cost);
+        if (!(cost.RowPassSeconds >= 0 && cost.CellLinkSeconds >= 0 && cost.RowPassSeconds + cost.CellLinkSeconds > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(cost), cost, "a row pass and a cell's link time are not negative, and not both zero.");
+        }
+        int[][] rows = RowsBestFirst(cellScores, plan);
+        var order = new List<int>(plan.CellCount);
+        var taken = new int[rows.Length];
+        // Most score per second first; among equals, the lower row (so zero-score cells come row by row).
+        var offers = new PriorityQueue<int, (double Density, int Row)>(Comparer<(double Density, int Row)>.Create((a, b) =>
+            a.Density != b.Density ? b.Density.CompareTo(a.Density) : a.Row.CompareTo(b.Row)));
+        for (int r = 0; r < rows.Length; r++)
+        {
+            offers.Enqueue(r, (BestPrefix(rows[r], cellScores, cost).Density, r));
+        }
+        while (offers.TryDequeue(out int r, out _))
+        {
+            int[] row = rows[r];
+            int take = taken[r] == 0 ? BestPrefix(row, cellScores, cost).Count : 1;
+            // Cells that cost nothing more once the row is open go with it.
+            take = cost.CellLinkSeconds <= 0 ? row.Length - taken[r] : take;
+            order.AddRange(row.AsSpan(taken[r], take));
+            taken[r] += take;
+            if (taken[r] < row.Length)
+            {
+                offers.Enqueue(r, (Math.Max(0, cellScores[row[taken[r]]]) / cost.CellLinkSeconds, r));
+            }
+        }
+        return [.. order];
+    }
+
+    /// <summary>Each crossbar row's cells, highest score first (ties by plan index), rows by their place on the board.</summary>
+    private static int[][] RowsBestFirst(double[] cellScores, CellPlan plan)
+    {
+        var byRow = new SortedDictionary<long, List<int>>();
+        for (int c = 0; c < plan.CellCount; c++)
+        {
+            long row = plan.RowOf(c);
+            if (!byRow.TryGetValue(row, out List<int>? cells))
+            {
+                byRow[row] = cells = [];
+            }
+            cells.Add(c);
+        }
+        return [.. byRow.Values.Select(cells =>
+        {
+            int[] row = [.. cells];
+            Array.Sort(row, (a, b) => cellScores[b] != cellScores[a] ? cellScores[b].CompareTo(cellScores[a]) : a.CompareTo(b));
+            return row;
+        })];
+    }
+
+    /// <summary>A row's top k cells that buy the most score per second, its pass paid (the smallest such k; all of them where nothing scores).</summary>
+    private static (int Count, double Density) BestPrefix(int[] row, double[] cellScores, BenchCost cost)
+    {
+        double sum = 0, best = 0;
+        int count = row.Length;
+        for (int k = 1; k <= row.Length; k++)
+        {
+            sum += Math.Max(0, cellScores[row[k - 1]]);
+            double density = sum / (cost.RowPassSeconds + k * cost.CellLinkSeconds);
+            if (density > best)
+            {
+                (best, count) = (density, k);
+            }
+        }
+        return (count, best);
     }
 
     private static (double[] Scores, double[]? Ties) WeightScores(SelectionMethod method, WeightLayers layers, SensitivityResult? sensitivity,

@@ -11,8 +11,11 @@ public sealed record ProgrammingOptions
     /// <summary>Fraction of weights (of cells, for cell-level) to write-verify, 0..1.</summary>
     public double Fraction { get; init; } = 0.1;
 
-    /// <summary>What a verified cell costs: the method's top cells wherever they sit, or whole rows for a row-parallel array.</summary>
+    /// <summary>What a verified cell costs: the method's top cells wherever they sit, whole rows for a row-parallel array, or by bench time (a row's pass and each cell's link bytes).</summary>
     public SelectionCost SelectionCost { get; init; } = SelectionCost.Count;
+
+    /// <summary>The link's rate (UART bits a second), what <see cref="SelectionCost.Bench"/> prices a verified cell's bytes at.</summary>
+    public int LineBaud { get; init; } = Boards.LineRate.ProtocolDefaultBaud;
 
     /// <summary>Where each layer's inputs and outputs go on the crossbar; sensitivity placement needs the sensitivity pass.</summary>
     public Placement Placement { get; init; } = Placement.Natural;

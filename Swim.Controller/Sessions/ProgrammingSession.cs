@@ -70,7 +70,7 @@ public static class ProgrammingSession
         // 1. Every cell, open loop.
         await run.ProgramAllAsync().ConfigureAwait(false);
         // 2. Which cells to verify, in the order to verify them.
-        int[] verify = await SelectAsync(run, plan, sensitivity, options, variance, journal).ConfigureAwait(false);
+        int[] verify = await SelectAsync(run, plan, sensitivity, options, variance, journal, BenchCost.Of(board, options.MaxIterations, options.LineBaud)).ConfigureAwait(false);
         // 3. Write-verify of the selected cells, on the board's own loop; with a budget, until it is spent.
         (byte[] outcomes, int verified) = await run.VerifyAsync(verify, options.VerifyBudget).ConfigureAwait(false);
         // 4. Read every cell back (after the wait asked for) and rebuild the weights.
@@ -169,7 +169,7 @@ public static class ProgrammingSession
     /// verifies the same cells in the same chunks whatever the method.
     /// </summary>
     private static async Task<int[]> SelectAsync(SessionRunner run, CellPlan plan, SensitivityResult? sensitivity, ProgrammingOptions options, Func<int, double>? variance,
-        SessionJournal? journal)
+        SessionJournal? journal, BenchCost bench)
     {
         if (journal?.Selection() is { } stored)
         {
@@ -179,13 +179,13 @@ public static class ProgrammingSession
         int[] verify;
         if (options.VerifyBudget is null)
         {
-            bool[] selected = CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio, options.SelectionCost);
+            bool[] selected = CellSelector.Select(options.Method, options.Fraction, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio, options.SelectionCost, bench);
             verify = plan.SortedByAddress([.. Enumerable.Range(0, selected.Length).Where(c => selected[c])]);
         }
         else
         {
             // Most important first, so a budget spent stops at the least; within a chunk's worth, by place on the board.
-            verify = CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio, options.SelectionCost);
+            verify = CellSelector.Rank(options.Method, plan, sensitivity, variance, measured, options.Seed, options.StateSigmaRatio, options.SelectionCost, bench);
             for (int start = 0; start < verify.Length; start += options.ChunkCells)
             {
                 int end = Math.Min(verify.Length, start + options.ChunkCells);

@@ -1,3 +1,4 @@
+using Swim.Controller.Boards;
 using Swim.Controller.Mapping;
 using Swim.Controller.Onnx;
 using Swim.Controller.Selection;
@@ -23,6 +24,7 @@ internal sealed class DeviceVariation : VariationModel
     private readonly SimulationOptions _options;
     private readonly RowTimes _time;
     private readonly LinkTimes _link;
+    private readonly BenchCost _bench;
 
     public DeviceVariation(OnnxModel model, SimulationOptions options, SensitivityResult? sensitivity = null)
     {
@@ -43,6 +45,7 @@ internal sealed class DeviceVariation : VariationModel
         Layers = WeightLayers.Of(_plan);
         _time = new RowTimes(ArrayTimeModel.Of(board), _plan);
         _link = new LinkTimes(board, _plan, _plan.Mapping.BandOf(options.ToleranceFraction), options.MaxIterations);
+        _bench = BenchCost.Of(board, options.MaxIterations, LineRate.ProtocolDefaultBaud);
     }
 
     public override WeightLayers Layers { get; }
@@ -55,7 +58,7 @@ internal sealed class DeviceVariation : VariationModel
 
     public override int[] Rank(SelectionMethod method, SensitivityResult? sensitivity, TrialInstance? instance, int seed) =>
         CellSelector.Rank(method, _plan, sensitivity, _cellVariance, method == SelectionMethod.Posterior ? ((DeviceInstance)instance!).Measured : null, seed, StateSigmaRatio,
-            _options.SelectionCost);
+            _options.SelectionCost, _bench);
 
     public override TrialInstance Sample(int trial, ulong seed)
     {

@@ -141,6 +141,7 @@ public static class MonteCarloSimulation
             CostUnit = variation.CostUnit,
             ReadAfter = paper ? null : SimulationOptions.DescribeReadAfter(options.ReadAfter),
             SelectionCost = paper ? null : SelectionCosts.Name(options.SelectionCost),
+            Placement = paper ? null : Mapping.Placements.Name(options.Placement),
             Chips = chips,
             Units = outcomes,
             Seconds = seconds,

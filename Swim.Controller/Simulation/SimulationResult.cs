@@ -73,8 +73,11 @@ public sealed record SimulationReport(
     /// <summary>When the programmed chips were read for evaluation (the device model): right after each cell was written, or this long after programming ended.</summary>
     public string? ReadAfter { get; init; }
 
-    /// <summary>The device model's selection cost: "count" (each method's top cells) or "parallel" (whole rows by the score they hold).</summary>
+    /// <summary>The device model's selection cost: "count" (each method's top cells), "parallel" (whole rows by the score they hold) or "bench" (by score per second of row passes and link bytes).</summary>
     public string? SelectionCost { get; init; }
+
+    /// <summary>The device model's placement: "natural" or "sensitivity" (each layer's inputs and outputs by the score they hold).</summary>
+    public string? Placement { get; init; }
 
     /// <summary>uswim-paper's s (middle-state std over outer-state std) when the study ran it.</summary>
     public double? StateSigmaRatio { get; init; }

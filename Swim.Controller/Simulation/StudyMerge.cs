@@ -114,6 +114,7 @@ public static class StudyMerge
             FirstOrderTerm = study.FirstOrderTerm,
             ReadAfter = study.ReadAfter,
             SelectionCost = study.SelectionCost,
+            Placement = study.Placement,
         };
     }
 

@@ -56,8 +56,11 @@ public sealed record StudyPart
     /// <summary>The device model's read time: "right after each write" or how long after programming ended.</summary>
     public string? ReadAfter { get; init; }
 
-    /// <summary>The device model's selection cost: "count" or "parallel" (whole rows).</summary>
+    /// <summary>The device model's selection cost: "count", "parallel" (whole rows) or "bench".</summary>
     public string? SelectionCost { get; init; }
+
+    /// <summary>The device model's placement: "natural" or "sensitivity" (each layer's inputs and outputs by the score they hold).</summary>
+    public string? Placement { get; init; }
 
     /// <summary>The chips this slice sampled, with what every method shares on them.</summary>
     public required IReadOnlyList<ChipOutcome> Chips { get; init; }

@@ -132,7 +132,7 @@ public static class ProgrammingWorkflow
         {
             reporter.Line($"note       {assumption}");
         }
-        ProgrammingOptions options = device.Complete(request.Options) with { AcceptLostCells = request.ResumeOnBlankBoard };
+        ProgrammingOptions options = device.Complete(request.Options) with { AcceptLostCells = request.ResumeOnBlankBoard, LineBaud = LineRate.Of(request.Board).BaudRate };
         Func<int, double>? variance = device.VarianceModel(method)?.Invoke(start.Plan);
         string amount = options.VerifyBudget is { } budget ? $"{budget.TotalSeconds:G4} s budget" : $"{options.Fraction:P0}";
         if (options.ReadAfter is { } readAfter && readAfter > TimeSpan.Zero)

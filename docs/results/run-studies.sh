@@ -22,4 +22,7 @@ for device in rram pcm; do
     --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-1s-rows"
   swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --read-after 1s --selection-cost parallel \
     --placement sensitivity --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-1s-rows-placed"
+  # By bench time: a row's pass and each cell's bytes on a 3 Mbaud link, greedily by score per second.
+  swim simulate "${common[@]}" --noise-model device --device "$device" --weight-bits 8 --read-after 1s --selection-cost bench \
+    --placement sensitivity --methods swim,uswim,magnitude,random,posterior,cell-level --out "docs/results/device-$device-1s-bench-placed"
 done
