@@ -233,7 +233,7 @@ public sealed class ScriptRunner : IAsyncDisposable
     private async Task ProgramAsync(ProgramStep step, CancellationToken cancellationToken)
     {
         BoardInfo info = await BoardAsync(cancellationToken).ConfigureAwait(false);
-        SensitivityResult? sensitivity = SensitivityFor([step.Method]);
+        SensitivityResult? sensitivity = SensitivityFor(step.RankingMethods);
         ProgrammingOptions options = OptionsFor(_script, step);
         string label = $"{++_programCount:D2}-{step.Label}";
         string journalPath = JournalPath(_script, label);
@@ -246,7 +246,8 @@ public sealed class ScriptRunner : IAsyncDisposable
         {
             _reporter.Line($"  note: {assumption}");
         }
-        CellPlan plan = CellPlan.Build(CrossbarMapping.Build(_model, info, options.Mapping), _model);
+        CrossbarMapping mapping = CrossbarMapping.Build(_model, info, options.Mapping);
+        CellPlan plan = CellPlan.Build(options.Placement == Placement.Sensitivity ? mapping.Placed(Placements.Scores(mapping, sensitivity!)) : mapping, _model);
         using (SessionJournal journal = JournalBinding.Open(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info, plan.Mapping))
         {
             ProgrammingResult result = await _reporter.StepAsync($"  programming ({step.Label})", SessionProgress.Phases.Count, progress =>
@@ -277,6 +278,9 @@ public sealed class ScriptRunner : IAsyncDisposable
         ToleranceFraction = script.Programming.ToleranceFraction,
         MaxIterations = script.Programming.MaxIterations,
         Seed = step.Seed,
+        SelectionCost = step.Cost,
+        Placement = step.Placement,
+        LineBaud = script.Board is { } board ? Boards.LineRate.Of(board).BaudRate : Boards.LineRate.ProtocolDefaultBaud,
     };
 
     /// <summary>Where the program step labelled <paramref name="label"/> (its number, then what it runs) journals its session.</summary>
@@ -310,7 +314,7 @@ public sealed class ScriptRunner : IAsyncDisposable
             return;
         }
         DataSet test = OpenData(_script.Test!, DataSplit.Test);
-        SensitivityResult? sensitivity = SensitivityFor(step.Options.Methods);
+        SensitivityResult? sensitivity = SensitivityFor(step.RankingMethods);
         int evaluations = step.Options.Trials * step.Options.Methods.Count * step.Options.Ratios.Count;
         SimulationReport report = _reporter.Step("  simulate", evaluations, progress => MonteCarloSimulation.Run(_model, test, sensitivity, step.Options, n => progress.Report(n)));
         report = report with { Model = Path.GetFileName(_script.Model), Provenance = Provenance.Now() };

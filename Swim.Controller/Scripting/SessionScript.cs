@@ -49,15 +49,19 @@ public sealed record SensitivityStep(int Line, CurvatureKind Curvature, string? 
 }
 
 /// <summary>A programming session: every cell open loop, write-verify of the selection (a fraction or a device-time budget), read-back.</summary>
-public sealed record ProgramStep(int Line, SelectionMethod Method, double Ratio, TimeSpan? Budget, int Seed) : ScriptStep(Line)
+/// <param name="Cost">Where the selection's cells are taken from (<see cref="SelectionCost"/>).</param>
+/// <param name="Placement">Where each layer's inputs and outputs go; sensitivity placement ranks them by SWIM's score.</param>
+public sealed record ProgramStep(int Line, SelectionMethod Method, double Ratio, TimeSpan? Budget, int Seed,
+    SelectionCost Cost = SelectionCost.Count, Mapping.Placement Placement = Mapping.Placement.Natural) : ScriptStep(Line)
 {
-    public string Label => Budget is { } b
+    public string Label => (Budget is { } b
         ? $"{SelectionMethods.Name(Method)}-budget-{b.TotalSeconds.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}s"
-        : $"{SelectionMethods.Name(Method)}-{(100 * Ratio).ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}pct";
+        : $"{SelectionMethods.Name(Method)}-{(100 * Ratio).ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}pct")
+        + (Cost == SelectionCost.Count ? "" : "-" + SelectionCosts.Name(Cost)) + (Placement == Mapping.Placement.Sensitivity ? "-placed" : "");
 
     public override string Describe() => $"program ({Label})";
 
-    public override IEnumerable<SelectionMethod> RankingMethods => [Method];
+    public override IEnumerable<SelectionMethod> RankingMethods => Placement == Mapping.Placement.Sensitivity ? [Method, SelectionMethod.Swim] : [Method];
 }
 
 /// <summary>Evaluate the last programmed model (or, before any program step, the model as trained) on the test data.</summary>
@@ -79,7 +83,7 @@ public sealed record SimulateStep(int Line, SimulationOptions Options) : ScriptS
 {
     public override string Describe() => $"simulate ({Options.NoiseModel.ToString().ToLowerInvariant()}, {Options.Trials} trials)";
 
-    public override IEnumerable<SelectionMethod> RankingMethods => Options.Methods;
+    public override IEnumerable<SelectionMethod> RankingMethods => Options.Placement == Mapping.Placement.Sensitivity ? [.. Options.Methods, SelectionMethod.Swim] : Options.Methods;
 }
 
 /// <summary>report.json, report.md and accuracy-vs-device-time.png over every programmed run so far.</summary>

@@ -230,7 +230,7 @@ public static class SessionScriptParser
         {
             return new ProgramStep(line, s_programDefaults.Method, s_programDefaults.Fraction, null, s_programDefaults.Seed);
         }
-        reader.OnlyFields(body, at, ["method", "ratio", "budget", "seed"]);
+        reader.OnlyFields(body, at, ["method", "ratio", "budget", "seed", "selection_cost", "placement"]);
         SelectionMethod method = reader.OptionalMethod(body, "method", $"{at}.method") ?? s_programDefaults.Method;
         double? ratio = reader.OptionalDouble(body, "ratio", $"{at}.ratio", 0, 1);
         double? budget = reader.OptionalDouble(body, "budget", $"{at}.budget", 1e-9, double.MaxValue);
@@ -239,13 +239,16 @@ public static class SessionScriptParser
             throw reader.Error(body, at, "give either ratio (a fraction of weights) or budget (seconds of device time), not both.");
         }
         return new ProgramStep(line, method, ratio ?? s_programDefaults.Fraction, budget is { } b ? TimeSpan.FromSeconds(b) : null,
-            reader.OptionalInt(body, "seed", $"{at}.seed", 0, int.MaxValue) ?? s_programDefaults.Seed);
+            reader.OptionalInt(body, "seed", $"{at}.seed", 0, int.MaxValue) ?? s_programDefaults.Seed,
+            reader.OptionalChoice(body, "selection_cost", $"{at}.selection_cost", [.. SelectionCosts.Names]) is { } cost ? SelectionCosts.Parse(cost) : s_programDefaults.SelectionCost,
+            reader.OptionalChoice(body, "placement", $"{at}.placement", [.. Placements.Names]) is { } placement ? Placements.Parse(placement) : s_programDefaults.Placement);
     }
 
     private static SimulateStep SimulateStepFrom(StepContext context, YamlMappingNode body, int line, string at)
     {
         Reader reader = context.Reader;
-        reader.OnlyFields(body, at, ["noise_model", "device", "weight_bits", "sigma", "sigma_wv", "stuck_rate", "tolerance", "read_after", "trials", "seed", "methods", "ratios", "threads"]);
+        reader.OnlyFields(body, at, ["noise_model", "device", "weight_bits", "sigma", "sigma_wv", "stuck_rate", "tolerance", "read_after", "trials", "seed", "methods", "ratios", "threads",
+            "selection_cost", "placement"]);
         var defaults = new SimulationOptions();
         bool paper = (reader.OptionalChoice(body, "noise_model", $"{at}.noise_model", ["paper", "device"]) ?? "paper") == "paper";
         string device = reader.OptionalChoice(body, "device", $"{at}.device", [.. DevicePreset.Names]) ?? defaults.Device.Name;
@@ -261,6 +264,8 @@ public static class SessionScriptParser
             Methods = body.Children.ContainsKey(new YamlScalarNode("methods")) ? reader.RequiredMethods(body, "methods", $"{at}.methods") : defaults.Methods,
             Ratios = body.Children.ContainsKey(new YamlScalarNode("ratios")) ? reader.RequiredRatios(body, "ratios", $"{at}.ratios") : defaults.Ratios,
             Parallelism = reader.OptionalInt(body, "threads", $"{at}.threads", 1, 1024) ?? defaults.Parallelism,
+            SelectionCost = reader.OptionalChoice(body, "selection_cost", $"{at}.selection_cost", [.. SelectionCosts.Names]) is { } cost ? SelectionCosts.Parse(cost) : defaults.SelectionCost,
+            Placement = reader.OptionalChoice(body, "placement", $"{at}.placement", [.. Placements.Names]) is { } placement ? Placements.Parse(placement) : defaults.Placement,
             ReadAfter = reader.OptionalString(body, "read_after", $"{at}.read_after") is { } readAfter
                 ? ReadAfterParser.TryParse(readAfter, out TimeSpan wait) ? wait : throw reader.Error(body, $"{at}.read_after", $"'{readAfter}' is not a duration; give a number and a unit of s, m, h or d, e.g. 1s, 1h, 1d or 30d.")
                 : null,

@@ -64,6 +64,30 @@ public sealed class SessionScriptParserTests : IDisposable
         Assert.Equal(new LinkSettings(2_000, 12), SessionScriptParser.Parse(Header() + "link: {timeout_ms: 2000, retries: 12}\nsteps:\n  - identify\n", "s.yaml").Link);
     }
 
+    [Fact]
+    public void Program_and_simulate_steps_take_a_selection_cost_and_a_placement_that_brings_the_sensitivity_pass()
+    {
+        SessionScript script = SessionScriptParser.Parse(Header() + """
+            steps:
+              - program: {method: magnitude, ratio: 0.3, selection_cost: bench, placement: sensitivity}
+              - program: {method: magnitude}
+              - simulate: {noise_model: device, selection_cost: parallel, placement: sensitivity}
+            """, _dir.File("costs.yaml"));
+
+        var placed = Assert.IsType<ProgramStep>(script.Steps[0]);
+        Assert.Equal((SelectionCost.Bench, Placement.Sensitivity), (placed.Cost, placed.Placement));
+        // Placement ranks inputs and outputs by SWIM's score, so the step needs the pass though magnitude does not.
+        Assert.Contains(SelectionMethod.Swim, placed.RankingMethods);
+        Assert.Equal("magnitude-30pct-bench-placed", placed.Label);
+        (SelectionCost cost, Placement placement) = (ScriptRunner.OptionsFor(script, placed).SelectionCost, ScriptRunner.OptionsFor(script, placed).Placement);
+        Assert.Equal((SelectionCost.Bench, Placement.Sensitivity), (cost, placement));
+        var plain = Assert.IsType<ProgramStep>(script.Steps[1]);
+        Assert.Equal((SelectionCost.Count, Placement.Natural, "magnitude-10pct"), (plain.Cost, plain.Placement, plain.Label));
+        Assert.Equal([SelectionMethod.Magnitude], plain.RankingMethods);
+        var simulate = Assert.IsType<SimulateStep>(script.Steps[2]);
+        Assert.Equal((SelectionCost.RowParallel, Placement.Sensitivity), (simulate.Options.SelectionCost, simulate.Options.Placement));
+    }
+
     private sealed class ToleranceComparer : IEqualityComparer<(double, double, int, int)>
     {
         public bool Equals((double, double, int, int) x, (double, double, int, int) y) =>
@@ -80,6 +104,8 @@ public sealed class SessionScriptParserTests : IDisposable
     [InlineData("steps:\n  - sweep: {methods: [swim, best], ratios: [0.1]}\n", 7, "steps[0].sweep.methods[1]", "'best' is not one of")]
     [InlineData("steps:\n  - program: {ratio: 0.1, budget: 2}\n", 7, "steps[0].program", "not both")]
     [InlineData("steps:\n  - simulate: {noise_model: device, sigma_wv: 0.01}\n", 7, "steps[0].simulate.sigma_wv", "board's loop")]
+    [InlineData("steps:\n  - program: {selection_cost: rows}\n", 7, "steps[0].program.selection_cost", "'rows' is not one of")]
+    [InlineData("steps:\n  - simulate: {noise_model: device, placement: packed}\n", 7, "steps[0].simulate.placement", "'packed' is not one of")]
     [InlineData("stesp:\n  - eval\n", 6, "stesp", "unknown field 'stesp'")]
     [InlineData("emulator: {stuck_rate: 2}\nsteps:\n  - eval\n", 6, "emulator.stuck_rate", "not a number from 0 to 1")]
     [InlineData("link: {timeout_ms: 5}\nsteps:\n  - eval\n", 6, "link.timeout_ms", "not a whole number from 10 to 600000")]
