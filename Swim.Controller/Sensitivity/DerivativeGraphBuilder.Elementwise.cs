@@ -19,10 +19,32 @@ public sealed partial class DerivativeGraphBuilder
             // The derivative of tanh is 1 - y^2, of the logistic sigmoid y (1 - y); OBD squares it (f'' is dropped).
             "Tanh" => _g.Node("Mul", [dy, Coefficient(_g.Node("Sub", [Scalar(1f), Square(y)]))]),
             "Sigmoid" => _g.Node("Mul", [dy, Coefficient(_g.Node("Mul", [y, _g.Node("Sub", [Scalar(1f), y])]))]),
+            "HardSigmoid" => HardSigmoidDerivative(node, dy),
+            // x relu6(x + 3) / 6: 0 below -3, 1 above 3, (2x + 3) / 6 between.
+            "HardSwish" => _g.Node("Mul", [dy, Coefficient(_g.Node("Where", [_g.Node("Less", [x, Scalar(-3f)]), Scalar(0f),
+                _g.Node("Where", [_g.Node("Greater", [x, Scalar(3f)]), Scalar(1f), _g.Node("Add", [_g.Node("Mul", [x, Scalar(1f / 3)]), Scalar(0.5f)])])]))]),
+            // The derivative of ln(1 + e^x) is the logistic sigmoid of x.
+            "Softplus" => _g.Node("Mul", [dy, Coefficient(_g.Node("Sigmoid", [x]))]),
+            // d erf(x) / dx = 2 / sqrt(pi) exp(-x^2).
+            "Erf" => _g.Node("Mul", [dy, Coefficient(Scale(_g.Node("Exp", [_g.Node("Neg", [Square(x)])]), (float)(2 / Math.Sqrt(Math.PI))))]),
+            // The slope of a learned PReLU is a constant here (Swim scores the crossbar's weights, not the slopes).
+            "PRelu" => _g.Node("Where", [PositiveMask(x), dy, _g.Node("Mul", [dy, Coefficient(ConstantInput(node, 1))])]),
             _ => throw Unsupported(node, "not an activation"),
         };
         Contribute(x, dx);
     }
+
+    /// <summary>max(0, min(1, alpha x + beta)) passes alpha strictly inside (0, 1).</summary>
+    private string HardSigmoidDerivative(NodeProto node, string dy)
+    {
+        string y = node.Output[0];
+        string inside = _g.Node("And", [_g.Node("Greater", [y, Scalar(0f)]), _g.Node("Less", [y, Scalar(1f)])]);
+        return _g.Node("Where", [inside, Scale(dy, Coefficient(FloatAttribute(node, "alpha", 0.2f))), Scalar(0f)]);
+    }
+
+    /// <summary>A constant input by name, refused by name when the weights or the data compute it.</summary>
+    private string ConstantInput(NodeProto node, int input) =>
+        IsConstant(node.Input[input]) ? node.Input[input] : throw Unsupported(node, $"its input '{node.Input[input]}' is computed from the weights or the data; Swim differentiates it with that input constant only");
 
     private string PositiveMask(string value)
     {

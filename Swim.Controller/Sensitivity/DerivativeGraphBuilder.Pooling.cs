@@ -122,4 +122,27 @@ public sealed partial class DerivativeGraphBuilder
         float share = 1f / Product(xs[2..]);
         Contribute(node.Input[0], _g.Node("Expand", [Scale(dy, Coefficient(share)), _g.Ints("shape", xs)]));
     }
+
+    /// <summary>
+    /// The mean over some axes (PyTorch's x.mean((2, 3)), Keras' global pooling through tf2onnx): each input gets its
+    /// output's derivative over the count averaged. Axes come from the attribute (opset 17 and before) or a constant input.
+    /// </summary>
+    private void ReduceMean(NodeProto node, string dy)
+    {
+        long[] xs = ShapeOf(node.Input[0]);
+        long[] axes = node.Input.Count > 1 && node.Input[1].Length > 0 ? ConstantInts(node, 1) : IntsAttribute(node, "axes", []);
+        if (axes.Length == 0 && IntAttribute(node, "noop_with_empty_axes", 0) != 0)
+        {
+            Contribute(node.Input[0], dy);
+            return;
+        }
+        axes = axes.Length == 0 ? [.. Enumerable.Range(0, xs.Length).Select(a => (long)a)] : [.. axes.Select(a => a < 0 ? a + xs.Length : a)];
+        if (axes.Contains(0))
+        {
+            throw Unsupported(node, "it averages over the batch axis, so a sample's output depends on the other samples; Swim scores models that map each sample on its own");
+        }
+        long[] kept = [.. xs.Select((d, i) => axes.Contains(i) ? 1L : d)];
+        float share = 1f / Product(axes.Select(a => xs[a]));
+        Contribute(node.Input[0], _g.Node("Expand", [Scale(Reshape(dy, kept), Coefficient(share)), _g.Ints("shape", xs)]));
+    }
 }

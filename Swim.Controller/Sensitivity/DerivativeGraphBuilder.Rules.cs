@@ -18,7 +18,7 @@ public sealed partial class DerivativeGraphBuilder
             case "Conv":
                 Conv(node, dy);
                 break;
-            case "Relu" or "LeakyRelu" or "Clip" or "Tanh" or "Sigmoid":
+            case "Relu" or "LeakyRelu" or "Clip" or "Tanh" or "Sigmoid" or "HardSigmoid" or "HardSwish" or "Softplus" or "Erf" or "PRelu":
                 Activation(node, dy);
                 break;
             case "Add" or "Sub" or "Mul" or "Div":
@@ -35,6 +35,9 @@ public sealed partial class DerivativeGraphBuilder
                 break;
             case "GlobalAveragePool":
                 GlobalAveragePool(node, dy);
+                break;
+            case "ReduceMean":
+                ReduceMean(node, dy);
                 break;
             case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
                 Contribute(node.Input[0], Reshape(dy, ShapeOf(node.Input[0])));

@@ -23,7 +23,8 @@ public sealed partial class DerivativeGraphBuilder
     public static readonly IReadOnlyList<string> SupportedOperators =
     [
         "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip", "Tanh", "Sigmoid",
-        "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape", "Transpose",
+        "HardSigmoid", "HardSwish", "Softplus", "Erf", "PRelu",
+        "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape", "Transpose",
         "Squeeze", "Unsqueeze", "Pad", "Identity", "Dropout", "Concat",
     ];
 

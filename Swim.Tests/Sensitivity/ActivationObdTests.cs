@@ -22,6 +22,11 @@ public sealed class ActivationObdTests
     [InlineData("Clip")]
     [InlineData("Tanh")]
     [InlineData("Sigmoid")]
+    [InlineData("HardSigmoid")]
+    [InlineData("HardSwish")]
+    [InlineData("Softplus")]
+    [InlineData("Erf")]
+    [InlineData("PRelu")]
     public void Obd_through_an_activation_follows_the_definition(string op)
     {
         OnnxModel model = OnnxModel.FromBytes(TestNets.Activation(31, op).ToByteArray(), op, null);
@@ -105,7 +110,7 @@ public sealed class ActivationObdTests
             {
                 a[i] += w1[i * 5 + j] * x[j];
             }
-            (h[i], slope[i]) = Activate(op, a[i]);
+            (h[i], slope[i]) = Activate(op, a[i], TestNets.PReluSlopes[i]);
         }
         var z = new double[3];
         for (int k = 0; k < 3; k++)
@@ -119,9 +124,17 @@ public sealed class ActivationObdTests
         return (h, slope, z);
     }
 
-    /// <summary>f(a) and f'(a) as TestNets.Activation builds them (LeakyRelu alpha 0.1; Clip of 4a to [0, 1]).</summary>
-    private static (double Value, double Slope) Activate(string op, double a) => op switch
+    /// <summary>
+    /// f(a) and f'(a) as TestNets.Activation builds them (LeakyRelu alpha 0.1; Clip of 4a to [0, 1]; HardSigmoid's
+    /// defaults alpha 0.2, beta 0.5; PRelu with the unit's slope), from the operators' definitions in the ONNX spec.
+    /// </summary>
+    private static (double Value, double Slope) Activate(string op, double a, double preluSlope) => op switch
     {
+        "HardSigmoid" => 0.2 * a + 0.5 is > 0 and < 1 ? (0.2 * a + 0.5, 0.2) : (Math.Clamp(0.2 * a + 0.5, 0, 1), 0),
+        "HardSwish" => a <= -3 ? (0, 0) : a >= 3 ? (a, 1) : (a * (a + 3) / 6, (2 * a + 3) / 6),
+        "Softplus" => (Math.Log(1 + Math.Exp(a)), 1 / (1 + Math.Exp(-a))),
+        "Erf" => (Erf(a), 2 / Math.Sqrt(Math.PI) * Math.Exp(-a * a)),
+        "PRelu" => a > 0 ? (a, 1) : (preluSlope * a, preluSlope),
         "Relu" => a > 0 ? (a, 1) : (0, 0),
         "LeakyRelu" => a > 0 ? (a, 1) : (0.1 * a, 0.1),
         "Clip" => 4 * a is > 0 and < 1 ? (4 * a, 4) : (Math.Clamp(4 * a, 0, 1), 0),
@@ -129,4 +142,23 @@ public sealed class ActivationObdTests
         "Sigmoid" => (1 / (1 + Math.Exp(-a)), Math.Exp(-a) / ((1 + Math.Exp(-a)) * (1 + Math.Exp(-a)))),
         _ => throw new ArgumentException(op, nameof(op)),
     };
+
+    /// <summary>erf by its Maclaurin series (|x| below 3) or its asymptotic complement: far inside 1e-9 where the test needs 1e-4.</summary>
+    private static double Erf(double x)
+    {
+        if (Math.Abs(x) >= 3)
+        {
+            // erfc(x) ~ exp(-x^2) / (x sqrt(pi)) (1 - 1/(2x^2) + 3/(4x^4) - 15/(8x^6)).
+            double y = Math.Abs(x), inverse = 1 / (2 * y * y);
+            double complement = Math.Exp(-y * y) / (y * Math.Sqrt(Math.PI)) * (1 - inverse + 3 * inverse * inverse - 15 * inverse * inverse * inverse);
+            return Math.Sign(x) * (1 - complement);
+        }
+        double term = x, sum = x;
+        for (int n = 1; n < 200 && Math.Abs(term) > 1e-17; n++)
+        {
+            term *= -x * x / n;
+            sum += term / (2 * n + 1);
+        }
+        return 2 / Math.Sqrt(Math.PI) * sum;
+    }
 }

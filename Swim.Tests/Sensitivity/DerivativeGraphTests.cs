@@ -84,11 +84,16 @@ public sealed class DerivativeGraphTests
     [InlineData("Clip")]
     [InlineData("Tanh")]
     [InlineData("Sigmoid")]
+    [InlineData("HardSigmoid")]
+    [InlineData("HardSwish")]
+    [InlineData("Softplus")]
+    [InlineData("Erf")]
+    [InlineData("PRelu")]
     public void Activation_gradients_match_finite_differences(string op)
     {
         using DerivativeHarness h = Harness(TestNets.Activation(6, op), [5], 3);
         h.AssertGradientsMatchFiniteDifferences();
-        if (op is "Relu" or "LeakyRelu" or "Clip")
+        if (op is "Relu" or "LeakyRelu" or "Clip" or "HardSigmoid" or "PRelu")
         {
             // Piecewise linear: the Gauss-Newton diagonal is the exact Hessian diagonal.
             h.AssertCurvatureMatchesFiniteDifferences(CurvatureKind.Ggn);
@@ -104,6 +109,8 @@ public sealed class DerivativeGraphTests
     [InlineData("AveragePool")]
     [InlineData("AveragePoolIncludePad")]
     [InlineData("GlobalAveragePool")]
+    [InlineData("ReduceMean")]
+    [InlineData("ReduceMeanRows")]
     [InlineData("MaxPoolAndSkip")]
     public void Pooling_gradients_and_ggn_match_finite_differences(string pool)
     {
@@ -259,5 +266,30 @@ public sealed class DerivativeGraphTests
         Assert.Contains("uses op 'Elu'", ex.Message);
         Assert.Contains("Elu_node", ex.Message);
         Assert.Contains("supported: Conv, Gemm", ex.Message);
+    }
+
+    [Fact]
+    public void A_mean_over_the_batch_axis_and_a_prelu_slope_computed_from_the_data_are_refused_by_node_and_reason()
+    {
+        var g = new GraphBuilder();
+        string x = g.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, -1, 4);
+        string h = g.Node("Gemm", [x, g.Initializer("w", [4, 4], new float[16])], ("transB", 1));
+        string mean = g.Node("ReduceMean", [h, g.Ints("axes", 0)], ("keepdims", 1));
+        string z = g.Node("Gemm", [g.Node("Add", [h, mean]), g.Initializer("w2", [3, 4], new float[12])], ("transB", 1));
+        g.Output(z, Controller.Onnx.Schema.TensorProto.Types.DataType.Float, "N", 3L);
+        OnnxModel batchMean = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(g.ToModel()), "'batch-mean.onnx'", null);
+
+        OnnxModelException ex = Assert.Throws<OnnxModelException>(() => DerivativeGraphBuilder.Build(batchMean, [4], 2, CurvatureKind.Obd));
+        Assert.Contains("(ReduceMean) cannot be differentiated: it averages over the batch axis", ex.Message, StringComparison.Ordinal);
+
+        var p = new GraphBuilder();
+        string px = p.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, -1, 4);
+        string ph = p.Node("Gemm", [px, p.Initializer("w", [4, 4], new float[16])], ("transB", 1));
+        string pz = p.Node("Gemm", [p.Node("PRelu", [ph, ph]), p.Initializer("w2", [3, 4], new float[12])], ("transB", 1));
+        p.Output(pz, Controller.Onnx.Schema.TensorProto.Types.DataType.Float, "N", 3L);
+        OnnxModel dataSlope = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(p.ToModel()), "'prelu-data.onnx'", null);
+
+        OnnxModelException slope = Assert.Throws<OnnxModelException>(() => DerivativeGraphBuilder.Build(dataSlope, [4], 2, CurvatureKind.Obd));
+        Assert.Contains("(PRelu) cannot be differentiated: its input", slope.Message, StringComparison.Ordinal);
     }
 }

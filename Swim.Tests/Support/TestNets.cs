@@ -133,10 +133,15 @@ public sealed class TestNets
         {
             "LeakyRelu" => t._g.Node("LeakyRelu", [h], ("alpha", 0.1f)),
             "Clip" => t._g.Node("Clip", [t._g.Node("Mul", [h, t._g.Scalar("gain", 4f)]), t._g.Scalar("lo", 0f), t._g.Scalar("hi", 1f)]),
+            // A learned slope per hidden unit, some steeper than 1 and one negative.
+            "PRelu" => t._g.Node("PRelu", [h, t._g.Initializer("prelu.slope", [6], PReluSlopes)]),
             _ => t._g.Node(op, [h]),
         };
         return t.Finish(t.Dense(h, 6, 3, "fc2"), 3);
     }
+
+    /// <summary>The slopes TestNets.Activation gives PRelu's six hidden units.</summary>
+    public static readonly float[] PReluSlopes = [0.25f, 0.1f, 1.5f, -0.3f, 0.6f, 0f];
 
     public static ModelProto Pooling(int seed, string pool, string activation = "Relu")
     {
@@ -155,6 +160,9 @@ public sealed class TestNets
             "AveragePool" => t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 })),
             "AveragePoolIncludePad" => t._g.Node("AveragePool", [h], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }), ("count_include_pad", 1)),
             "GlobalAveragePool" => t._g.Node("GlobalAveragePool", [h]),
+            // PyTorch's x.mean((2, 3)) (axes an input from opset 18), and a mean over one axis with the axis dropped.
+            "ReduceMean" => t._g.Node("ReduceMean", [h, t._g.Ints("axes", 2, 3)], ("keepdims", 0)),
+            "ReduceMeanRows" => t._g.Node("ReduceMean", [h, t._g.Ints("axes", -1)]),
             // The activation read by a pool and by a second branch: a ReLU's mask cannot be taken from the pool alone.
             "MaxPoolAndSkip" => t._g.Node("Concat", [
                 t.Flatten(t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }))),
