@@ -29,6 +29,9 @@ public sealed partial class DerivativeGraphBuilder
             "Erf" => _g.Node("Mul", [dy, Coefficient(Scale(_g.Node("Exp", [_g.Node("Neg", [Square(x)])]), (float)(2 / Math.Sqrt(Math.PI))))]),
             // The slope of a learned PReLU is a constant here (Swim scores the crossbar's weights, not the slopes).
             "PRelu" => _g.Node("Where", [PositiveMask(x), dy, _g.Node("Mul", [dy, Coefficient(ConstantInput(node, 1))])]),
+            // d sqrt(x) = 1 / (2 sqrt(x)); d x^p = p x^(p - 1) for a constant exponent (squares, in normalisations).
+            "Sqrt" => _g.Node("Mul", [dy, Coefficient(_g.Node("Div", [Scalar(0.5f), y]))]),
+            "Pow" => PowDerivative(node, dy),
             _ => throw Unsupported(node, "not an activation"),
         };
         Contribute(x, dx);
@@ -40,6 +43,19 @@ public sealed partial class DerivativeGraphBuilder
         string y = node.Output[0];
         string inside = _g.Node("And", [_g.Node("Greater", [y, Scalar(0f)]), _g.Node("Less", [y, Scalar(1f)])]);
         return _g.Node("Where", [inside, Scale(dy, Coefficient(FloatAttribute(node, "alpha", 0.2f))), Scalar(0f)]);
+    }
+
+    /// <summary>p x^(p - 1) for a constant exponent p, taken as float whatever number type it is stored in.</summary>
+    private string PowDerivative(NodeProto node, string dy)
+    {
+        const long Float = (long)Onnx.Schema.TensorProto.Types.DataType.Float;
+        string p = ConstantInput(node, 1);
+        if (_constants.TryGetValue(p, out Onnx.Schema.TensorProto? t) && t.DataType != Float)
+        {
+            p = _g.Node("Cast", [p], ("to", Float));
+        }
+        string slope = _g.Node("Mul", [p, _g.Node("Pow", [node.Input[0], _g.Node("Sub", [p, Scalar(1f)])])]);
+        return _g.Node("Mul", [dy, Coefficient(slope)]);
     }
 
     /// <summary>A constant input by name, refused by name when the weights or the data compute it.</summary>
@@ -94,13 +110,10 @@ public sealed partial class DerivativeGraphBuilder
                     Contribute(input, negate ? _g.Node("Neg", [d]) : d);
                 }
                 break;
+            case "Mul" or "Div" when Needs(node, 0) && Needs(node, 1) || node.OpType == "Div" && Needs(node, 1):
+                Product(node, dy, sy);
+                break;
             case "Mul" or "Div":
-                if (Needs(node, 1) && (node.OpType == "Div" || Needs(node, 0)))
-                {
-                    throw Unsupported(node, node.OpType == "Div"
-                        ? "its divisor is computed from the weights or the data; Swim differentiates division by constants only"
-                        : "both factors are computed from the weights or the data; Swim differentiates multiplication by constants only");
-                }
                 int variable = Needs(node, 0) ? 0 : 1;
                 string constant = node.Input[1 - variable];
                 string operand = node.Input[variable];
@@ -114,6 +127,33 @@ public sealed partial class DerivativeGraphBuilder
                 Contribute(operand, ReduceTo(scaled, sy, so));
                 break;
         }
+    }
+
+    /// <summary>
+    /// A product or quotient of two computed values (SiLU's x sigmoid(x), a squeeze-excitation's channel gates, a
+    /// normalisation's division by a computed deviation): each factor gets the derivative with the other held, the
+    /// quotient's divisor -y / b. OBD carries each factor's path on its own (squared), as the node-by-node recursion does.
+    /// </summary>
+    private void Product(NodeProto node, string dy, long[] sy)
+    {
+        string a = node.Input[0], b = node.Input[1];
+        if (_kind == PassKind.PerSampleSquared && (IsWeightBranch(a) || IsWeightBranch(b)))
+        {
+            throw Unsupported(node, "a weight multiplied by a computed value cannot be separated per sample for the ggn curvatures");
+        }
+        if (node.OpType == "Mul")
+        {
+            Contribute(a, ReduceTo(_g.Node("Mul", [dy, Coefficient(b)]), sy, ShapeOf(a)));
+            Contribute(b, ReduceTo(_g.Node("Mul", [dy, Coefficient(a)]), sy, ShapeOf(b)));
+            return;
+        }
+        if (Needs(node, 0))
+        {
+            Contribute(a, ReduceTo(_g.Node("Div", [dy, Coefficient(b)]), sy, ShapeOf(a)));
+        }
+        // d(a / b) / db = -(a / b) / b; squared terms do not see the sign.
+        string towardsDivisor = _g.Node("Mul", [dy, Coefficient(_g.Node("Div", [node.Output[0], b]))]);
+        Contribute(b, ReduceTo(_kind == PassKind.Curvature ? towardsDivisor : _g.Node("Neg", [towardsDivisor]), sy, ShapeOf(b)));
     }
 
     /// <summary>Inference-mode batch normalization is y = s x + t per channel, s = gamma / sqrt(var + eps).</summary>

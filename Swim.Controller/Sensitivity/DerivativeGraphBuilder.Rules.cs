@@ -18,7 +18,7 @@ public sealed partial class DerivativeGraphBuilder
             case "Conv":
                 Conv(node, dy);
                 break;
-            case "Relu" or "LeakyRelu" or "Clip" or "Tanh" or "Sigmoid" or "HardSigmoid" or "HardSwish" or "Softplus" or "Erf" or "PRelu":
+            case "Relu" or "LeakyRelu" or "Clip" or "Tanh" or "Sigmoid" or "HardSigmoid" or "HardSwish" or "Softplus" or "Erf" or "PRelu" or "Sqrt" or "Pow":
                 Activation(node, dy);
                 break;
             case "Add" or "Sub" or "Mul" or "Div":

@@ -23,7 +23,7 @@ public sealed partial class DerivativeGraphBuilder
     public static readonly IReadOnlyList<string> SupportedOperators =
     [
         "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip", "Tanh", "Sigmoid",
-        "HardSigmoid", "HardSwish", "Softplus", "Erf", "PRelu",
+        "HardSigmoid", "HardSwish", "Softplus", "Erf", "PRelu", "Sqrt", "Pow",
         "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape", "Transpose",
         "Squeeze", "Unsqueeze", "Pad", "Identity", "Dropout", "Concat",
     ];

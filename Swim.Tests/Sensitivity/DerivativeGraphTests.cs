@@ -89,6 +89,8 @@ public sealed class DerivativeGraphTests
     [InlineData("Softplus")]
     [InlineData("Erf")]
     [InlineData("PRelu")]
+    [InlineData("Silu")]
+    [InlineData("LayerNormDecomposed")]
     public void Activation_gradients_match_finite_differences(string op)
     {
         using DerivativeHarness h = Harness(TestNets.Activation(6, op), [5], 3);
@@ -111,12 +113,18 @@ public sealed class DerivativeGraphTests
     [InlineData("GlobalAveragePool")]
     [InlineData("ReduceMean")]
     [InlineData("ReduceMeanRows")]
+    [InlineData("SqueezeExcite")]
     [InlineData("MaxPoolAndSkip")]
     public void Pooling_gradients_and_ggn_match_finite_differences(string pool)
     {
         using (DerivativeHarness smooth = Harness(TestNets.Pooling(8, pool, "Tanh"), [2, 7, 7], 3))
         {
             smooth.AssertGradientsMatchFiniteDifferences();
+        }
+        if (pool == "SqueezeExcite")
+        {
+            // Its sigmoid gate is curved whatever the activation, so the Gauss-Newton diagonal is not the Hessian's.
+            return;
         }
         using DerivativeHarness h = Harness(TestNets.Pooling(8, pool), [2, 7, 7], 3);
         h.AssertCurvatureMatchesFiniteDifferences(CurvatureKind.Ggn);

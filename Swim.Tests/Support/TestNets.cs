@@ -135,9 +135,20 @@ public sealed class TestNets
             "Clip" => t._g.Node("Clip", [t._g.Node("Mul", [h, t._g.Scalar("gain", 4f)]), t._g.Scalar("lo", 0f), t._g.Scalar("hi", 1f)]),
             // A learned slope per hidden unit, some steeper than 1 and one negative.
             "PRelu" => t._g.Node("PRelu", [h, t._g.Initializer("prelu.slope", [6], PReluSlopes)]),
+            // SiLU (Swish) as exporters write it: the input times its sigmoid.
+            "Silu" => t._g.Node("Mul", [h, t._g.Node("Sigmoid", [h])]),
+            // Layer normalisation as PyTorch writes it before opset 17: (h - mean) / sqrt(mean((h - mean)^2) + eps).
+            "LayerNormDecomposed" => LayerNormDecomposed(t, h),
             _ => t._g.Node(op, [h]),
         };
         return t.Finish(t.Dense(h, 6, 3, "fc2"), 3);
+    }
+
+    private static string LayerNormDecomposed(TestNets t, string h)
+    {
+        string centred = t._g.Node("Sub", [h, t._g.Node("ReduceMean", [h, t._g.Ints("ln.axes", -1)])]);
+        string variance = t._g.Node("ReduceMean", [t._g.Node("Pow", [centred, t._g.Scalar("ln.two", 2f)]), t._g.Ints("ln.axes2", -1)]);
+        return t._g.Node("Div", [centred, t._g.Node("Sqrt", [t._g.Node("Add", [variance, t._g.Scalar("ln.eps", 1e-5f)])])]);
     }
 
     /// <summary>The slopes TestNets.Activation gives PRelu's six hidden units.</summary>
@@ -163,6 +174,8 @@ public sealed class TestNets
             // PyTorch's x.mean((2, 3)) (axes an input from opset 18), and a mean over one axis with the axis dropped.
             "ReduceMean" => t._g.Node("ReduceMean", [h, t._g.Ints("axes", 2, 3)], ("keepdims", 0)),
             "ReduceMeanRows" => t._g.Node("ReduceMean", [h, t._g.Ints("axes", -1)]),
+            // Squeeze-excitation's gate: each channel scaled by the sigmoid of its own mean (broadcast over the map).
+            "SqueezeExcite" => t._g.Node("Mul", [h, t._g.Node("Sigmoid", [t._g.Node("GlobalAveragePool", [h])])]),
             // The activation read by a pool and by a second branch: a ReLU's mask cannot be taken from the pool alone.
             "MaxPoolAndSkip" => t._g.Node("Concat", [
                 t.Flatten(t._g.Node("MaxPool", [h], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }))),
