@@ -14,12 +14,23 @@ public sealed class ShapeProbe
 {
     private readonly Dictionary<string, long[]> _shapes;
     private readonly Dictionary<string, TensorElementType> _types;
+    private readonly Dictionary<string, long[]> _smallInts;
 
-    private ShapeProbe(Dictionary<string, long[]> shapes, Dictionary<string, TensorElementType> types)
+    private ShapeProbe(Dictionary<string, long[]> shapes, Dictionary<string, TensorElementType> types, Dictionary<string, long[]> smallInts)
     {
         _shapes = shapes;
         _types = types;
+        _smallInts = smallInts;
     }
+
+    /// <summary>Most elements of an int64 value whose contents the probe keeps (pads, axes, shapes: a handful each).</summary>
+    public const int SmallIntsLimit = 64;
+
+    /// <summary>
+    /// The contents of a small int64 value as the probe computed it (null when it is not one): exact for values
+    /// computed from constants and shapes alone, such as the pads an exporter builds with ConstantOfShape and Concat.
+    /// </summary>
+    public long[]? SmallInts(string value) => _smallInts.TryGetValue(value, out long[]? values) ? values : null;
 
     public long[] Shape(string value) => _shapes.TryGetValue(value, out long[]? shape)
         ? shape
@@ -51,6 +62,7 @@ public sealed class ShapeProbe
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         var types = new Dictionary<string, TensorElementType>(StringComparer.Ordinal);
+        var smallInts = new Dictionary<string, long[]>(StringComparer.Ordinal);
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
         using var session = new InferenceSession(model.ToByteArray(), options);
         var zeros = new float[inputShape.Aggregate(1L, (a, d) => a * d)];
@@ -66,6 +78,10 @@ public sealed class ShapeProbe
             OrtTensorTypeAndShapeInfo info = outputs[i].GetTensorTypeAndShape();
             shapes[names[i]] = info.Shape;
             types[names[i]] = info.ElementDataType;
+            if (info.ElementDataType == TensorElementType.Int64 && info.ElementCount <= SmallIntsLimit)
+            {
+                smallInts[names[i]] = outputs[i].GetTensorDataAsSpan<long>().ToArray();
+            }
         }
         shapes[inputName] = inputShape;
         types[inputName] = TensorElementType.Float;
@@ -74,6 +90,6 @@ public sealed class ShapeProbe
             shapes[initializer.Name] = [.. initializer.Dims];
             types[initializer.Name] = initializer.DataType == (int)TensorProto.Types.DataType.Float ? TensorElementType.Float : TensorElementType.Int64;
         }
-        return new ShapeProbe(shapes, types);
+        return new ShapeProbe(shapes, types, smallInts);
     }
 }

@@ -136,12 +136,20 @@ public sealed partial class DerivativeGraphBuilder
             : throw Unsupported(node, $"its input '{name}' must be a constant (an initializer or a Constant node)");
     }
 
+    /// <summary>
+    /// An int64 input's values: an initializer's or a Constant node's, or what a subgraph of constants and shapes
+    /// computed (PyTorch's F.pad and TensorFlow-SAME ports build pads that way), as the shape probe saw it.
+    /// </summary>
     private long[] ConstantInts(NodeProto node, int input)
     {
         string name = node.Input[input];
-        return _constants.TryGetValue(name, out TensorProto? t)
-            ? TensorData.ReadInt64s(t)
-            : throw Unsupported(node, $"its input '{name}' must be a constant (an initializer or a Constant node)");
+        if (_constants.TryGetValue(name, out TensorProto? t))
+        {
+            return TensorData.ReadInt64s(t);
+        }
+        return !_dependsOnData.Contains(name) && IsConstant(name) && _probe.SmallInts(name) is { } computed
+            ? computed
+            : throw Unsupported(node, $"its input '{name}' must be a constant (an initializer, a Constant node, or computed from those and shapes alone)");
     }
 
     private bool IsConstant(string value) => !_needsGradient.Contains(value);

@@ -198,12 +198,15 @@ public sealed class TestNets
     }
 
     /// <summary>Pad, Transpose, a Reshape whose shape a Shape/Gather/Unsqueeze/Concat subgraph computes, Identity, Dropout, Squeeze/Unsqueeze.</summary>
-    public static ModelProto ShapeOps(int seed, long opset = 18, string activation = "Relu")
+    /// <param name="computedPads">The pads as PyTorch's F.pad exports them: its (left, right, top, bottom) pairs
+    /// turned into ONNX's order by Concat, Reshape, a reversing Slice, Transpose and Reshape.</param>
+    public static ModelProto ShapeOps(int seed, long opset = 18, string activation = "Relu", bool computedPads = false)
     {
         var t = new TestNets(seed, activation);
         string x = t.Input(1, 4, 4);
         string c = t.Act(t._g.Node("Conv", [x, t.W("conv.weight", 2, 1, 3, 3), t.Bias("conv.bias", 2)]));
-        string padded = t._g.Node("Pad", [c, t._g.Ints("pads", 0, 0, 1, 0, 0, 0, 0, 1)]);
+        string pads = computedPads ? t.TorchPads() : t._g.Ints("pads", 0, 0, 1, 0, 0, 0, 0, 1);
+        string padded = t._g.Node("Pad", [c, pads]);
         string tr = t._g.Node("Transpose", [padded], ("perm", new long[] { 0, 2, 3, 1 }));
         string batch = t._g.Node("Gather", [t._g.Node("Shape", [tr]), t._g.Int64Initializer("zero", [], [0])], ("axis", 0));
         string shape = t._g.Node("Concat", [t.Unsqueeze(batch, 0, opset), t._g.Ints("rest", -1)], ("axis", 0));
@@ -211,6 +214,15 @@ public sealed class TestNets
         string u = t.Unsqueeze(flat, 1, opset);
         string m = t._g.Node("MatMul", [u, t.W("proj.weight", 18, 3)]);
         return t.Finish(t.Squeeze(m, 1, opset), 3, opset);
+    }
+
+    /// <summary>Pads (0, 0, 1, 0, 0, 0, 0, 1) computed from F.pad's (0, 1, 1, 0) the way PyTorch's exporter writes it.</summary>
+    private string TorchPads()
+    {
+        string pairs = _g.Node("Concat", [_g.Ints("torch.pads", 0, 1, 1, 0), _g.Ints("torch.zeros", 0, 0, 0, 0)], ("axis", 0));
+        string byAxis = _g.Node("Reshape", [pairs, _g.Ints("torch.pairs", -1, 2)]);
+        string reversed = _g.Node("Slice", [byAxis, _g.Ints("torch.starts", -1), _g.Ints("torch.ends", long.MinValue), _g.Ints("torch.axes", 0), _g.Ints("torch.steps", -1)]);
+        return _g.Node("Reshape", [_g.Node("Transpose", [reversed], ("perm", new long[] { 1, 0 })), _g.Ints("torch.flat", -1)]);
     }
 
     private string Unsqueeze(string x, long axis, long opset) => opset >= 13
