@@ -169,7 +169,7 @@ public sealed record CrossbarMapping
     /// <summary>Fan-in, fan-out, and whether the tensor stores outputs first, from its consumer.</summary>
     private static (int FanIn, int FanOut, bool OutputsFirst) Orientation(MappedWeight weight, NodeProto consumer)
     {
-        long[] d = [.. weight.Dims];
+        long[] d = [.. weight.MatrixDims ?? weight.Dims];
         if (weight.OpType == "Conv")
         {
             return (checked((int)(weight.ElementCount / d[0])), checked((int)d[0]), true);

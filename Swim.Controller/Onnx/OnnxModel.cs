@@ -15,7 +15,10 @@ namespace Swim.Controller.Onnx;
 /// </remarks>
 public sealed class OnnxModel
 {
-    private static readonly HashSet<string> s_passThroughOps = ["Transpose", "Identity"];
+    private static readonly HashSet<string> s_passThroughOps = ["Transpose", "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze"];
+
+    /// <summary>Operators that give a tensor another shape and keep its elements in their order.</summary>
+    private static readonly HashSet<string> s_reshapeOps = ["Reshape", "Flatten", "Squeeze", "Unsqueeze"];
 
     private readonly Dictionary<string, TensorProto> _initializers;
 
@@ -275,20 +278,22 @@ public sealed class OnnxModel
                 {
                     continue;
                 }
-                var path = new List<string>();
+                var path = new List<NodeProto>();
                 string? source = ResolveInitializer(node.Input[index], producers, path);
                 if (source is null || !seen.Add(source))
                 {
                     continue;
                 }
                 TensorProto tensor = _initializers[source];
-                if (tensor.DataType != (int)TensorProto.Types.DataType.Float || tensor.Dims.Count < 2)
+                path.Reverse();
+                long[]? matrix = path.Any(p => s_reshapeOps.Contains(p.OpType)) ? MatrixView(tensor.Dims.ToArray(), path, node.OpType) : null;
+                if (tensor.DataType != (int)TensorProto.Types.DataType.Float || tensor.Dims.Count < 2 && matrix is null
+                    || path.Any(p => s_reshapeOps.Contains(p.OpType)) && matrix is null)
                 {
                     seen.Remove(source);
                     continue;
                 }
-                path.Reverse();
-                found.Add(new MappedWeight(source, tensor.Dims.ToArray(), node.OpType, NodeLabel(node, n), index, path));
+                found.Add(new MappedWeight(source, tensor.Dims.ToArray(), node.OpType, NodeLabel(node, n), index, [.. path.Select(p => p.OpType)]) { MatrixDims = matrix });
                 // A MatMul with two constant operands is not a layer; its first constant operand is the weight.
                 break;
             }
@@ -411,7 +416,79 @@ public sealed class OnnxModel
 
     private static bool IsDefaultDomain(NodeProto node) => string.IsNullOrEmpty(node.Domain) || node.Domain == "ai.onnx";
 
-    private string? ResolveInitializer(string value, Dictionary<string, NodeProto> producers, List<string> path)
+    /// <summary>
+    /// The 2-D matrix a dense weight's stored elements form, in their own order, when reshaping nodes lie between it
+    /// and its Gemm or MatMul: the shape after the last of them. Null (not mapped, and named as such) when the consumer
+    /// is a Conv, a Transpose comes before a reshape (the elements would be read in another order), a target shape is
+    /// not a constant, or the view is not 2-D.
+    /// </summary>
+    private long[]? MatrixView(long[] dims, List<NodeProto> path, string consumer)
+    {
+        if (consumer == "Conv")
+        {
+            return null;
+        }
+        long[] shape = dims;
+        bool transposed = false;
+        foreach (NodeProto step in path)
+        {
+            if (step.OpType == "Transpose")
+            {
+                transposed = true;
+                continue;
+            }
+            if (!s_reshapeOps.Contains(step.OpType))
+            {
+                continue;
+            }
+            if (transposed || ReshapedDims(step, shape) is not { } next)
+            {
+                return null;
+            }
+            shape = next;
+        }
+        return shape.Length == 2 && shape.All(d => d > 0) ? shape : null;
+    }
+
+    /// <summary>A reshaping node's output shape from its input's and its constant arguments (null where they are not constants).</summary>
+    private long[]? ReshapedDims(NodeProto node, long[] input)
+    {
+        long[]? Ints(int i) => i < node.Input.Count && _initializers.TryGetValue(node.Input[i], out TensorProto? t) ? TensorData.ReadInt64s(t)
+            : node.Attribute.FirstOrDefault(a => a.Name == "axes") is { } a && i == 1 ? [.. a.Ints] : null;
+        long total = input.Aggregate(1L, (a, d) => a * d);
+        switch (node.OpType)
+        {
+            case "Flatten":
+                long axis = node.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1;
+                axis = axis < 0 ? axis + input.Length : axis;
+                long head = input.Take((int)axis).Aggregate(1L, (a, d) => a * d);
+                return [head, total / head];
+            case "Squeeze":
+                long[]? squeezed = Ints(1);
+                return [.. input.Where((d, i) => squeezed is null ? d != 1 : !squeezed.Any(a => (a < 0 ? a + input.Length : a) == i))];
+            case "Unsqueeze":
+                if (Ints(1) is not { } added)
+                {
+                    return null;
+                }
+                var output = new List<long>(input);
+                foreach (long a in added.Select(a => a < 0 ? a + input.Length + added.Length : a).Order())
+                {
+                    output.Insert((int)a, 1);
+                }
+                return [.. output];
+            default:
+                if (Ints(1) is not { } target || node.Attribute.Any(a => a.Name == "allowzero" && a.I != 0))
+                {
+                    return null;
+                }
+                long[] shape = [.. target.Select((d, i) => d == 0 && i < input.Length ? input[i] : d)];
+                long known = shape.Where(d => d != -1).Aggregate(1L, (a, d) => a * d);
+                return [.. shape.Select(d => d == -1 && known > 0 ? total / known : d)];
+        }
+    }
+
+    private string? ResolveInitializer(string value, Dictionary<string, NodeProto> producers, List<NodeProto> path)
     {
         for (int depth = 0; depth < 16; depth++)
         {
@@ -423,7 +500,7 @@ public sealed class OnnxModel
             {
                 return null;
             }
-            path.Add(producer.OpType);
+            path.Add(producer);
             value = producer.Input[0];
         }
         return null;

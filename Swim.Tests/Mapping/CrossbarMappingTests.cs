@@ -133,8 +133,9 @@ public sealed class CrossbarMappingTests
     }
 
     /// <summary>
-    /// A dense layer 6 -> 5 (or 5 -> 5) with A[o, i] joining input i to output o, written three ways that ONNX defines as
-    /// the same product: Gemm(x, A, transB = 1), MatMul(x, Transpose(A)) and MatMul(x, B) with B = A^T stored. Input i
+    /// A dense layer 6 -> 5 (or 5 -> 5) with A[o, i] joining input i to output o, written four ways that ONNX defines as
+    /// the same product: Gemm(x, A, transB = 1), MatMul(x, Transpose(A)), MatMul(x, B) with B = A^T stored, and B stored
+    /// as [in, 1, out] and reshaped to [in, out]. Input i
     /// drives crossbar row i and output o's cells are column group o, whatever the storage: A[o, i] of the first two and
     /// B[i, o] of the third must sit on the same cells. (Read-back decodes through the same plan, so a weight behind a
     /// Transpose placed transposed would go unseen anywhere else.)
@@ -163,6 +164,8 @@ public sealed class CrossbarMappingTests
             {
                 "gemm" => g.Node("Gemm", [x, g.Initializer("w", [outputs, inputs], a)], ("transB", 1L)),
                 "transpose" => g.Node("MatMul", [x, g.Node("Transpose", [g.Initializer("w", [outputs, inputs], a)], ("perm", new long[] { 1, 0 }))]),
+                // Stored in another shape and reshaped on the way, as the ONNX zoo's MNIST keeps its dense weight.
+                "reshape" => g.Node("MatMul", [x, g.Node("Reshape", [g.Initializer("w", [inputs, 1, outputs], b), g.Ints("matrix", -1, outputs)])]),
                 _ => g.Node("MatMul", [x, g.Initializer("w", [inputs, outputs], b)]),
             };
             string logits = g.Node("Gemm", [g.Node("Relu", [h]), g.Initializer("head", [3, outputs], head)], ("transB", 1L));
@@ -170,11 +173,11 @@ public sealed class CrossbarMappingTests
             return OnnxModel.FromBytes(g.ToModel().ToByteArray(), form, null);
         }
         CellPlan Plan(OnnxModel model) => CellPlan.Build(CrossbarMapping.Build(model, Board(1, 4), new MappingOptions()), model);
-        CellPlan gemm = Plan(Dense("gemm")), transposed = Plan(Dense("transpose")), stored = Plan(Dense("matmul"));
+        CellPlan gemm = Plan(Dense("gemm")), transposed = Plan(Dense("transpose")), stored = Plan(Dense("matmul")), reshaped = Plan(Dense("reshape"));
         int perWeight = gemm.Mapping.CellsPerWeight;
         int layer = gemm.Mapping.Weights.ToList().FindIndex(w => w.Name == "w");
 
-        foreach (CellPlan plan in new[] { gemm, transposed, stored })
+        foreach (CellPlan plan in new[] { gemm, transposed, stored, reshaped })
         {
             WeightMapping w = plan.Mapping.Weights[layer];
             Assert.Equal((inputs, outputs), (w.FanIn, w.FanOut));
@@ -192,6 +195,7 @@ public sealed class CrossbarMappingTests
                     Assert.Equal(o * perWeight + k, cell.Column);
                     Assert.Equal(cell, transposed.Cells[first + k]);
                     Assert.Equal(cell, stored.Cells[firstStored + k]);
+                    Assert.Equal(cell, reshaped.Cells[firstStored + k]);
                 }
             }
         }

@@ -252,12 +252,22 @@ public sealed class OnnxModelTests : IDisposable
     }
 
     [Fact]
-    public void Weights_the_crossbar_cannot_hold_are_listed_with_their_consumers()
+    public void A_dense_weight_reshaped_on_its_way_is_mapped_as_the_matrix_its_elements_form_and_one_read_out_of_order_is_listed()
     {
-        OnnxModel model = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(TestNets.ReshapedWeight(3)), "reshaped", null);
+        OnnxModel reshaped = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(TestNets.ReshapedWeight(3)), "reshaped", null);
 
-        Assert.Equal(["fc1.weight"], model.FindMappedWeights().Select(w => w.Name));
-        Assert.Equal([("fc2.packed", "Reshape")], model.UnmappedWeightTensors());
+        Assert.Equal(["fc1.weight", "fc2.packed"], reshaped.FindMappedWeights().Select(w => w.Name));
+        MappedWeight packed = reshaped.FindMappedWeights()[1];
+        Assert.Equal([2L, 12L], packed.Dims);
+        Assert.Equal([6L, 4L], packed.MatrixDims);
+        Assert.Empty(reshaped.UnmappedWeightTensors());
+        Controller.Mapping.WeightMapping layer = Controller.Mapping.CrossbarMapping.Build(reshaped, Swim.Emulator.EmulatedBoard.Describe(Swim.Devices.DevicePreset.Rram, new Swim.Emulator.BoardGeometry(4, 256, 256), 1), new Controller.Mapping.MappingOptions()).Weights[1];
+        Assert.Equal((6, 4, false), (layer.FanIn, layer.FanOut, layer.OutputsFirst));
+
+        // Transposed before the reshape, the matrix's rows are no run of the stored elements: not mapped, and named.
+        OnnxModel scrambled = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(TestNets.ReshapedWeight(3, transposedFirst: true)), "scrambled", null);
+        Assert.Equal(["fc1.weight"], scrambled.FindMappedWeights().Select(w => w.Name));
+        Assert.Equal([("fc2.packed", "Transpose")], scrambled.UnmappedWeightTensors());
         Assert.Empty(BundledLeNet.Model.UnmappedWeightTensors());
     }
 }

@@ -169,6 +169,17 @@ public sealed class DerivativeGraphTests
     }
 
     [Fact]
+    public void A_weight_reshaped_on_its_way_to_matmul_gets_its_derivatives_in_its_stored_shape()
+    {
+        using (DerivativeHarness smooth = Harness(TestNets.ReshapedWeight(12, activation: "Tanh"), [6], 4))
+        {
+            smooth.AssertGradientsMatchFiniteDifferences();
+        }
+        using DerivativeHarness h = Harness(TestNets.ReshapedWeight(12), [6], 4);
+        h.AssertCurvatureMatchesFiniteDifferences(CurvatureKind.Ggn);
+    }
+
+    [Fact]
     public void Concat_residual_and_constant_arithmetic_match_finite_differences()
     {
         using (DerivativeHarness smooth = Harness(TestNets.ConcatResidual(11, "Tanh"), [3, 5, 5], 3))
