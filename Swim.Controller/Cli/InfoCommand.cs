@@ -86,6 +86,11 @@ internal static class InfoCommand
         {
             console.WriteLine("note       no Conv, Gemm or MatMul node takes a float32 initializer as its weight: nothing here can be programmed.");
         }
+        if (s.Unmapped.Count > 0)
+        {
+            console.WriteLine($"note       {s.Unmapped.Count} weight tensors stay off the crossbar and keep their trained values: " +
+                string.Join(", ", s.Unmapped.Select(u => u.ConsumedBy.Length > 0 ? $"{u.Name} ({u.ConsumedBy})" : u.Name)));
+        }
     }
 
     private static void Render(IAnsiConsole console, BoardFit f)

@@ -15,6 +15,11 @@ public sealed record ModelSummary(
     long MappedElements,
     int Initializers)
 {
+    /// <summary>Weight tensors no crossbar holds (an LSTM's, a Conv weight reshaped on its way), with their consumers.</summary>
+    public IReadOnlyList<UnmappedInfo> Unmapped { get; init; } = [];
+
+    public sealed record UnmappedInfo(string Name, string ConsumedBy);
+
     public sealed record TensorInfo(string Name, string ElementType, IReadOnlyList<string> Shape);
 
     public sealed record OperatorCount(string OpType, int Count);
@@ -37,7 +42,10 @@ public sealed record ModelSummary(
                 .OrderByDescending(c => c.Count).ThenBy(c => c.OpType, StringComparer.Ordinal).ToList(),
             weights.Select(w => new WeightInfo(w.Name, w.Dims, w.ElementCount, w.OpType, w.NodeLabel)).ToList(),
             weights.Sum(w => w.ElementCount),
-            model.Initializers.Count);
+            model.Initializers.Count)
+        {
+            Unmapped = [.. model.UnmappedWeightTensors().Select(u => new UnmappedInfo(u.Name, u.ConsumedBy))],
+        };
     }
 
     private static TensorInfo Describe(ValueInfoProto value)

@@ -70,6 +70,21 @@ public sealed class InfoCommandTests : IDisposable
     }
 
     [Fact]
+    public void Weight_tensors_left_off_the_crossbar_are_named_with_their_consumers_in_the_table_and_the_json()
+    {
+        string path = _dir.File("scrambled.onnx");
+        File.WriteAllBytes(path, TestNets.ReshapedWeight(3, transposedFirst: true).ToByteArray());
+
+        CliRun table = CliRun.Of("info", path);
+        CliRun json = CliRun.Of("info", path, "--json");
+
+        Assert.Equal(ExitCodes.Success, table.ExitCode);
+        Assert.Contains("1 weight tensors stay off the crossbar and keep their trained values: fc2.packed (Transpose)", table.Output, StringComparison.Ordinal);
+        JsonElement unmapped = JsonDocument.Parse(json.Output).RootElement.GetProperty("unmapped").EnumerateArray().Single();
+        Assert.Equal(("fc2.packed", "Transpose"), (unmapped.GetProperty("name").GetString(), unmapped.GetProperty("consumed_by").GetString()));
+    }
+
+    [Fact]
     public void A_non_onnx_file_exits_with_bad_input()
     {
         string path = _dir.File("x.onnx");
