@@ -130,7 +130,7 @@ public sealed record SimulationOptions
         }
         if (SelectionCost != SelectionCost.Count && NoiseModel == NoiseModelKind.Paper)
         {
-            throw new SwimInputException("--selection-cost parallel belongs to the device noise model: the paper model has no crossbar rows.");
+            throw new SwimInputException($"--selection-cost {SelectionCosts.Name(SelectionCost)} belongs to the device noise model: the paper model has no crossbar rows.");
         }
         if (ReadAfter is { } wait && (wait < TimeSpan.Zero || NoiseModel == NoiseModelKind.Paper))
         {
