@@ -20,6 +20,7 @@ public sealed record DerivativeGraph(
     public const string LabelsInput = "swim_labels";
     public const string WeightsInput = "swim_sample_weights";
     public const string UniformInput = "swim_uniform";
+    public const string GgnClassInput = "swim_ggn_class";
     public const string LossOutput = "swim_loss_sum";
     public const string CorrectOutput = "swim_correct_sum";
 
@@ -38,4 +39,10 @@ public sealed record DerivativeGraph(
     /// columns folded into the batch), so a run holds <see cref="SamplesPerRun"/> = BatchSize / Classes samples.
     /// </summary>
     public int Replicas => BatchSize / SamplesPerRun;
+
+    /// <summary>
+    /// Runs per batch: 1, or for <see cref="CurvatureKind.Ggn"/> on a model that fixes its batch size, one per class
+    /// (the class fed as <see cref="GgnClassInput"/>, a one-hot row per sample), each sample weighted 1 / Classes a run.
+    /// </summary>
+    public int ClassRuns { get; init; } = 1;
 }

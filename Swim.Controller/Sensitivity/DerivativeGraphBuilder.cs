@@ -46,6 +46,9 @@ public sealed partial class DerivativeGraphBuilder
     private readonly Dictionary<float, string> _scalars = [];
     private readonly string _dataInput;
     private readonly int _batch;
+
+    /// <summary>Whether the Gauss-Newton seed's class comes from an input (one run per class) rather than from the batch row.</summary>
+    private bool _classInput;
     private Dictionary<string, List<string>> _upstream = new(StringComparer.Ordinal);
     private PassKind _kind;
 
@@ -91,7 +94,14 @@ public sealed partial class DerivativeGraphBuilder
         (GraphBuilder graph, string logits, long? softmaxAxis) = PrepareForward(model);
         long opset = OpsetUpgrade.TargetOpset;
         int classes = CountClasses(graph.Graph, opset, dataInput, sampleShape, logits, model.FixedBatchSize ?? 1);
-        int batch = samplesPerRun * (curvature == CurvatureKind.Ggn ? classes : 1);
+        // A model that fixes its batch (most zoo files fix 1) cannot take every sample once per class in one run: the
+        // class becomes an input, and the session runs each batch once per class instead.
+        bool classRuns = curvature == CurvatureKind.Ggn && model.FixedBatchSize is { } fixedSize && fixedSize != samplesPerRun * classes;
+        if (classRuns)
+        {
+            samplesPerRun = model.FixedBatchSize!.Value;
+        }
+        int batch = samplesPerRun * (curvature == CurvatureKind.Ggn && !classRuns ? classes : 1);
         if (model.FixedBatchSize is { } b && b != batch)
         {
             throw new OnnxModelException(
@@ -100,9 +110,12 @@ public sealed partial class DerivativeGraphBuilder
         }
         ShapeProbe probe = ShapeProbe.Run(graph.Graph, opset, dataInput, [batch, .. sampleShape]);
         CheckSoftmaxAxis(model, probe.Shape(logits), softmaxAxis);
-        var builder = new DerivativeGraphBuilder(model, graph, [.. graph.Graph.Node], probe, parameters, dataInput, batch);
+        var builder = new DerivativeGraphBuilder(model, graph, [.. graph.Graph.Node], probe, parameters, dataInput, batch) { _classInput = classRuns };
         ModelProto built = builder.Assemble(logits, classes, sampleShape, curvature, gradients, parameters);
-        return new DerivativeGraph(built, batch, samplesPerRun, classes, sampleShape, curvature, parameters) { DataInput = dataInput, HasGradients = gradients };
+        return new DerivativeGraph(built, batch, samplesPerRun, classes, sampleShape, curvature, parameters)
+        {
+            DataInput = dataInput, HasGradients = gradients, ClassRuns = classRuns ? classes : 1,
+        };
     }
 
     /// <summary>
@@ -251,7 +264,7 @@ public sealed partial class DerivativeGraphBuilder
         {
             select[row * classes + row % classes] = 1f;
         }
-        string e = _g.Initializer("ggn_columns", [_batch, classes], select);
+        string e = _classInput ? _g.Input(DerivativeGraph.GgnClassInput, DataType.Float, _batch, classes) : _g.Initializer("ggn_columns", [_batch, classes], select);
         string pc = _g.Node("ReduceSum", [_g.Node("Mul", [probabilities, e]), _g.Ints("axis1", 1)], ("keepdims", 1));
         string scale = _g.Node("Sqrt", [_g.Node("Mul", [_g.Node("Mul", [pc, w]), Scalar(classes)])]);
         return _g.Node("Mul", [scale, _g.Node("Sub", [e, probabilities])]);

@@ -17,6 +17,7 @@ public sealed class DerivativeSession : IDisposable
     private readonly long[] _labels;
     private readonly float[] _weights;
     private readonly float[] _uniform;
+    private readonly float[] _classSelect;
     private readonly int _sampleSize;
 
     public DerivativeSession(DerivativeGraph graph, SessionOptions? options = null)
@@ -37,10 +38,15 @@ public sealed class DerivativeSession : IDisposable
         _labels = new long[graph.BatchSize];
         _weights = new float[graph.BatchSize];
         _uniform = new float[graph.BatchSize];
+        _classSelect = new float[graph.ClassRuns > 1 ? graph.BatchSize * graph.Classes : 0];
         var inputs = new List<string> { graph.DataInput, DerivativeGraph.LabelsInput, DerivativeGraph.WeightsInput };
         if (graph.Curvature == CurvatureKind.GgnMonteCarlo)
         {
             inputs.Add(DerivativeGraph.UniformInput);
+        }
+        if (graph.ClassRuns > 1)
+        {
+            inputs.Add(DerivativeGraph.GgnClassInput);
         }
         inputs.AddRange(graph.Parameters.Select(p => p.Name));
         _inputNames = [.. inputs];
@@ -76,6 +82,30 @@ public sealed class DerivativeSession : IDisposable
             throw new ArgumentException("the totals do not hold every quantity this graph computes; make them with the graph's gradients and curvature.", nameof(totals));
         }
         Stage(features, labels, count, random);
+        for (int c = 0; c < Graph.ClassRuns; c++)
+        {
+            SelectClass(c);
+            Run(parameters, totals, c == 0 ? count : 0);
+        }
+    }
+
+    /// <summary>For a run per class: every row's one-hot selector at class <paramref name="c"/>.</summary>
+    private void SelectClass(int c)
+    {
+        if (_classSelect.Length == 0)
+        {
+            return;
+        }
+        Array.Clear(_classSelect);
+        for (int row = 0; row < Graph.BatchSize; row++)
+        {
+            _classSelect[row * Graph.Classes + c] = 1f;
+        }
+    }
+
+    /// <summary>One run of the staged batch; <paramref name="count"/> samples counted (0 for a batch's later class runs).</summary>
+    private void Run(IReadOnlyDictionary<string, float[]> parameters, DerivativeTotals totals, int count)
+    {
         var values = new List<OrtValue>();
         try
         {
@@ -85,6 +115,10 @@ public sealed class DerivativeSession : IDisposable
             if (Graph.Curvature == CurvatureKind.GgnMonteCarlo)
             {
                 values.Add(OrtValue.CreateTensorValueFromMemory(_uniform, [Graph.BatchSize]));
+            }
+            if (Graph.ClassRuns > 1)
+            {
+                values.Add(OrtValue.CreateTensorValueFromMemory(_classSelect, [Graph.BatchSize, Graph.Classes]));
             }
             foreach (TrainableParameter p in Graph.Parameters)
             {
@@ -105,7 +139,7 @@ public sealed class DerivativeSession : IDisposable
         }
     }
 
-    /// <summary>Copies the batch into the graph's fixed-size inputs: each sample once per replica, weighted 1/replicas, the rest zero.</summary>
+    /// <summary>Copies the batch into the graph's fixed-size inputs: each sample once per replica, weighted 1/(replicas x class runs), the rest zero.</summary>
     private void Stage(ReadOnlySpan<float> features, ReadOnlySpan<long> labels, int count, Random? random)
     {
         int replicas = Graph.Replicas;
@@ -117,7 +151,7 @@ public sealed class DerivativeSession : IDisposable
                 int row = n * replicas + r;
                 features.Slice(n * _sampleSize, _sampleSize).CopyTo(_features.AsSpan(row * _sampleSize, _sampleSize));
                 _labels[row] = labels[n];
-                _weights[row] = 1f / replicas;
+                _weights[row] = 1f / (replicas * Graph.ClassRuns);
             }
         }
         _features.AsSpan(count * replicas * _sampleSize).Clear();

@@ -312,4 +312,48 @@ public sealed class DerivativeGraphTests
         OnnxModelException slope = Assert.Throws<OnnxModelException>(() => DerivativeGraphBuilder.Build(dataSlope, [4], 2, CurvatureKind.Obd));
         Assert.Contains("(PRelu) cannot be differentiated: its input", slope.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A model that fixes its batch at 1 (most zoo files do) cannot take a sample once per class in one run; the exact
+    /// Gauss-Newton diagonal then runs each sample once per class with the class as an input. Its totals must equal
+    /// those of the same model with a dynamic batch, sample for sample.
+    /// </summary>
+    [Fact]
+    public void Ggn_of_a_model_with_a_fixed_batch_of_one_equals_the_dynamic_batch_models()
+    {
+        var mlp = new TinyMlp(21);
+        OnnxModel dynamic = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(mlp.Build()), "'dynamic.onnx'", null);
+        OnnxModel fixedOne = OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(mlp.Build(batch: 1)), "'batch-1.onnx'", null);
+        var random = new Random(22);
+        const int Samples = 4;
+        float[] x = [.. Enumerable.Range(0, Samples * 16).Select(_ => (float)random.NextDouble())];
+        long[] labels = [.. Enumerable.Range(0, Samples).Select(_ => (long)random.Next(3))];
+
+        DerivativeTotals Run(OnnxModel model, int perRun)
+        {
+            DerivativeGraph graph = DerivativeGraphBuilder.Build(model, [1, 4, 4], perRun, CurvatureKind.Ggn);
+            Assert.Equal(perRun, graph.SamplesPerRun);
+            using var session = new DerivativeSession(graph);
+            var totals = new DerivativeTotals(graph.Parameters, curvature: true);
+            Dictionary<string, float[]> parameters = graph.Parameters.ToDictionary(p => p.Name, p => model.ReadWeights(p.Name));
+            for (int n = 0; n < Samples; n += perRun)
+            {
+                session.Accumulate(x.AsSpan(n * 16, perRun * 16), labels.AsSpan(n, perRun), perRun, parameters, totals);
+            }
+            return totals;
+        }
+        DerivativeTotals all = Run(dynamic, Samples), oneByOne = Run(fixedOne, 1);
+
+        Assert.Equal(all.Samples, oneByOne.Samples);
+        Assert.Equal(all.LossSum, oneByOne.LossSum, 5);
+        foreach (string name in new[] { "fc1.weight", "fc2.weight" })
+        {
+            float[] expected = all.Mean(all.Curvature, name), actual = oneByOne.Mean(oneByOne.Curvature, name);
+            float scale = expected.Max(MathF.Abs);
+            Assert.True(scale > 0);
+            Assert.All(expected.Zip(actual), p => Assert.True(MathF.Abs(p.First - p.Second) <= 1e-5f * scale, $"{name}: {p.First} against {p.Second}"));
+            float[] gradient = all.Mean(all.Gradient, name), gradientOneByOne = oneByOne.Mean(oneByOne.Gradient, name);
+            Assert.All(gradient.Zip(gradientOneByOne), p => Assert.True(MathF.Abs(p.First - p.Second) <= 1e-5f * gradient.Max(MathF.Abs), $"{name}: {p.First} against {p.Second}"));
+        }
+    }
 }
