@@ -27,7 +27,13 @@ public sealed partial class DerivativeGraphBuilder
             string da = Scale(_g.Node("MatMul", [dy, Transposed2D(Coefficient(bEff))]), Coefficient(alpha));
             Contribute(a, transA ? Transposed2D(da) : da);
         }
-        if (Needs(node, 1))
+        if (Needs(node, 1) && SharedPerSample(b))
+        {
+            // Per sample, the outer product of the sample's row of op(A) and its row of dY: [N, K, M].
+            string outer = Scale(_g.Node("MatMul", [_g.Node("Unsqueeze", [aEff, _g.Ints("axis2", 2)]), _g.Node("Unsqueeze", [dy, _g.Ints("axis1", 1)])]), alpha);
+            _perSampleParts[b].Add(transB ? SwapLastTwo(outer, 3) : outer);
+        }
+        else if (Needs(node, 1))
         {
             string db = PerSampleWeight(b)
                 ? _g.Node("MatMul", [Transposed2D(Square(aEff)), Square(dy)])
@@ -86,6 +92,15 @@ public sealed partial class DerivativeGraphBuilder
                 {
                     throw Unsupported(node, "the ggn curvatures need its weight to be 2-D");
                 }
+                if (SharedPerSample(b))
+                {
+                    // Per sample, A's rows against dY's rows, summed over any middle axes: [N, K, M].
+                    long middleAxes = sa.Length == 2 ? 1 : Product(sa[1..^1]);
+                    string a3 = Reshape(a, [sa[0], middleAxes, sa[^1]]);
+                    string dy3 = Reshape(dy, [sy[0], middleAxes, sy[^1]]);
+                    _perSampleParts[b].Add(_g.Node("MatMul", [SwapLastTwo(a3, 3), dy3]));
+                    return;
+                }
                 if (sa.Length == 2)
                 {
                     db = _g.Node("MatMul", [Transposed2D(Square(a)), Square(dy)]);
@@ -125,9 +140,9 @@ public sealed partial class DerivativeGraphBuilder
         {
             Contribute(x, ConvInputDerivative(dy, Coefficient(w), xs, ys, kernel, strides, dilations, padsBegin, padsEnd, group));
         }
-        if (Needs(node, 1))
+        if (Needs(node, 1) && ConvWeightDerivative(x, w, dy, xs, ws, ys, kernel, strides, dilations, padsBegin, padsEnd, group) is { } dw)
         {
-            Contribute(w, ConvWeightDerivative(x, w, dy, xs, ws, ys, kernel, strides, dilations, padsBegin, padsEnd, group));
+            Contribute(w, dw);
         }
         if (Needs(node, 2))
         {
@@ -139,8 +154,11 @@ public sealed partial class DerivativeGraphBuilder
         }
     }
 
-    /// <summary>The derivative of a convolution's weight (squared per sample when the weight's curvature is taken per sample).</summary>
-    private string ConvWeightDerivative(string x, string w, string dy, long[] xs, long[] ws, long[] ys, long[] kernel, long[] strides, long[] dilations,
+    /// <summary>
+    /// The derivative of a convolution's weight (squared per sample when the weight's curvature is taken per sample);
+    /// null when the per-sample derivative went to a weight read by several layers, to be squared once summed.
+    /// </summary>
+    private string? ConvWeightDerivative(string x, string w, string dy, long[] xs, long[] ws, long[] ys, long[] kernel, long[] strides, long[] dilations,
         long[] padsBegin, long[] padsEnd, long group)
     {
         int spatial = xs.Length - 2;
@@ -158,6 +176,13 @@ public sealed partial class DerivativeGraphBuilder
             r = _g.Node("Conv", [Transpose(x, channelsFirst), kernelPerSample],
                 ("strides", dilations), ("dilations", strides), ("pads", pads), ("group", n));
             r = CropKernel(r, xs, ys, kernel, strides, dilations, padsBegin, padsEnd);
+            if (SharedPerSample(w))
+            {
+                // [C_in, N, M, k...] to each sample's derivative in the weight's own layout, [N, M, C_in, k...].
+                long[] perSampleFirst = [1, 2, 0, .. Enumerable.Range(3, spatial).Select(i => (long)i)];
+                _perSampleParts[w].Add(Transpose(Reshape(r, [xs[1], n, m, .. kernel]), perSampleFirst));
+                return null;
+            }
             r = _g.Node("Mul", [r, r]);
             r = ReduceSum(Reshape(r, [xs[1], n, m, .. kernel]), [1], keepDims: false);
         }

@@ -52,6 +52,13 @@ public sealed partial class DerivativeGraphBuilder
     private Dictionary<string, List<string>> _upstream = new(StringComparer.Ordinal);
     private PassKind _kind;
 
+    /// <summary>
+    /// For a per-sample squared pass, the parameters read by more than one layer (a Siamese branch, a tied weight) and
+    /// each read's per-sample derivative, unsquared ([samples, weight...]): the square is taken of their sum, which
+    /// keeps the cross terms between the reads.
+    /// </summary>
+    private readonly Dictionary<string, List<string>> _perSampleParts = new(StringComparer.Ordinal);
+
     private enum PassKind
     {
         Gradient,
@@ -301,6 +308,14 @@ public sealed partial class DerivativeGraphBuilder
     {
         _kind = kind;
         _upstream = new Dictionary<string, List<string>>(StringComparer.Ordinal) { [root] = [seed] };
+        _perSampleParts.Clear();
+        if (kind == PassKind.PerSampleSquared)
+        {
+            foreach (string shared in SharedParameters())
+            {
+                _perSampleParts[shared] = [];
+            }
+        }
         for (int i = _forward.Count - 1; i >= 0; i--)
         {
             NodeProto node = _forward[i];
@@ -310,6 +325,11 @@ public sealed partial class DerivativeGraphBuilder
             }
             string dy = Upstream(node.Output[0])!;
             Propagate(node, dy);
+        }
+        foreach ((string parameter, List<string> parts) in _perSampleParts.Where(p => p.Value.Count > 0))
+        {
+            string total = parts.Count == 1 ? parts[0] : _g.Node("Sum", parts);
+            Contribute(parameter, ReduceSum(Square(total), [0], keepDims: false));
         }
         var results = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string parameter in _parameters)
@@ -321,6 +341,31 @@ public sealed partial class DerivativeGraphBuilder
         }
         return results;
     }
+
+    /// <summary>
+    /// Parameters that more than one node on the loss's path reads; each read must be the weight of a Conv (one group),
+    /// a Gemm or a MatMul, where the per-sample derivative is formed before it is squared.
+    /// </summary>
+    private IEnumerable<string> SharedParameters()
+    {
+        foreach (string parameter in _parameters)
+        {
+            NodeProto[] readers = [.. _forward.Where(n => n.Input.Contains(parameter))];
+            if (readers.Length < 2)
+            {
+                continue;
+            }
+            if (readers.FirstOrDefault(n => !(n.OpType is "Conv" or "Gemm" or "MatMul" && n.Input.Count > 1 && n.Input[1] == parameter
+                && n.Input.Count(i => i == parameter) == 1 && !(n.OpType == "Conv" && IntAttribute(n, "group", 1) != 1))) is { } other)
+            {
+                throw Unsupported(other, $"it reads weight '{parameter}', which {readers.Length} nodes read; the ggn curvatures keep the cross terms of a weight read by several layers only where each read is a Conv (one group), Gemm or MatMul weight. Use --curvature obd");
+            }
+            yield return parameter;
+        }
+    }
+
+    /// <summary>Whether <paramref name="value"/> is a parameter whose per-sample derivatives are summed before squaring.</summary>
+    private bool SharedPerSample(string value) => _kind == PassKind.PerSampleSquared && _perSampleParts.ContainsKey(value);
 
     private string? Upstream(string value)
     {

@@ -179,6 +179,22 @@ public sealed class DerivativeGraphTests
         h.AssertCurvatureMatchesFiniteDifferences(CurvatureKind.Ggn);
     }
 
+    /// <summary>
+    /// A Conv weight and a dense weight each read by two branches side by side: the Gauss-Newton diagonal must keep the
+    /// cross term between the two reads (squaring each read's per-sample derivative alone was 12 % off). With ReLU and
+    /// the reads in parallel, no weight multiplies itself, so it equals the Hessian's diagonal that finite differences give.
+    /// </summary>
+    [Fact]
+    public void Ggn_of_a_weight_read_by_two_layers_keeps_the_cross_term()
+    {
+        using (DerivativeHarness smooth = Harness(TestNets.SharedWeights(14, "Tanh"), [2, 5, 5], 3))
+        {
+            smooth.AssertGradientsMatchFiniteDifferences();
+        }
+        using DerivativeHarness h = Harness(TestNets.SharedWeights(14), [2, 5, 5], 3);
+        h.AssertCurvatureMatchesFiniteDifferences(CurvatureKind.Ggn);
+    }
+
     [Fact]
     public void Concat_residual_and_constant_arithmetic_match_finite_differences()
     {

@@ -154,6 +154,22 @@ public sealed class TestNets
         return t._g.Node("Div", [centred, t._g.Node("Sqrt", [t._g.Node("Add", [variance, t._g.Scalar("ln.eps", 1e-5f)])])]);
     }
 
+    /// <summary>
+    /// Weights read by two layers side by side, as a Siamese network ties them: one Conv weight over the input and over
+    /// the input scaled, and one dense weight over each branch, the two logits added.
+    /// </summary>
+    public static ModelProto SharedWeights(int seed, string activation = "Relu")
+    {
+        var t = new TestNets(seed, activation);
+        string x = t.Input(2, 5, 5);
+        string w = t.W("shared.conv", 3, 2, 3, 3);
+        string a = t.Act(t._g.Node("Conv", [x, w], ("pads", new long[] { 1, 1, 1, 1 })));
+        string b = t.Act(t._g.Node("Conv", [t._g.Node("Mul", [x, t._g.Scalar("branch.gain", -0.7f)]), w], ("pads", new long[] { 1, 1, 1, 1 })));
+        string v = t.W("shared.dense", 3, 75);
+        string logits = t._g.Node("Add", [t._g.Node("Gemm", [t.Flatten(a), v], ("transB", 1L)), t._g.Node("Gemm", [t.Flatten(b), v], ("transB", 1L))]);
+        return t.Finish(logits, 3);
+    }
+
     /// <summary>The slopes TestNets.Activation gives PRelu's six hidden units.</summary>
     public static readonly float[] PReluSlopes = [0.25f, 0.1f, 1.5f, -0.3f, 0.6f, 0f];
 
