@@ -15,7 +15,7 @@ namespace Swim.Controller.Onnx;
 /// </remarks>
 public sealed class OnnxModel
 {
-    private static readonly HashSet<string> s_passThroughOps = ["Transpose", "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze"];
+    private static readonly HashSet<string> s_passThroughOps = ["Transpose", "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast"];
 
     /// <summary>Operators that give a tensor another shape and keep its elements in their order.</summary>
     private static readonly HashSet<string> s_reshapeOps = ["Reshape", "Flatten", "Squeeze", "Unsqueeze"];
@@ -496,8 +496,10 @@ public sealed class OnnxModel
             {
                 return value;
             }
-            if (!producers.TryGetValue(value, out NodeProto? producer) || !s_passThroughOps.Contains(producer.OpType) || producer.Input.Count == 0)
+            if (!producers.TryGetValue(value, out NodeProto? producer) || !s_passThroughOps.Contains(producer.OpType) || producer.Input.Count == 0
+                || producer.OpType == "Cast" && producer.Attribute.FirstOrDefault(a => a.Name == "to")?.I != (long)TensorProto.Types.DataType.Float)
             {
+                // A Cast passes a weight on only as float32 (a float32 initializer cast to float32, as some converters write).
                 return null;
             }
             path.Add(producer);

@@ -45,6 +45,12 @@ public sealed partial class DerivativeGraphBuilder
             case "Identity" or "Dropout":
                 Contribute(node.Input[0], dy);
                 break;
+            case "Cast" when _probe.IsFloat(node.Input[0]) && _probe.IsFloat(node.Output[0]):
+                // float32 to float32: the value passes unchanged.
+                Contribute(node.Input[0], dy);
+                break;
+            case "Cast":
+                throw Unsupported(node, "it casts to or from a type other than float32; Swim differentiates float32 values only");
             case "Transpose":
                 TransposeRule(node, dy);
                 break;

@@ -71,14 +71,16 @@ public sealed class TestNets
     }
 
     /// <summary>A dense layer, then a MatMul whose weight is stored [2, 12] and reshaped to [6, 4] on the way: a weight Swim cannot trace to the crossbar.</summary>
-    /// <summary>A dense weight stored [2, 12] and reshaped to [6, 4] on its way to MatMul; with <paramref name="transposedFirst"/>,
+    /// <summary>A dense weight stored [2, 12], cast to float32 and reshaped to [6, 4] on its way to MatMul; with <paramref name="transposedFirst"/>,
     /// stored [12, 2] and transposed before the reshape, which reads its elements in another order.</summary>
     public static ModelProto ReshapedWeight(int seed, bool transposedFirst = false, string activation = "Relu")
     {
         var t = new TestNets(seed, activation);
         string x = t.Input(6);
         string h = t.Act(t.Dense(x, 6, 6, "fc1"));
-        string packed = transposedFirst ? t._g.Node("Transpose", [t.W("fc2.packed", 12, 2)], ("perm", new long[] { 1, 0 })) : t.W("fc2.packed", 2, 12);
+        // A float32-to-float32 Cast on the way, as some converters write.
+        string packed = transposedFirst ? t._g.Node("Transpose", [t.W("fc2.packed", 12, 2)], ("perm", new long[] { 1, 0 }))
+            : t._g.Node("Cast", [t.W("fc2.packed", 2, 12)], ("to", (long)DataType.Float));
         string w = t._g.Node("Reshape", [packed, t._g.Ints("fc2.shape", 6, 4)]);
         return t.Finish(t._g.Node("MatMul", [h, w]), 4);
     }
