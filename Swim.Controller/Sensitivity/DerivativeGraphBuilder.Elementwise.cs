@@ -156,6 +156,55 @@ public sealed partial class DerivativeGraphBuilder
         Contribute(b, ReduceTo(_kind == PassKind.Curvature ? towardsDivisor : _g.Node("Neg", [towardsDivisor]), sy, ShapeOf(b)));
     }
 
+    /// <summary>
+    /// Layer normalization over the axes from <c>axis</c> on: y = s x^ + b with x^ = (x - mean) / sigma. Towards x the
+    /// Jacobian is s_o / sigma (delta - 1/D - x^_o x^_e / D); the gradient applies it transposed, and OBD sums its
+    /// squares against the curvature at y in closed form (the node's own Jacobian, as for every other operator).
+    /// </summary>
+    private void LayerNormalization(NodeProto node, string dy)
+    {
+        if (Needs(node, 1) || Needs(node, 2))
+        {
+            throw Unsupported(node, "its scale or bias is computed from the weights; Swim differentiates a layer norm with constant scale and bias");
+        }
+        if (!Needs(node, 0))
+        {
+            return;
+        }
+        string x = node.Input[0];
+        long[] xs = ShapeOf(x);
+        long axis = IntAttribute(node, "axis", -1);
+        axis = axis < 0 ? axis + xs.Length : axis;
+        if (axis == 0)
+        {
+            throw Unsupported(node, "it normalizes over the batch axis, so a sample's output depends on the other samples");
+        }
+        long[] axes = [.. Enumerable.Range((int)axis, xs.Length - (int)axis).Select(a => (long)a)];
+        float count = Product(axes.Select(a => xs[a]));
+        string Mean(string value) => _g.Node("ReduceMean", [value, _g.Ints("ln_axes", axes)], ("keepdims", 1L));
+        string centred = _g.Node("Sub", [x, Mean(x)]);
+        string sigma = _g.Node("Sqrt", [_g.Node("Add", [Mean(Square(centred)), Scalar(FloatAttribute(node, "epsilon", 1e-5f))])]);
+        string normalized = _g.Node("Div", [centred, sigma]);
+        string scale = node.Input[1];
+        string dx;
+        if (_kind == PassKind.Curvature)
+        {
+            // sum over o of u_o (delta_oe - 1/D - x^_o x^_e / D)^2, u = s^2 h, over sigma^2.
+            string u = _g.Node("Mul", [dy, Square(scale)]);
+            string s0 = Mean(u), s1 = Mean(_g.Node("Mul", [u, normalized])), s2 = Mean(_g.Node("Mul", [u, Square(normalized)]));
+            string own = _g.Node("Mul", [u, _g.Node("Sub", [Scalar(1f), Scale(_g.Node("Add", [Scalar(1f), Square(normalized)]), 2f / count)])]);
+            string shared = Scale(_g.Node("Add", [_g.Node("Add", [s0, Scale(_g.Node("Mul", [normalized, s1]), 2f)]), _g.Node("Mul", [Square(normalized), s2])]), 1f / count);
+            dx = _g.Node("Div", [_g.Node("Add", [own, shared]), Square(sigma)]);
+        }
+        else
+        {
+            string scaled = _g.Node("Mul", [dy, scale]);
+            string projected = _g.Node("Sub", [_g.Node("Sub", [scaled, Mean(scaled)]), _g.Node("Mul", [normalized, Mean(_g.Node("Mul", [scaled, normalized]))])]);
+            dx = _g.Node("Div", [projected, sigma]);
+        }
+        Contribute(x, dx);
+    }
+
     /// <summary>Inference-mode batch normalization is y = s x + t per channel, s = gamma / sqrt(var + eps).</summary>
     private void BatchNormalization(NodeProto node, string dy)
     {

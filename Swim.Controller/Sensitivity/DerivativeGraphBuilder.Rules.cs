@@ -27,6 +27,9 @@ public sealed partial class DerivativeGraphBuilder
             case "BatchNormalization":
                 BatchNormalization(node, dy);
                 break;
+            case "LayerNormalization":
+                LayerNormalization(node, dy);
+                break;
             case "MaxPool":
                 MaxPool(node, dy);
                 break;

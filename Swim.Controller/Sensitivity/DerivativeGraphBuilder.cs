@@ -24,7 +24,7 @@ public sealed partial class DerivativeGraphBuilder
     [
         "Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip", "Tanh", "Sigmoid",
         "HardSigmoid", "HardSwish", "Softplus", "Erf", "PRelu", "Sqrt", "Pow",
-        "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "Flatten", "Reshape", "Transpose",
+        "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "BatchNormalization", "LayerNormalization", "Flatten", "Reshape", "Transpose",
         "Squeeze", "Unsqueeze", "Pad", "Identity", "Dropout", "Concat", "Cast",
     ];
 

@@ -91,6 +91,7 @@ public sealed class DerivativeGraphTests
     [InlineData("PRelu")]
     [InlineData("Silu")]
     [InlineData("LayerNormDecomposed")]
+    [InlineData("LayerNormalization")]
     public void Activation_gradients_match_finite_differences(string op)
     {
         using DerivativeHarness h = Harness(TestNets.Activation(6, op), [5], 3);

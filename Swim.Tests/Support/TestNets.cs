@@ -144,6 +144,9 @@ public sealed class TestNets
             "Silu" => t._g.Node("Mul", [h, t._g.Node("Sigmoid", [h])]),
             // Layer normalisation as PyTorch writes it before opset 17: (h - mean) / sqrt(mean((h - mean)^2) + eps).
             "LayerNormDecomposed" => LayerNormDecomposed(t, h),
+            // The same as one operator (opset 17), with a scale and a bias per unit.
+            "LayerNormalization" => t._g.Node("LayerNormalization", [h, t._g.Initializer("ln.scale", [6], [1.2f, -0.8f, 0.5f, 2f, 1f, -1.5f]),
+                t._g.Initializer("ln.bias", [6], [0.1f, 0f, -0.3f, 0.2f, 0.5f, 0f])], ("axis", -1L), ("epsilon", 1e-3f)),
             _ => t._g.Node(op, [h]),
         };
         return t.Finish(t.Dense(h, 6, 3, "fc2"), 3);
