@@ -115,6 +115,37 @@ public sealed class ProgrammingSessionTests
             $"{rows.Modelled.Value.ParallelSeconds:F4} s by rows, {scattered.Modelled.Value.ParallelSeconds:F4} s scattered");
     }
 
+    /// <summary>
+    /// Selection by bench time prices a row's pass against each cell's bytes at the session's line rate: on a line
+    /// fast enough that bytes cost next to nothing it takes rows whole (their cells that score), as selection by rows does; on a slow one each
+    /// cell's bytes outweigh a pass and it takes the method's best cells wherever they sit, as scattered as selection by count.
+    /// </summary>
+    [Fact]
+    public async Task Selection_by_bench_time_follows_the_line_rate_between_whole_rows_and_single_cells()
+    {
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
+        async Task<ProgrammingResult> Run(SelectionCost cost, int baud)
+        {
+            var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 5);
+            await using var host = new EmulatorHost(board);
+            await using var client = new BoardClient(host.ConnectInProcess());
+            return await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value,
+                new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.1, SelectionCost = cost, LineBaud = baud }, DeviceVariance.From(preset));
+        }
+
+        ProgrammingResult rows = await Run(SelectionCost.RowParallel, 3_000_000), count = await Run(SelectionCost.Count, 3_000_000);
+        ProgrammingResult fastLine = await Run(SelectionCost.Bench, int.MaxValue), slowLine = await Run(SelectionCost.Bench, 1_200);
+
+        Assert.Equal(rows.CellsVerified, fastLine.CellsVerified);
+        Assert.Equal(count.CellsVerified, slowLine.CellsVerified);
+        // Rows as by rows, but only their cells that score: those that score nothing wait for last (measured 1.13x the passes).
+        Assert.InRange(fastLine.Modelled!.Value.ParallelSeconds / rows.Modelled!.Value.ParallelSeconds, 0.8, 1.25);
+        // Cell by cell (a weight's cells need not go together), it is as scattered as by count or more (measured 1.13x).
+        Assert.InRange(slowLine.Modelled!.Value.ParallelSeconds / count.Modelled!.Value.ParallelSeconds, 0.9, 1.5);
+        Assert.True(fastLine.Modelled.Value.ParallelSeconds < 0.7 * slowLine.Modelled.Value.ParallelSeconds,
+            $"{fastLine.Modelled.Value.ParallelSeconds:F4} s on a fast line, {slowLine.Modelled.Value.ParallelSeconds:F4} s on a slow one");
+    }
+
     [Fact]
     public async Task Read_after_a_day_on_the_emulators_clock_shows_relaxation_and_costs_no_device_time()
     {
