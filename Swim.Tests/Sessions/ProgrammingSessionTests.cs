@@ -93,20 +93,21 @@ public sealed class ProgrammingSessionTests
         Assert.InRange(placed.Link.BytesSent + placed.Link.BytesReceived, 1, (natural.Link.BytesSent + natural.Link.BytesReceived) * 11 / 10);
     }
 
+    /// <summary>SWIM at 10 % on a fresh rram board without stuck cells (seed 5), its cells taken as <paramref name="cost"/> says.</summary>
+    private static async Task<ProgrammingResult> SwimAtTenPercent(SelectionCost cost, int lineBaud = 3_000_000)
+    {
+        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
+        var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 5);
+        await using var host = new EmulatorHost(board);
+        await using var client = new BoardClient(host.ConnectInProcess());
+        return await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value,
+            new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.1, SelectionCost = cost, LineBaud = lineBaud }, DeviceVariance.From(preset));
+    }
+
     [Fact]
     public async Task Selection_by_whole_rows_verifies_as_many_cells_in_far_fewer_row_passes()
     {
-        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
-        async Task<ProgrammingResult> Run(SelectionCost cost)
-        {
-            var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 5);
-            await using var host = new EmulatorHost(board);
-            await using var client = new BoardClient(host.ConnectInProcess());
-            return await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value,
-                new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.1, SelectionCost = cost }, DeviceVariance.From(preset));
-        }
-
-        ProgrammingResult scattered = await Run(SelectionCost.Count), rows = await Run(SelectionCost.RowParallel);
+        ProgrammingResult scattered = await SwimAtTenPercent(SelectionCost.Count), rows = await SwimAtTenPercent(SelectionCost.RowParallel);
 
         Assert.Equal(scattered.CellsVerified, rows.CellsVerified);
         // The same work serially; row-parallel, a tenth of the cells in whole rows costs far fewer row passes.
@@ -123,18 +124,8 @@ public sealed class ProgrammingSessionTests
     [Fact]
     public async Task Selection_by_bench_time_follows_the_line_rate_between_whole_rows_and_single_cells()
     {
-        DevicePreset preset = DevicePreset.Rram with { StuckRate = 0 };
-        async Task<ProgrammingResult> Run(SelectionCost cost, int baud)
-        {
-            var board = new EmulatedBoard(preset, new BoardGeometry(16, 256, 256), seed: 5);
-            await using var host = new EmulatorHost(board);
-            await using var client = new BoardClient(host.ConnectInProcess());
-            return await ProgrammingSession.RunAsync(client, s_lenet, s_sensitivity.Value,
-                new ProgrammingOptions { Method = SelectionMethod.Swim, Fraction = 0.1, SelectionCost = cost, LineBaud = baud }, DeviceVariance.From(preset));
-        }
-
-        ProgrammingResult rows = await Run(SelectionCost.RowParallel, 3_000_000), count = await Run(SelectionCost.Count, 3_000_000);
-        ProgrammingResult fastLine = await Run(SelectionCost.Bench, int.MaxValue), slowLine = await Run(SelectionCost.Bench, 1_200);
+        ProgrammingResult rows = await SwimAtTenPercent(SelectionCost.RowParallel), count = await SwimAtTenPercent(SelectionCost.Count);
+        ProgrammingResult fastLine = await SwimAtTenPercent(SelectionCost.Bench, int.MaxValue), slowLine = await SwimAtTenPercent(SelectionCost.Bench, 1_200);
 
         Assert.Equal(rows.CellsVerified, fastLine.CellsVerified);
         Assert.Equal(count.CellsVerified, slowLine.CellsVerified);
