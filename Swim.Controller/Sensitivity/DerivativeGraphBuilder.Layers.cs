@@ -83,43 +83,42 @@ public sealed partial class DerivativeGraphBuilder
             }
             Contribute(a, da);
         }
-        if (Needs(node, 1))
+        if (Needs(node, 1) && MatMulWeightDerivative(node, a, b, dy, sa, sb, sy, batchDims) is { } db)
         {
-            string db;
-            if (PerSampleWeight(b))
-            {
-                if (sb.Length != 2)
-                {
-                    throw Unsupported(node, "the ggn curvatures need its weight to be 2-D");
-                }
-                if (SharedPerSample(b))
-                {
-                    // Per sample, A's rows against dY's rows, summed over any middle axes: [N, K, M].
-                    long middleAxes = sa.Length == 2 ? 1 : Product(sa[1..^1]);
-                    string a3 = Reshape(a, [sa[0], middleAxes, sa[^1]]);
-                    string dy3 = Reshape(dy, [sy[0], middleAxes, sy[^1]]);
-                    _perSampleParts[b].Add(_g.Node("MatMul", [SwapLastTwo(a3, 3), dy3]));
-                    return;
-                }
-                if (sa.Length == 2)
-                {
-                    db = _g.Node("MatMul", [Transposed2D(Square(a)), Square(dy)]);
-                }
-                else
-                {
-                    long middle = Product(sa[1..^1]);
-                    string a3 = Reshape(a, [sa[0], middle, sa[^1]]);
-                    string dy3 = Reshape(dy, [sy[0], middle, sy[^1]]);
-                    db = ReduceSum(Square(_g.Node("MatMul", [SwapLastTwo(a3, 3), dy3])), [0], keepDims: false);
-                }
-            }
-            else
-            {
-                db = _g.Node("MatMul", [SwapLastTwo(Coefficient(a), sa.Length), dy]);
-                db = ReduceTo(db, [.. batchDims, sb[^2], sy[^1]], sb);
-            }
             Contribute(b, db);
         }
+    }
+
+    /// <summary>
+    /// The derivative of MatMul's right operand: squared per sample for a weight's per-sample curvature, or null where
+    /// the per-sample derivative went to a weight read by several layers, to be squared once summed.
+    /// </summary>
+    private string? MatMulWeightDerivative(NodeProto node, string a, string b, string dy, long[] sa, long[] sb, long[] sy, long[] batchDims)
+    {
+        if (!PerSampleWeight(b))
+        {
+            string db = _g.Node("MatMul", [SwapLastTwo(Coefficient(a), sa.Length), dy]);
+            return ReduceTo(db, [.. batchDims, sb[^2], sy[^1]], sb);
+        }
+        if (sb.Length != 2)
+        {
+            throw Unsupported(node, "the ggn curvatures need its weight to be 2-D");
+        }
+        if (SharedPerSample(b))
+        {
+            // Per sample, A's rows against dY's rows, summed over any middle axes: [N, K, M].
+            long middleAxes = sa.Length == 2 ? 1 : Product(sa[1..^1]);
+            _perSampleParts[b].Add(_g.Node("MatMul", [SwapLastTwo(Reshape(a, [sa[0], middleAxes, sa[^1]]), 3), Reshape(dy, [sy[0], middleAxes, sy[^1]])]));
+            return null;
+        }
+        if (sa.Length == 2)
+        {
+            return _g.Node("MatMul", [Transposed2D(Square(a)), Square(dy)]);
+        }
+        long middle = Product(sa[1..^1]);
+        string a3 = Reshape(a, [sa[0], middle, sa[^1]]);
+        string dy3 = Reshape(dy, [sy[0], middle, sy[^1]]);
+        return ReduceSum(Square(_g.Node("MatMul", [SwapLastTwo(a3, 3), dy3])), [0], keepDims: false);
     }
 
     private void Conv(NodeProto node, string dy)

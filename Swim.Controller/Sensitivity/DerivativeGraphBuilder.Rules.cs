@@ -45,15 +45,9 @@ public sealed partial class DerivativeGraphBuilder
             case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
                 Contribute(node.Input[0], Reshape(dy, ShapeOf(node.Input[0])));
                 break;
-            case "Identity" or "Dropout":
-                Contribute(node.Input[0], dy);
+            case "Identity" or "Dropout" or "Cast":
+                Contribute(node.Input[0], PassedThrough(node, dy));
                 break;
-            case "Cast" when _probe.IsFloat(node.Input[0]) && _probe.IsFloat(node.Output[0]):
-                // float32 to float32: the value passes unchanged.
-                Contribute(node.Input[0], dy);
-                break;
-            case "Cast":
-                throw Unsupported(node, "it casts to or from a type other than float32; Swim differentiates float32 values only");
             case "Transpose":
                 TransposeRule(node, dy);
                 break;

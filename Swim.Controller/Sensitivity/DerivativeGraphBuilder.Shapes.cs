@@ -57,4 +57,9 @@ public sealed partial class DerivativeGraphBuilder
             offset += size;
         }
     }
+
+    /// <summary>The derivative through a node that passes its value on unchanged: Identity, Dropout at inference, a float32-to-float32 Cast.</summary>
+    private string PassedThrough(NodeProto node, string dy) =>
+        node.OpType != "Cast" || _probe.IsFloat(node.Input[0]) && _probe.IsFloat(node.Output[0]) ? dy
+            : throw Unsupported(node, "it casts to or from a type other than float32; Swim differentiates float32 values only");
 }
