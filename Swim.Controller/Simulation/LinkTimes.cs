@@ -51,10 +51,12 @@ internal sealed class LinkTimes : IDisposable
     /// <summary>Seconds on the line for writing every cell, verifying <paramref name="verified"/> (indexed by plan cell) and reading back; a first read of every cell too when <paramref name="measuredFirst"/>.</summary>
     public double Seconds(bool[] verified, bool measuredFirst)
     {
-        int[] cells = _plan.SortedByAddress([.. Enumerable.Range(0, verified.Length).Where(c => verified[c])]);
+        int[] cells = [.. Enumerable.Range(0, verified.Length).Where(c => verified[c])];
         string key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(cells.AsSpan())));
         (long Out, long In) verify = cells.Length == 0 ? (0, 0) : _verify.GetOrAdd(key, _ =>
         {
+            // Sorted into the session's order only for a selection not yet counted: most chips repeat one.
+            _plan.SortedByAddress(cells);
             lock (_gate)
             {
                 return Count(() => InChunks(cells, chunk => _client.VerifyLevelsAsync(Addresses(chunk), [.. chunk.Select(c => (int)_plan.Levels[c])], _tolerance, _maxIterations)));
