@@ -119,8 +119,18 @@ public sealed partial class DerivativeGraphBuilder
     private void GlobalAveragePool(NodeProto node, string dy)
     {
         long[] xs = ShapeOf(node.Input[0]);
-        float share = 1f / Product(xs[2..]);
-        Contribute(node.Input[0], _g.Node("Expand", [Scale(dy, Coefficient(share)), _g.Ints("shape", xs)]));
+        Contribute(node.Input[0], SpreadMean(dy, xs, [.. Enumerable.Range(2, xs.Length - 2).Select(a => (long)a)], dimsKept: true));
+    }
+
+    /// <summary>
+    /// A mean's derivative towards its input: the output's, over the count averaged, spread over the averaged axes
+    /// (which the output drops unless <paramref name="dimsKept"/>).
+    /// </summary>
+    private string SpreadMean(string dy, long[] xs, long[] axes, bool dimsKept)
+    {
+        float share = 1f / Product(axes.Select(a => xs[a]));
+        string kept = dimsKept ? dy : Reshape(dy, [.. xs.Select((d, i) => axes.Contains(i) ? 1L : d)]);
+        return _g.Node("Expand", [Scale(kept, Coefficient(share)), _g.Ints("shape", xs)]);
     }
 
     /// <summary>
@@ -141,8 +151,6 @@ public sealed partial class DerivativeGraphBuilder
         {
             throw Unsupported(node, "it averages over the batch axis, so a sample's output depends on the other samples; Swim scores models that map each sample on its own");
         }
-        long[] kept = [.. xs.Select((d, i) => axes.Contains(i) ? 1L : d)];
-        float share = 1f / Product(axes.Select(a => xs[a]));
-        Contribute(node.Input[0], _g.Node("Expand", [Scale(Reshape(dy, kept), Coefficient(share)), _g.Ints("shape", xs)]));
+        Contribute(node.Input[0], SpreadMean(dy, xs, axes, dimsKept: IntAttribute(node, "keepdims", 1) != 0));
     }
 }
