@@ -10,6 +10,8 @@ using Swim.Benchmarks;
 // Device physics against its sources:  dotnet run -c Release --project Swim.Benchmarks -- device-physics [CELLS]
 // Monte-Carlo simulation throughput:   dotnet run -c Release --project Swim.Benchmarks -- simulate
 // Sensitivity/inference, paired:       dotnet run -c Release --project Swim.Benchmarks -- sensitivity-ratio [ROUNDS]
+// CIFAR ResNet-18 and random images:  dotnet run -c Release --project Swim.Benchmarks -- resnet18 OUT.onnx DATA.npz [SAMPLES] [SEED]
+// Derivative graph's time by operator: dotnet run -c Release --project Swim.Benchmarks -- sensitivity-profile MODEL DATA [BATCH] [no-gradients]
 // Bench-time fronts of device studies: dotnet run -c Release --project Swim.Benchmarks -- bench-fronts OUT.png DIR=LABEL[:METHODS] ...
 return args.FirstOrDefault() switch
 {
@@ -18,6 +20,8 @@ return args.FirstOrDefault() switch
     "exactly-once" => await ExactlyOnce.RunAsync(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1),
     "simulate" => SimulationThroughput.Run(Console.Out),
+    "resnet18" => CifarResNet18.Write(Console.Out, args[1..]),
+    "sensitivity-profile" => SensitivityProfile.Run(Console.Out, args[1..]),
     "bench-fronts" => BenchFronts.Run(Console.Out, args[1..]),
     "device-physics" => DevicePhysicsCalibration.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000),
     "sensitivity-ratio" => SensitivityRatio.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15),

@@ -8,6 +8,7 @@ internal sealed class DataOptions
 {
     private readonly DataSplit _defaultSplit;
 
+    /// <param name="defaultBatch">The batch when --batch is not given; <see cref="AutoBatch"/> for the sensitivity pass's choice from the model's activation memory.</param>
     public DataOptions(string dataOptionName, string description, DataSplit defaultSplit, int defaultBatch = 256, bool required = true)
     {
         _defaultSplit = defaultSplit;
@@ -19,7 +20,12 @@ internal sealed class DataOptions
         };
         Split.AcceptOnlyFromAmong("train", "test", "all");
         Samples = new Option<int?>("--samples") { Description = "Use only the first N samples." };
-        Batch = new Option<int>("--batch") { Description = "Samples per ONNX Runtime call (ignored when the model fixes its batch size).", DefaultValueFactory = _ => defaultBatch };
+        Batch = new Option<int>("--batch")
+        {
+            Description = "Samples per ONNX Runtime call (ignored when the model fixes its batch size)" +
+                (defaultBatch == AutoBatch ? "; default: as many as fit the pass's activation memory, at most 256." : "."),
+            DefaultValueFactory = _ => defaultBatch,
+        };
     }
 
     public Option<string> Data { get; }
@@ -57,9 +63,16 @@ internal sealed class DataOptions
     /// <summary>Samples per ONNX Runtime call; more than this would not fit one call's buffers.</summary>
     public const int MaxBatch = 65_536;
 
+    /// <summary>The default that leaves the batch to the sensitivity pass.</summary>
+    public const int AutoBatch = Sensitivity.SensitivityAnalysis.AutoBatch;
+
     public int BatchSize(ParseResult result)
     {
         int batch = result.GetValue(Batch);
+        if (batch == AutoBatch && result.GetResult(Batch) is not { Implicit: false })
+        {
+            return AutoBatch;
+        }
         return batch is >= 1 and <= MaxBatch ? batch : throw new SwimInputException($"--batch must be 1 to {MaxBatch:N0} samples (got {batch:N0}).");
     }
 }

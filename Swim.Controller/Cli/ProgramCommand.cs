@@ -17,7 +17,7 @@ internal sealed class ProgramCommand
 
     private readonly Argument<string> _model = new("model") { Description = "The ONNX classifier to program." };
     private readonly BoardCliOptions _board = new(required: true, "The board");
-    private readonly DataOptions _calib = new("--calib", "Calibration samples for the sensitivity pass (not needed by magnitude and random).", DataSplit.Train, required: false);
+    private readonly DataOptions _calib = new("--calib", "Calibration samples for the sensitivity pass (not needed by magnitude and random).", DataSplit.Train, DataOptions.AutoBatch, required: false);
     private readonly Option<string?> _test = new("--data") { Description = "Test samples: evaluate the read-back model on them (test split when the file has one)." };
     private readonly Option<string> _method = new("--method") { Description = $"Selection: {string.Join(", ", SelectionMethods.Names)}.", DefaultValueFactory = _ => SelectionMethods.Name(s_defaults.Method) };
     private readonly Option<double> _ratio = new("--ratio") { Description = "Fraction of weights (cells for cell-level) to write-verify, 0..1.", DefaultValueFactory = _ => s_defaults.Fraction };

@@ -13,7 +13,7 @@ internal static class SensitivityCommand
     public static Command Create(Func<CommandContext> context)
     {
         var model = new Argument<string>("model") { Description = "The ONNX classifier." };
-        var data = new DataOptions("--data", "Calibration samples: .npz with x and y, or IDX images (with --labels).", DataSplit.Train);
+        var data = new DataOptions("--data", "Calibration samples: .npz with x and y, or IDX images (with --labels).", DataSplit.Train, DataOptions.AutoBatch);
         var curvature = CurvatureOption();
         var output = new Option<string>("--out") { Description = "Where to write grad/NAME, hess/NAME and score/NAME (an .npz).", Required = true };
         var seed = new Option<int>("--seed") { Description = "Seed of the Monte-Carlo labels for --curvature ggn-mc.", DefaultValueFactory = _ => 0 };

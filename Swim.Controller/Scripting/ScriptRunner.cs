@@ -219,7 +219,7 @@ public sealed class ScriptRunner : IAsyncDisposable
     {
         DataSet calibration = OpenData(_script.Calibration!, DataSplit.Train);
         return _reporter.Step("  sensitivity", calibration.Count, progress => SensitivityAnalysis.Run(_model, calibration,
-            UswimPaperScore.PassBatch(_script.Steps.SelectMany(s => s.RankingMethods), 256), curvature, 0, n => progress.Report(n), gradients));
+            UswimPaperScore.PassBatch(_script.Steps.SelectMany(s => s.RankingMethods), SensitivityAnalysis.AutoBatch), curvature, 0, n => progress.Report(n), gradients));
     }
 
     /// <summary>The pass later steps share; with gradients only when some step of the script ranks by them.</summary>

@@ -185,6 +185,10 @@ public sealed partial class DerivativeGraphBuilder
             r = _g.Node("Mul", [r, r]);
             r = ReduceSum(Reshape(r, [xs[1], n, m, .. kernel]), [1], keepDims: false);
         }
+        else if (group == 1)
+        {
+            return ConvWeightByColumns(x, dy, xs, ws, ys, kernel, strides, dilations, padsBegin);
+        }
         else
         {
             r = _g.Node("Conv", [Transpose(Coefficient(x), channelsFirst), Transpose(dy, channelsFirst)],
@@ -209,6 +213,76 @@ public sealed partial class DerivativeGraphBuilder
     }
 
     /// <summary>
+    /// dW[m, c, k] = sum over samples and positions of dY[m; n, p] cols[k, c; n, p], with cols the input's im2col: one
+    /// matrix product whose inner dimension is every sample's every position. (Measured on a CIFAR ResNet-18, one
+    /// thread: about twice as fast as the convolution of the input by the output gradient, whose kernel is as large
+    /// as the feature map and whose few output positions leave the fast GEMM shapes.) The curvature pass squares
+    /// the same columns.
+    /// </summary>
+    private string ConvWeightByColumns(string x, string dy, long[] xs, long[] ws, long[] ys, long[] kernel, long[] strides, long[] dilations, long[] padsBegin)
+    {
+        long c = xs[1];
+        long m = ws[0];
+        long taps = Product(kernel);
+        int spatial = kernel.Length;
+        long[] channelsFirst = [1, 0, .. Enumerable.Range(2, spatial).Select(i => (long)i)];
+        string cols = Columns(x, xs, ys, kernel, strides, dilations, padsBegin);
+        string dyByChannel = Reshape(Transpose(dy, channelsFirst), [m, xs[0] * Product(ys[2..])]);
+        string r = _g.Node("Gemm", [dyByChannel, Coefficient(cols)], ("transB", 1L));
+        // [M, taps x C] to the weight's [M, C, k...].
+        r = Transpose(Reshape(r, [m, taps, c]), [0, 2, 1]);
+        return Reshape(r, [m, c, .. kernel]);
+    }
+
+    /// <summary>
+    /// A convolution input's columns, [taps x C, N x output positions]: for each kernel tap, the (zero-padded) input,
+    /// channels first, seen through the convolution's stride at that tap's offset. Built once per input and geometry.
+    /// </summary>
+    private string Columns(string x, long[] xs, long[] ys, long[] kernel, long[] strides, long[] dilations, long[] padsBegin)
+    {
+        int spatial = kernel.Length;
+        string key = $"{x}|{string.Join(',', kernel)}|{string.Join(',', strides)}|{string.Join(',', dilations)}|{string.Join(',', padsBegin)}";
+        if (_columns.TryGetValue(key, out string? cached))
+        {
+            return cached;
+        }
+        long c = xs[1];
+        long columns = xs[0] * Product(ys[2..]);
+        long taps = Product(kernel);
+        long[] channelsFirst = [1, 0, .. Enumerable.Range(2, spatial).Select(i => (long)i)];
+        string byChannel = Transpose(x, channelsFirst);
+        // Pad the far side enough for the last tap's window.
+        var padsEnd = new long[spatial];
+        for (int i = 0; i < spatial; i++)
+        {
+            padsEnd[i] = Math.Max(0, (ys[2 + i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - padsBegin[i] - xs[2 + i]);
+        }
+        string padded = padsBegin.All(p => p == 0) && padsEnd.All(p => p == 0) ? byChannel
+            : _g.Node("Pad", [byChannel, _g.Ints("pads", [0, 0, .. padsBegin, 0, 0, .. padsEnd])]);
+        long[] axes = Enumerable.Range(2, spatial).Select(i => (long)i).ToArray();
+        var slices = new List<string>();
+        for (long t = 0; t < taps; t++)
+        {
+            var starts = new long[spatial];
+            var ends = new long[spatial];
+            long rest = t;
+            for (int i = spatial - 1; i >= 0; i--)
+            {
+                long k = rest % kernel[i];
+                rest /= kernel[i];
+                starts[i] = k * dilations[i];
+                ends[i] = starts[i] + (ys[2 + i] - 1) * strides[i] + 1;
+            }
+            bool whole = Enumerable.Range(0, spatial).All(i => starts[i] == 0 && strides[i] == 1 && ends[i] == xs[2 + i] + padsBegin[i] + padsEnd[i]);
+            slices.Add(whole ? padded : _g.Node("Slice", [padded, _g.Ints("starts", starts), _g.Ints("ends", ends), _g.Ints("axes", axes), _g.Ints("steps", strides)]));
+        }
+        string stacked = slices.Count == 1 ? slices[0] : _g.Node("Concat", slices, ("axis", 0L));
+        string cols = Reshape(stacked, [taps * c, columns]);
+        _columns[key] = cols;
+        return cols;
+    }
+
+    /// <summary>
     /// The derivative of a convolution's input: a transposed convolution by the same kernel, with the
     /// output padding that recovers the input's exact size. (Measured: ONNX Runtime's ConvTranspose beats the
     /// equivalent "full" Conv by a flipped kernel, which also convolves the zero border.)
@@ -217,6 +291,16 @@ public sealed partial class DerivativeGraphBuilder
         long[] padsBegin, long[] padsEnd, long group)
     {
         int spatial = kernel.Length;
+        if (group == 1 && strides.All(s => s == 1) && Enumerable.Range(0, spatial).All(i => padsBegin[i] <= (kernel[i] - 1) * dilations[i] && padsEnd[i] <= (kernel[i] - 1) * dilations[i]))
+        {
+            // Unstrided: the convolution of dY by the flipped, transposed kernel, padded to give back the input's
+            // size; as large as the forward convolution, and about a quarter faster than ConvTranspose (measured on
+            // a CIFAR ResNet-18's 3x3 layers, one thread).
+            long[] fullPadsBegin = [.. Enumerable.Range(0, spatial).Select(i => (kernel[i] - 1) * dilations[i] - padsBegin[i])];
+            long[] fullPadsEnd = [.. Enumerable.Range(0, spatial).Select(i => (kernel[i] - 1) * dilations[i] - padsEnd[i])];
+            return _g.Node("Conv", [dy, FlippedTransposed(w, spatial)],
+                ("dilations", dilations), ("pads", (long[])[.. fullPadsBegin, .. fullPadsEnd]), ("kernel_shape", kernel));
+        }
         var outputPadding = new long[spatial];
         for (int i = 0; i < spatial; i++)
         {
@@ -225,6 +309,19 @@ public sealed partial class DerivativeGraphBuilder
         return _g.Node("ConvTranspose", [dy, w],
             ("strides", strides), ("dilations", dilations), ("group", group), ("pads", (long[])[.. padsBegin, .. padsEnd]),
             ("output_padding", outputPadding), ("kernel_shape", kernel));
+    }
+
+    /// <summary>A kernel [M, C, k...] as [C, M, k...] with every spatial axis reversed; built once per kernel value.</summary>
+    private string FlippedTransposed(string w, int spatial)
+    {
+        if (!_flipped.TryGetValue(w, out string? name))
+        {
+            string swapped = Transpose(w, [1, 0, .. Enumerable.Range(2, spatial).Select(i => (long)i)]);
+            long[] axes = [.. Enumerable.Range(2, spatial).Select(i => (long)i)];
+            _flipped[w] = name = _g.Node("Slice", [swapped, _g.Ints("starts", [.. axes.Select(_ => -1L)]), _g.Ints("ends", [.. axes.Select(_ => long.MinValue)]),
+                _g.Ints("axes", axes), _g.Ints("steps", [.. axes.Select(_ => -1L)])]);
+        }
+        return name;
     }
 
     private string CropKernel(string r, long[] xs, long[] ys, long[] kernel, long[] strides, long[] dilations, long[] padsBegin, long[] padsEnd)

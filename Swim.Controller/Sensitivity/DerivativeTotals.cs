@@ -52,18 +52,18 @@ public sealed class DerivativeTotals
         return mean;
     }
 
-    /// <summary>Adds another set of sums over other batches of the same parameters.</summary>
-    public void Add(DerivativeTotals other)
+    /// <summary>Adds one batch's sums.</summary>
+    public void Add(BatchSums batch)
     {
-        ArgumentNullException.ThrowIfNull(other);
-        LossSum += other.LossSum;
-        CorrectSum += other.CorrectSum;
-        Samples += other.Samples;
-        foreach ((Dictionary<string, double[]> mine, Dictionary<string, double[]> theirs) in new[] { (Gradient, other.Gradient), (Curvature, other.Curvature) })
+        ArgumentNullException.ThrowIfNull(batch);
+        LossSum += batch.LossSum;
+        CorrectSum += batch.CorrectSum;
+        Samples += batch.Samples;
+        foreach ((Dictionary<string, double[]> mine, Dictionary<string, float[]> theirs) in new[] { (Gradient, batch.Gradient), (Curvature, batch.Curvature) })
         {
             foreach ((string name, double[] values) in mine)
             {
-                double[] add = theirs[name];
+                float[] add = theirs[name];
                 for (int i = 0; i < values.Length; i++)
                 {
                     values[i] += add[i];
@@ -73,14 +73,14 @@ public sealed class DerivativeTotals
     }
 
     /// <summary>Adds one batch's mean gradient (its gradient sums over its samples) to <see cref="BatchMeanGradientSums"/>.</summary>
-    public void AddBatchMeanGradients(DerivativeTotals batch)
+    public void AddBatchMeanGradients(BatchSums batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Samples == 0)
         {
             return;
         }
-        foreach ((string name, double[] sum) in batch.Gradient)
+        foreach ((string name, float[] sum) in batch.Gradient)
         {
             if (!BatchMeanGradientSums.TryGetValue(name, out double[]? means))
             {
@@ -88,7 +88,7 @@ public sealed class DerivativeTotals
             }
             for (int i = 0; i < sum.Length; i++)
             {
-                means[i] += sum[i] / batch.Samples;
+                means[i] += (double)sum[i] / batch.Samples;
             }
         }
     }

@@ -9,7 +9,10 @@ namespace Swim.Controller.Sensitivity;
 /// <summary>SWIM's sensitivity pass: one forward and one backward pass over calibration data, streamed in batches.</summary>
 public static class SensitivityAnalysis
 {
-    /// <param name="batchSize">Samples per ONNX Runtime run (the model's own when it fixes one).</param>
+    /// <param name="batchSize">
+    /// Samples per ONNX Runtime run (the model's own when it fixes one); <see cref="AutoBatch"/> to choose it from the
+    /// model's activation memory (<see cref="DerivativeGraphBuilder.ChooseBatch"/>).
+    /// </param>
     /// <param name="seed">Seeds the Monte-Carlo labels of <see cref="CurvatureKind.GgnMonteCarlo"/>.</param>
     /// <param name="samplesDone">Called after each batch with the samples processed so far.</param>
     /// <param name="gradients">
@@ -27,7 +30,11 @@ public static class SensitivityAnalysis
         }
         data = model.Arrange(data);
         long[] sampleShape = model.ResolveSampleShape(data.SampleShape);
-        DerivativeGraph graph = DerivativeGraphBuilder.Build(model, sampleShape, Math.Min(batchSize, Math.Max(1, data.Count)), curvature, gradients);
+        // A chosen batch leaves every session a batch of its own.
+        int sessions = workers > 0 ? workers : Math.Min(Environment.ProcessorCount, MaxWorkers);
+        int autoLimit = Math.Min(DerivativeGraphBuilder.DefaultBatch, Math.Max(1, (data.Count + sessions - 1) / sessions));
+        DerivativeGraph graph = DerivativeGraphBuilder.Build(model, sampleShape,
+            batchSize == AutoBatch ? AutoBatch : Math.Min(batchSize, Math.Max(1, data.Count)), curvature, gradients, autoLimit);
         if (data.ClassCount > graph.Classes)
         {
             throw new SwimInputException($"model {model.Description} scores {graph.Classes} classes, but the data has labels up to {data.ClassCount - 1}; check that data and model belong together.");
@@ -56,7 +63,10 @@ public static class SensitivityAnalysis
     /// A test's hook, run (in the test's own flow only) on a batch's sums as they go back to the pool: it may do
     /// to them what another session may do from then on (take, clear and refill them), which no read may race.
     /// </summary>
-    internal static readonly AsyncLocal<Action<DerivativeTotals>?> AfterHandBack = new();
+    internal static readonly AsyncLocal<Action<BatchSums>?> AfterHandBack = new();
+
+    /// <summary>Choose the batch from the model's activation memory.</summary>
+    public const int AutoBatch = DerivativeGraphBuilder.AutoBatch;
 
     /// <summary>Most sessions a pass runs at once: each holds a batch's activations, so memory grows with them.</summary>
     public const int MaxWorkers = 4;
@@ -96,9 +106,9 @@ public static class SensitivityAnalysis
         private readonly Dictionary<string, float[]> _parameters;
         private readonly int _seed;
         private readonly Action<int>? _samplesDone;
-        private readonly BlockingCollection<DerivativeTotals> _scratch = new();
+        private readonly BlockingCollection<BatchSums> _scratch = new();
         private readonly BlockingCollection<(long Index, DataBatch Batch)> _queue;
-        private readonly Dictionary<long, DerivativeTotals> _finished = [];
+        private readonly Dictionary<long, BatchSums> _finished = [];
         private readonly Lock _order = new();
         private readonly CancellationTokenSource _stop = new();
         private long _next;
@@ -116,7 +126,7 @@ public static class SensitivityAnalysis
             // while an earlier batch is still running.
             for (int i = 0; i <= sessions; i++)
             {
-                _scratch.Add(new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients));
+                _scratch.Add(new BatchSums(graph.Parameters, curvature: true, gradients: graph.HasGradients));
             }
         }
 
@@ -127,20 +137,19 @@ public static class SensitivityAnalysis
         {
             try
             {
-                using var options = new SessionOptions { IntraOpNumThreads = 1 };
+                using SessionOptions options = DerivativeSession.PassOptions();
                 using var session = new DerivativeSession(_graph, options);
                 while (true)
                 {
                     // Sums first, batch second: a session holding a batch then always holds somewhere to sum it,
                     // so the earliest batch in flight can always finish and release the later ones.
-                    DerivativeTotals sums = _scratch.Take(_stop.Token);
+                    BatchSums sums = _scratch.Take(_stop.Token);
                     if (!_queue.TryTake(out (long Index, DataBatch Batch) item, Timeout.Infinite, _stop.Token))
                     {
                         break;
                     }
                     (long index, DataBatch batch) = item;
-                    sums.Clear();
-                    session.Accumulate(batch.Features, batch.Labels, batch.Count, _parameters, sums,
+                    session.Sum(batch.Features, batch.Labels, batch.Count, _parameters, sums,
                         _graph.Curvature == CurvatureKind.GgnMonteCarlo ? new Random(unchecked(_seed * 7919 + (int)index * 104729)) : null);
                     Finish(index, sums);
                 }
@@ -153,12 +162,12 @@ public static class SensitivityAnalysis
         }
 
         /// <summary>Adds every batch that is next in order, then hands its sums back to the pool.</summary>
-        private void Finish(long index, DerivativeTotals sums)
+        private void Finish(long index, BatchSums sums)
         {
             lock (_order)
             {
                 _finished.Add(index, sums);
-                while (_finished.Remove(_next, out DerivativeTotals? inOrder))
+                while (_finished.Remove(_next, out BatchSums? inOrder))
                 {
                     Total.Add(inOrder);
                     Total.AddBatchMeanGradients(inOrder);
@@ -231,11 +240,11 @@ public static class SensitivityAnalysis
         // What uswim-paper needs besides the means: the sums they came from and the batches of the pass.
         if (result.Samples > 0)
         {
-            npz.AddInt64("samples", [], [result.Samples]);
+            npz.AddInt64("samples", [], new long[] { result.Samples });
         }
         if (result.BatchSize > 0)
         {
-            npz.AddInt64("batch_size", [], [result.BatchSize]);
+            npz.AddInt64("batch_size", [], new long[] { result.BatchSize });
         }
         npz.Save(path);
     }

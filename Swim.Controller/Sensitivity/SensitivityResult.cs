@@ -49,6 +49,63 @@ public sealed record SensitivityResult(
             return 0;
         }
         int top = Math.Max(1, (int)Math.Ceiling(score.Length * fraction));
-        return score.Select(Math.Abs).OrderDescending().Take(top).Sum(s => (double)s) / total;
+        float[] magnitudes = [.. score.Select(Math.Abs)];
+        float threshold = Smallest(magnitudes, magnitudes.Length - top);
+        // Everything above the top-th largest, and as many values equal to it as fill the count.
+        double sum = 0;
+        int taken = 0;
+        foreach (float m in magnitudes)
+        {
+            if (m > threshold)
+            {
+                sum += m;
+                taken++;
+            }
+        }
+        sum += (double)threshold * (top - taken);
+        return sum / total;
+    }
+
+    /// <summary>The k-th smallest value (0-based), by quickselect: a layer of millions of scores need not be sorted. Reorders the array.</summary>
+    private static float Smallest(float[] values, int k)
+    {
+        int low = 0;
+        int high = values.Length - 1;
+        while (low < high)
+        {
+            float pivot = values[low + (high - low) / 2];
+            int i = low;
+            int j = high;
+            while (i <= j)
+            {
+                while (values[i] < pivot)
+                {
+                    i++;
+                }
+                while (values[j] > pivot)
+                {
+                    j--;
+                }
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+            if (k <= j)
+            {
+                high = j;
+            }
+            else if (k >= i)
+            {
+                low = i;
+            }
+            else
+            {
+                return values[k];
+            }
+        }
+        return values[k];
     }
 }

@@ -1,5 +1,6 @@
 using Swim.Controller.Boards;
 using Swim.Controller.Data;
+using Swim.Controller.Sensitivity;
 using Swim.Controller.Sessions;
 
 namespace Swim.Controller.Workflows;
@@ -25,8 +26,11 @@ public sealed record ProgrammingRequest
     /// <summary>Calibration samples for the sensitivity pass, when the selection needs one and <see cref="SensitivityFile"/> is not given.</summary>
     public DataSet? Calibration { get; init; }
 
-    /// <summary>Samples per batch of the sensitivity pass (uswim-paper runs in the authors' batches whatever this says).</summary>
-    public int CalibrationBatch { get; init; } = 256;
+    /// <summary>
+    /// Samples per batch of the sensitivity pass, or <see cref="SensitivityAnalysis.AutoBatch"/> (the default) for the pass's
+    /// choice from the model's activation memory (uswim-paper runs in the authors' batches whatever this says).
+    /// </summary>
+    public int CalibrationBatch { get; init; } = SensitivityAnalysis.AutoBatch;
 
     /// <summary>Derivatives saved by an earlier sensitivity pass, used instead of <see cref="Calibration"/>.</summary>
     public string? SensitivityFile { get; init; }
@@ -99,7 +103,7 @@ public sealed record ProgrammingRequest
         {
             throw new SwimInputException("give either --calib (samples for a sensitivity pass) or --sensitivity (derivatives from an earlier pass), not both.");
         }
-        if (CalibrationBatch < 1)
+        if (CalibrationBatch < 1 && CalibrationBatch != SensitivityAnalysis.AutoBatch)
         {
             throw new SwimInputException($"--batch must be at least 1 (got {CalibrationBatch}).");
         }

@@ -65,7 +65,7 @@ public static class StudyWorkflow
         }
         var calibration = request.Calibration ?? throw new SwimInputException(
             $"--methods {string.Join(",", options.Methods.Select(SelectionMethods.Name))} rank weights by the sensitivity pass: give calibration samples with --calib, or a file from 'swim sensitivity' with --sensitivity.");
-        return reporter.Step("sensitivity", calibration.Count, progress => SensitivityAnalysis.Run(model, calibration, UswimPaperScore.PassBatch(options.Methods, 256), request.Curvature,
+        return reporter.Step("sensitivity", calibration.Count, progress => SensitivityAnalysis.Run(model, calibration, UswimPaperScore.PassBatch(options.Methods, SensitivityAnalysis.AutoBatch), request.Curvature,
             options.Seed, n => progress.Report(n), gradients: options.Methods.Any(SelectionMethods.NeedsGradient)));
     }
 }

@@ -60,6 +60,8 @@ public sealed class DerivativeGraphTests
     [InlineData(1, 2, 0, 1, "SAME_UPPER")]
     [InlineData(2, 2, 0, 1, "SAME_LOWER")]
     [InlineData(1, 1, 0, 1, "VALID")]
+    [InlineData(1, 1, 0, 1, "SAME_LOWER")]
+    [InlineData(1, 1, 1, 2, "NOTSET")]
     public void Conv_gradients_and_ggn_match_finite_differences(int group, int stride, int pad, int dilation, string autoPad)
     {
         AssertGradientsAndReluGgn(act => TestNets.Conv(3, group, stride, pad, dilation, autoPad, act), [4, 7, 7], 3);
