@@ -24,8 +24,11 @@ internal sealed class DataOptions
         {
             Description = "Samples per ONNX Runtime call (ignored when the model fixes its batch size)" +
                 (defaultBatch == AutoBatch ? "; default: as many as fit the pass's activation memory, at most 256." : "."),
-            DefaultValueFactory = _ => defaultBatch,
         };
+        if (defaultBatch != AutoBatch)
+        {
+            Batch.DefaultValueFactory = _ => defaultBatch;
+        }
     }
 
     public Option<string> Data { get; }

@@ -56,6 +56,36 @@ public sealed class SensitivityCommandTests : IDisposable
     }
 
     [Fact]
+    public void Without_batch_the_pass_chooses_one_from_activation_memory_and_leaves_each_session_a_batch()
+    {
+        (string model, string data) = Write(23);
+        string output = _dir.File("auto.npz");
+
+        CliRun run = CliRun.Of("sensitivity", model, "--data", data, "--out", output, "--threads", "2");
+        CliRun zero = CliRun.Of("sensitivity", model, "--data", data, "--out", _dir.File("zero.npz"), "--batch", "0");
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        // This net's activations are a few kilobytes a sample: the limit is 23 samples over 2 sessions.
+        Assert.Equal(12, SensitivityAnalysis.Load(output, OnnxModel.Load(model)).BatchSize);
+        Assert.Equal(ExitCodes.BadInput, zero.ExitCode);
+        Assert.Contains("--batch must be 1", zero.Error);
+        Assert.False(File.Exists(_dir.File("zero.npz")));
+    }
+
+    [Theory]
+    [InlineData(5_673_000L, 256, 8)] // a CIFAR ResNet-18: 5.7 MB of forward values a sample
+    [InlineData(60_008L, 256, 256)] // LeNet-5
+    [InlineData(60_008L, 12, 12)]
+    [InlineData(1L << 30, 256, 1)] // larger than the budget: one sample a run
+    public void The_chosen_batch_fits_the_activation_budget(long bytesPerSample, int limit, int expected)
+    {
+        int batch = DerivativeGraphBuilder.ChooseBatch(bytesPerSample, limit);
+
+        Assert.Equal(expected, batch);
+        Assert.True(batch == 1 || batch * bytesPerSample <= DerivativeGraphBuilder.ActivationBudgetBytes);
+    }
+
+    [Fact]
     public void Results_do_not_depend_on_the_batch_size()
     {
         // 23 samples in batches of 5 leaves a short last batch padded with zero-weight samples.

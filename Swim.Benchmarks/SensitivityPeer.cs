@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Globalization;
+using Swim.Controller;
+using Swim.Controller.Data;
+using Swim.Controller.Onnx;
+using Swim.Controller.Sensitivity;
+
+namespace Swim.Benchmarks;
+
+/// <summary>
+/// Swim's sensitivity pass beside PyTorch, in one run, on LeNet-5 (the 10,000 bundled digits) and the CIFAR-sized
+/// ResNet-18 (256 random images): each pass is a fresh process, so its wall time is what a user waits and its peak
+/// resident memory (VmHWM, polled) is its own. Rounds run the passes in rotated order, and the ratio to PyTorch's
+/// forward and backward is taken within each round (this VM's speed drifts by tens of percent within a minute).
+/// Swim's figure is the whole command (start-up, model load, graph build, every batch, the file written);
+/// PyTorch's is the script's timed region after a warm-up round (tools/sensitivity-peer/peer.py), which leaves out
+/// Python's start-up and the import of torch: the comparison is tilted towards PyTorch.
+/// </summary>
+public static class SensitivityPeer
+{
+    private sealed record Pass(string Network, string Name, bool IsPeer, Func<string[]> Command);
+
+    private sealed record Measurement(double Seconds, double ProcessSeconds, long PeakKb);
+
+    public static int Run(TextWriter output, int rounds)
+    {
+        string work = Directory.CreateTempSubdirectory("swim-peer-").FullName;
+        try
+        {
+            string resnet = Path.Combine(work, "resnet18.onnx");
+            string images = Path.Combine(work, "images.npz");
+            CifarResNet18.Write(TextWriter.Null, [resnet, images, "256", "1"]);
+            string lenet = BundledAssets.Require(BundledAssets.LeNetModel);
+            string digits = BundledAssets.Require(BundledAssets.MnistData);
+            string? python = FindPython(output);
+            string peer = Path.Combine(RepositoryRoot(), "tools", "sensitivity-peer", "peer.py");
+            var passes = new List<Pass>();
+            foreach ((string network, string model, string data, string[] peerData) in new[]
+            {
+                ("LeNet-5, 10,000 digits", lenet, digits, new[] { "lenet5", digits }),
+                ("ResNet-18 (CIFAR), 256 images", resnet, images, new[] { "resnet18", "256" }),
+            })
+            {
+                string output1 = Path.Combine(work, "sensitivity.npz");
+                passes.Add(new(network, "swim sensitivity (gradients and OBD)", false, () => Swim("sensitivity", model, "--data", data, "--out", output1)));
+                passes.Add(new(network, "OBD without gradients (swim program's pass)", false, () => Benchmarks("sensitivity-pass", model, data, "no-gradients")));
+                if (python is not null)
+                {
+                    string[] tail = network.StartsWith("LeNet", StringComparison.Ordinal) ? [peerData[1], "256"] : [peerData[1], "64"];
+                    passes.Add(new(network, "PyTorch forward and backward", true, () => [python, peer, peerData[0], "backward", .. tail]));
+                    passes.Add(new(network, "PyTorch forward", true, () => [python, peer, peerData[0], "forward", .. tail]));
+                }
+            }
+            var results = passes.ToDictionary(p => p, _ => new List<Measurement>());
+            for (int round = 0; round < rounds; round++)
+            {
+                for (int k = 0; k < passes.Count; k++)
+                {
+                    Pass pass = passes[(round + k) % passes.Count];
+                    results[pass].Add(Measure(pass));
+                }
+            }
+            Report(output, rounds, passes, results);
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static void Report(TextWriter output, int rounds, List<Pass> passes, Dictionary<Pass, List<Measurement>> results)
+    {
+        output.WriteLine($"{rounds} rounds, passes in rotated order, cores: {Environment.ProcessorCount}; median (quartiles) over rounds");
+        foreach (IGrouping<string, Pass> network in passes.GroupBy(p => p.Network))
+        {
+            output.WriteLine();
+            output.WriteLine(network.Key);
+            output.WriteLine("pass                                            wall s                 peak MB   / PyTorch fwd+bwd (same round)");
+            Pass? yardstick = network.FirstOrDefault(p => p.Name == "PyTorch forward and backward");
+            foreach (Pass pass in network)
+            {
+                double[] seconds = [.. results[pass].Select(m => m.Seconds)];
+                string ratio = yardstick is null ? "(no PyTorch)"
+                    : Spread([.. seconds.Zip(results[yardstick], (s, y) => s / y.Seconds)], "F2") + "x";
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{pass.Name,-48}{Spread(seconds, "F2"),-23}{results[pass].Max(m => m.PeakKb) / 1024.0,8:F0}   {ratio}"));
+            }
+        }
+        output.WriteLine();
+        output.WriteLine("Swim: the whole process. PyTorch: its timed region after a warm-up (its process, with Python's start-up, took " +
+            string.Join(", ", passes.Where(p => p.IsPeer).Select(p => string.Create(CultureInfo.InvariantCulture, $"{Median([.. results[p].Select(m => m.ProcessSeconds)]):F1} s")))
+            + ").");
+    }
+
+    private static string Spread(double[] values, string format)
+    {
+        double[] sorted = [.. values.Order()];
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Quantile(sorted, 0.5).ToString(format, CultureInfo.InvariantCulture)} ({Quantile(sorted, 0.25).ToString(format, CultureInfo.InvariantCulture)}-{Quantile(sorted, 0.75).ToString(format, CultureInfo.InvariantCulture)})");
+    }
+
+    private static double Median(double[] values) => Quantile([.. values.Order()], 0.5);
+
+    private static double Quantile(double[] sorted, double q)
+    {
+        double position = q * (sorted.Length - 1);
+        int low = (int)Math.Floor(position);
+        int high = Math.Min(sorted.Length - 1, low + 1);
+        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+    }
+
+    /// <summary>Runs one pass as its own process; a peer's time is the one it prints, Swim's the process's.</summary>
+    private static Measurement Measure(Pass pass)
+    {
+        string[] command = pass.Command();
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in command[1..])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        long begun = Stopwatch.GetTimestamp();
+        using Process process = Process.Start(start)!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        long peak = 0;
+        while (!process.WaitForExit(20))
+        {
+            peak = Math.Max(peak, PeakResidentKb(process.Id));
+        }
+        double wall = Stopwatch.GetElapsedTime(begun).TotalSeconds;
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"'{string.Join(' ', command)}' exited {process.ExitCode}: {stderr.Result}");
+        }
+        if (!pass.IsPeer)
+        {
+            return new Measurement(wall, wall, peak);
+        }
+        // peer.py prints: PHASE SECONDS PEAK_RSS_KB THREADS
+        string[] fields = stdout.Result.Trim().Split(' ');
+        return new Measurement(double.Parse(fields[1], CultureInfo.InvariantCulture), wall, Math.Max(peak, long.Parse(fields[2], CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>A process's peak resident set so far (Linux's VmHWM), 0 where /proc is not there.</summary>
+    private static long PeakResidentKb(int pid)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The process ended between the poll and the read.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return 0;
+    }
+
+    private static string[] Swim(params string[] arguments) => ["dotnet", Path.Combine(AppContext.BaseDirectory, "swim.dll"), .. arguments];
+
+    private static string[] Benchmarks(params string[] arguments) => ["dotnet", Path.Combine(AppContext.BaseDirectory, "Swim.Benchmarks.dll"), .. arguments];
+
+    /// <summary>A Python that imports torch: $SWIM_PYTHON, python3 on the path, or Debian's /usr/bin/python3.</summary>
+    private static string? FindPython(TextWriter output)
+    {
+        string?[] candidates = [Environment.GetEnvironmentVariable("SWIM_PYTHON"), "python3", "/usr/bin/python3"];
+        foreach (string? candidate in candidates.Where(c => !string.IsNullOrEmpty(c)))
+        {
+            try
+            {
+                using Process? check = Process.Start(new ProcessStartInfo(candidate!, ["-c", "import torch"]) { RedirectStandardError = true, UseShellExecute = false });
+                if (check is not null && check.WaitForExit(120_000) && check.ExitCode == 0)
+                {
+                    return candidate;
+                }
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                // Not installed under that name.
+            }
+        }
+        output.WriteLine("PyTorch not measured: no Python here imports torch (set SWIM_PYTHON, or on Debian: apt-get install python3-torch python3-numpy).");
+        return null;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? dir = new(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Swim.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("run the benchmark from inside the repository (tools/sensitivity-peer/peer.py is found from there).");
+    }
+
+    /// <summary>
+    /// <c>sensitivity-pass MODEL DATA [no-gradients]</c>: one sensitivity pass in this process at the default batch, as
+    /// <c>swim program</c> runs it (without gradients), for <see cref="SensitivityPeer"/> to time as a process.
+    /// </summary>
+    public static int RunPass(string[] args)
+    {
+        OnnxModel model = OnnxModel.Load(args[0]);
+        DataSet data = DataSet.Open(args[1]);
+        SensitivityAnalysis.Run(model, data, SensitivityAnalysis.AutoBatch, CurvatureKind.Obd, gradients: !args.Contains("no-gradients"));
+        return 0;
+    }
+}
