@@ -212,7 +212,12 @@ public static class SensitivityPeer
     {
         OnnxModel model = OnnxModel.Load(args[0]);
         DataSet data = DataSet.Open(args[1]);
-        SensitivityAnalysis.Run(model, data, SensitivityAnalysis.AutoBatch, CurvatureKind.Obd, gradients: !args.Contains("no-gradients"));
+        int workers = Environment.GetEnvironmentVariable("SWIM_PASS_WORKERS") is { } w ? int.Parse(w, CultureInfo.InvariantCulture) : 0;
+        var clock = Stopwatch.StartNew();
+        int batches = 0;
+        SensitivityResult result = SensitivityAnalysis.Run(model, data, SensitivityAnalysis.AutoBatch, CurvatureKind.Obd, gradients: !args.Contains("no-gradients"), workers: workers,
+            samplesDone: n => { if (batches++ < 3 || n == data.Count) Console.Error.WriteLine($"{clock.Elapsed.TotalSeconds:F2} s: {n} samples"); });
+        Console.Error.WriteLine($"pass {clock.Elapsed.TotalSeconds:F2} s, batch {result.BatchSize}");
         return 0;
     }
 }

@@ -37,19 +37,21 @@ public static class SensitivityProfile
         using (var warm = new DerivativeSession(graph, plain))
         {
             output.WriteLine($"session created: {clock.Elapsed.TotalMilliseconds:N0} ms");
-            var started = System.Diagnostics.Stopwatch.StartNew();
-            warm.Accumulate(first.Features, first.Labels, first.Count, parameters, new DerivativeTotals(graph.Parameters, true, gradients));
-            output.WriteLine($"one batch of {first.Count}, unprofiled: {started.Elapsed.TotalMilliseconds:N0} ms (first run)");
-            started.Restart();
-            warm.Accumulate(first.Features, first.Labels, first.Count, parameters, new DerivativeTotals(graph.Parameters, true, gradients));
-            output.WriteLine($"one batch of {first.Count}, unprofiled: {started.Elapsed.TotalMilliseconds:N0} ms (second run)");
+            BatchSums[] sums = [warm.NewSums(), warm.NewSums()];
+            for (int run = 1; run <= 5; run++)
+            {
+                var started = System.Diagnostics.Stopwatch.StartNew();
+                warm.Sum(first.Features, first.Labels, first.Count, parameters, sums[run % 2]);
+                output.WriteLine($"one batch of {first.Count}, unprofiled, run {run}: {started.Elapsed.TotalMilliseconds:N0} ms");
+            }
         }
         string file;
         using (var options = new SessionOptions { IntraOpNumThreads = 1, EnableMemoryPattern = false, ProfileOutputPathPrefix = prefix, EnableProfiling = true })
         using (var session = new DerivativeSession(graph, options))
         {
-            session.Accumulate(first.Features, first.Labels, first.Count, parameters, new DerivativeTotals(graph.Parameters, true, gradients));
-            session.Accumulate(first.Features, first.Labels, first.Count, parameters, new DerivativeTotals(graph.Parameters, true, gradients));
+            BatchSums sums = session.NewSums();
+            session.Sum(first.Features, first.Labels, first.Count, parameters, sums);
+            session.Sum(first.Features, first.Labels, first.Count, parameters, sums);
         }
         // ONNX Runtime writes the profile when the session closes (the prefix must be set before profiling is enabled).
         file = Directory.GetFiles(Path.GetTempPath(), $"swim-profile-{Environment.ProcessId}*.json").Single();

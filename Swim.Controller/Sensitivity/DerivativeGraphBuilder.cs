@@ -103,7 +103,9 @@ public sealed partial class DerivativeGraphBuilder
         string dataInput = model.SingleDataInput().Name;
         (GraphBuilder graph, string logits, long? softmaxAxis) = PrepareForward(model);
         long opset = OpsetUpgrade.TargetOpset;
-        (int classes, long activationBytes) = ProbeOneBatch(graph.Graph, opset, dataInput, sampleShape, logits, model.FixedBatchSize ?? 1);
+        // One probing session for both batch sizes: loading the weights is most of a probe's cost.
+        using var prober = new ShapeProber(graph.Graph, opset, dataInput);
+        (int classes, long activationBytes) = ProbeOneBatch(prober, graph.Graph, sampleShape, logits, model.FixedBatchSize ?? 1);
         if (samplesPerRun == AutoBatch)
         {
             samplesPerRun = ChooseBatch(activationBytes / (model.FixedBatchSize ?? 1), Math.Max(1, autoLimit));
@@ -122,7 +124,7 @@ public sealed partial class DerivativeGraphBuilder
                 $"model {model.Description} fixes its batch size to {b}, but this derivative graph needs batches of {batch}" +
                 (curvature == CurvatureKind.Ggn ? $" ({samplesPerRun} samples x {classes} classes for --curvature ggn); export the model with a dynamic batch axis, or use --curvature obd or ggn-mc." : "; export the model with a dynamic batch axis."));
         }
-        ShapeProbe probe = ShapeProbe.Run(graph.Graph, opset, dataInput, [batch, .. sampleShape]);
+        ShapeProbe probe = prober.At([batch, .. sampleShape]);
         CheckSoftmaxAxis(model, probe.Shape(logits), softmaxAxis);
         var builder = new DerivativeGraphBuilder(model, graph, [.. graph.Graph.Node], probe, parameters, dataInput, batch) { _classInput = classRuns };
         ModelProto built = builder.Assemble(logits, classes, sampleShape, curvature, gradients, parameters);
@@ -201,9 +203,9 @@ public sealed partial class DerivativeGraphBuilder
     }
 
     /// <summary>The classes the model scores and the bytes of every float value its forward pass makes, at one batch.</summary>
-    private static (int Classes, long ActivationBytes) ProbeOneBatch(GraphProto graph, long opset, string input, long[] sampleShape, string logits, int batch)
+    private static (int Classes, long ActivationBytes) ProbeOneBatch(ShapeProber prober, GraphProto graph, long[] sampleShape, string logits, int batch)
     {
-        ShapeProbe probe = ShapeProbe.Run(graph, opset, input, [batch, .. sampleShape]);
+        ShapeProbe probe = prober.At([batch, .. sampleShape]);
         long[] shape = probe.Shape(logits);
         long bytes = graph.Node.SelectMany(n => n.Output).Where(v => probe.Knows(v) && probe.IsFloat(v)).Sum(v => probe.Shape(v).Aggregate(4L, (a, d) => a * d));
         return (checked((int)(shape.Aggregate(1L, (a, d) => a * d) / batch)), bytes);

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace Swim.Controller.Sensitivity;
 
 /// <summary>Sums over batches, in double: loss, correct predictions, samples, and per parameter gradient and curvature.</summary>
@@ -63,11 +66,7 @@ public sealed class DerivativeTotals
         {
             foreach ((string name, double[] values) in mine)
             {
-                float[] add = theirs[name];
-                for (int i = 0; i < values.Length; i++)
-                {
-                    values[i] += add[i];
-                }
+                AddWidened(values, theirs[name], 1.0);
             }
         }
     }
@@ -86,10 +85,37 @@ public sealed class DerivativeTotals
             {
                 BatchMeanGradientSums[name] = means = new double[sum.Length];
             }
-            for (int i = 0; i < sum.Length; i++)
+            AddWidened(means, sum, batch.Samples);
+        }
+    }
+
+    /// <summary>
+    /// sums[i] += add[i] / divisor in double, by SIMD vectors: a ResNet-18's batch adds 33 M of them, under the
+    /// lock that keeps batches in order (a scalar loop took about 0.15 s a batch of a 0.4 s pass).
+    /// </summary>
+    private static void AddWidened(Span<double> sums, ReadOnlySpan<float> add, double divisor)
+    {
+        if (sums.Length != add.Length)
+        {
+            throw new ArgumentException("a batch's sums have another parameter's size.", nameof(add));
+        }
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var d = new Vector<double>(divisor);
+            ReadOnlySpan<Vector<float>> floats = MemoryMarshal.Cast<float, Vector<float>>(add);
+            Span<Vector<double>> doubles = MemoryMarshal.Cast<double, Vector<double>>(sums);
+            for (int v = 0; v < floats.Length; v++)
             {
-                means[i] += (double)sum[i] / batch.Samples;
+                Vector.Widen(floats[v], out Vector<double> low, out Vector<double> high);
+                doubles[2 * v] += divisor == 1.0 ? low : low / d;
+                doubles[2 * v + 1] += divisor == 1.0 ? high : high / d;
             }
+            i = floats.Length * Vector<float>.Count;
+        }
+        for (; i < sums.Length; i++)
+        {
+            sums[i] += divisor == 1.0 ? add[i] : add[i] / divisor;
         }
     }
 

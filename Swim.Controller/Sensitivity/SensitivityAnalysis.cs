@@ -123,12 +123,18 @@ public static class SensitivityAnalysis
             _queue = new BlockingCollection<(long Index, DataBatch Batch)>(boundedCapacity: sessions);
             Total = new DerivativeTotals(graph.Parameters, curvature: true, gradients: graph.HasGradients);
             // One batch's sums per session, and one more so a session that finishes early can start its next batch
-            // while an earlier batch is still running.
-            for (int i = 0; i <= sessions; i++)
+            // while an earlier batch is still running; not for a model of millions of weights, where a batch's sums
+            // are a weight's worth of floats twice over (90 MB on a ResNet-18) and the wait is short beside its batch.
+            long sumsBytes = graph.Parameters.Sum(p => p.ElementCount) * sizeof(float) * (graph.HasGradients ? 2 : 1);
+            int pool = sumsBytes <= SmallSumsBytes ? sessions + 1 : sessions;
+            for (int i = 0; i < pool; i++)
             {
                 _scratch.Add(new BatchSums(graph.Parameters, curvature: true, gradients: graph.HasGradients));
             }
         }
+
+        /// <summary>A batch's sums this small get a spare buffer in the pool.</summary>
+        private const long SmallSumsBytes = 16L << 20;
 
         public DerivativeTotals Total { get; }
 
