@@ -23,10 +23,10 @@ public sealed class ProbedObdTests
         ["matmul weight on the left"] = (() => TestNets.MatMulWeightOnLeft(43, "Tanh"), [4, 3]),
         ["conv group 2 stride 2 pad 1 dilation 2"] = (() => TestNets.Conv(44, 2, 2, 1, 2, activation: "Tanh"), [4, 7, 7]),
         ["conv same upper"] = (() => TestNets.Conv(45, 1, 2, 0, 1, "SAME_UPPER", activation: "Tanh"), [4, 7, 7]),
-        // Ungrouped: the weight's curvature from im2col columns, an unstrided input's by the flipped kernel.
-        ["conv stride 2 pad 1 dilation 2"] = (() => TestNets.Conv(48, 1, 2, 1, 2, activation: "Tanh"), [4, 7, 7]),
-        ["conv stride 1 pad 2 dilation 2"] = (() => TestNets.Conv(49, 1, 1, 2, 2, activation: "Tanh"), [4, 7, 7]),
-        ["conv stride 1 pad 0"] = (() => TestNets.Conv(50, 1, 1, 0, 1, activation: "Tanh"), [4, 7, 7]),
+        // 32 channels: the weight's curvature from im2col columns, an unstrided input's by the flipped kernel.
+        ["wide conv stride 2 pad 1 dilation 2"] = (() => TestNets.Conv(48, 1, 2, 1, 2, activation: "Tanh", inChannels: 32, outChannels: 32, size: 6), [32, 6, 6]),
+        ["wide conv stride 1 pad 2 dilation 2"] = (() => TestNets.Conv(49, 1, 1, 2, 2, activation: "Tanh", inChannels: 32, outChannels: 32, size: 6), [32, 6, 6]),
+        ["wide conv stride 1 pad 0"] = (() => TestNets.Conv(50, 1, 1, 0, 1, activation: "Tanh", inChannels: 32, outChannels: 32, size: 6), [32, 6, 6]),
         ["leaky relu"] = (() => TestNets.Activation(46, "LeakyRelu"), [5]),
         ["clip"] = (() => TestNets.Activation(46, "Clip"), [5]),
         ["sigmoid"] = (() => TestNets.Activation(46, "Sigmoid"), [5]),

@@ -101,10 +101,12 @@ public sealed class TestNets
         return t.Finish(t.Dense(t.Flatten(h), 15, 3, "head"), 3);
     }
 
-    public static ModelProto Conv(int seed, int group, int stride, int pad, int dilation, string autoPad = "NOTSET", string activation = "Relu")
+    /// <param name="inChannels">Input channels (4; 32 or more, with as many outputs, takes the im2col and flipped-kernel rules).</param>
+    public static ModelProto Conv(int seed, int group, int stride, int pad, int dilation, string autoPad = "NOTSET", string activation = "Relu",
+        int inChannels = 4, int outChannels = 8, int size = 7)
     {
         var t = new TestNets(seed, activation);
-        string x = t.Input(4, 7, 7);
+        string x = t.Input(inChannels, size, size);
         var attributes = new List<(string, object)> { ("group", group), ("strides", new long[] { stride, stride }), ("dilations", new long[] { dilation, dilation }) };
         if (autoPad == "NOTSET")
         {
@@ -114,9 +116,9 @@ public sealed class TestNets
         {
             attributes.Add(("auto_pad", autoPad));
         }
-        string y = t._g.Node("Conv", [x, t.W("conv.weight", 8, 4 / group, 3, 3), t.Bias("conv.bias", 8)], [.. attributes]);
+        string y = t._g.Node("Conv", [x, t.W("conv.weight", outChannels, inChannels / group, 3, 3), t.Bias("conv.bias", outChannels)], [.. attributes]);
         string flat = t.Flatten(t.Act(y));
-        long features = ProbeFeatures(t, flat, [4, 7, 7]);
+        long features = ProbeFeatures(t, flat, [inChannels, size, size]);
         return t.Finish(t.Dense(flat, features, 3, "head"), 3);
     }
 
