@@ -146,7 +146,7 @@ public sealed partial class DerivativeGraphBuilder
         (long[] padsBegin, long[] padsEnd) = ConvPads(node, xs[2..], ys[2..], kernel, strides, dilations);
         if (Needs(node, 0))
         {
-            Contribute(x, ConvInputDerivative(dy, Coefficient(w), xs, ys, kernel, strides, dilations, padsBegin, padsEnd, group));
+            Contribute(x, ConvInputDerivative(dy, w, xs, ys, kernel, strides, dilations, padsBegin, padsEnd, group));
         }
         if (Needs(node, 1) && ConvWeightDerivative(x, w, dy, xs, ws, ys, kernel, strides, dilations, padsBegin, padsEnd, group) is { } dw)
         {
@@ -222,7 +222,7 @@ public sealed partial class DerivativeGraphBuilder
     }
 
     /// <summary>
-    /// dW[m, c, k] = sum over samples and positions of dY[m; n, p] cols[k, c; n, p], with cols the input's im2col: one
+    /// dW[m, c, k] = sum over samples and positions of dY[m; n, p] cols[c, k; n, p], with cols the input's im2col: one
     /// matrix product whose inner dimension is every sample's every position. (Measured on a CIFAR ResNet-18, one
     /// thread: about twice as fast as the convolution of the input by the output gradient, whose kernel is as large
     /// as the feature map and whose few output positions leave the fast GEMM shapes.) The curvature pass squares
@@ -232,19 +232,17 @@ public sealed partial class DerivativeGraphBuilder
     {
         long c = xs[1];
         long m = ws[0];
-        long taps = Product(kernel);
         int spatial = kernel.Length;
         long[] channelsFirst = [1, 0, .. Enumerable.Range(2, spatial).Select(i => (long)i)];
         string cols = Columns(x, xs, ys, kernel, strides, dilations, padsBegin);
         string dyByChannel = Reshape(Transpose(dy, channelsFirst), [m, xs[0] * Product(ys[2..])]);
+        // The columns run channel-major, so the product is the weight's own layout, [M, C x taps].
         string r = _g.Node("Gemm", [dyByChannel, Coefficient(cols)], ("transB", 1L));
-        // [M, taps x C] to the weight's [M, C, k...].
-        r = Transpose(Reshape(r, [m, taps, c]), [0, 2, 1]);
         return Reshape(r, [m, c, .. kernel]);
     }
 
     /// <summary>
-    /// A convolution input's columns, [taps x C, N x output positions]: for each kernel tap, the (zero-padded) input,
+    /// A convolution input's columns, [C x taps, N x output positions]: for each kernel tap, the (zero-padded) input,
     /// channels first, seen through the convolution's stride at that tap's offset. Built once per input and geometry.
     /// </summary>
     private string Columns(string x, long[] xs, long[] ys, long[] kernel, long[] strides, long[] dilations, long[] padsBegin)
@@ -283,10 +281,12 @@ public sealed partial class DerivativeGraphBuilder
                 ends[i] = starts[i] + (ys[2 + i] - 1) * strides[i] + 1;
             }
             bool whole = Enumerable.Range(0, spatial).All(i => starts[i] == 0 && strides[i] == 1 && ends[i] == xs[2 + i] + padsBegin[i] + padsEnd[i]);
-            slices.Add(whole ? padded : _g.Node("Slice", [padded, _g.Ints("starts", starts), _g.Ints("ends", ends), _g.Ints("axes", axes), _g.Ints("steps", strides)]));
+            string slice = whole ? padded : _g.Node("Slice", [padded, _g.Ints("starts", starts), _g.Ints("ends", ends), _g.Ints("axes", axes), _g.Ints("steps", strides)]);
+            slices.Add(slices.Count == 0 && taps == 1 ? slice : _g.Node("Unsqueeze", [slice, _g.Ints("axis1", 1)]));
         }
-        string stacked = slices.Count == 1 ? slices[0] : _g.Node("Concat", slices, ("axis", 0L));
-        string cols = Reshape(stacked, [taps * c, columns]);
+        // [C, taps, N, positions...]: channel-major, the order of a weight's [C, k...].
+        string stacked = taps == 1 ? slices[0] : _g.Node("Concat", slices, ("axis", 1L));
+        string cols = Reshape(stacked, [c * taps, columns]);
         _columns[key] = cols;
         return cols;
     }
@@ -307,7 +307,8 @@ public sealed partial class DerivativeGraphBuilder
             // a CIFAR ResNet-18's 3x3 layers, one thread).
             long[] fullPadsBegin = [.. Enumerable.Range(0, spatial).Select(i => (kernel[i] - 1) * dilations[i] - padsBegin[i])];
             long[] fullPadsEnd = [.. Enumerable.Range(0, spatial).Select(i => (kernel[i] - 1) * dilations[i] - padsEnd[i])];
-            return _g.Node("Conv", [dy, FlippedTransposed(w, spatial)],
+            // The curvature pass squares the flipped kernel (built once) rather than flipping the squared one.
+            return _g.Node("Conv", [dy, Coefficient(FlippedTransposed(w, spatial))],
                 ("dilations", dilations), ("pads", (long[])[.. fullPadsBegin, .. fullPadsEnd]), ("kernel_shape", kernel));
         }
         var outputPadding = new long[spatial];
@@ -315,7 +316,7 @@ public sealed partial class DerivativeGraphBuilder
         {
             outputPadding[i] = xs[2 + i] - (strides[i] * (ys[2 + i] - 1) + (kernel[i] - 1) * dilations[i] + 1 - padsBegin[i] - padsEnd[i]);
         }
-        return _g.Node("ConvTranspose", [dy, w],
+        return _g.Node("ConvTranspose", [dy, Coefficient(w)],
             ("strides", strides), ("dilations", dilations), ("group", group), ("pads", (long[])[.. padsBegin, .. padsEnd]),
             ("output_padding", outputPadding), ("kernel_shape", kernel));
     }
