@@ -33,7 +33,7 @@ public static class SensitivityPeer
             string lenet = BundledAssets.Require(BundledAssets.LeNetModel);
             string digits = BundledAssets.Require(BundledAssets.MnistData);
             string? python = FindPython(output);
-            string peer = Path.Combine(RepositoryRoot(), "tools", "sensitivity-peer", "peer.py");
+            string peer = BundledAssets.Require("tools/sensitivity-peer/peer.py");
             var passes = new List<Pass>();
             foreach ((string network, string model, string data, string[] peerData) in new[]
             {
@@ -89,7 +89,7 @@ public static class SensitivityPeer
         }
         output.WriteLine();
         output.WriteLine("Swim: the whole process. PyTorch: its timed region after a warm-up (its process, with Python's start-up, took " +
-            string.Join(", ", passes.Where(p => p.IsPeer).Select(p => string.Create(CultureInfo.InvariantCulture, $"{Median([.. results[p].Select(m => m.ProcessSeconds)]):F1} s")))
+            string.Join(", ", passes.Where(p => p.IsPeer).Select(p => string.Create(CultureInfo.InvariantCulture, $"{SensitivityRatio.Median([.. results[p].Select(m => m.ProcessSeconds)]):F1} s")))
             + ").");
     }
 
@@ -97,17 +97,7 @@ public static class SensitivityPeer
     {
         double[] sorted = [.. values.Order()];
         return string.Create(CultureInfo.InvariantCulture,
-            $"{Quantile(sorted, 0.5).ToString(format, CultureInfo.InvariantCulture)} ({Quantile(sorted, 0.25).ToString(format, CultureInfo.InvariantCulture)}-{Quantile(sorted, 0.75).ToString(format, CultureInfo.InvariantCulture)})");
-    }
-
-    private static double Median(double[] values) => Quantile([.. values.Order()], 0.5);
-
-    private static double Quantile(double[] sorted, double q)
-    {
-        double position = q * (sorted.Length - 1);
-        int low = (int)Math.Floor(position);
-        int high = Math.Min(sorted.Length - 1, low + 1);
-        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+            $"{SensitivityRatio.Quantile(sorted, 0.5).ToString(format, CultureInfo.InvariantCulture)} ({SensitivityRatio.Quantile(sorted, 0.25).ToString(format, CultureInfo.InvariantCulture)}-{SensitivityRatio.Quantile(sorted, 0.75).ToString(format, CultureInfo.InvariantCulture)})");
     }
 
     /// <summary>Runs one pass as its own process; a peer's time is the one it prints, Swim's the process's.</summary>
@@ -190,18 +180,6 @@ public static class SensitivityPeer
         }
         output.WriteLine("PyTorch not measured: no Python here imports torch (set SWIM_PYTHON, or on Debian: apt-get install python3-torch python3-numpy).");
         return null;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Swim.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("run the benchmark from inside the repository (tools/sensitivity-peer/peer.py is found from there).");
     }
 
     /// <summary>

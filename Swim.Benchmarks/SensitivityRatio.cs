@@ -75,9 +75,10 @@ public static class SensitivityRatio
         return string.Create(CultureInfo.InvariantCulture, $"{Quantile(ratios, 0.5):F2} ({Quantile(ratios, 0.25):F2} to {Quantile(ratios, 0.75):F2})");
     }
 
-    private static double Median(double[] values) => Quantile([.. values.Order()], 0.5);
+    internal static double Median(double[] values) => Quantile([.. values.Order()], 0.5);
 
-    private static double Quantile(double[] sorted, double q)
+    /// <summary>The q-quantile of sorted values, interpolating linearly between neighbours.</summary>
+    internal static double Quantile(double[] sorted, double q)
     {
         double position = q * (sorted.Length - 1);
         int below = (int)Math.Floor(position);
