@@ -19,6 +19,7 @@ public sealed class CellArray
     private const ulong StreamDeviceOffset = 10, StreamDriftExponent = 11, StreamStuck = 12, StreamThreshold = 13;
 
     private readonly ulong _seed;
+    private readonly CellNumbering _numbering;
     private readonly float[] _anchor;
     private readonly long[] _anchoredAtNs;
     private readonly float[] _deviceOffset;
@@ -29,12 +30,18 @@ public sealed class CellArray
     private readonly uint[] _reads;
     private readonly ulong[] _timeNs;
 
-    public CellArray(DevicePreset preset, int count, ulong seed)
+    public CellArray(DevicePreset preset, int count, ulong seed) : this(preset, count, seed, CellNumbering.Whole)
+    {
+    }
+
+    /// <param name="numbering">Which cells of the seed's array these are (one board of a set); the whole array by default.</param>
+    public CellArray(DevicePreset preset, int count, ulong seed, CellNumbering numbering)
     {
         Preset = preset ?? throw new ArgumentNullException(nameof(preset));
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         Count = count;
         _seed = seed;
+        _numbering = numbering;
         _anchor = new float[count];
         _anchoredAtNs = new long[count];
         _deviceOffset = new float[count];
@@ -47,8 +54,8 @@ public sealed class CellArray
         double window = preset.Window;
         for (int i = 0; i < count; i++)
         {
-            _deviceOffset[i] = (float)(preset.DeviceSigma * window * CounterRandom.Gaussian(seed, (ulong)i, uint.MaxValue, StreamDeviceOffset));
-            double u = CounterRandom.Uniform(seed, (ulong)i, uint.MaxValue, StreamStuck);
+            _deviceOffset[i] = (float)(preset.DeviceSigma * window * CounterRandom.Gaussian(seed, _numbering.Of(i), uint.MaxValue, StreamDeviceOffset));
+            double u = CounterRandom.Uniform(seed, _numbering.Of(i), uint.MaxValue, StreamStuck);
             _stuck[i] = u < preset.StuckRate * preset.StuckHighFraction ? StuckHigh : u < preset.StuckRate ? StuckLow : NotStuck;
             _anchor[i] = _stuck[i] == StuckHigh ? preset.ConductanceMax : preset.ConductanceMin;
         }
@@ -100,12 +107,12 @@ public sealed class CellArray
         if (!p.Relaxation.IsNone && seconds > p.Relaxation.OnsetSeconds)
         {
             // One draw per write: a cell relaxes one way from each programming, further as time goes on.
-            double z = CounterRandom.Gaussian(_seed, (ulong)cell, _operations[cell], StreamRelaxation);
+            double z = CounterRandom.Gaussian(_seed, _numbering.Of(cell), _operations[cell], StreamRelaxation);
             g = p.Relaxation.Apply(g, p.ConductanceMax, seconds, z);
         }
         if (!p.Drift.IsNone)
         {
-            double nu = p.Drift.Nu(_anchor[cell] / p.ConductanceMax, CounterRandom.Gaussian(_seed, (ulong)cell, uint.MaxValue, StreamDriftExponent));
+            double nu = p.Drift.Nu(_anchor[cell] / p.ConductanceMax, CounterRandom.Gaussian(_seed, _numbering.Of(cell), uint.MaxValue, StreamDriftExponent));
             g = p.ConductanceMin + (g - p.ConductanceMin) * p.Drift.Factor(nu, seconds);
         }
         return Math.Clamp(g, p.ConductanceMin, p.ConductanceMax);
@@ -113,7 +120,7 @@ public sealed class CellArray
 
     /// <summary>The switching threshold of this cell: the preset's, moved by its device-to-device offset.</summary>
     public double ThresholdOf(int cell) =>
-        Preset.ThresholdVolts + Preset.ThresholdSigmaVolts * CounterRandom.Gaussian(_seed, (ulong)cell, uint.MaxValue, StreamThreshold);
+        Preset.ThresholdVolts + Preset.ThresholdSigmaVolts * CounterRandom.Gaussian(_seed, _numbering.Of(cell), uint.MaxValue, StreamThreshold);
 
     /// <summary>Whether time since the last write acts on the cell: it was written, and is not stuck.</summary>
     private bool Ages(int cell) => _stuck[cell] == NotStuck && _operations[cell] > 0;
@@ -129,12 +136,12 @@ public sealed class CellArray
         double flicker = Ages(cell) ? Preset.Flicker.Sigma(g, Preset.ConductanceMax, SecondsSinceWrite(cell)) : 0;
         if (flicker > 0)
         {
-            g += flicker * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamFlicker);
+            g += flicker * CounterRandom.Gaussian(_seed, _numbering.Of(cell), op, StreamFlicker);
         }
         double sum = 0;
         for (int s = 0; s < samples; s++)
         {
-            sum += Preset.ReadSigma == 0 ? g : g + Preset.ReadSigma * Preset.Window * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamRead * 256 + (ulong)s);
+            sum += Preset.ReadSigma == 0 ? g : g + Preset.ReadSigma * Preset.Window * CounterRandom.Gaussian(_seed, _numbering.Of(cell), op, StreamRead * 256 + (ulong)s);
         }
         _reads[cell] += (uint)samples;
         TotalReads += (ulong)samples;
@@ -152,7 +159,7 @@ public sealed class CellArray
             return;
         }
         double sigma = Preset.ProgramSigma * Preset.SigmaFactorAt(target) * Preset.Window;
-        double g = target + _deviceOffset[cell] + sigma * CounterRandom.Gaussian(_seed, (ulong)cell, op, StreamProgram);
+        double g = target + _deviceOffset[cell] + sigma * CounterRandom.Gaussian(_seed, _numbering.Of(cell), op, StreamProgram);
         Anchor(cell, g);
     }
 
@@ -188,7 +195,7 @@ public sealed class CellArray
         {
             return;
         }
-        (double relative, double additive) = CounterRandom.GaussianPair(_seed, (ulong)cell, op, StreamPulse);
+        (double relative, double additive) = CounterRandom.GaussianPair(_seed, _numbering.Of(cell), op, StreamPulse);
         step = step * (1 + Preset.PulseRelativeSigma * relative) + Preset.PulseAdditiveSigma * Preset.Window * additive;
         Anchor(cell, g + step);
     }

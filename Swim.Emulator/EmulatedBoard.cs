@@ -20,6 +20,9 @@ public sealed class EmulatedBoard : IBoardDevice
     /// <summary>Version 2: a programming host, a monitor and two more (a second monitor, a resumed host) at once.</summary>
     public const byte MaxSessions = 4;
 
+    /// <summary>The most boards one seed's set is cut into (their serials fit IDENTIFY's 16 bytes).</summary>
+    public const int MaxSetSize = 256;
+
     /// <summary>
     /// Version 2: how long a writer may fall silent before another host may take the lease. A lapsed lease is taken
     /// only by another writer's OPEN (a long sensitivity pass between IDENTIFY and the first pulse loses nothing), so
@@ -37,12 +40,32 @@ public sealed class EmulatedBoard : IBoardDevice
     /// <param name="protocolVersion">The protocol the board speaks: 2, or 1 to stand in for firmware of that version.</param>
     public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed, BoardCapabilities capabilities = AllCapabilities,
         byte protocolVersion = ProtocolConstants.Version)
+        : this(preset, geometry, seed, 0, 1, capabilities, protocolVersion)
+    {
+    }
+
+    /// <summary>
+    /// Board <paramref name="index"/> of a set of <paramref name="setSize"/> boards of <paramref name="geometry"/> each, made
+    /// from one seed: it holds tiles index, index + setSize, ... of the one board of all their tiles that the seed describes,
+    /// so a session spread over the set meets the very cells it would on that board.
+    /// </summary>
+    public EmulatedBoard(DevicePreset preset, BoardGeometry geometry, ulong seed, int index, int setSize, BoardCapabilities capabilities = AllCapabilities,
+        byte protocolVersion = ProtocolConstants.Version)
     {
         ArgumentNullException.ThrowIfNull(preset);
+        ArgumentOutOfRangeException.ThrowIfLessThan(setSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, setSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(setSize, MaxSetSize);
         Geometry = geometry;
         Seed = seed;
-        Cells = new CellArray(preset, geometry.CellCount, seed);
+        Cells = new CellArray(preset, geometry.CellCount, seed, new CellNumbering(geometry.Rows * geometry.Columns, setSize, index));
         Info = Describe(preset, geometry, seed, capabilities, protocolVersion);
+        if (setSize > 1)
+        {
+            // Each board its own serial (16 ASCII bytes on the wire), so a journal tells them apart.
+            Info = Info with { Serial = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"EMU{seed % 10_000:D4}-{index + 1}of{setSize}") };
+        }
     }
 
     /// <summary>What IDENTIFY reports for a board of this preset and geometry, without building its cells.</summary>

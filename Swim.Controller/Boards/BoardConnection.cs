@@ -58,9 +58,7 @@ public sealed class BoardConnection : IAsyncDisposable
         switch (address)
         {
             case EmulatorAddress e:
-                DevicePreset preset = emulator.Apply(DevicePreset.ByName(e.Preset));
-                var host = new EmulatorHost(new EmulatedBoard(preset, emulator.Geometry, emulator.Seed));
-                return new BoardConnection(address, host.ConnectInProcess(e.BaudRate), host, preset);
+                return OpenEmulated(e, emulator, 0, 1);
             case TcpAddress tcp:
                 IPAddress ip = await ResolveAsync(tcp, cancellationToken).ConfigureAwait(false);
                 return new BoardConnection(address, await TcpTransport.ConnectAsync(ip.ToString(), tcp.Port, cancellationToken).ConfigureAwait(false), null, null);
@@ -71,6 +69,58 @@ public sealed class BoardConnection : IAsyncDisposable
             default:
                 throw new ArgumentOutOfRangeException(nameof(address), address, "unknown kind of board address");
         }
+    }
+
+    /// <summary>
+    /// Opens every board of a session over several, in order: each in-process emulator address stands for
+    /// <see cref="EmulatorSettings.Boards"/> boards, and all the in-process boards together are one seed's set
+    /// (<see cref="EmulatedBoard"/>). On a failure, the boards already open are closed again.
+    /// </summary>
+    public static async Task<IReadOnlyList<BoardConnection>> OpenAllAsync(IReadOnlyList<BoardAddress> addresses, EmulatorSettings emulator, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        ArgumentNullException.ThrowIfNull(emulator);
+        emulator.CheckFor(addresses);
+        int emulated = addresses.Count(a => a is EmulatorAddress) * emulator.Boards;
+        if (emulated > EmulatedBoard.MaxSetSize)
+        {
+            throw new SwimInputException($"{emulated} in-process boards: at most {EmulatedBoard.MaxSetSize} share one seed. Give fewer emulator boards.");
+        }
+        var opened = new List<BoardConnection>();
+        try
+        {
+            int next = 0;
+            foreach (BoardAddress address in addresses)
+            {
+                if (address is EmulatorAddress e)
+                {
+                    for (int i = 0; i < emulator.Boards; i++)
+                    {
+                        opened.Add(OpenEmulated(e, emulator, next++, emulated));
+                    }
+                }
+                else
+                {
+                    opened.Add(await OpenAsync(address, emulator, cancellationToken).ConfigureAwait(false));
+                }
+            }
+            return opened;
+        }
+        catch
+        {
+            foreach (BoardConnection connection in opened)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            throw;
+        }
+    }
+
+    private static BoardConnection OpenEmulated(EmulatorAddress address, EmulatorSettings emulator, int index, int setSize)
+    {
+        DevicePreset preset = emulator.Apply(DevicePreset.ByName(address.Preset));
+        var host = new EmulatorHost(new EmulatedBoard(preset, emulator.Geometry, emulator.Seed, index, setSize));
+        return new BoardConnection(address, host.ConnectInProcess(address.BaudRate), host, preset);
     }
 
     private static ByteTransport OpenSerial(SerialAddress serial)

@@ -4,10 +4,16 @@ using Swim.Devices;
 namespace Swim.Controller.Boards;
 
 /// <summary>
-/// How an in-process emulator (<c>--board emulator[:PRESET]</c>) is built: its geometry, the seed of its physics and,
-/// when set, a stuck-cell rate in place of the preset's (0 gives a board whose only errors are programming variation).
+/// How an in-process emulator (<c>--board emulator[:PRESET]</c>) is built: its geometry, the seed of its physics,
+/// when set a stuck-cell rate in place of the preset's (0 gives a board whose only errors are programming variation),
+/// and how many boards of that geometry it stands for (<c>--emulator-boards</c>).
 /// </summary>
-public sealed record EmulatorSettings(BoardGeometry Geometry, ulong Seed = 1, double? StuckRate = null)
+/// <param name="Boards">
+/// Boards each in-process emulator address makes, of <paramref name="Geometry"/> each: together the cells of one board of
+/// all their tiles for <paramref name="Seed"/> (<see cref="Emulator.EmulatedBoard"/>), so a session's result does not
+/// depend on how many boards share it.
+/// </param>
+public sealed record EmulatorSettings(BoardGeometry Geometry, ulong Seed = 1, double? StuckRate = null, int Boards = 1)
 {
     /// <summary>The default board, in-process or served by swim emulator: <see cref="BoardGeometry.Default"/>.</summary>
     public static readonly string DefaultGeometry = BoardGeometry.Default.ToString();
@@ -23,6 +29,25 @@ public sealed record EmulatorSettings(BoardGeometry Geometry, ulong Seed = 1, do
         if (address is not EmulatorAddress && StuckRate is not null)
         {
             throw new SwimInputException($"board '{address}': a stuck-cell rate sets up the in-process emulator (emulator[:PRESET]); a real board's stuck cells are its own. Leave the rate out.");
+        }
+    }
+
+    /// <summary>Checks a count of in-process boards given at <paramref name="where"/>.</summary>
+    public static int CheckBoards(int boards, string where) =>
+        boards is >= 1 and <= Emulator.EmulatedBoard.MaxSetSize ? boards
+            : throw new SwimInputException($"{where} must be from 1 to {Emulator.EmulatedBoard.MaxSetSize} in-process boards (got {boards}).");
+
+    /// <summary>Refuses emulator-only settings when none of a session's boards is an in-process emulator.</summary>
+    public void CheckFor(IReadOnlyList<BoardAddress> boards)
+    {
+        ArgumentNullException.ThrowIfNull(boards);
+        foreach (BoardAddress board in boards)
+        {
+            CheckFor(board);
+        }
+        if (Boards != 1 && !boards.Any(b => b is EmulatorAddress))
+        {
+            throw new SwimInputException($"--emulator-boards makes in-process emulated boards, and no --board is 'emulator[:PRESET]' ({string.Join(", ", boards)}). Leave it out, or add --board emulator.");
         }
     }
 

@@ -10,7 +10,16 @@ internal sealed class BoardCliOptions
     /// <param name="boardDescription">What --board is for in this command.</param>
     public BoardCliOptions(bool required, string boardDescription)
     {
-        Board = new Option<string>("--board") { Description = $"{boardDescription}: {BoardAddress.Forms}.", Required = required };
+        Board = new Option<string[]>("--board")
+        {
+            Description = $"{boardDescription}: {BoardAddress.Forms}. Give it again to spread the model over several boards, programmed side by side.",
+            Required = required,
+        };
+        EmulatorBoards = new Option<int>("--emulator-boards")
+        {
+            Description = "In-process emulator: how many boards of --geometry it makes (together the cells of one board of all their tiles for --emulator-seed).",
+            DefaultValueFactory = _ => EmulatorSettings.Default.Boards,
+        };
         Geometry = new Option<string>("--geometry") { Description = "In-process emulator: its geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => EmulatorSettings.DefaultGeometry };
         EmulatorSeed = new Option<ulong>("--emulator-seed") { Description = "In-process emulator: the seed of its physics.", DefaultValueFactory = _ => EmulatorSettings.Default.Seed };
         StuckRate = new Option<double?>("--stuck-rate") { Description = "In-process emulator: overrides the preset's fraction of stuck cells (0 for a board with programming variation only)." };
@@ -22,7 +31,9 @@ internal sealed class BoardCliOptions
         LinkRetries = new Option<int>("--link-retries") { Description = "Attempts after the first before a request fails (each reuses its sequence number, so nothing runs twice).", DefaultValueFactory = _ => LinkSettings.Default.Retries };
     }
 
-    public Option<string> Board { get; }
+    public Option<string[]> Board { get; }
+
+    public Option<int> EmulatorBoards { get; }
 
     public Option<string> Geometry { get; }
 
@@ -36,17 +47,18 @@ internal sealed class BoardCliOptions
 
     public void AddTo(Command command, bool withLink = true)
     {
-        foreach (Option o in withLink ? new Option[] { Board, Geometry, EmulatorSeed, StuckRate, LinkTimeout, LinkRetries } : [Board, Geometry, EmulatorSeed, StuckRate])
+        foreach (Option o in withLink ? new Option[] { Board, Geometry, EmulatorSeed, EmulatorBoards, StuckRate, LinkTimeout, LinkRetries } : [Board, Geometry, EmulatorSeed, EmulatorBoards, StuckRate])
         {
             command.Options.Add(o);
         }
     }
 
-    /// <summary>The board's address, or null when none was given.</summary>
-    public BoardAddress? Address(ParseResult result) => result.GetValue(Board) is { } text ? BoardAddress.Parse(text) : null;
+    /// <summary>The boards' addresses in the order given (none when none was).</summary>
+    public IReadOnlyList<BoardAddress> Addresses(ParseResult result) => [.. (result.GetValue(Board) ?? []).Select(BoardAddress.Parse)];
 
     public EmulatorSettings Emulator(ParseResult result) =>
-        new(EmulatorSettings.ParseGeometry(result.GetValue(Geometry)!, "--geometry"), result.GetValue(EmulatorSeed), EmulatorSettings.CheckStuckRate(result.GetValue(StuckRate), "--stuck-rate"));
+        new(EmulatorSettings.ParseGeometry(result.GetValue(Geometry)!, "--geometry"), result.GetValue(EmulatorSeed), EmulatorSettings.CheckStuckRate(result.GetValue(StuckRate), "--stuck-rate"),
+            EmulatorSettings.CheckBoards(result.GetValue(EmulatorBoards), "--emulator-boards"));
 
     public LinkSettings Link(ParseResult result) => new LinkSettings(result.GetValue(LinkTimeout), result.GetValue(LinkRetries)).Check("--link-timeout", "--link-retries");
 }

@@ -76,7 +76,8 @@ internal sealed class ProgramCommand
     private ProgrammingRequest Request(ParseResult r) => new ProgrammingRequest
     {
         ModelPath = r.GetRequiredValue(_model),
-        Board = _board.Address(r)!,
+        Board = _board.Addresses(r)[0],
+        MoreBoards = [.. _board.Addresses(r).Skip(1)],
         Emulator = _board.Emulator(r),
         Link = _board.Link(r),
         Options = Options(r),
@@ -118,6 +119,15 @@ internal sealed class ProgramCommand
         ProgrammingResult programmed = outcome.Result;
         ctx.Out.WriteLine($"programmed {programmed.CellsProgrammed:N0} cells, verified {programmed.CellsVerified:N0} ({programmed.VerifyConverged:N0} in band, {programmed.VerifyDidNotConverge:N0} did not converge, {programmed.VerifyStuck:N0} stuck)");
         ctx.Out.WriteLine($"device     {programmed.DeviceTimeNs / 1e9:F3} s{(programmed.DeviceTimeEstimated ? " (estimated)" : "")}, {programmed.Pulses:N0} pulses, {programmed.Reads:N0} reads");
+        if (programmed.Boards.Count > 1)
+        {
+            for (int b = 0; b < programmed.Boards.Count; b++)
+            {
+                BoardWork w = programmed.Boards[b];
+                ctx.Out.WriteLine($"board {b + 1,-4} {w.Serial}: {w.Cells:N0} cells, {w.Verified:N0} verified, {w.DeviceTimeNs / 1e9:F3} s device time, {w.Pulses:N0} pulses, {w.Reads:N0} reads");
+            }
+            ctx.Out.WriteLine($"side by side {programmed.DeviceTimeNs / 1e9:F3} s of device time (the slowest board); one board after another {programmed.SerialDeviceTimeNs / 1e9:F3} s ({programmed.SerialDeviceTimeNs / (double)Math.Max(1, programmed.DeviceTimeNs):F2}x)");
+        }
         if (programmed.Modelled is { } modelled)
         {
             ctx.Out.WriteLine($"modelled   {modelled.SerialSeconds:F3} s serial, {modelled.ParallelSeconds:F3} s row-parallel ({outcome.Board.CellsPerRead:N0} cells a read, {outcome.Board.CellsPerPulse:N0} a pulse)");

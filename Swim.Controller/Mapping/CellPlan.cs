@@ -82,6 +82,26 @@ public sealed class CellPlan
         return m.StepOf(layer) * significance / m.LevelStep * (group == 1 ? -1 : 1);
     }
 
+    /// <summary>
+    /// A board's share of this plan, for a session over several boards: <paramref name="cells"/> (this plan's indices, in
+    /// order) become cells 0, 1, ... at the addresses <paramref name="relocate"/> gives them on that board, with their levels.
+    /// It knows no weights: the arithmetic from cells to weights (<see cref="WeightPerMicrosiemens"/>, <see cref="Decode"/>)
+    /// belongs to the whole plan.
+    /// </summary>
+    public CellPlan Share(int[] cells, Func<CellAddress, CellAddress> relocate)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        ArgumentNullException.ThrowIfNull(relocate);
+        var addresses = new CellAddress[cells.Length];
+        var levels = new byte[cells.Length];
+        for (int i = 0; i < cells.Length; i++)
+        {
+            addresses[i] = relocate(Cells[cells[i]]);
+            levels[i] = Levels[cells[i]];
+        }
+        return new CellPlan(Mapping, addresses, levels, [0], []);
+    }
+
     public static CellPlan Build(CrossbarMapping mapping, OnnxModel model)
     {
         ArgumentNullException.ThrowIfNull(mapping);

@@ -54,6 +54,9 @@ public static class ProgrammingReport
             accuracy_as_trained = outcome.TrainedAccuracy,
             wall_s = p.WallSeconds,
             notes = p.Notes,
+            boards = p.Boards.Count > 1 ? p.Boards.Select(b => new { serial = b.Serial, cells = b.Cells, verified = b.Verified, device_time_s = b.DeviceTimeNs / 1e9, b.Pulses, b.Reads,
+                link_time_s = outcome.Line.Seconds(b.Link) }).ToArray() : null,
+            device_time_one_after_another_s = p.Boards.Count > 1 ? p.SerialDeviceTimeNs / 1e9 : (double?)null,
             run,
         };
     }
@@ -96,6 +99,10 @@ public static class ProgrammingReport
         md.AppendLine(CultureInfo.InvariantCulture, $"| cells programmed | {p.CellsProgrammed:N0} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| cells write-verified | {p.CellsVerified:N0} ({p.VerifyConverged:N0} in band, {p.VerifyDidNotConverge:N0} not converged, {p.VerifyStuck:N0} stuck) |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| device time (the board's clock) | {p.DeviceTimeNs / 1e9:F3} s{(p.DeviceTimeEstimated ? " (estimated)" : "")} |");
+        if (p.Boards.Count > 1)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| device time had the {p.Boards.Count} boards run one after another | {p.SerialDeviceTimeNs / 1e9:F3} s ({p.SerialDeviceTimeNs / (double)Math.Max(1, p.DeviceTimeNs):F2}x) |");
+        }
         if (p.Modelled is { } modelled)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| device time by the array's time model: serial / row-parallel ({outcome.Board.CellsPerRead:N0} cells a read, {outcome.Board.CellsPerPulse:N0} a pulse) | {modelled.SerialSeconds:F3} s / {modelled.ParallelSeconds:F3} s |");
@@ -112,6 +119,17 @@ public static class ProgrammingReport
         {
             md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"Note: {note}");
+        }
+        if (p.Boards.Count > 1)
+        {
+            md.AppendLine();
+            md.AppendLine("| board | serial | cells | verified | device time | pulses | reads |");
+            md.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
+            for (int b = 0; b < p.Boards.Count; b++)
+            {
+                BoardWork w = p.Boards[b];
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {b + 1} | {w.Serial} | {w.Cells:N0} | {w.Verified:N0} | {w.DeviceTimeNs / 1e9:F3} s | {w.Pulses:N0} | {w.Reads:N0} |");
+            }
         }
         md.AppendLine();
         md.AppendLine("| layer | weights | RMS error (of full scale) | max error |");

@@ -17,11 +17,19 @@ public static class JournalBinding
     /// the same model, options and board.
     /// </summary>
     /// <param name="mapping">The session's layout on <paramref name="board"/>, the one the session will program.</param>
-    public static SessionJournal Open(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardInfo board, CrossbarMapping mapping)
+    public static SessionJournal Open(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardInfo board, CrossbarMapping mapping) =>
+        Open(path, resume, model, modelPath, options, BoardSet.Single(board), mapping);
+
+    /// <summary>
+    /// The same for a session over several boards: the journal names them all by serial, in order, and a resume is
+    /// refused on another set or another order (each board's part of the journal names its cells on that board).
+    /// </summary>
+    public static SessionJournal Open(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardSet boards, CrossbarMapping mapping)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(board);
+        ArgumentNullException.ThrowIfNull(boards);
+        string serials = string.Join(", ", boards.Boards.Select(b => b.Serial));
         string facts = SessionFacts(options);
         string modelHash = ModelHash(model);
         string layoutHash = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(mapping, JsonOutput.Options)));
@@ -29,14 +37,14 @@ public static class JournalBinding
         {
             return SessionJournal.Create(path, new Dictionary<string, string>
             {
-                ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = board.Serial, ["model_path"] = modelPath, ["layout_sha256"] = layoutHash,
+                ["model_sha256"] = modelHash, ["options"] = facts, ["board_serial"] = serials, ["model_path"] = modelPath, ["layout_sha256"] = layoutHash,
             });
         }
         SessionJournal journal = SessionJournal.Open(path);
         try
         {
             CheckSameWork(journal, modelHash, facts);
-            CheckSameBoard(journal, board.Serial, layoutHash);
+            CheckSameBoard(journal, serials, layoutHash);
         }
         catch
         {
@@ -63,7 +71,7 @@ public static class JournalBinding
     public static bool HasUnfinishedCellWork(string path)
     {
         using SessionJournal journal = SessionJournal.Open(path);
-        return journal.Fact("state") != "completed" && journal.Summary().Any(s => s.Phase is "program" or "verify" && s.Chunks > 0);
+        return journal.Fact("state") != "completed" && journal.Summary().Any(s => (s.Phase.EndsWith("program", StringComparison.Ordinal) || s.Phase.EndsWith("verify", StringComparison.Ordinal)) && s.Chunks > 0);
     }
 
     /// <summary>
@@ -144,7 +152,9 @@ public static class JournalBinding
     {
         if (journal.Fact("board_serial") != serial)
         {
-            throw new SwimInputException($"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");
+            throw new SwimInputException(serial.Contains(',', StringComparison.Ordinal) || journal.Fact("board_serial")?.Contains(',', StringComparison.Ordinal) == true
+                ? $"journal '{journal.Path}' was started on boards {journal.Fact("board_serial")}, not {serial}; resume on the same boards, given in the same order."
+                : $"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");
         }
         // Journals written before the layout was recorded have no layout fact; their Swim placed cells as this one does
         // on every board whose rows hold whole weights.

@@ -32,6 +32,15 @@ public sealed record ProgrammingResult(
     /// and with row-parallel reads, masked row pulses and lock-step row passes. Null when the session did not run here.
     /// </summary>
     public DeviceTime? Modelled { get; init; }
+
+    /// <summary>
+    /// Each board's part, for a session over several boards (one entry for one board). The session's device time is its
+    /// slowest board's (they run side by side); its pulses and reads are every board's.
+    /// </summary>
+    public IReadOnlyList<BoardWork> Boards { get; init; } = [];
+
+    /// <summary>The device time had the boards been programmed one after another: every board's, summed.</summary>
+    public ulong SerialDeviceTimeNs => Boards.Count == 0 ? DeviceTimeNs : (ulong)Boards.Sum(b => (decimal)b.DeviceTimeNs);
 }
 
 /// <summary>How far a layer's read-back weights are from their quantized targets, in units of the layer's full scale.</summary>

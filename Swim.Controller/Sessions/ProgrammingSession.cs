@@ -39,63 +39,267 @@ public static class ProgrammingSession
     /// </summary>
     /// <param name="variance">Each cell's programming variance at its target (uS^2), for uswim and cell-level.</param>
     /// <param name="wait">Lets time pass on the board before the read-back when <see cref="ProgrammingOptions.ReadAfter"/> asks (the emulator's clock, or wall time); null waits in wall time.</param>
-    public static async Task<ProgrammingResult> RunAsync(BoardClient client, OnnxModel model, CellPlan plan, SensitivityResult? sensitivity, ProgrammingOptions options,
+    public static Task<ProgrammingResult> RunAsync(BoardClient client, OnnxModel model, CellPlan plan, SensitivityResult? sensitivity, ProgrammingOptions options,
         Func<int, double>? variance, IProgress<SessionProgress>? progress = null, SessionJournal? journal = null, CancellationToken cancellationToken = default,
         Func<TimeSpan, CancellationToken, Task>? wait = null)
     {
         ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(plan);
+        var whole = new BoardShare(0, [.. Enumerable.Range(0, plan.CellCount)], plan);
+        return RunAsync([new SessionBoard(client, whole, wait)], model, plan, sensitivity, options, variance, progress, journal, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs the session over several boards at once, on a plan made for their <see cref="BoardSet.Combined"/> board
+    /// and split by <see cref="BoardSet.Split"/>: each board programs, verifies and reads back its own cells side by
+    /// side with the others, the selection ranks every board's cells together, and each board journals its own part.
+    /// A board that fails stops only its own part: the others finish the phase, and the error names what each did.
+    /// </summary>
+    public static async Task<ProgrammingResult> RunAsync(IReadOnlyList<SessionBoard> boards, OnnxModel model, CellPlan plan, SensitivityResult? sensitivity,
+        ProgrammingOptions options, Func<int, double>? variance, IProgress<SessionProgress>? progress = null, SessionJournal? journal = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(boards);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(options);
+        if (boards.Count > 1 && options.VerifyBudget is not null)
+        {
+            throw new SwimInputException("--budget stops one board's write-verify when its device time is spent; over several boards, give --ratio instead (or program one board).");
+        }
         var clock = Stopwatch.StartNew();
         bool finishedBefore = journal?.Fact("state") == "completed";
-        BoardInfo board = client.Board ?? await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
-        journal?.RecordBoardSession(client.Session);
-        int[] order = SendOrder(plan, journal);
-        var run = new SessionRunner(client, board, plan, order, options, journal, progress, (board.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
-        BoardActivity before = await run.ActivityAsync().ConfigureAwait(false);
-        // A resumed session reports the whole session's cost: where the counters stood when it first began is journalled,
-        // and so is the last reading before each chunk, which is what shows a restart of the counters since then.
-        BoardActivity? recordedStart = BoardActivity.ParseJournalText(journal?.Fact("start_activity"));
-        BoardActivity? lastRecorded = BoardActivity.ParseJournalText(journal?.Fact("chunk_board_state")) ?? recordedStart;
-        bool restartedBeforeResume = lastRecorded is { } last && before.RestartedSince(last);
-        if (restartedBeforeResume)
+        var combined = new CombinedProgress(progress, boards.Count);
+        var runs = new BoardRun[boards.Count];
+        var owners = new CellOwners(plan.CellCount, [.. boards.Select(b => b.Share)]);
+        for (int b = 0; b < boards.Count; b++)
         {
-            // Counters that ran on say it is the same board, powered throughout; after a restart only the cells can tell.
-            await HeldCellsCheck.RequireAsync(client, plan, order, journal!, options, cancellationToken).ConfigureAwait(false);
+            runs[b] = await BoardRun.StartAsync(b, boards[b], owners, options, journal?.ForBoard(b), combined.Of(b), cancellationToken).ConfigureAwait(false);
         }
-        BoardActivity sessionStart = recordedStart ?? before;
-        journal?.SetFact("start_activity", sessionStart.ToJournalText());
+        BoardInfo board = runs[0].Info;
 
         // 1. Every cell, open loop.
-        await run.ProgramAllAsync().ConfigureAwait(false);
-        // 2. Which cells to verify, in the order to verify them.
-        int[] verify = await SelectAsync(run, plan, sensitivity, options, variance, journal, BenchCost.Of(board, options.MaxIterations, options.LineBaud)).ConfigureAwait(false);
-        // 3. Write-verify of the selected cells, on the board's own loop; with a budget, until it is spent.
-        (byte[] outcomes, int verified) = await run.VerifyAsync(verify, options.VerifyBudget).ConfigureAwait(false);
+        await EveryBoardAsync(runs, "program", r => r.Run.ProgramAllAsync()).ConfigureAwait(false);
+        // 2. Which cells to verify, in the order to verify them, ranked over every board's cells together.
+        int[] verify = await SelectAsync(runs, plan, sensitivity, options, variance, journal, BenchCost.Of(board, options.MaxIterations, options.LineBaud)).ConfigureAwait(false);
+        // 3. Write-verify of the selected cells, on each board's own loop; with a budget, until it is spent.
+        (byte[] outcomes, int verified, int[] iterations) = await VerifyAsync(runs, plan, verify, options.VerifyBudget).ConfigureAwait(false);
         // 4. Read every cell back (after the wait asked for) and rebuild the weights.
-        float[] readBack = await ReadBackAsync(run, options.ReadAfter, wait, cancellationToken).ConfigureAwait(false);
+        float[] readBack = await ReadBackAsync(runs, plan, options.ReadAfter, cancellationToken).ConfigureAwait(false);
         (OnnxModel programmed, List<LayerError> layers) = Rebuild(model, plan, readBack);
 
-        BoardActivity after = await run.ActivityAsync().ConfigureAwait(false);
-        (BoardActivity spent, List<string> notes) = finishedBefore && Recorded(journal!) is { } recorded
-            ? recorded
-            : Spent(restartedBeforeResume ? null : sessionStart, before, after, board);
-        notes.InsertRange(0, run.Notes);
-        notes.AddRange(Repeated(outcomes, client.Statistics));
+        (BoardActivity spent, List<string> notes, List<BoardWork> work) = await AccountAsync(runs, verify, verified, outcomes, finishedBefore).ConfigureAwait(false);
         notes.AddRange(Unmapped(model));
         if (!finishedBefore)
         {
-            // What a later resume of the finished session reports: these figures, not the nothing it does itself.
-            journal?.SetFact("spent", spent.ToJournalText());
-            journal?.SetFact("notes", System.Text.Json.JsonSerializer.Serialize(notes));
             journal?.SetFact("state", "completed");
         }
-        DeviceTime? modelled = finishedBefore ? null : ModelledTime(board, plan, verify[..verified], run.Iterations, SelectionMethods.NeedsMeasuredCells(options.Method), notes);
+        DeviceTime? modelled = finishedBefore ? null
+            : runs.Select(r => ModelledTime(r.Info, r.Share.Plan, [.. verify[..verified].Where(r.Holds).Select(r.LocalOf)], r.Run.Iterations, SelectionMethods.NeedsMeasuredCells(options.Method), notes))
+                .Aggregate((a, c) => new DeviceTime(Math.Max(a.SerialSeconds, c.SerialSeconds), Math.Max(a.ParallelSeconds, c.ParallelSeconds)));
+        LinkStatistics link = runs.Length == 1 ? runs[0].Client.Statistics : LinkStatistics.Sum(runs.Select(r => r.Client.Statistics));
         return new ProgrammingResult(programmed, plan.Mapping, plan.CellCount, verified,
             outcomes.Count(o => o == (byte)StatusCode.Ok), outcomes.Count(o => o == (byte)StatusCode.DidNotConverge), outcomes.Count(o => o == (byte)StatusCode.CellStuck),
-            spent.DeviceTimeNs, spent.Pulses, spent.Reads, spent.VerifyIterations, client.Statistics, layers, clock.Elapsed.TotalSeconds,
-            spent.DeviceTimeEstimated, notes) { Modelled = modelled };
+            spent.DeviceTimeNs, spent.Pulses, spent.Reads, spent.VerifyIterations, link, layers, clock.Elapsed.TotalSeconds,
+            spent.DeviceTimeEstimated, notes) { Modelled = modelled, Boards = work };
+    }
+
+    /// <summary>
+    /// What each board spent by its own counters (or, for a finished session, what its journal recorded), with its
+    /// notes; and the session's: its slowest board's device time, every board's pulses and reads.
+    /// </summary>
+    private static async Task<(BoardActivity Spent, List<string> Notes, List<BoardWork> Work)> AccountAsync(BoardRun[] runs, int[] verify, int verified, byte[] outcomes,
+        bool finishedBefore)
+    {
+        var notes = new List<string>();
+        var work = new List<BoardWork>();
+        BoardActivity spent = default;
+        for (int b = 0; b < runs.Length; b++)
+        {
+            BoardRun r = runs[b];
+            BoardActivity after = await r.Run.ActivityAsync().ConfigureAwait(false);
+            (BoardActivity boardSpent, List<string> boardNotes) = finishedBefore && Recorded(r.Journal!) is { } recorded
+                ? recorded
+                : Spent(r.RestartedBeforeResume ? null : r.SessionStart, r.Before, after, r.Info);
+            boardNotes.InsertRange(0, r.Run.Notes);
+            boardNotes.AddRange(Repeated(outcomes.Where((_, i) => r.Holds(verify[i])).ToArray(), r.Client.Statistics));
+            notes.AddRange(runs.Length == 1 ? boardNotes : boardNotes.Select(n => $"board {b + 1} ({r.Info.Serial}): {n}"));
+            int boardVerified = verify[..verified].Count(r.Holds);
+            work.Add(new BoardWork(r.Info.Serial, r.Share.Cells.Length, boardVerified, boardSpent.DeviceTimeNs, boardSpent.Pulses, boardSpent.Reads, r.Client.Statistics));
+            // The boards run side by side: the session lasts as long as its slowest board, and costs every board's pulses and reads.
+            spent = b == 0 ? boardSpent : new BoardActivity(Math.Max(spent.DeviceTimeNs, boardSpent.DeviceTimeNs), spent.Pulses + boardSpent.Pulses, spent.Reads + boardSpent.Reads,
+                spent.VerifyIterations + boardSpent.VerifyIterations, 0, 0, spent.DeviceTimeEstimated || boardSpent.DeviceTimeEstimated);
+            if (!finishedBefore && r.Journal is { } part)
+            {
+                // What a later resume of the finished session reports: these figures, not the nothing it does itself.
+                part.SetFact("spent", boardSpent.ToJournalText());
+                part.SetFact("notes", System.Text.Json.JsonSerializer.Serialize(boardNotes));
+            }
+        }
+        return (spent, notes, work);
+    }
+
+    /// <summary>Runs one phase on every board at once; when any fails, the others still finish it, and the error says which failed and why.</summary>
+    private static async Task EveryBoardAsync(BoardRun[] runs, string phase, Func<BoardRun, Task> work)
+    {
+        if (runs.Length == 1)
+        {
+            await work(runs[0]).ConfigureAwait(false);
+            return;
+        }
+        Task[] tasks = [.. runs.Select(r => Task.Run(() => work(r)))];
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (Exception) when (tasks.Any(t => t.IsFaulted))
+        {
+            var failed = runs.Where((_, b) => tasks[b].IsFaulted).ToList();
+            if (failed.All(r => tasks[r.Index].Exception!.InnerException is OperationCanceledException))
+            {
+                throw tasks[failed[0].Index].Exception!.InnerException!;
+            }
+            string what = string.Join("; ", failed.Select(r => $"board {r.Index + 1} ({r.Info.Serial}): {tasks[r.Index].Exception!.InnerException!.Message}"));
+            string rest = failed.Count == runs.Length ? "no board finished it"
+                : $"board{(runs.Length - failed.Count == 1 ? "" : "s")} {string.Join(", ", runs.Where((_, b) => !tasks[b].IsFaulted).Select(r => r.Index + 1))} finished it";
+            throw new BoardSetException($"the {phase} phase failed on {failed.Count} of {runs.Length} boards ({what}); {rest}. The journal records each board's cells done: " +
+                "mend the link or the board and --resume, which continues each board where it stopped.",
+                [.. failed.Select(r => tasks[r.Index].Exception!.InnerException!)]);
+        }
+    }
+
+    /// <summary>
+    /// Everything one board of the session needs: its client, its share of the plan, its runner and its part of the
+    /// journal, and where its counters stood when the session began.
+    /// </summary>
+    private sealed class BoardRun
+    {
+        private BoardRun(int index, SessionBoard board, BoardInfo info, SessionRunner run, SessionJournal? journal)
+        {
+            Index = index;
+            Board = board;
+            Info = info;
+            Run = run;
+            Journal = journal;
+        }
+
+        public int Index { get; }
+
+        public SessionBoard Board { get; }
+
+        public BoardClient Client => Board.Client;
+
+        public BoardShare Share => Board.Share;
+
+        public BoardInfo Info { get; }
+
+        public SessionRunner Run { get; }
+
+        public SessionJournal? Journal { get; }
+
+        public BoardActivity Before { get; private set; }
+
+        public BoardActivity SessionStart { get; private set; }
+
+        public bool RestartedBeforeResume { get; private set; }
+
+        /// <summary>Which board holds each cell of the whole plan, and as which of its own (shared by every board's run).</summary>
+        public required CellOwners Owners { get; init; }
+
+        /// <summary>Whether a cell of the whole plan is on this board.</summary>
+        public bool Holds(int cell) => Owners.BoardOf(cell) == Index;
+
+        /// <summary>This board's index of a cell of the whole plan that it holds.</summary>
+        public int LocalOf(int cell) => Owners.LocalOf(cell);
+
+        public static async Task<BoardRun> StartAsync(int index, SessionBoard board, CellOwners owners, ProgrammingOptions options, SessionJournal? journal,
+            IProgress<SessionProgress>? progress, CancellationToken cancellationToken)
+        {
+            BoardClient client = board.Client;
+            BoardInfo info = client.Board ?? await client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
+            journal?.RecordBoardSession(client.Session);
+            CellPlan plan = board.Share.Plan;
+            int[] order = SendOrder(plan, journal);
+            var run = new SessionRunner(client, info, plan, order, options, journal, progress, (info.Capabilities & BoardCapabilities.Counters) != 0, cancellationToken);
+            var started = new BoardRun(index, board, info, run, journal) { Owners = owners };
+            BoardActivity before = await run.ActivityAsync().ConfigureAwait(false);
+            // A resumed session reports the whole session's cost: where the counters stood when it first began is journalled,
+            // and so is the last reading before each chunk, which is what shows a restart of the counters since then.
+            BoardActivity? recordedStart = BoardActivity.ParseJournalText(journal?.Fact("start_activity"));
+            BoardActivity? lastRecorded = BoardActivity.ParseJournalText(journal?.Fact("chunk_board_state")) ?? recordedStart;
+            bool restartedBeforeResume = lastRecorded is { } last && before.RestartedSince(last);
+            if (restartedBeforeResume)
+            {
+                // Counters that ran on say it is the same board, powered throughout; after a restart only the cells can tell.
+                await HeldCellsCheck.RequireAsync(client, plan, order, journal!, options, cancellationToken).ConfigureAwait(false);
+            }
+            started.Before = before;
+            started.RestartedBeforeResume = restartedBeforeResume;
+            started.SessionStart = recordedStart ?? before;
+            journal?.SetFact("start_activity", started.SessionStart.ToJournalText());
+            return started;
+        }
+    }
+
+    /// <summary>Which board holds each cell of a plan, and as which of its cells: one array of each for a plan over several boards, none for one board.</summary>
+    internal sealed class CellOwners
+    {
+        private readonly ushort[]? _board;
+        private readonly int[]? _local;
+
+        public CellOwners(int cells, IReadOnlyList<BoardShare> shares)
+        {
+            ArgumentNullException.ThrowIfNull(shares);
+            if (shares.Count == 1)
+            {
+                return;
+            }
+            _board = new ushort[cells];
+            _local = new int[cells];
+            Array.Fill(_local, -1);
+            foreach (BoardShare share in shares)
+            {
+                for (int i = 0; i < share.Cells.Length; i++)
+                {
+                    _board[share.Cells[i]] = (ushort)share.Board;
+                    _local[share.Cells[i]] = i;
+                }
+            }
+            if (Array.IndexOf(_local, -1) is int orphan and >= 0)
+            {
+                throw new ArgumentException($"cell {orphan} of the plan is on none of the boards' shares.", nameof(shares));
+            }
+        }
+
+        public int BoardOf(int cell) => _board is null ? 0 : _board[cell];
+
+        public int LocalOf(int cell) => _local is null ? cell : _local[cell];
+    }
+
+    /// <summary>Each board's progress through a phase, summed into the session's: the boards go through the phases side by side.</summary>
+    private sealed class CombinedProgress(IProgress<SessionProgress>? progress, int boards)
+    {
+        private readonly object _gate = new();
+        private readonly (string Phase, int Done, int Total)[] _boards = new (string, int, int)[boards];
+
+        public IProgress<SessionProgress>? Of(int board) => progress is null ? null : boards == 1 ? progress : new Part(this, board);
+
+        private void Report(int board, SessionProgress p)
+        {
+            SessionProgress sum;
+            lock (_gate)
+            {
+                _boards[board] = (p.Phase, p.Done, p.Total);
+                var same = _boards.Where(b => b.Phase == p.Phase).ToList();
+                sum = new SessionProgress(p.Phase, same.Sum(b => b.Done), same.Sum(b => b.Total));
+            }
+            progress!.Report(sum);
+        }
+
+        private sealed class Part(CombinedProgress owner, int board) : IProgress<SessionProgress>
+        {
+            public void Report(SessionProgress value) => owner.Report(board, value);
+        }
     }
 
     /// <summary>
@@ -123,14 +327,61 @@ public static class ProgrammingSession
     /// <summary>The journal fact that says its chunks count cells in board order ("address").</summary>
     public const string CellOrderFact = "cell_order";
 
-    /// <summary>Every cell read back, once <paramref name="readAfter"/> has passed on the board (its clock through <paramref name="wait"/>, else wall time).</summary>
-    private static async Task<float[]> ReadBackAsync(SessionRunner run, TimeSpan? readAfter, Func<TimeSpan, CancellationToken, Task>? wait, CancellationToken cancellationToken)
+    /// <summary>Every cell read back from every board, once <paramref name="readAfter"/> has passed on each (its clock, else wall time).</summary>
+    private static async Task<float[]> ReadBackAsync(BoardRun[] runs, CellPlan plan, TimeSpan? readAfter, CancellationToken cancellationToken)
     {
         if (readAfter is { } t && t > TimeSpan.Zero)
         {
-            await (wait ?? ((d, token) => Task.Delay(d, token)))(t, cancellationToken).ConfigureAwait(false);
+            // Boards that keep their own clock wait at once; a wall-clock wait is waited once for them all.
+            Func<TimeSpan, CancellationToken, Task>[] waits = [.. runs.Select(r => r.Board.Wait).Where(w => w is not null).Select(w => w!)];
+            await Task.WhenAll(waits.Select(w => w(t, cancellationToken)).Append(waits.Length < runs.Length ? Task.Delay(t, cancellationToken) : Task.CompletedTask)).ConfigureAwait(false);
         }
-        return await run.ReadAllAsync("read back").ConfigureAwait(false);
+        return await ReadEveryBoardAsync(runs, plan, "read back").ConfigureAwait(false);
+    }
+
+    /// <summary>Every cell of the plan read, each board reading its own at once; values in the whole plan's order.</summary>
+    private static async Task<float[]> ReadEveryBoardAsync(BoardRun[] runs, CellPlan plan, string phase)
+    {
+        if (runs.Length == 1)
+        {
+            return await runs[0].Run.ReadAllAsync(phase).ConfigureAwait(false);
+        }
+        var values = new float[plan.CellCount];
+        await EveryBoardAsync(runs, phase, async r =>
+        {
+            float[] read = await r.Run.ReadAllAsync(phase).ConfigureAwait(false);
+            for (int i = 0; i < read.Length; i++)
+            {
+                values[r.Share.Cells[i]] = read[i];
+            }
+        }).ConfigureAwait(false);
+        return values;
+    }
+
+    /// <summary>
+    /// The selected cells verified, each board its own at once in the selection's order: outcomes in that order, how
+    /// many of the selection were verified (a budget may stop early), and each cell's iterations (whole plan; -1 unknown).
+    /// </summary>
+    private static async Task<(byte[] Outcomes, int Verified, int[] Iterations)> VerifyAsync(BoardRun[] runs, CellPlan plan, int[] verify, TimeSpan? budget)
+    {
+        if (runs.Length == 1)
+        {
+            (byte[] outcomes, int verified) = await runs[0].Run.VerifyAsync(verify, budget).ConfigureAwait(false);
+            return (outcomes, verified, runs[0].Run.Iterations);
+        }
+        var all = new byte[verify.Length];
+        var iterations = Enumerable.Repeat(-1, plan.CellCount).ToArray();
+        await EveryBoardAsync(runs, "verify", async r =>
+        {
+            int[] positions = [.. Enumerable.Range(0, verify.Length).Where(i => r.Holds(verify[i]))];
+            (byte[] outcomes, _) = await r.Run.VerifyAsync([.. positions.Select(i => r.LocalOf(verify[i]))], null).ConfigureAwait(false);
+            for (int i = 0; i < positions.Length; i++)
+            {
+                all[positions[i]] = outcomes[i];
+                iterations[verify[positions[i]]] = r.Run.Iterations[r.LocalOf(verify[positions[i]])];
+            }
+        }).ConfigureAwait(false);
+        return (all, verify.Length, iterations);
     }
 
     /// <summary>A note naming the weight tensors the mapping left off the crossbar, if any.</summary>
@@ -168,14 +419,14 @@ public static class ProgrammingSession
     /// the board, so a row's selected cells go as one masked rectangle. The order is journalled, so a resumed session
     /// verifies the same cells in the same chunks whatever the method.
     /// </summary>
-    private static async Task<int[]> SelectAsync(SessionRunner run, CellPlan plan, SensitivityResult? sensitivity, ProgrammingOptions options, Func<int, double>? variance,
+    private static async Task<int[]> SelectAsync(BoardRun[] runs, CellPlan plan, SensitivityResult? sensitivity, ProgrammingOptions options, Func<int, double>? variance,
         SessionJournal? journal, BenchCost bench)
     {
         if (journal?.Selection() is { } stored)
         {
             return MemoryMarshal.Cast<byte, int>(stored).ToArray();
         }
-        float[]? measured = SelectionMethods.NeedsMeasuredCells(options.Method) ? await run.ReadAllAsync("measure").ConfigureAwait(false) : null;
+        float[]? measured = SelectionMethods.NeedsMeasuredCells(options.Method) ? await ReadEveryBoardAsync(runs, plan, "measure").ConfigureAwait(false) : null;
         int[] verify;
         if (options.VerifyBudget is null)
         {
@@ -276,4 +527,16 @@ public static class ProgrammingSession
 
     /// <summary>A verify outcome recorded as unknown: the board ran it before a crash, its answer was lost.</summary>
     public const byte RecoveredOutcome = 0xFF;
+}
+
+/// <summary>One board of a session: its client, its share of the plan, and how time passes on it (null: wall time).</summary>
+public sealed record SessionBoard(BoardClient Client, BoardShare Share, Func<TimeSpan, CancellationToken, Task>? Wait = null);
+
+/// <summary>What one board of a session did: its cells, how many of them were verified, and its own counters' figures.</summary>
+public sealed record BoardWork(string Serial, int Cells, int Verified, ulong DeviceTimeNs, ulong Pulses, ulong Reads, LinkStatistics Link);
+
+/// <summary>A phase that failed on some boards of a session over several; the others finished it, and the message says which.</summary>
+public sealed class BoardSetException(string message, IReadOnlyList<Exception> failures) : IOException(message, failures.Count > 0 ? failures[0] : null)
+{
+    public IReadOnlyList<Exception> Failures { get; } = failures;
 }

@@ -15,13 +15,36 @@ public sealed class SessionJournal : IDisposable
 
     private readonly SqliteConnection _connection;
 
-    private SessionJournal(SqliteConnection connection, string path)
+    // A session over several boards writes from one task a board; SQLite's connection is not for concurrent use.
+    private readonly object _gate;
+
+    // Null for the whole journal; "" for board 1's part (as a one-board session journals), "boardN." for board N's.
+    private readonly string? _board;
+
+    private SessionJournal(SqliteConnection connection, string path, object? gate = null, string? board = null)
     {
         _connection = connection;
         Path = path;
+        _gate = gate ?? new object();
+        _board = board;
     }
 
     public string Path { get; }
+
+    /// <summary>
+    /// The part of the journal that records one board of a session over several (0 is the first): its facts and chunks
+    /// under names of its own. Board 0's part is what a one-board session journals, so such a journal is the one-board case.
+    /// Selection, state and totals stay the session's. The part shares this journal's connection; dispose the journal, not it.
+    /// </summary>
+    public SessionJournal ForBoard(int board)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(board);
+        return new SessionJournal(_connection, Path, _gate, BoardPrefix(board));
+    }
+
+    private static string BoardPrefix(int board) => board == 0 ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"board{board + 1}.");
+
+    private string Named(string name) => (_board ?? "") + name;
 
     /// <summary>Starts a journal for a new session; refuses to overwrite one (resume it, or choose another file).</summary>
     public static SessionJournal Create(string path, IReadOnlyDictionary<string, string> facts)
@@ -113,12 +136,15 @@ public sealed class SessionJournal : IDisposable
 
     public string? Fact(string key)
     {
-        using SqliteCommand command = Command("SELECT value FROM session WHERE key = $k", ("$k", key));
-        return command.ExecuteScalar() as string;
+        lock (_gate)
+        {
+            using SqliteCommand command = Command("SELECT value FROM session WHERE key = $k", ("$k", Named(key)));
+            return command.ExecuteScalar() as string;
+        }
     }
 
     public void SetFact(string key, string value) =>
-        Execute("INSERT INTO session (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value", ("$k", key), ("$v", value));
+        Execute("INSERT INTO session (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value", ("$k", Named(key)), ("$v", value));
 
     /// <summary>The fact naming the sequence numbers of the newest PROGRAM or PROGRAM_VERIFY chunk's commands (<see cref="ChunkSeries"/>).</summary>
     public const string ChunkSeriesFact = "chunk_series";
@@ -141,14 +167,15 @@ public sealed class SessionJournal : IDisposable
     /// The version 2 session a host that used the journal at <paramref name="path"/> ran in, or null: reopened by a
     /// resume, it takes the dead host's write lease back at once and keeps the board's cached answers to its requests.
     /// </summary>
-    public static SessionTicket? BoardSessionOf(string path)
+    /// <param name="board">Which board of the session (0, the first, for a one-board session).</param>
+    public static SessionTicket? BoardSessionOf(string path, int board = 0)
     {
         if (!File.Exists(path))
         {
             return null;
         }
         using SessionJournal journal = Open(path);
-        return SessionTicket.Parse(journal.Fact(BoardSessionFact));
+        return SessionTicket.Parse(journal.ForBoard(board).Fact(BoardSessionFact));
     }
 
     /// <summary>
@@ -158,9 +185,10 @@ public sealed class SessionJournal : IDisposable
     /// claimed once: a resume killed in its turn has used the numbers after the chunk's, so the next one must not.
     /// Call it before the host sends anything: a request under a number of its own choosing could clear the board's cache.
     /// </summary>
-    public static SeriesClaim? ClaimSeriesContinuation(string path)
+    public static SeriesClaim? ClaimSeriesContinuation(string path, int board = 0)
     {
-        using SessionJournal journal = Open(path);
+        using SessionJournal whole = Open(path);
+        SessionJournal journal = whole.ForBoard(board);
         string? text = journal.Fact(ChunkSeriesFact);
         string? previous = journal.Fact(ClaimedSeriesFact);
         if (ChunkSeries.Parse(text) is not { } series || previous == text
@@ -169,7 +197,7 @@ public sealed class SessionJournal : IDisposable
             return null;
         }
         journal.SetFact(ClaimedSeriesFact, text!);
-        return new SeriesClaim(path, unchecked(series.FirstSequence + (uint)series.Commands), previous);
+        return new SeriesClaim(path, unchecked(series.FirstSequence + (uint)series.Commands), previous) { Board = board };
     }
 
     /// <summary>
@@ -189,10 +217,11 @@ public sealed class SessionJournal : IDisposable
         {
             return false;
         }
-        using SessionJournal journal = Open(claim.JournalPath);
+        using SessionJournal whole = Open(claim.JournalPath);
+        SessionJournal journal = whole.ForBoard(claim.Board);
         if (claim.PreviousClaim is null)
         {
-            journal.Execute("DELETE FROM session WHERE key = $k", ("$k", ClaimedSeriesFact));
+            journal.Execute("DELETE FROM session WHERE key = $k", ("$k", journal.Named(ClaimedSeriesFact)));
         }
         else
         {
@@ -203,59 +232,83 @@ public sealed class SessionJournal : IDisposable
 
     public ChunkRecord? Find(string phase, int firstCell)
     {
-        using SqliteCommand command = Command("SELECT cell_count, state, before, result FROM chunk WHERE phase = $p AND first_cell = $f", ("$p", phase), ("$f", firstCell));
-        using SqliteDataReader reader = command.ExecuteReader();
-        if (!reader.Read())
+        lock (_gate)
         {
-            return null;
+            using SqliteCommand command = Command("SELECT cell_count, state, before, result FROM chunk WHERE phase = $p AND first_cell = $f", ("$p", Named(phase)), ("$f", firstCell));
+            using SqliteDataReader reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+            return new ChunkRecord(phase, firstCell, reader.GetInt32(0), reader.GetString(1) == "done",
+                reader.IsDBNull(2) ? null : (byte[])reader[2], reader.IsDBNull(3) ? null : (byte[])reader[3]);
         }
-        return new ChunkRecord(phase, firstCell, reader.GetInt32(0), reader.GetString(1) == "done",
-            reader.IsDBNull(2) ? null : (byte[])reader[2], reader.IsDBNull(3) ? null : (byte[])reader[3]);
     }
 
     /// <summary>Recorded before any command of the chunk is sent.</summary>
     public void Started(string phase, int firstCell, int count, byte[]? before) =>
         Execute("INSERT INTO chunk (phase, first_cell, cell_count, state, started_at, before) VALUES ($p, $f, $n, 'started', $t, $b)",
-            ("$p", phase), ("$f", firstCell), ("$n", count), ("$t", Now()), ("$b", (object?)before ?? DBNull.Value));
+            ("$p", Named(phase)), ("$f", firstCell), ("$n", count), ("$t", Now()), ("$b", (object?)before ?? DBNull.Value));
 
     /// <summary>Recorded after every answer of the chunk is in.</summary>
     public void Done(string phase, int firstCell, byte[]? result) =>
         Execute("UPDATE chunk SET state = 'done', finished_at = $t, result = $r WHERE phase = $p AND first_cell = $f",
-            ("$p", phase), ("$f", firstCell), ("$t", Now()), ("$r", (object?)result ?? DBNull.Value));
+            ("$p", Named(phase)), ("$f", firstCell), ("$t", Now()), ("$r", (object?)result ?? DBNull.Value));
 
     public byte[]? Selection()
     {
-        using SqliteCommand command = Command("SELECT cells FROM selection WHERE id = 1");
-        return command.ExecuteScalar() as byte[];
+        lock (_gate)
+        {
+            using SqliteCommand command = Command("SELECT cells FROM selection WHERE id = 1");
+            return command.ExecuteScalar() as byte[];
+        }
     }
 
     public void SaveSelection(byte[] cells) => Execute("INSERT INTO selection (id, cells) VALUES (1, $c)", ("$c", cells));
 
-    /// <summary>Chunks per phase and state, for reports and checks.</summary>
+    /// <summary>
+    /// Chunks per phase and state, for reports and checks: a board's part its own (phases by their plain names), the
+    /// whole journal every board's (board N's phases named "boardN.phase" after the first board's).
+    /// </summary>
     public IReadOnlyList<(string Phase, bool Done, int Chunks, long Cells)> Summary()
     {
-        using SqliteCommand command = Command("SELECT phase, state, COUNT(*), SUM(cell_count) FROM chunk GROUP BY phase, state ORDER BY phase, state");
-        using SqliteDataReader reader = command.ExecuteReader();
         var rows = new List<(string, bool, int, long)>();
-        while (reader.Read())
+        lock (_gate)
         {
-            rows.Add((reader.GetString(0), reader.GetString(1) == "done", reader.GetInt32(2), reader.GetInt64(3)));
+            using SqliteCommand command = Command("SELECT phase, state, COUNT(*), SUM(cell_count) FROM chunk GROUP BY phase, state ORDER BY phase, state");
+            using SqliteDataReader reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                string phase = reader.GetString(0);
+                // Phase names have no dot; a board's part after the first is the prefix's.
+                bool mine = _board is null || (_board.Length == 0 ? !phase.Contains('.', StringComparison.Ordinal) : phase.StartsWith(_board, StringComparison.Ordinal));
+                if (mine)
+                {
+                    rows.Add((_board is null ? phase : phase[_board.Length..], reader.GetString(1) == "done", reader.GetInt32(2), reader.GetInt64(3)));
+                }
+            }
         }
         return rows;
     }
 
     public string IntegrityCheck()
     {
-        using SqliteCommand command = Command("PRAGMA integrity_check");
-        return command.ExecuteScalar() as string ?? "no answer";
+        lock (_gate)
+        {
+            using SqliteCommand command = Command("PRAGMA integrity_check");
+            return command.ExecuteScalar() as string ?? "no answer";
+        }
     }
 
     private static string Now() => DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
 
     private void Execute(string sql, params (string Name, object? Value)[] parameters)
     {
-        using SqliteCommand command = Command(sql, parameters);
-        command.ExecuteNonQuery();
+        lock (_gate)
+        {
+            using SqliteCommand command = Command(sql, parameters);
+            command.ExecuteNonQuery();
+        }
     }
 
     private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
@@ -269,7 +322,14 @@ public sealed class SessionJournal : IDisposable
         return command;
     }
 
-    public void Dispose() => _connection.Dispose();
+    /// <summary>Closes the journal; a board's part (<see cref="ForBoard"/>) leaves the connection to the journal it came from.</summary>
+    public void Dispose()
+    {
+        if (_board is null)
+        {
+            _connection.Dispose();
+        }
+    }
 }
 
 /// <summary>A journalled chunk: its cells, whether it finished, the counters before it, and its results.</summary>
@@ -280,7 +340,11 @@ public sealed record ChunkRecord(string Phase, int FirstCell, int Count, bool Do
 /// its sequence numbers at <see cref="NextSequence"/>. <see cref="PreviousClaim"/> is what the journal held before, so
 /// that <see cref="SessionJournal.ReleaseSeriesClaim"/> can put it back.
 /// </summary>
-public sealed record SeriesClaim(string JournalPath, uint NextSequence, string? PreviousClaim);
+public sealed record SeriesClaim(string JournalPath, uint NextSequence, string? PreviousClaim)
+{
+    /// <summary>Which board of the session the claim is on (0 for a one-board session).</summary>
+    public int Board { get; init; }
+}
 
 /// <summary>The numbers a chunk's commands were sent under: <see cref="Commands"/> in a row from <see cref="FirstSequence"/>.</summary>
 public sealed record ChunkSeries(string Phase, int FirstCell, uint FirstSequence, int Commands)

@@ -16,6 +16,12 @@ public sealed record ProgrammingRequest
 
     public required BoardAddress Board { get; init; }
 
+    /// <summary>Further boards the model is spread over with <see cref="Board"/>: a session over several boards (<c>--board</c> given again).</summary>
+    public IReadOnlyList<BoardAddress> MoreBoards { get; init; } = [];
+
+    /// <summary><see cref="Board"/> and <see cref="MoreBoards"/>, in order.</summary>
+    public IReadOnlyList<BoardAddress> Boards => [Board, .. MoreBoards];
+
     /// <summary>How an in-process emulator is built; refused for other boards when it sets anything they cannot honour.</summary>
     public EmulatorSettings Emulator { get; init; } = EmulatorSettings.Default;
 
@@ -62,7 +68,8 @@ public sealed record ProgrammingRequest
         provenance = Provenance.Now(Command),
         model = ModelPath,
         board = Board.ToString(),
-        emulator = Board is EmulatorAddress ? new { geometry = Emulator.Geometry.ToString(), seed = Emulator.Seed, stuck_rate = Emulator.StuckRate } : null,
+        more_boards = MoreBoards.Count > 0 ? MoreBoards.Select(b => b.ToString()).ToArray() : null,
+        emulator = Boards.Any(b => b is EmulatorAddress) ? new { geometry = Emulator.Geometry.ToString(), seed = Emulator.Seed, stuck_rate = Emulator.StuckRate, boards = Emulator.Boards } : null,
         link = new { timeout_ms = Link.TimeoutMilliseconds, retries = Link.Retries },
         options = Reports.ProgrammingReport.Describe(Options),
         calibration = Calibration?.Description,
@@ -77,7 +84,14 @@ public sealed record ProgrammingRequest
     public ProgrammingRequest Validate()
     {
         Options.Validate();
-        Emulator.CheckFor(Board);
+        Emulator.CheckFor(Boards);
+        if (Boards.Count > 1 || Emulator.Boards > 1)
+        {
+            if (Options.VerifyBudget is not null)
+            {
+                throw new SwimInputException("--budget stops one board's write-verify when its device time is spent; over several boards, give --ratio instead (or program one board).");
+            }
+        }
         OutputPaths.File(OutputPath, "--out", "programmed.onnx");
         if (ReportDirectory is not null)
         {
