@@ -20,15 +20,18 @@ public sealed class CellArray
 
     private readonly ulong _seed;
     private readonly CellNumbering _numbering;
+    // 29 bytes a cell. What the seed fixes (device offset, drift exponent, threshold) is drawn again when needed rather
+    // than kept, and a cell's device time follows from its counters, so a board of tens of millions of cells fits.
     private readonly float[] _anchor;
     private readonly long[] _anchoredAtNs;
-    private readonly float[] _deviceOffset;
     private readonly byte[] _stuck;
     private readonly uint[] _operations;
     private readonly uint[] _readOperations;
     private readonly uint[] _pulses;
     private readonly uint[] _reads;
-    private readonly ulong[] _timeNs;
+
+    // Verify iterations a cell took since its counters were cleared: kept only where an iteration costs time of its own.
+    private readonly uint[]? _iterations;
 
     public CellArray(DevicePreset preset, int count, ulong seed) : this(preset, count, seed, CellNumbering.Whole)
     {
@@ -44,17 +47,14 @@ public sealed class CellArray
         _numbering = numbering;
         _anchor = new float[count];
         _anchoredAtNs = new long[count];
-        _deviceOffset = new float[count];
         _stuck = new byte[count];
         _operations = new uint[count];
         _readOperations = new uint[count];
         _pulses = new uint[count];
         _reads = new uint[count];
-        _timeNs = new ulong[count];
-        double window = preset.Window;
+        _iterations = preset.VerifyOverheadNs > 0 ? new uint[count] : null;
         for (int i = 0; i < count; i++)
         {
-            _deviceOffset[i] = (float)(preset.DeviceSigma * window * CounterRandom.Gaussian(seed, _numbering.Of(i), uint.MaxValue, StreamDeviceOffset));
             double u = CounterRandom.Uniform(seed, _numbering.Of(i), uint.MaxValue, StreamStuck);
             _stuck[i] = u < preset.StuckRate * preset.StuckHighFraction ? StuckHigh : u < preset.StuckRate ? StuckLow : NotStuck;
             _anchor[i] = _stuck[i] == StuckHigh ? preset.ConductanceMax : preset.ConductanceMin;
@@ -145,7 +145,7 @@ public sealed class CellArray
         }
         _reads[cell] += (uint)samples;
         TotalReads += (ulong)samples;
-        Spend(cell, (ulong)Preset.ReadNs * (ulong)samples);
+        Spend((ulong)Preset.ReadNs * (ulong)samples);
         return (float)(sum / samples);
     }
 
@@ -159,7 +159,7 @@ public sealed class CellArray
             return;
         }
         double sigma = Preset.ProgramSigma * Preset.SigmaFactorAt(target) * Preset.Window;
-        double g = target + _deviceOffset[cell] + sigma * CounterRandom.Gaussian(_seed, _numbering.Of(cell), op, StreamProgram);
+        double g = target + DeviceOffset(cell) + sigma * CounterRandom.Gaussian(_seed, _numbering.Of(cell), op, StreamProgram);
         Anchor(cell, g);
     }
 
@@ -200,13 +200,34 @@ public sealed class CellArray
         Anchor(cell, g + step);
     }
 
-    public CellCounters CountersOf(int cell) => new(_pulses[cell], _reads[cell], _timeNs[cell]);
+    /// <summary>The cell's fixed offset from its targets (device-to-device variation), drawn from the seed.</summary>
+    private float DeviceOffset(int cell) =>
+        Preset.DeviceSigma == 0 ? 0f : (float)(Preset.DeviceSigma * Preset.Window * CounterRandom.Gaussian(_seed, _numbering.Of(cell), uint.MaxValue, StreamDeviceOffset));
+
+    public CellCounters CountersOf(int cell) => new(_pulses[cell], _reads[cell], TimeNsOf(cell));
+
+    /// <summary>The device time spent on the cell since its counters were cleared: its pulses, read samples and verify iterations at their costs.</summary>
+    public ulong TimeNsOf(int cell) =>
+        _pulses[cell] * (ulong)Preset.PulseNs + _reads[cell] * (ulong)Preset.ReadNs + (_iterations is null ? 0 : _iterations[cell] * (ulong)Preset.VerifyOverheadNs);
+
+    /// <summary>Restores a cell's device time as saved: what of it its pulses and reads do not explain was its verify iterations'.</summary>
+    internal void RestoreTimeNs(int cell, ulong timeNs)
+    {
+        if (_iterations is not null)
+        {
+            ulong counted = _pulses[cell] * (ulong)Preset.PulseNs + _reads[cell] * (ulong)Preset.ReadNs;
+            _iterations[cell] = (uint)((timeNs - Math.Min(timeNs, counted)) / (ulong)Preset.VerifyOverheadNs);
+        }
+    }
 
     public void ClearCounters()
     {
         Array.Clear(_pulses);
         Array.Clear(_reads);
-        Array.Clear(_timeNs);
+        if (_iterations is not null)
+        {
+            Array.Clear(_iterations);
+        }
         TotalPulses = 0;
         TotalReads = 0;
         TotalVerifyIterations = 0;
@@ -215,14 +236,18 @@ public sealed class CellArray
     internal void CountVerifyIteration(int cell)
     {
         TotalVerifyIterations++;
-        Spend(cell, Preset.VerifyOverheadNs);
+        if (_iterations is not null)
+        {
+            _iterations[cell]++;
+        }
+        Spend(Preset.VerifyOverheadNs);
     }
 
     private void CountPulse(int cell)
     {
         _pulses[cell]++;
         TotalPulses++;
-        Spend(cell, Preset.PulseNs);
+        Spend(Preset.PulseNs);
         // Wear counts every write the cell ever took (the operation counter), not the pulse counter that RESET and
         // power cycles clear: clearing counters must not rejuvenate a cell.
         if (Preset.Endurance > 0 && _operations[cell] > Preset.Endurance && _stuck[cell] == NotStuck)
@@ -233,11 +258,7 @@ public sealed class CellArray
         }
     }
 
-    private void Spend(int cell, ulong ns)
-    {
-        ClockNs += (long)ns;
-        _timeNs[cell] += ns;
-    }
+    private void Spend(ulong ns) => ClockNs += (long)ns;
 
     private void Anchor(int cell, double g)
     {
@@ -246,8 +267,8 @@ public sealed class CellArray
     }
 
     /// <summary>The persistent state, for saving a board between runs.</summary>
-    internal (float[] Anchor, long[] AnchoredAt, byte[] Stuck, uint[] Operations, uint[] ReadOperations, uint[] Pulses, uint[] Reads, ulong[] TimeNs) State =>
-        (_anchor, _anchoredAtNs, _stuck, _operations, _readOperations, _pulses, _reads, _timeNs);
+    internal (float[] Anchor, long[] AnchoredAt, byte[] Stuck, uint[] Operations, uint[] ReadOperations, uint[] Pulses, uint[] Reads) State =>
+        (_anchor, _anchoredAtNs, _stuck, _operations, _readOperations, _pulses, _reads);
 
     internal void Restore(long clockNs, ulong pulses, ulong reads, ulong iterations)
     {

@@ -60,12 +60,16 @@ public sealed class EmulatedBoard : IBoardDevice
         Geometry = geometry;
         Seed = seed;
         Cells = new CellArray(preset, geometry.CellCount, seed, new CellNumbering(geometry.Rows * geometry.Columns, setSize, index));
-        Info = Describe(preset, geometry, seed, capabilities, protocolVersion);
-        if (setSize > 1)
-        {
-            // Each board its own serial (16 ASCII bytes on the wire), so a journal tells them apart.
-            Info = Info with { Serial = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"EMU{seed % 10_000:D4}-{index + 1}of{setSize}") };
-        }
+        Info = Describe(preset, geometry, seed, index, setSize, capabilities, protocolVersion);
+    }
+
+    /// <summary>What IDENTIFY reports for board <paramref name="index"/> of a set of <paramref name="setSize"/>, without building its cells.</summary>
+    public static BoardInfo Describe(DevicePreset preset, BoardGeometry geometry, ulong seed, int index, int setSize, BoardCapabilities capabilities = AllCapabilities,
+        byte protocolVersion = ProtocolConstants.Version)
+    {
+        BoardInfo info = Describe(preset, geometry, seed, capabilities, protocolVersion);
+        // Each board of a set its own serial (16 ASCII bytes on the wire), so a journal tells them apart.
+        return setSize == 1 ? info : info with { Serial = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"EMU{seed % 10_000:D4}-{index + 1}of{setSize}") };
     }
 
     /// <summary>What IDENTIFY reports for a board of this preset and geometry, without building its cells.</summary>

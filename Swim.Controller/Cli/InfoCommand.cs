@@ -20,12 +20,16 @@ internal static class InfoCommand
     {
         var model = new Argument<string>("model") { Description = "The ONNX model." };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
-        var board = new Option<string?>("--board") { Description = $"Also ask this board for its IDENTIFY and map the model onto it (nothing is programmed): {BoardAddress.Forms}." };
+        var board = new Option<string[]>("--board")
+        {
+            Description = $"Also ask this board for its IDENTIFY and map the model onto it (nothing is programmed): {BoardAddress.Forms}. Again for each further board a session would spread the model over.",
+        };
+        var emulatorBoards = new Option<int>("--emulator-boards") { Description = "With --board emulator: how many boards of --geometry it stands for.", DefaultValueFactory = _ => EmulatorSettings.Default.Boards };
         var mapping = new MappingCliOptions("With --board: ");
         var geometry = new Option<string>("--geometry") { Description = "With --board emulator: its geometry TILESxROWSxCOLUMNS.", DefaultValueFactory = _ => EmulatorSettings.DefaultGeometry };
         var command = new Command("info", "Operators, inputs, outputs and crossbar-mapped weights of an ONNX model; with --board, how it maps onto that board.");
         command.Arguments.Add(model);
-        foreach (Option o in new Option[] { json, board, mapping.Bits, mapping.Signs, geometry })
+        foreach (Option o in new Option[] { json, board, mapping.Bits, mapping.Signs, geometry, emulatorBoards })
         {
             command.Options.Add(o);
         }
@@ -37,8 +41,15 @@ internal static class InfoCommand
                 string path = result.GetRequiredValue(model);
                 OnnxModel onnx = OnnxModel.Load(path);
                 ModelSummary summary = ModelSummary.Of(onnx, path);
-                BoardFit? fit = result.GetValue(board) is { } address
-                    ? await BoardFit.MeasureAsync(onnx, BoardAddress.Parse(address), new EmulatorSettings(EmulatorSettings.ParseGeometry(result.GetValue(geometry)!, "--geometry")), mapping.Read(result), cancellationToken).ConfigureAwait(false)
+                BoardAddress[] addresses = [.. (result.GetValue(board) ?? []).Select(BoardAddress.Parse)];
+                var emulator = new EmulatorSettings(EmulatorSettings.ParseGeometry(result.GetValue(geometry)!, "--geometry"),
+                    Boards: EmulatorSettings.CheckBoards(result.GetValue(emulatorBoards), "--emulator-boards"));
+                if (addresses.Length == 0 && emulator.Boards != 1)
+                {
+                    throw new SwimInputException("--emulator-boards describes in-process boards: give --board emulator[:PRESET] with it.");
+                }
+                BoardFit? fit = addresses.Length > 0
+                    ? await BoardFit.MeasureAsync(onnx, addresses, emulator, mapping.Read(result), cancellationToken).ConfigureAwait(false)
                     : null;
                 if (result.GetValue(json))
                 {
@@ -95,7 +106,26 @@ internal static class InfoCommand
 
     private static void Render(IAnsiConsole console, BoardFit f)
     {
-        console.WriteLine($"board      {f.Device} {f.Serial}, firmware {f.Firmware}: {f.Tiles} x {f.Rows} x {f.Columns}, {f.Levels} levels, {f.ConductanceMin}-{f.ConductanceMax} uS, {f.Capabilities}, over {f.Link}");
+        if (f.Placement.Count > 1)
+        {
+            console.WriteLine($"boards     {f.Placement.Count} of {f.Device}, firmware {f.Firmware}: {f.Tiles} tiles of {f.Rows} x {f.Columns} between them, {f.Levels} levels, {f.ConductanceMin}-{f.ConductanceMax} uS, {f.Capabilities}");
+            var table = new Table().Border(TableBorder.Simple).Title("placement across boards");
+            foreach (string column in new[] { "board", "serial", "link", "tiles used", "blocks", "cells", "of the board" })
+            {
+                table.AddColumn(column is "board" or "serial" or "link" ? new TableColumn(column) : new TableColumn(column).RightAligned());
+            }
+            for (int b = 0; b < f.Placement.Count; b++)
+            {
+                BoardPlacement p = f.Placement[b];
+                table.AddRow((b + 1).ToString(CultureInfo.InvariantCulture), Markup.Escape(p.Serial), Markup.Escape(p.Link), $"{p.TilesUsed} of {p.Tiles}", p.Blocks.ToString("N0", CultureInfo.InvariantCulture),
+                    p.Cells.ToString("N0", CultureInfo.InvariantCulture), ((double)p.Cells / p.CellsOnBoard).ToString("P1", CultureInfo.InvariantCulture));
+            }
+            console.Write(table);
+        }
+        else
+        {
+            console.WriteLine($"board      {f.Device} {f.Serial}, firmware {f.Firmware}: {f.Tiles} x {f.Rows} x {f.Columns}, {f.Levels} levels, {f.ConductanceMin}-{f.ConductanceMax} uS, {f.Capabilities}, over {f.Link}");
+        }
         console.WriteLine($"mapping    {f.CellsPerWeight} cells a weight ({f.BitsPerCell} bits a cell): {f.CellsNeeded:N0} of {f.CellsOnBoard:N0} cells ({(double)f.CellsNeeded / f.CellsOnBoard:P1}) " +
             $"in {f.Blocks} blocks{(f.CutToFit ? ", cut to fit (whole tile-sized blocks do not)" : ", tile-sized")}");
     }

@@ -83,7 +83,7 @@ public static class ProgrammingSession
         // 2. Which cells to verify, in the order to verify them, ranked over every board's cells together.
         int[] verify = await SelectAsync(runs, plan, sensitivity, options, variance, journal, BenchCost.Of(board, options.MaxIterations, options.LineBaud)).ConfigureAwait(false);
         // 3. Write-verify of the selected cells, on each board's own loop; with a budget, until it is spent.
-        (byte[] outcomes, int verified, int[] iterations) = await VerifyAsync(runs, plan, verify, options.VerifyBudget).ConfigureAwait(false);
+        (byte[] outcomes, int verified) = await VerifyAsync(runs, verify, options.VerifyBudget).ConfigureAwait(false);
         // 4. Read every cell back (after the wait asked for) and rebuild the weights.
         float[] readBack = await ReadBackAsync(runs, plan, options.ReadAfter, cancellationToken).ConfigureAwait(false);
         (OnnxModel programmed, List<LayerError> layers) = Rebuild(model, plan, readBack);
@@ -359,18 +359,16 @@ public static class ProgrammingSession
     }
 
     /// <summary>
-    /// The selected cells verified, each board its own at once in the selection's order: outcomes in that order, how
-    /// many of the selection were verified (a budget may stop early), and each cell's iterations (whole plan; -1 unknown).
+    /// The selected cells verified, each board its own at once in the selection's order: outcomes in that order, and how
+    /// many of the selection were verified (a budget may stop early). Each board's runner keeps its cells' iterations.
     /// </summary>
-    private static async Task<(byte[] Outcomes, int Verified, int[] Iterations)> VerifyAsync(BoardRun[] runs, CellPlan plan, int[] verify, TimeSpan? budget)
+    private static async Task<(byte[] Outcomes, int Verified)> VerifyAsync(BoardRun[] runs, int[] verify, TimeSpan? budget)
     {
         if (runs.Length == 1)
         {
-            (byte[] outcomes, int verified) = await runs[0].Run.VerifyAsync(verify, budget).ConfigureAwait(false);
-            return (outcomes, verified, runs[0].Run.Iterations);
+            return await runs[0].Run.VerifyAsync(verify, budget).ConfigureAwait(false);
         }
         var all = new byte[verify.Length];
-        var iterations = Enumerable.Repeat(-1, plan.CellCount).ToArray();
         await EveryBoardAsync(runs, "verify", async r =>
         {
             int[] positions = [.. Enumerable.Range(0, verify.Length).Where(i => r.Holds(verify[i]))];
@@ -378,10 +376,9 @@ public static class ProgrammingSession
             for (int i = 0; i < positions.Length; i++)
             {
                 all[positions[i]] = outcomes[i];
-                iterations[verify[positions[i]]] = r.Run.Iterations[r.LocalOf(verify[positions[i]])];
             }
         }).ConfigureAwait(false);
-        return (all, verify.Length, iterations);
+        return (all, verify.Length);
     }
 
     /// <summary>A note naming the weight tensors the mapping left off the crossbar, if any.</summary>

@@ -41,7 +41,7 @@ public static class BoardStateFile
             foreach (uint v in state.ReadOperations) w.Write(v);
             foreach (uint v in state.Pulses) w.Write(v);
             foreach (uint v in state.Reads) w.Write(v);
-            foreach (ulong v in state.TimeNs) w.Write(v);
+            for (int i = 0; i < cells.Count; i++) w.Write(cells.TimeNsOf(i));
             stream.Flush(flushToDisk: true);
         }
         File.Move(temporary, full, overwrite: true);
@@ -71,7 +71,7 @@ public static class BoardStateFile
             for (int i = 0; i < state.ReadOperations.Length; i++) state.ReadOperations[i] = r.ReadUInt32();
             for (int i = 0; i < state.Pulses.Length; i++) state.Pulses[i] = r.ReadUInt32();
             for (int i = 0; i < state.Reads.Length; i++) state.Reads[i] = r.ReadUInt32();
-            for (int i = 0; i < state.TimeNs.Length; i++) state.TimeNs[i] = r.ReadUInt64();
+            for (int i = 0; i < board.Cells.Count; i++) board.Cells.RestoreTimeNs(i, r.ReadUInt64());
             board.Cells.Restore(clock, pulses, reads, iterations);
             return board;
         }
