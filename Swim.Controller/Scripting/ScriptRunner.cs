@@ -17,7 +17,8 @@ using Swim.Protocol.Messages;
 namespace Swim.Controller.Scripting;
 
 /// <summary>
-/// Runs a checked session script step by step on one board connection. Each program step journals into
+/// Runs a checked session script step by step on its boards (one connection each; several boards share every program
+/// step as <c>swim program</c> spreads a model over them). Each program step journals into
 /// journals/NN-LABEL.db and saves programmed/NN-LABEL.onnx with its mapping; a rerun with resume continues
 /// each journal instead of starting over.
 /// </summary>
@@ -28,11 +29,12 @@ public sealed class ScriptRunner : IAsyncDisposable
     private readonly bool _resume;
     private readonly OnnxModel _model;
     private readonly List<ProgrammedRun> _runs = [];
-    private BoardConnection? _connection;
+    private readonly List<BoardConnection> _connections = [];
+    private readonly List<BoardClient> _clients = [];
+    private readonly List<SeriesClaim?> _claims = [];
     private BoardDevice? _device;
-    private BoardClient? _client;
+    private BoardSet? _boards;
     private BoardInfo? _info;
-    private SeriesClaim? _claim;
     private SensitivityResult? _sensitivity;
     private int _programCount;
     private int _simulateCount;
@@ -58,12 +60,15 @@ public sealed class ScriptRunner : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(script);
         ArgumentNullException.ThrowIfNull(reporter);
         CheckEarlierRun(script, resume, force);
-        if (resume && script.Board is { } board && Directory.Exists(JournalDirectory(script)))
+        if (resume && Directory.Exists(JournalDirectory(script)))
         {
-            // Before any step runs: a resume that the board cannot honour should cost nothing.
+            // Before any step runs: a resume that the boards cannot honour should cost nothing.
             foreach (string journal in Directory.GetFiles(JournalDirectory(script), "*.db"))
             {
-                JournalBinding.CheckBoardKeepsCells(journal, board, blankBoardAccepted: false, "a script's in-process emulator cannot resume an unfinished step");
+                foreach (BoardAddress board in script.Boards)
+                {
+                    JournalBinding.CheckBoardKeepsCells(journal, board, blankBoardAccepted: false, "a script's in-process emulator cannot resume an unfinished step");
+                }
             }
         }
         Directory.CreateDirectory(script.Output);
@@ -76,15 +81,21 @@ public sealed class ScriptRunner : IAsyncDisposable
                 reporter.Line($"step {i + 1}/{script.Steps.Count} (line {step.Line}): {step.Describe()}");
                 await runner.ExecuteAsync(step, cancellationToken).ConfigureAwait(false);
             }
-            if (runner._client is { } done)
+            foreach (BoardClient done in runner._clients)
             {
                 await done.CloseSessionAsync().ConfigureAwait(false);
             }
         }
-        catch when (runner is { _claim: { } claim, _client: { } client })
+        catch when (runner._claims.Any(c => c is not null))
         {
-            // A run that failed having sent only its IDENTIFY leaves the claim to the next resume (ReleaseSeriesClaim checks).
-            SessionJournal.ReleaseSeriesClaim(claim, client);
+            // A run that failed having sent only its IDENTIFY leaves the claims to the next resume (ReleaseSeriesClaim checks).
+            for (int b = 0; b < runner._claims.Count; b++)
+            {
+                if (runner._claims[b] is { } claim)
+                {
+                    SessionJournal.ReleaseSeriesClaim(claim, runner._clients[b]);
+                }
+            }
             throw;
         }
         return runner.Runs;
@@ -117,9 +128,13 @@ public sealed class ScriptRunner : IAsyncDisposable
         switch (step)
         {
             case IdentifyStep:
-                BoardInfo info = await BoardAsync(cancellationToken).ConfigureAwait(false);
-                _reporter.Line($"  board {info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, " +
-                    $"{info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, firmware {info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}, over {_client!.LinkDescription}");
+                await BoardAsync(cancellationToken).ConfigureAwait(false);
+                for (int b = 0; b < _boards!.Count; b++)
+                {
+                    BoardInfo info = _boards.Boards[b];
+                    _reporter.Line($"  board {(_boards.Count > 1 ? $"{b + 1} " : "")}{info.DeviceModel} {info.Serial}: {info.Tiles} x {info.Rows} x {info.Columns}, {info.LevelsPerCell} levels, " +
+                        $"{info.ConductanceMinMicrosiemens}-{info.ConductanceMaxMicrosiemens} uS, firmware {info.FirmwareMajor}.{info.FirmwareMinor}.{info.FirmwarePatch}, over {_clients[b].LinkDescription}");
+                }
                 break;
             case SensitivityStep { From: { } file }:
                 _sensitivity = SensitivityAnalysis.Load(file, _model);
@@ -163,42 +178,54 @@ public sealed class ScriptRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>The script's boards as one (their <see cref="BoardSet.Combined"/>), opened and identified on first use.</summary>
     private async Task<BoardInfo> BoardAsync(CancellationToken cancellationToken)
     {
         if (_info is null)
         {
-            _connection = await BoardConnection.OpenAsync(_script.Board!, _script.Emulator, cancellationToken).ConfigureAwait(false);
-            BoardClientOptions clientOptions = _script.Link.ToClientOptions();
-            if (_resume)
+            _connections.AddRange(await BoardConnection.OpenAllAsync(_script.Boards, _script.Emulator, cancellationToken).ConfigureAwait(false));
+            var infos = new List<BoardInfo>();
+            for (int b = 0; b < _connections.Count; b++)
             {
-                // Before anything is sent: continue the sequence numbers of the session a dead run left in flight (docs/journal.md).
-                _claim = ClaimSeriesContinuation();
-                clientOptions.InitialSequence = _claim?.NextSequence;
-                clientOptions.ResumeSession = DeadRunsSession(_claim);
+                BoardClientOptions clientOptions = _script.Link.ToClientOptions();
+                SeriesClaim? claim = null;
+                if (_resume)
+                {
+                    // Before anything is sent: continue the sequence numbers of the session a dead run left in flight (docs/journal.md).
+                    claim = ClaimSeriesContinuation(b);
+                    clientOptions.InitialSequence = claim?.NextSequence;
+                    clientOptions.ResumeSession = DeadRunsSession(claim, b);
+                }
+                // The session stays open for a resume until every step is done (RunAsync closes it then).
+                clientOptions.CloseOnDispose = false;
+                _clients.Add(new BoardClient(_connections[b].Transport, clientOptions));
+                _claims.Add(claim);
             }
-            // The session stays open for a resume until every step is done (RunAsync closes it then).
-            clientOptions.CloseOnDispose = false;
-            _client = new BoardClient(_connection.Transport, clientOptions);
-            _info = await _client.IdentifyAsync(cancellationToken).ConfigureAwait(false);
-            _device = new BoardDevice(_connection, _info);
+            foreach (BoardClient client in _clients)
+            {
+                infos.Add(await client.IdentifyAsync(cancellationToken).ConfigureAwait(false));
+            }
+            _boards = BoardSet.Of(infos);
+            _info = _boards.Combined;
+            _device = new BoardDevice(_connections[0], _info);
         }
         return _info;
     }
 
-    /// <summary>The board session a dead run held: its claimed step's, else the one its newest journal names.</summary>
-    private SessionTicket? DeadRunsSession(SeriesClaim? claim)
+    /// <summary>The board session a dead run held on board <paramref name="board"/>: its claimed step's, else the one its newest journal names.</summary>
+    private SessionTicket? DeadRunsSession(SeriesClaim? claim, int board)
     {
         if (claim is not null)
         {
-            return SessionJournal.BoardSessionOf(claim.JournalPath);
+            return SessionJournal.BoardSessionOf(claim.JournalPath, board);
         }
         string journals = JournalDirectory(_script);
         return !Directory.Exists(journals) ? null
-            : Directory.GetFiles(journals, "*.db").OrderByDescending(File.GetLastWriteTimeUtc).Select(SessionJournal.BoardSessionOf).FirstOrDefault(t => t is not null);
+            : Directory.GetFiles(journals, "*.db").OrderByDescending(File.GetLastWriteTimeUtc).Select(j => SessionJournal.BoardSessionOf(j, board)).FirstOrDefault(t => t is not null);
     }
 
-    /// <summary>The series continuation of the one programming step a dead run can have left in flight, or null.</summary>
-    private SeriesClaim? ClaimSeriesContinuation()
+    /// <summary>The series continuation on board <paramref name="board"/> of the one programming step a dead run can have left in flight, or null.</summary>
+    private SeriesClaim? ClaimSeriesContinuation(int board)
     {
         string journals = JournalDirectory(_script);
         if (!Directory.Exists(journals))
@@ -207,7 +234,7 @@ public sealed class ScriptRunner : IAsyncDisposable
         }
         foreach (string path in Directory.GetFiles(journals, "*.db").Order(StringComparer.Ordinal))
         {
-            if (SessionJournal.ClaimSeriesContinuation(path) is { } claim)
+            if (SessionJournal.ClaimSeriesContinuation(path, board) is { } claim)
             {
                 return claim;
             }
@@ -233,6 +260,7 @@ public sealed class ScriptRunner : IAsyncDisposable
     private async Task ProgramAsync(ProgramStep step, CancellationToken cancellationToken)
     {
         BoardInfo info = await BoardAsync(cancellationToken).ConfigureAwait(false);
+        BoardSet boards = _boards!;
         SensitivityResult? sensitivity = SensitivityFor(step.RankingMethods);
         ProgrammingOptions options = OptionsFor(_script, step);
         string label = $"{++_programCount:D2}-{step.Label}";
@@ -248,10 +276,12 @@ public sealed class ScriptRunner : IAsyncDisposable
         }
         CrossbarMapping mapping = CrossbarMapping.Build(_model, info, options.Mapping);
         CellPlan plan = CellPlan.Build(options.Placement == Placement.Sensitivity ? mapping.Placed(Placements.Scores(mapping, sensitivity!)) : mapping, _model);
-        using (SessionJournal journal = JournalBinding.Open(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, info, plan.Mapping))
+        SessionBoard[] sessionBoards = [.. boards.Split(plan).Select(share => new SessionBoard(_clients[share.Board], share,
+            _connections[share.Board].HasVirtualClock ? _connections[share.Board].WaitAsync : null))];
+        using (SessionJournal journal = JournalBinding.Open(journalPath, resume: File.Exists(journalPath), _model, _script.Model, options, boards, plan.Mapping))
         {
             ProgrammingResult result = await _reporter.StepAsync($"  programming ({step.Label})", SessionProgress.Phases.Count, progress =>
-                ProgrammingSession.RunAsync(_client!, _model, plan, sensitivity, _device.Complete(options), _device.VarianceModel(step.Method)?.Invoke(plan),
+                ProgrammingSession.RunAsync(sessionBoards, _model, plan, sensitivity, _device.Complete(options), _device.VarianceModel(step.Method)?.Invoke(plan),
                     new ProgressCallback<SessionProgress>(p => progress.Report(p.AsStep)), journal, cancellationToken)).ConfigureAwait(false);
             string programmedPath = Path.Combine(_script.Output, "programmed", label + ".onnx");
             Directory.CreateDirectory(Path.GetDirectoryName(programmedPath)!);
@@ -331,7 +361,7 @@ public sealed class ScriptRunner : IAsyncDisposable
     private void Report()
     {
         using var staged = new StagedDirectory(_script.Output);
-        var report = new { provenance = Provenance.Now(), script = _script.Source, model = _script.Model, board = _info is null ? null : $"{_info.DeviceModel} {_info.Serial}", runs = _runs };
+        var report = new { provenance = Provenance.Now(), script = _script.Source, model = _script.Model, board = _boards is null ? null : $"{_boards.Boards[0].DeviceModel} {string.Join(", ", _boards.Boards.Select(b => b.Serial))}", runs = _runs };
         File.WriteAllText(staged.PathOf("report.json"), JsonOutput.Serialize(report));
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Session report: {Path.GetFileName(_script.Source)}");
@@ -363,13 +393,13 @@ public sealed class ScriptRunner : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_client is not null)
+        foreach (BoardClient client in _clients)
         {
-            await _client.DisposeAsync().ConfigureAwait(false);
+            await client.DisposeAsync().ConfigureAwait(false);
         }
-        if (_connection is not null)
+        foreach (BoardConnection connection in _connections)
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -19,7 +19,14 @@ public sealed record SessionScript(
     DataReference? Test,
     ProgrammingSettings Programming,
     string Output,
-    IReadOnlyList<ScriptStep> Steps);
+    IReadOnlyList<ScriptStep> Steps)
+{
+    /// <summary>Further boards every program step spreads the model over with <see cref="Board"/> (<c>board:</c> given as a list).</summary>
+    public IReadOnlyList<BoardAddress> MoreBoards { get; init; } = [];
+
+    /// <summary><see cref="Board"/> and <see cref="MoreBoards"/> in order; none when the script names no board.</summary>
+    public IReadOnlyList<BoardAddress> Boards => Board is null ? [] : [Board, .. MoreBoards];
+}
 
 /// <summary>A data file and how many of its first samples to use (all when null).</summary>
 public sealed record DataReference(string Path, int? Samples);

@@ -50,8 +50,9 @@ public static class SessionScriptParser
         string Resolve(string p) => Path.GetFullPath(Path.Combine(folder, p));
 
         reader.OnlyFields(root, "", s_rootFields);
-        BoardAddress? board = reader.OptionalString(root, "board", "board") is { } boardText ? reader.Translate(root, "board", "board", () => BoardAddress.Parse(boardText)) : null;
-        EmulatorSettings emulator = ParseEmulator(reader, root, board);
+        IReadOnlyList<BoardAddress> boards = reader.OptionalBoards(root, "board");
+        BoardAddress? board = boards.Count > 0 ? boards[0] : null;
+        EmulatorSettings emulator = ParseEmulator(reader, root, boards);
         LinkSettings link = ParseLink(reader, root);
         string model = Resolve(reader.RequiredString(root, "model", "model", "the ONNX model to program, relative to this script"));
         reader.RequireFile(root, "model", model);
@@ -60,7 +61,12 @@ public static class SessionScriptParser
         ProgrammingSettings programming = ParseMapping(reader, root);
         string output = Resolve(reader.RequiredString(root, "output", "output", "the directory results go to, relative to this script"));
         var context = new StepContext(reader, programming.Mapping, Resolve, board is not null, calibration is not null, test is not null);
-        return new SessionScript(source, board, emulator, link, model, calibration, test, programming, output, ParseSteps(context, root));
+        IReadOnlyList<ScriptStep> steps = ParseSteps(context, root);
+        if ((boards.Count > 1 || emulator.Boards > 1) && steps.OfType<ProgramStep>().FirstOrDefault(p => p.Budget is not null) is { } budgeted)
+        {
+            throw new SwimInputException($"{source}:{budgeted.Line}: budget: a budget stops one board's write-verify when its device time is spent; over several boards, give a ratio instead.");
+        }
+        return new SessionScript(source, board, emulator, link, model, calibration, test, programming, output, steps) { MoreBoards = [.. boards.Skip(1)] };
     }
 
     /// <summary>
@@ -84,20 +90,21 @@ public static class SessionScriptParser
     /// <summary>What checking a step needs to know of the rest of the script.</summary>
     private sealed record StepContext(Reader Reader, MappingOptions Mapping, Func<string, string> Resolve, bool HasBoard, bool HasCalibration, bool HasTest);
 
-    private static EmulatorSettings ParseEmulator(Reader reader, YamlMappingNode root, BoardAddress? board)
+    private static EmulatorSettings ParseEmulator(Reader reader, YamlMappingNode root, IReadOnlyList<BoardAddress> boards)
     {
         if (reader.OptionalMapping(root, "emulator", "emulator") is not { } emulator)
         {
             return EmulatorSettings.Default;
         }
-        reader.OnlyFields(emulator, "emulator", ["geometry", "seed", "stuck_rate"]);
+        reader.OnlyFields(emulator, "emulator", ["geometry", "seed", "stuck_rate", "boards"]);
         string geometry = reader.OptionalString(emulator, "geometry", "emulator.geometry") ?? EmulatorSettings.DefaultGeometry;
         var settings = new EmulatorSettings(reader.Translate(emulator, "geometry", "emulator.geometry", () => Swim.Emulator.BoardGeometry.Parse(geometry)),
             (ulong)(reader.OptionalInt(emulator, "seed", "emulator.seed", 0, int.MaxValue) ?? (int)EmulatorSettings.Default.Seed),
-            reader.OptionalDouble(emulator, "stuck_rate", "emulator.stuck_rate", 0, 1));
-        if (board is not null)
+            reader.OptionalDouble(emulator, "stuck_rate", "emulator.stuck_rate", 0, 1),
+            reader.OptionalInt(emulator, "boards", "emulator.boards", 1, Swim.Emulator.EmulatedBoard.MaxSetSize) ?? 1);
+        if (boards.Count > 0)
         {
-            reader.Translate(emulator, "stuck_rate", "emulator.stuck_rate", () => settings.CheckFor(board));
+            reader.Translate(emulator, "stuck_rate", "emulator.stuck_rate", () => settings.CheckFor(boards));
         }
         return settings;
     }
@@ -294,6 +301,19 @@ public static class SessionScriptParser
             }
         }
 
+        /// <summary>The same for a value that is not a mapping's field (an item of a list), reported at its own line.</summary>
+        public T Translate<T>(YamlNode node, string field, Func<T> check)
+        {
+            try
+            {
+                return check();
+            }
+            catch (Exception ex) when (ex is SwimInputException or FormatException)
+            {
+                throw Error(node, field, ex.Message);
+            }
+        }
+
         public void Translate(YamlMappingNode map, string key, string field, Action check) =>
             Translate(map, key, field, () =>
             {
@@ -371,6 +391,25 @@ public static class SessionScriptParser
             }
             string text = Scalar(node, field, $"one of {string.Join(", ", choices)}");
             return choices.Contains(text) ? text : throw Error(node, field, $"'{text}' is not one of {string.Join(", ", choices)}.");
+        }
+
+        /// <summary>A board address, or a list of them (a session over several boards); none when the key is absent.</summary>
+        public IReadOnlyList<BoardAddress> OptionalBoards(YamlMappingNode map, string key)
+        {
+            switch (Find(map, key))
+            {
+                case null:
+                    return [];
+                case YamlSequenceNode list:
+                    return [.. RequiredList(map, key, key, "[tcp:bench1:5025, tcp:bench2:5025]").Select((item, i) =>
+                    {
+                        string text = Scalar(item, $"{key}[{i}]", $"a board: {BoardAddress.Forms}");
+                        return Translate(item, $"{key}[{i}]", () => BoardAddress.Parse(text));
+                    })];
+                case var node:
+                    string single = Scalar(node, key, $"a board, or a list of boards: {BoardAddress.Forms}");
+                    return [Translate(node, key, () => BoardAddress.Parse(single))];
+            }
         }
 
         public SelectionMethod? OptionalMethod(YamlMappingNode map, string key, string field) =>

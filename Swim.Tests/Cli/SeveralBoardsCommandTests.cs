@@ -42,6 +42,43 @@ public sealed class SeveralBoardsCommandTests : IDisposable
         Assert.Contains("board 2", two.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_script_over_a_list_of_boards_programs_as_over_one_board_of_their_tiles()
+    {
+        string Script(string name, string boards) =>
+            $"{boards}model: {s_model}\ncalibration: {{path: {s_data}, samples: 300}}\ntest: {{path: {s_data}, samples: 300}}\noutput: {_dir.File(name)}\n" +
+            "steps:\n  - identify\n  - program: {method: swim, ratio: 0.1}\n  - eval\n";
+        File.WriteAllText(_dir.File("one.yaml"), Script("one", "board: emulator:paper\nemulator: {geometry: 16x256x256}\n"));
+        File.WriteAllText(_dir.File("two.yaml"), Script("two", "board: [emulator:paper, emulator:paper]\nemulator: {geometry: 8x256x256}\n"));
+
+        CliRun one = CliRun.Of("run", _dir.File("one.yaml"));
+        CliRun two = CliRun.Of("run", _dir.File("two.yaml"));
+
+        Assert.True(one.ExitCode == ExitCodes.Success, one.Error);
+        Assert.True(two.ExitCode == ExitCodes.Success, two.Error);
+        Assert.Contains("  board 2 paper EMU0001-2of2", two.Output, StringComparison.Ordinal);
+        string programmed(string name) => Directory.GetFiles(Path.Combine(_dir.File(name), "programmed"), "*.onnx").Single();
+        Assert.Equal(File.ReadAllBytes(programmed("one")), File.ReadAllBytes(programmed("two")));
+    }
+
+    [Fact]
+    public void Info_shows_the_placement_board_by_board()
+    {
+        CliRun run = CliRun.Of("info", s_model, "--board", "emulator", "--geometry", "8x256x256", "--emulator-boards", "2", "--json");
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error);
+        JsonElement board = JsonDocument.Parse(run.Output).RootElement.GetProperty("board");
+        JsonElement[] placement = [.. board.GetProperty("placement").EnumerateArray()];
+        Assert.Equal(["EMU0001-1of2", "EMU0001-2of2"], placement.Select(p => p.GetProperty("serial").GetString()));
+        // Tiles dealt out in turn: the parts make the whole, and the boards use as many tiles as each other, give or take one.
+        Assert.Equal(board.GetProperty("cells_needed").GetInt64(), placement.Sum(p => p.GetProperty("cells").GetInt64()));
+        int[] used = [.. placement.Select(p => p.GetProperty("tiles_used").GetInt32())];
+        Assert.True(used.All(u => u > 0) && used.Max() - used.Min() <= 1, string.Join(", ", used));
+
+        CliRun table = CliRun.Of("info", s_model, "--board", "emulator", "--geometry", "8x256x256", "--emulator-boards", "2");
+        Assert.Contains("placement across boards", table.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--emulator-boards", "0", "--emulator-boards must be from 1 to 256")]
     [InlineData("--budget", "1", "--budget stops one board's write-verify")]

@@ -36,6 +36,30 @@ public sealed class SessionScriptParserTests : IDisposable
     }
 
     [Fact]
+    public void A_list_of_boards_parses_in_order_and_a_budget_over_several_boards_is_refused_at_its_line()
+    {
+        SessionScript script = SessionScriptParser.Parse(Header("board: [tcp:127.0.0.1:5025, emulator:pcm]\n") + """
+            emulator: {geometry: 8x256x256, boards: 3}
+            steps:
+              - program: {method: swim, ratio: 0.1}
+            """, _dir.File("boards.yaml"));
+
+        Assert.Equal(["tcp:127.0.0.1:5025", "emulator:pcm"], script.Boards.Select(b => b.ToString()));
+        Assert.Equal(3, script.Emulator.Boards);
+
+        var budget = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(Header("board: emulator\n") + """
+            emulator: {boards: 2}
+            steps:
+              - identify
+              - program: {method: swim, budget: 0.5}
+            """, _dir.File("budget.yaml")));
+        Assert.Contains("budget.yaml:9: budget:", budget.Message, StringComparison.Ordinal);
+
+        var bad = Assert.Throws<SwimInputException>(() => SessionScriptParser.Parse(Header("board:\n  - emulator\n  - tcp:nowhere\n") + "steps:\n  - identify\n", _dir.File("bad.yaml")));
+        Assert.Contains("bad.yaml:3: board[1]:", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_valid_script_parses_into_its_steps_with_their_lines()
     {
         SessionScript script = SessionScriptParser.Parse(Header() + """
