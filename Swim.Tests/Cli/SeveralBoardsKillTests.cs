@@ -67,22 +67,7 @@ public sealed class SeveralBoardsKillTests : IDisposable
             Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.Error);
             // The faults were felt: requests went again, and the boards ran each once.
             Assert.Contains("the link lost or damaged frames", resumed.Output, StringComparison.Ordinal);
-            int perTile = 256 * 256;
-            var differing = new List<string>();
-            for (int b = 0; b < Boards && differing.Count < 5; b++)
-            {
-                EmulatedBoard board = hosts[b].Board;
-                for (int cell = 0; cell < board.Cells.Count && differing.Count < 5; cell++)
-                {
-                    int there = (cell / perTile * Boards + b) * perTile + cell % perTile;
-                    if (board.Cells.CountersOf(cell).Pulses != reference.Board.Cells.CountersOf(there).Pulses
-                        || board.Cells.TrueConductance(cell) != reference.Board.Cells.TrueConductance(there))
-                    {
-                        differing.Add($"board {b + 1} cell {cell}: {board.Cells.CountersOf(cell).Pulses} pulses at {board.Cells.TrueConductance(cell)} uS, " +
-                            $"reference {reference.Board.Cells.CountersOf(there).Pulses} at {reference.Board.Cells.TrueConductance(there)} uS");
-                    }
-                }
-            }
+            List<string> differing = Differing(reference.Board, [.. hosts.Select(h => h.Board)]);
             Assert.True(differing.Count == 0, string.Join("; ", differing));
             Assert.Equal(File.ReadAllBytes(_dir.File("reference.onnx")), File.ReadAllBytes(output));
             using SessionJournal record = SessionJournal.Open(journal);
@@ -95,6 +80,28 @@ public sealed class SeveralBoardsKillTests : IDisposable
                 await host.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>The first few cells of the set that differ from the one board's cell of the same tile, in pulses or conductance.</summary>
+    private static List<string> Differing(EmulatedBoard reference, EmulatedBoard[] set)
+    {
+        int perTile = 256 * 256;
+        var differing = new List<string>();
+        for (int b = 0; b < set.Length && differing.Count < 5; b++)
+        {
+            EmulatedBoard board = set[b];
+            for (int cell = 0; cell < board.Cells.Count && differing.Count < 5; cell++)
+            {
+                int there = (cell / perTile * set.Length + b) * perTile + cell % perTile;
+                if (board.Cells.CountersOf(cell).Pulses != reference.Cells.CountersOf(there).Pulses
+                    || board.Cells.TrueConductance(cell) != reference.Cells.TrueConductance(there))
+                {
+                    differing.Add($"board {b + 1} cell {cell}: {board.Cells.CountersOf(cell).Pulses} pulses at {board.Cells.TrueConductance(cell)} uS, " +
+                        $"reference {reference.Cells.CountersOf(there).Pulses} at {reference.Cells.TrueConductance(there)} uS");
+                }
+            }
+        }
+        return differing;
     }
 
     /// <summary>Starts (or resumes) the session as its own process and SIGKILLs it once <paramref name="due"/> holds.</summary>
