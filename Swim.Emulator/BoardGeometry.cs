@@ -8,6 +8,9 @@ public readonly record struct BoardGeometry(ushort Tiles, ushort Rows, ushort Co
 
     public int CellCount => Tiles * Rows * Columns;
 
+    /// <summary>The most cells one emulated board holds: a documented limit (docs/several-boards.md); larger models go over several boards.</summary>
+    public const long MaxCells = 64L << 20;
+
     /// <summary>Parses "TILESxROWSxCOLUMNS", e.g. "8x256x256".</summary>
     public static BoardGeometry Parse(string text)
     {
@@ -18,9 +21,10 @@ public readonly record struct BoardGeometry(ushort Tiles, ushort Rows, ushort Co
             throw new FormatException($"geometry '{text}' is not TILESxROWSxCOLUMNS with each a number from 1 to 65535 (e.g. 8x256x256).");
         }
         var geometry = new BoardGeometry(ushort.Parse(parts[0]), ushort.Parse(parts[1]), ushort.Parse(parts[2]));
-        if ((long)geometry.Tiles * geometry.Rows * geometry.Columns > 64L << 20)
+        if ((long)geometry.Tiles * geometry.Rows * geometry.Columns > MaxCells)
         {
-            throw new FormatException($"geometry '{text}' has more than 64 Mi cells; the emulator holds its state in memory.");
+            throw new FormatException($"geometry '{text}' has {(long)geometry.Tiles * geometry.Rows * geometry.Columns:N0} cells, more than the 64 Mi cells ({MaxCells:N0}) an emulated board holds " +
+                "(29 bytes a cell, in memory); spread the model over several boards of fewer tiles with --emulator-boards N (a script's emulator.boards).");
         }
         return geometry;
     }

@@ -33,6 +33,11 @@ internal sealed class ProgramCommand
     private readonly Option<bool> _hostVerify = new("--host-verify") { Description = "Drive write-verify from the host (READ and WRITE_PULSE) even when the board has PROGRAM_VERIFY; boards without it always get the host's loop." };
     private readonly Option<string?> _journal = new("--journal") { Description = "SQLite journal of the session (docs/journal.md); required to --resume." };
     private readonly Option<bool> _resume = new("--resume") { Description = "Continue the session recorded in --journal after a crash, kill or disconnect." };
+    private readonly Option<int[]> _replaced = new("--replaced-board")
+    {
+        Description = "With --resume over several boards: board N (its position among the --board options, from 1) was replaced by a blank one since the session stopped; its cells are programmed afresh and the journal's record of the old board is dropped. Once for each board replaced.",
+    };
+
     private readonly Option<bool> _resumeOnBlank = new("--resume-on-blank-board") { Description = "With --resume: go on although the board does not hold the cells the journal says were programmed (the in-process emulator starts blank; a board restarted without its state). Exercises a journal; the model read back is not the one programmed." };
     private readonly Option<string> _output = new("--out") { Description = "Where to write the programmed model (read-back weights).", Required = true };
     private readonly Option<string?> _report = new("--report") { Description = "Directory for report.json, report.md and mapping.json." };
@@ -47,7 +52,7 @@ internal sealed class ProgramCommand
         _calib.AddTo(command);
         _method.AcceptOnlyFromAmong([.. SelectionMethods.Names]);
         _board.AddTo(command);
-        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _readAfter, _selectionCost, _placement, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _resumeOnBlank, _output, _report, _json })
+        foreach (Option o in new Option[] { _test, _method, _ratio, _budget, _mapping.Bits, _mapping.Signs, _tolerance, _iterations, _readAfter, _selectionCost, _placement, _seed, _sensitivityFile, _hostVerify, _journal, _resume, _replaced, _resumeOnBlank, _output, _report, _json })
         {
             command.Options.Add(o);
         }
@@ -88,6 +93,7 @@ internal sealed class ProgramCommand
         JournalPath = r.GetValue(_journal),
         Resume = r.GetValue(_resume),
         ResumeOnBlankBoard = r.GetValue(_resumeOnBlank),
+        ReplacedBoards = r.GetValue(_replaced) ?? [],
         OutputPath = r.GetRequiredValue(_output),
         ReportDirectory = r.GetValue(_report),
     }.Validate();

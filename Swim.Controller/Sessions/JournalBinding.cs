@@ -24,7 +24,12 @@ public static class JournalBinding
     /// The same for a session over several boards: the journal names them all by serial, in order, and a resume is
     /// refused on another set or another order (each board's part of the journal names its cells on that board).
     /// </summary>
-    public static SessionJournal Open(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardSet boards, CrossbarMapping mapping)
+    /// <param name="replaced">
+    /// Boards (0 the first) the user says were replaced by blank ones since the session stopped: their serials may
+    /// differ from the journal's, and their parts of it are dropped, so their cells are programmed afresh.
+    /// </param>
+    public static SessionJournal Open(string path, bool resume, OnnxModel model, string modelPath, ProgrammingOptions options, BoardSet boards, CrossbarMapping mapping,
+        IReadOnlyCollection<int>? replaced = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -44,7 +49,12 @@ public static class JournalBinding
         try
         {
             CheckSameWork(journal, modelHash, facts);
-            CheckSameBoard(journal, serials, layoutHash);
+            CheckSameBoards(journal, boards, replaced ?? [], layoutHash);
+            foreach (int board in replaced ?? [])
+            {
+                journal.ForgetBoard(board);
+            }
+            journal.SetFact("board_serial", serials);
         }
         catch
         {
@@ -148,13 +158,24 @@ public static class JournalBinding
         _ => json,
     };
 
-    private static void CheckSameBoard(SessionJournal journal, string serial, string layoutHash)
+    private static void CheckSameBoards(SessionJournal journal, BoardSet boards, IReadOnlyCollection<int> replaced, string layoutHash)
     {
-        if (journal.Fact("board_serial") != serial)
+        string serial = string.Join(", ", boards.Boards.Select(b => b.Serial));
+        string[] serials = (journal.Fact("board_serial") ?? "").Split(", ");
+        foreach (int board in replaced.Where(b => b < 0 || b >= boards.Count))
         {
-            throw new SwimInputException(serial.Contains(',', StringComparison.Ordinal) || journal.Fact("board_serial")?.Contains(',', StringComparison.Ordinal) == true
-                ? $"journal '{journal.Path}' was started on boards {journal.Fact("board_serial")}, not {serial}; resume on the same boards, given in the same order."
-                : $"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board.");
+            throw new SwimInputException($"--replaced-board {board + 1}: the session has {boards.Count} board{(boards.Count == 1 ? "" : "s")}; give a position from 1 to {boards.Count}.");
+        }
+        bool same = serials.Length == boards.Count && Enumerable.Range(0, boards.Count).All(b => replaced.Contains(b) || serials[b] == boards.Boards[b].Serial);
+        if (!same)
+        {
+            List<int> changed = serials.Length == boards.Count ? [.. Enumerable.Range(0, boards.Count).Where(b => serials[b] != boards.Boards[b].Serial)] : [];
+            string hint = changed.Count > 0
+                ? $"; if board{(changed.Count == 1 ? "" : "s")} {string.Join(", ", changed.Select(b => b + 1))} {(changed.Count == 1 ? "was" : "were")} replaced by a blank one, add {string.Join(" ", changed.Select(b => $"--replaced-board {b + 1}"))} to program {(changed.Count == 1 ? "its" : "their")} cells afresh (the journal's record of the old board is dropped)"
+                : "";
+            throw new SwimInputException(boards.Count > 1 || serials.Length > 1
+                ? $"journal '{journal.Path}' was started on boards {journal.Fact("board_serial")}, not {serial}; resume on the same boards, given in the same order{hint}."
+                : $"journal '{journal.Path}' was started on board {journal.Fact("board_serial")}, not {serial}; resume on the same board{hint}.");
         }
         // Journals written before the layout was recorded have no layout fact; their Swim placed cells as this one does
         // on every board whose rows hold whole weights.

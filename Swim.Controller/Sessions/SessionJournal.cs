@@ -230,6 +230,32 @@ public sealed class SessionJournal : IDisposable
         return true;
     }
 
+    /// <summary>The facts a board's part of the journal keeps of that board alone: what <see cref="ForgetBoard"/> drops.</summary>
+    private static readonly string[] s_boardFacts =
+        ["start_activity", "chunk_board_state", ChunkSeriesFact, ClaimedSeriesFact, BoardSessionFact, "spent", "notes", ProgrammingSession.CellOrderFact, "verify_start_device_ns"];
+
+    /// <summary>
+    /// Drops board <paramref name="board"/>'s part of the journal (its chunks and its facts), for a board replaced by a
+    /// blank one: the resumed session programs, verifies and reads back that board's cells afresh, in address order,
+    /// and keeps every other board's record. Only with the user's consent: the cells of the board that was there are lost.
+    /// </summary>
+    public void ForgetBoard(int board)
+    {
+        SessionJournal part = ForBoard(board);
+        lock (_gate)
+        {
+            using SqliteTransaction transaction = _connection.BeginTransaction();
+            foreach (string fact in s_boardFacts)
+            {
+                part.Execute("DELETE FROM session WHERE key = $k", ("$k", part.Named(fact)));
+            }
+            // Board 1's phases have no prefix and no dot; board N's begin with its prefix.
+            part.Execute(board == 0 ? "DELETE FROM chunk WHERE instr(phase, '.') = 0" : "DELETE FROM chunk WHERE substr(phase, 1, length($p)) = $p", ("$p", part._board));
+            part.SetFact(ProgrammingSession.CellOrderFact, "address");
+            transaction.Commit();
+        }
+    }
+
     public ChunkRecord? Find(string phase, int firstCell)
     {
         lock (_gate)

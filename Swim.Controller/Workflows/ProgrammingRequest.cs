@@ -50,6 +50,12 @@ public sealed record ProgrammingRequest
     /// <summary>Continue the session recorded in <see cref="JournalPath"/>.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>
+    /// With <see cref="Resume"/>: the boards (positions in <see cref="Boards"/>, from 1) replaced by blank ones since the session
+    /// stopped, whose cells are to be programmed afresh. The user's explicit consent to drop the journal's record of them.
+    /// </summary>
+    public IReadOnlyList<int> ReplacedBoards { get; init; } = [];
+
     /// <summary>Resume on the in-process emulator although it starts blank (to exercise a journal, not to program a model).</summary>
     public bool ResumeOnBlankBoard { get; init; }
 
@@ -112,6 +118,16 @@ public sealed record ProgrammingRequest
         if (Resume && JournalPath is null)
         {
             throw new SwimInputException("--resume needs the --journal of the session to continue.");
+        }
+        if (ReplacedBoards.Count > 0 && !Resume)
+        {
+            throw new SwimInputException("--replaced-board says which board of a stopped session was replaced: give it with --resume and that session's --journal.");
+        }
+        // In the order the session opens them: the --board options, each in-process emulator's boards in turn.
+        int boards = Boards.Sum(b => b is EmulatorAddress ? Emulator.Boards : 1);
+        foreach (int outside in ReplacedBoards.Where(b => b < 1 || b > boards))
+        {
+            throw new SwimInputException($"--replaced-board {outside}: the session's boards are numbered 1 to {boards}, in the order of the --board options.");
         }
         if (Calibration is not null && SensitivityFile is not null)
         {

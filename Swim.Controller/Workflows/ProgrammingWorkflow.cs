@@ -81,9 +81,11 @@ public static class ProgrammingWorkflow
     {
         BoardClientOptions clientOptions = request.Link.ToClientOptions();
         // Before anything is sent: a resumed host continues the dead one's sequence numbers.
-        SeriesClaim? claim = request.Resume ? SessionJournal.ClaimSeriesContinuation(request.JournalPath!, index) : null;
+        // A board put in place of a failed one has neither the dead host's numbers nor its session.
+        bool continues = request.Resume && !request.ReplacedBoards.Contains(index + 1);
+        SeriesClaim? claim = continues ? SessionJournal.ClaimSeriesContinuation(request.JournalPath!, index) : null;
         clientOptions.InitialSequence = claim?.NextSequence;
-        clientOptions.ResumeSession = request.Resume ? SessionJournal.BoardSessionOf(request.JournalPath!, index) : null;
+        clientOptions.ResumeSession = continues ? SessionJournal.BoardSessionOf(request.JournalPath!, index) : null;
         // A journalled run that stops leaves its session to the resume (its cache answers the replay); one that finishes closes it.
         clientOptions.CloseOnDispose = request.JournalPath is null;
         return (new BoardClient(connection.Transport, clientOptions), claim);
@@ -174,7 +176,8 @@ public static class ProgrammingWorkflow
         // Sensitivity placement orders each layer's inputs and outputs by SWIM's score: the same derivatives give the same
         // layout, so a resume finds the journal's.
         CellPlan plan = CellPlan.Build(options.Placement == Placement.Sensitivity ? mapping.Placed(Placements.Scores(mapping, sensitivity)) : mapping, model);
-        SessionJournal? journal = request.JournalPath is { } path ? JournalBinding.Open(path, request.Resume, model, request.ModelPath, options, boards, plan.Mapping) : null;
+        SessionJournal? journal = request.JournalPath is { } path ? JournalBinding.Open(path, request.Resume, model, request.ModelPath, options, boards, plan.Mapping,
+            [.. request.ReplacedBoards.Select(b => b - 1)]) : null;
         return new Start(boards, plan, sensitivity, journal);
     }
 

@@ -82,6 +82,7 @@ public sealed class SeveralBoardsCommandTests : IDisposable
     [Theory]
     [InlineData("--emulator-boards", "0", "--emulator-boards must be from 1 to 256")]
     [InlineData("--budget", "1", "--budget stops one board's write-verify")]
+    [InlineData("--replaced-board", "2", "give it with --resume")]
     public void Several_boards_refuse_what_they_cannot_honour_before_any_board_is_opened(string option, string value, string message)
     {
         string journal = _dir.File("session.db");

@@ -198,6 +198,67 @@ public sealed class BoardSetSessionTests
         AssertSameCells(whole, set);
     }
 
+    [Fact]
+    public async Task A_board_replaced_by_a_blank_one_is_programmed_afresh_with_consent_and_the_others_keep_their_record()
+    {
+        using var dir = new TempDirectory();
+        string journalPath = dir.File("session.db");
+        (_, EmulatedBoard whole) = await OneBoard(SelectionMethod.Swim);
+        EmulatedBoard[] set = NewSet();
+        EmulatorHost[] hosts = [.. set.Select(b => new EmulatorHost(b))];
+        var kill = new CancellationTokenSource();
+        BoardClient[] clients = [.. hosts.Select((h, b) => new BoardClient(b == 0 ? new KillSwitch(h.ConnectInProcess(), KillSwitch.InsideProgramChunk(3, 2), kill) : h.ConnectInProcess(),
+            KillSwitch.ClientOptions()))];
+        using (SessionJournal journal = await BindAsync(journalPath, clients, resume: false))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => OverBoards(clients, SelectionMethod.Swim, journal, kill.Token));
+        }
+        await Dispose(clients, []);
+        await Task.Delay(200);
+        Assert.True(set[1].Cells.TotalPulses > 0, "board 2 was part-programmed before the kill");
+
+        // Board 2 goes; a blank board of the same cells takes its place, under another serial, as a new chip would.
+        await hosts[1].DisposeAsync();
+        set[1] = new EmulatedBoard(s_preset, s_part, 7, 1, Boards);
+        hosts[1] = new EmulatorHost(set[1]);
+        BoardClient[] resumed = [.. hosts.Select((h, b) => new BoardClient(h.ConnectInProcess(), new BoardClientOptions
+        {
+            InitialSequence = b == 1 ? null : SessionJournal.ClaimSeriesContinuation(journalPath, b)?.NextSequence,
+            ResumeSession = b == 1 ? null : SessionJournal.BoardSessionOf(journalPath, b),
+        }))];
+        try
+        {
+            // Without consent the other serial is refused, naming the option that gives it.
+            var refused = await Assert.ThrowsAsync<Controller.SwimInputException>(() => BindAsync(journalPath, resumed, resume: true, serialOfSecond: "CHIP-NEW"));
+            Assert.Contains("--replaced-board 2", refused.Message, StringComparison.Ordinal);
+
+            using SessionJournal journal = await BindAsync(journalPath, resumed, resume: true, serialOfSecond: "CHIP-NEW", replaced: [1]);
+            Assert.DoesNotContain(journal.Summary(), row => row.Phase.StartsWith("board2.", StringComparison.Ordinal));
+            Assert.Contains(journal.Summary(), row => row.Phase == "board3.program");
+            await OverBoards(resumed, SelectionMethod.Swim, journal);
+        }
+        finally
+        {
+            await Dispose(resumed, hosts);
+        }
+        // The new board programmed whole; the others finished from their record: every cell as on the one board.
+        AssertSameCells(whole, set);
+    }
+
+    /// <summary>The journal as <c>swim program</c> binds it to the boards (their serials, the second's as given), with the replaced boards' parts dropped.</summary>
+    private static async Task<SessionJournal> BindAsync(string path, BoardClient[] clients, bool resume, string? serialOfSecond = null, IReadOnlyCollection<int>? replaced = null)
+    {
+        var infos = new List<BoardInfo>();
+        foreach (BoardClient client in clients)
+        {
+            infos.Add(await client.IdentifyAsync());
+        }
+        infos[1] = serialOfSecond is null ? infos[1] : infos[1] with { Serial = serialOfSecond };
+        var boards = BoardSet.Of(infos);
+        CrossbarMapping mapping = CrossbarMapping.Build(s_lenet, boards.Combined, Options(SelectionMethod.Swim).Mapping);
+        return JournalBinding.Open(path, resume, s_lenet, "lenet5.onnx", Options(SelectionMethod.Swim), boards, mapping, replaced);
+    }
+
     private static async Task Dispose(BoardClient[] clients, EmulatorHost[] hosts)
     {
         foreach (BoardClient client in clients)
