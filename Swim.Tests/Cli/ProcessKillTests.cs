@@ -52,26 +52,9 @@ public sealed class ProcessKillTests : IDisposable
 
         using (Process controller = ControllerProcess.Start(Args(endpoint, journal, output)))
         {
-            // A dedicated thread watches the board, so a busy thread pool cannot make the kill late.
-            bool exitedFirst = false;
-            var watcher = new Thread(() =>
-            {
-                var clock = Stopwatch.StartNew();
-                while (board.Cells.TotalPulses < (ulong)killAfterPulses && clock.Elapsed < TimeSpan.FromSeconds(60))
-                {
-                    if (controller.HasExited)
-                    {
-                        exitedFirst = true;
-                        return;
-                    }
-                    Thread.Sleep(1);
-                }
-                controller.Kill(entireProcessTree: true);
-            });
-            watcher.Start();
-            watcher.Join();
+            bool killed = ControllerProcess.KillWhen(controller, () => board.Cells.TotalPulses >= (ulong)killAfterPulses, TimeSpan.FromSeconds(60));
             await controller.WaitForExitAsync();
-            Assert.False(exitedFirst, $"the controller finished before {killAfterPulses:N0} pulses: {controller.StandardError.ReadToEnd()}");
+            Assert.True(killed, $"the controller finished before {killAfterPulses:N0} pulses: {controller.StandardError.ReadToEnd()}");
             Assert.NotEqual(0, controller.ExitCode);
         }
         // The board finishes whatever the dead controller had sent before a new one looks (its connection closes).

@@ -67,7 +67,7 @@ public sealed class SeveralBoardsKillTests : IDisposable
             Assert.True(resumed.ExitCode == ExitCodes.Success, resumed.Error);
             // The faults were felt: requests went again, and the boards ran each once.
             Assert.Contains("the link lost or damaged frames", resumed.Output, StringComparison.Ordinal);
-            List<string> differing = Differing(reference.Board, [.. hosts.Select(h => h.Board)]);
+            List<string> differing = BoardComparison.DifferingFromSet(reference.Board, [.. hosts.Select(h => h.Board)]);
             Assert.True(differing.Count == 0, string.Join("; ", differing));
             Assert.Equal(File.ReadAllBytes(_dir.File("reference.onnx")), File.ReadAllBytes(output));
             using SessionJournal record = SessionJournal.Open(journal);
@@ -82,52 +82,13 @@ public sealed class SeveralBoardsKillTests : IDisposable
         }
     }
 
-    /// <summary>The first few cells of the set that differ from the one board's cell of the same tile, in pulses or conductance.</summary>
-    private static List<string> Differing(EmulatedBoard reference, EmulatedBoard[] set)
-    {
-        int perTile = 256 * 256;
-        var differing = new List<string>();
-        for (int b = 0; b < set.Length && differing.Count < 5; b++)
-        {
-            EmulatedBoard board = set[b];
-            for (int cell = 0; cell < board.Cells.Count && differing.Count < 5; cell++)
-            {
-                int there = (cell / perTile * set.Length + b) * perTile + cell % perTile;
-                if (board.Cells.CountersOf(cell).Pulses != reference.Cells.CountersOf(there).Pulses
-                    || board.Cells.TrueConductance(cell) != reference.Cells.TrueConductance(there))
-                {
-                    differing.Add($"board {b + 1} cell {cell}: {board.Cells.CountersOf(cell).Pulses} pulses at {board.Cells.TrueConductance(cell)} uS, " +
-                        $"reference {reference.Cells.CountersOf(there).Pulses} at {reference.Cells.TrueConductance(there)} uS");
-                }
-            }
-        }
-        return differing;
-    }
-
     /// <summary>Starts (or resumes) the session as its own process and SIGKILLs it once <paramref name="due"/> holds.</summary>
     private static async Task KillAtAsync(string[] args, Func<bool> due, string what)
     {
         string[] run = File.Exists(args[Array.IndexOf(args, "--journal") + 1]) ? [.. args, "--resume"] : args;
         using Process controller = ControllerProcess.Start(run);
-        bool exitedFirst = false;
-        // A dedicated thread watches the boards, so a busy thread pool cannot make the kill late.
-        var watcher = new Thread(() =>
-        {
-            var clock = Stopwatch.StartNew();
-            while (!due() && clock.Elapsed < TimeSpan.FromSeconds(120))
-            {
-                if (controller.HasExited)
-                {
-                    exitedFirst = true;
-                    return;
-                }
-                Thread.Sleep(1);
-            }
-            controller.Kill(entireProcessTree: true);
-        });
-        watcher.Start();
-        watcher.Join();
+        bool killed = ControllerProcess.KillWhen(controller, due, TimeSpan.FromSeconds(120));
         await controller.WaitForExitAsync();
-        Assert.False(exitedFirst, $"the controller finished before {what}: {controller.StandardError.ReadToEnd()}");
+        Assert.True(killed, $"the controller finished before {what}: {controller.StandardError.ReadToEnd()}");
     }
 }

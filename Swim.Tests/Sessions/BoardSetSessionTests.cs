@@ -60,18 +60,18 @@ public sealed class BoardSetSessionTests
     /// <summary>Every cell of the set against the one board's cell of the same tile: as often pulsed, the same conductance.</summary>
     private static void AssertSameCells(EmulatedBoard whole, EmulatedBoard[] set)
     {
-        int perTile = s_part.Rows * s_part.Columns;
-        for (int b = 0; b < set.Length; b++)
-        {
-            for (int cell = 0; cell < set[b].Cells.Count; cell++)
-            {
-                // Board b's tile t is the one board's tile t x boards + b.
-                int there = (cell / perTile * Boards + b) * perTile + cell % perTile;
-                Assert.Equal(whole.Cells.CountersOf(there).Pulses, set[b].Cells.CountersOf(cell).Pulses);
-                Assert.Equal(whole.Cells.TrueConductance(there), set[b].Cells.TrueConductance(cell));
-            }
-        }
+        List<string> differing = BoardComparison.DifferingFromSet(whole, set);
+        Assert.True(differing.Count == 0, string.Join("; ", differing));
     }
+
+    /// <summary>Clients for a resume, as <c>swim program --resume</c> makes them: each continues its board's series and session, except a replaced board's.</summary>
+    private static BoardClient[] ResumedClients(EmulatorHost[] hosts, string journalPath, int replaced = -1) =>
+        [.. hosts.Select((h, b) => new BoardClient(h.ConnectInProcess(), new BoardClientOptions
+        {
+            InitialSequence = b == replaced ? null : SessionJournal.ClaimSeriesContinuation(journalPath, b)?.NextSequence,
+            ResumeSession = b == replaced ? null : SessionJournal.BoardSessionOf(journalPath, b),
+            AttemptTimeout = TimeSpan.FromSeconds(30),
+        }))];
 
     [Theory]
     [InlineData(SelectionMethod.Swim)]
@@ -132,16 +132,7 @@ public sealed class BoardSetSessionTests
         await Task.WhenAll(drained).WaitAsync(TimeSpan.FromSeconds(30));
 
         // The resume, as swim program --resume makes it: each board's client continues that board's series and session.
-        var resumed = new BoardClient[Boards];
-        for (int b = 0; b < Boards; b++)
-        {
-            resumed[b] = new BoardClient(hosts[b].ConnectInProcess(), new BoardClientOptions
-            {
-                InitialSequence = SessionJournal.ClaimSeriesContinuation(journalPath, b)?.NextSequence,
-                ResumeSession = SessionJournal.BoardSessionOf(journalPath, b),
-                AttemptTimeout = TimeSpan.FromSeconds(30),
-            });
-        }
+        BoardClient[] resumed = ResumedClients(hosts, journalPath);
         try
         {
             using SessionJournal journal = SessionJournal.Open(journalPath);
@@ -181,11 +172,7 @@ public sealed class BoardSetSessionTests
         Assert.Contains("boards 1, 2 finished it", failure.Message, StringComparison.Ordinal);
         await Dispose(clients, []);
 
-        BoardClient[] resumed = [.. hosts.Select((h, b) => new BoardClient(h.ConnectInProcess(), new BoardClientOptions
-        {
-            InitialSequence = SessionJournal.ClaimSeriesContinuation(journalPath, b)?.NextSequence,
-            ResumeSession = SessionJournal.BoardSessionOf(journalPath, b),
-        }))];
+        BoardClient[] resumed = ResumedClients(hosts, journalPath);
         try
         {
             using SessionJournal journal = SessionJournal.Open(journalPath);
@@ -221,11 +208,7 @@ public sealed class BoardSetSessionTests
         await hosts[1].DisposeAsync();
         set[1] = new EmulatedBoard(s_preset, s_part, 7, 1, Boards);
         hosts[1] = new EmulatorHost(set[1]);
-        BoardClient[] resumed = [.. hosts.Select((h, b) => new BoardClient(h.ConnectInProcess(), new BoardClientOptions
-        {
-            InitialSequence = b == 1 ? null : SessionJournal.ClaimSeriesContinuation(journalPath, b)?.NextSequence,
-            ResumeSession = b == 1 ? null : SessionJournal.BoardSessionOf(journalPath, b),
-        }))];
+        BoardClient[] resumed = ResumedClients(hosts, journalPath, replaced: 1);
         try
         {
             // Without consent the other serial is refused, naming the option that gives it.

@@ -25,4 +25,32 @@ public static class ControllerProcess
         process.BeginOutputReadLine();
         return process;
     }
+
+    /// <summary>
+    /// SIGKILLs <paramref name="controller"/> once <paramref name="due"/> holds (or after <paramref name="limit"/>), watched from a
+    /// dedicated thread so a busy thread pool cannot make the kill late; returns false when the process exited first.
+    /// </summary>
+    public static bool KillWhen(Process controller, Func<bool> due, TimeSpan limit)
+    {
+        ArgumentNullException.ThrowIfNull(controller);
+        ArgumentNullException.ThrowIfNull(due);
+        bool exitedFirst = false;
+        var watcher = new Thread(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            while (!due() && clock.Elapsed < limit)
+            {
+                if (controller.HasExited)
+                {
+                    exitedFirst = true;
+                    return;
+                }
+                Thread.Sleep(1);
+            }
+            controller.Kill(entireProcessTree: true);
+        });
+        watcher.Start();
+        watcher.Join();
+        return !exitedFirst;
+    }
 }
