@@ -20,12 +20,14 @@ public sealed class CellArray
 
     private readonly ulong _seed;
     private readonly CellNumbering _numbering;
-    // 29 bytes a cell. What the seed fixes (device offset, drift exponent, threshold) is drawn again when needed rather
+    // 25 bytes a cell. What the seed fixes (device offset, drift exponent, threshold) is drawn again when needed rather
     // than kept, and a cell's device time follows from its counters, so a board of tens of millions of cells fits.
     private readonly float[] _anchor;
     private readonly long[] _anchoredAtNs;
     private readonly byte[] _stuck;
-    private readonly uint[] _operations;
+    // Writes a cell took before its counters were last cleared: with its pulse counter, every write it ever took (what
+    // its draws and its wear count). Made at the first clear; until then the pulse counter is the whole count.
+    private uint[]? _clearedPulses;
     private readonly uint[] _readOperations;
     private readonly uint[] _pulses;
     private readonly uint[] _reads;
@@ -48,7 +50,6 @@ public sealed class CellArray
         _anchor = new float[count];
         _anchoredAtNs = new long[count];
         _stuck = new byte[count];
-        _operations = new uint[count];
         _readOperations = new uint[count];
         _pulses = new uint[count];
         _reads = new uint[count];
@@ -107,7 +108,7 @@ public sealed class CellArray
         if (!p.Relaxation.IsNone && seconds > p.Relaxation.OnsetSeconds)
         {
             // One draw per write: a cell relaxes one way from each programming, further as time goes on.
-            double z = CounterRandom.Gaussian(_seed, _numbering.Of(cell), _operations[cell], StreamRelaxation);
+            double z = CounterRandom.Gaussian(_seed, _numbering.Of(cell), Operations(cell), StreamRelaxation);
             g = p.Relaxation.Apply(g, p.ConductanceMax, seconds, z);
         }
         if (!p.Drift.IsNone)
@@ -123,7 +124,10 @@ public sealed class CellArray
         Preset.ThresholdVolts + Preset.ThresholdSigmaVolts * CounterRandom.Gaussian(_seed, _numbering.Of(cell), uint.MaxValue, StreamThreshold);
 
     /// <summary>Whether time since the last write acts on the cell: it was written, and is not stuck.</summary>
-    private bool Ages(int cell) => _stuck[cell] == NotStuck && _operations[cell] > 0;
+    private bool Ages(int cell) => _stuck[cell] == NotStuck && Operations(cell) > 0;
+
+    /// <summary>Every write the cell ever took (programming operations and pulses), counters cleared or not.</summary>
+    private uint Operations(int cell) => _pulses[cell] + (_clearedPulses is null ? 0 : _clearedPulses[cell]);
 
     private double SecondsSinceWrite(int cell) => (ClockNs - _anchoredAtNs[cell]) / 1e9;
 
@@ -152,7 +156,7 @@ public sealed class CellArray
     /// <summary>An open-loop write to <paramref name="target"/> microsiemens: one programming operation.</summary>
     public void Program(int cell, double target)
     {
-        uint op = _operations[cell]++;
+        uint op = Operations(cell);
         CountPulse(cell);
         if (_stuck[cell] != NotStuck)
         {
@@ -183,7 +187,7 @@ public sealed class CellArray
     /// <summary>One pulse: the soft-bounded step for its polarity, amplitude and width, with cycle noise.</summary>
     public void Pulse(int cell, PulsePolarity polarity, float amplitude, uint widthNs)
     {
-        uint op = _operations[cell]++;
+        uint op = Operations(cell);
         CountPulse(cell);
         if (_stuck[cell] != NotStuck)
         {
@@ -222,6 +226,12 @@ public sealed class CellArray
 
     public void ClearCounters()
     {
+        // The writes counted so far stay counted: clearing counters must not rejuvenate a cell or replay its draws.
+        _clearedPulses ??= new uint[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            _clearedPulses[i] += _pulses[i];
+        }
         Array.Clear(_pulses);
         Array.Clear(_reads);
         if (_iterations is not null)
@@ -250,7 +260,7 @@ public sealed class CellArray
         Spend(Preset.PulseNs);
         // Wear counts every write the cell ever took (the operation counter), not the pulse counter that RESET and
         // power cycles clear: clearing counters must not rejuvenate a cell.
-        if (Preset.Endurance > 0 && _operations[cell] > Preset.Endurance && _stuck[cell] == NotStuck)
+        if (Preset.Endurance > 0 && Operations(cell) > Preset.Endurance && _stuck[cell] == NotStuck)
         {
             // Worn out: the cell keeps whatever it holds now and no longer responds.
             _anchor[cell] = (float)TrueConductance(cell);
@@ -267,8 +277,25 @@ public sealed class CellArray
     }
 
     /// <summary>The persistent state, for saving a board between runs.</summary>
-    internal (float[] Anchor, long[] AnchoredAt, byte[] Stuck, uint[] Operations, uint[] ReadOperations, uint[] Pulses, uint[] Reads) State =>
-        (_anchor, _anchoredAtNs, _stuck, _operations, _readOperations, _pulses, _reads);
+    internal (float[] Anchor, long[] AnchoredAt, byte[] Stuck, uint[] ReadOperations, uint[] Pulses, uint[] Reads) State =>
+        (_anchor, _anchoredAtNs, _stuck, _readOperations, _pulses, _reads);
+
+    /// <summary>A cell's writes ever, for saving.</summary>
+    internal uint OperationsOf(int cell) => Operations(cell);
+
+    /// <summary>Restores the writes each cell ever took, once its pulse counter is restored.</summary>
+    internal void RestoreOperations(uint[] operations)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        for (int i = 0; i < Count; i++)
+        {
+            if (operations[i] != _pulses[i])
+            {
+                _clearedPulses ??= new uint[Count];
+                _clearedPulses[i] = operations[i] - _pulses[i];
+            }
+        }
+    }
 
     internal void Restore(long clockNs, ulong pulses, ulong reads, ulong iterations)
     {

@@ -31,7 +31,7 @@ public static class SensitivityAnalysis
         data = model.Arrange(data);
         long[] sampleShape = model.ResolveSampleShape(data.SampleShape);
         // A chosen batch leaves every session a batch of its own.
-        int sessions = workers > 0 ? workers : Math.Min(Environment.ProcessorCount, MaxWorkers);
+        int sessions = SessionsFor(workers);
         int autoLimit = Math.Min(DerivativeGraphBuilder.DefaultBatch, Math.Max(1, (data.Count + sessions - 1) / sessions));
         DerivativeGraph graph = DerivativeGraphBuilder.Build(model, sampleShape,
             batchSize == AutoBatch ? AutoBatch : Math.Min(batchSize, Math.Max(1, data.Count)), curvature, gradients, autoLimit);
@@ -71,6 +71,9 @@ public static class SensitivityAnalysis
     /// <summary>Most sessions a pass runs at once: each holds a batch's activations, so memory grows with them.</summary>
     public const int MaxWorkers = 4;
 
+    /// <summary>The sessions a pass runs at once: as many as asked, else one per core up to <see cref="MaxWorkers"/>.</summary>
+    private static int SessionsFor(int workers) => workers > 0 ? workers : Math.Min(Environment.ProcessorCount, MaxWorkers);
+
     /// <summary>
     /// Runs the derivative graph over every batch and sums the results. Sessions of one thread each, one per core
     /// up to <see cref="MaxWorkers"/>, take batches as they come (measured on LeNet-5: about 20 % faster than one
@@ -83,7 +86,7 @@ public static class SensitivityAnalysis
     private static DerivativeTotals Accumulate(DerivativeGraph graph, DataSet data, Dictionary<string, float[]> parameters, int seed, Action<int>? samplesDone, int workers)
     {
         long batches = (data.Count + graph.SamplesPerRun - 1) / graph.SamplesPerRun;
-        int sessions = (int)Math.Clamp(batches, 1, workers > 0 ? workers : Math.Min(Environment.ProcessorCount, MaxWorkers));
+        int sessions = (int)Math.Clamp(batches, 1, SessionsFor(workers));
         using var pipeline = new BatchPipeline(graph, parameters, seed, samplesDone, sessions);
         var tasks = new Task[sessions];
         for (int w = 0; w < sessions; w++)

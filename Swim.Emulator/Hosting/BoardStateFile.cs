@@ -37,7 +37,7 @@ public static class BoardStateFile
             foreach (float v in state.Anchor) w.Write(v);
             foreach (long v in state.AnchoredAt) w.Write(v);
             w.Write(state.Stuck);
-            foreach (uint v in state.Operations) w.Write(v);
+            for (int i = 0; i < cells.Count; i++) w.Write(cells.OperationsOf(i));
             foreach (uint v in state.ReadOperations) w.Write(v);
             foreach (uint v in state.Pulses) w.Write(v);
             foreach (uint v in state.Reads) w.Write(v);
@@ -67,10 +67,12 @@ public static class BoardStateFile
             for (int i = 0; i < state.Anchor.Length; i++) state.Anchor[i] = r.ReadSingle();
             for (int i = 0; i < state.AnchoredAt.Length; i++) state.AnchoredAt[i] = r.ReadInt64();
             r.Read(state.Stuck);
-            for (int i = 0; i < state.Operations.Length; i++) state.Operations[i] = r.ReadUInt32();
+            var operations = new uint[board.Cells.Count];
+            for (int i = 0; i < operations.Length; i++) operations[i] = r.ReadUInt32();
             for (int i = 0; i < state.ReadOperations.Length; i++) state.ReadOperations[i] = r.ReadUInt32();
             for (int i = 0; i < state.Pulses.Length; i++) state.Pulses[i] = r.ReadUInt32();
             for (int i = 0; i < state.Reads.Length; i++) state.Reads[i] = r.ReadUInt32();
+            board.Cells.RestoreOperations(operations);
             for (int i = 0; i < board.Cells.Count; i++) board.Cells.RestoreTimeNs(i, r.ReadUInt64());
             board.Cells.Restore(clock, pulses, reads, iterations);
             return board;
