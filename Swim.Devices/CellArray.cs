@@ -10,30 +10,39 @@ namespace Swim.Devices;
 /// </summary>
 public sealed class CellArray
 {
-    private const byte NotStuck = 0, StuckLow = 1, StuckHigh = 2, WornOut = 3;
-
     // Draw streams, so each kind of randomness has its own sequence per cell and operation.
     private const ulong StreamProgram = 1, StreamRead = 2, StreamPulse = 3, StreamRelaxation = 4, StreamFlicker = 5;
 
     // Streams of the properties fixed at manufacture (operation counter uint.MaxValue).
     private const ulong StreamDeviceOffset = 10, StreamDriftExponent = 11, StreamStuck = 12, StreamThreshold = 13;
 
+    // Cells sharing one time base: a write far from its block's base moves the base and the block's other offsets.
+    private const int TimeBlockShift = 6;
+    // Below 2^24 ns (16.8 ms) a float offset is exact to the nanosecond, so a cell's recent writes age exactly.
+    private const long ExactOffsetNs = 1L << 24;
+    private const double Levels = ushort.MaxValue;
+
     private readonly ulong _seed;
     private readonly CellNumbering _numbering;
-    // 25 bytes a cell. What the seed fixes (device offset, drift exponent, threshold) is drawn again when needed rather
-    // than kept, and a cell's device time follows from its counters, so a board of tens of millions of cells fits.
-    private readonly float[] _anchor;
-    private readonly long[] _anchoredAtNs;
-    private readonly byte[] _stuck;
+    // About 9 bytes a cell. What the seed fixes (device offset, drift exponent, threshold, stuck cells) is drawn again
+    // when needed rather than kept, a cell's device time follows from its counters, its conductance is kept to 1/65,535
+    // of the window (far below any read noise) and its last write's time as a float offset from its block's base, so a
+    // board of tens of millions of cells fits.
+    private readonly ushort[] _level;
+    private readonly long[] _blockBaseNs;
+    private readonly float[] _sinceBaseNs;
+    // Stuck at manufacture or worn out: such a cell keeps what it holds and no longer responds.
+    private readonly ulong[] _stuck;
     // Writes a cell took before its counters were last cleared: with its pulse counter, every write it ever took (what
     // its draws and its wear count). Made at the first clear; until then the pulse counter is the whole count.
-    private uint[]? _clearedPulses;
-    private readonly uint[] _readOperations;
-    private readonly uint[] _pulses;
-    private readonly uint[] _reads;
+    private WideningCounts? _clearedPulses;
+    private readonly WideningCounts _readOperations;
+    private readonly WideningCounts _pulses;
+    private readonly WideningCounts _reads;
 
     // Verify iterations a cell took since its counters were cleared: kept only where an iteration costs time of its own.
-    private readonly uint[]? _iterations;
+    private readonly WideningCounts? _iterations;
+    private readonly double _levelStep;
 
     public CellArray(DevicePreset preset, int count, ulong seed) : this(preset, count, seed, CellNumbering.Whole)
     {
@@ -47,18 +56,23 @@ public sealed class CellArray
         Count = count;
         _seed = seed;
         _numbering = numbering;
-        _anchor = new float[count];
-        _anchoredAtNs = new long[count];
-        _stuck = new byte[count];
-        _readOperations = new uint[count];
-        _pulses = new uint[count];
-        _reads = new uint[count];
-        _iterations = preset.VerifyOverheadNs > 0 ? new uint[count] : null;
+        _level = new ushort[count];
+        _blockBaseNs = new long[(count >> TimeBlockShift) + 1];
+        _sinceBaseNs = new float[count];
+        _stuck = new ulong[(count + 63) / 64];
+        _readOperations = new WideningCounts(count);
+        _pulses = new WideningCounts(count);
+        _reads = new WideningCounts(count);
+        _iterations = preset.VerifyOverheadNs > 0 ? new WideningCounts(count) : null;
+        _levelStep = (preset.ConductanceMax - preset.ConductanceMin) / Levels;
         for (int i = 0; i < count; i++)
         {
             double u = CounterRandom.Uniform(seed, _numbering.Of(i), uint.MaxValue, StreamStuck);
-            _stuck[i] = u < preset.StuckRate * preset.StuckHighFraction ? StuckHigh : u < preset.StuckRate ? StuckLow : NotStuck;
-            _anchor[i] = _stuck[i] == StuckHigh ? preset.ConductanceMax : preset.ConductanceMin;
+            if (u < preset.StuckRate)
+            {
+                MarkStuck(i);
+                _level[i] = u < preset.StuckRate * preset.StuckHighFraction ? ushort.MaxValue : (ushort)0;
+            }
         }
     }
 
@@ -75,7 +89,9 @@ public sealed class CellArray
 
     public ulong TotalVerifyIterations { get; private set; }
 
-    public bool IsStuck(int cell) => _stuck[cell] != NotStuck;
+    public bool IsStuck(int cell) => (_stuck[cell >> 6] & (1UL << cell)) != 0;
+
+    private void MarkStuck(int cell) => _stuck[cell >> 6] |= 1UL << cell;
 
     /// <summary>Lets virtual time pass with no activity (retention): the clock moves on, the busy time does not.</summary>
     public void Wait(TimeSpan duration)
@@ -93,7 +109,7 @@ public sealed class CellArray
     /// <summary>The conductance now, relaxation and drift included, without reading (no noise, no cost).</summary>
     public double TrueConductance(int cell)
     {
-        double g = _anchor[cell];
+        double g = Anchored(cell);
         // A cell never written (or stuck) holds its state: relaxation and drift follow a write.
         if (!Ages(cell))
         {
@@ -113,7 +129,7 @@ public sealed class CellArray
         }
         if (!p.Drift.IsNone)
         {
-            double nu = p.Drift.Nu(_anchor[cell] / p.ConductanceMax, CounterRandom.Gaussian(_seed, _numbering.Of(cell), uint.MaxValue, StreamDriftExponent));
+            double nu = p.Drift.Nu(Anchored(cell) / p.ConductanceMax, CounterRandom.Gaussian(_seed, _numbering.Of(cell), uint.MaxValue, StreamDriftExponent));
             g = p.ConductanceMin + (g - p.ConductanceMin) * p.Drift.Factor(nu, seconds);
         }
         return Math.Clamp(g, p.ConductanceMin, p.ConductanceMax);
@@ -124,19 +140,26 @@ public sealed class CellArray
         Preset.ThresholdVolts + Preset.ThresholdSigmaVolts * CounterRandom.Gaussian(_seed, _numbering.Of(cell), uint.MaxValue, StreamThreshold);
 
     /// <summary>Whether time since the last write acts on the cell: it was written, and is not stuck.</summary>
-    private bool Ages(int cell) => _stuck[cell] == NotStuck && Operations(cell) > 0;
+    private bool Ages(int cell) => !IsStuck(cell) && Operations(cell) > 0;
 
     /// <summary>Every write the cell ever took (programming operations and pulses), counters cleared or not.</summary>
     private uint Operations(int cell) => _pulses[cell] + (_clearedPulses is null ? 0 : _clearedPulses[cell]);
 
-    private double SecondsSinceWrite(int cell) => (ClockNs - _anchoredAtNs[cell]) / 1e9;
+    private double SecondsSinceWrite(int cell) => (ClockNs - AnchoredAtNs(cell)) / 1e9;
+
+    /// <summary>The conductance the cell's last write left, microsiemens.</summary>
+    private double Anchored(int cell) => Preset.ConductanceMin + _level[cell] * _levelStep;
+
+    /// <summary>When the cell's last write was, on the device clock (exact to the ns within 16.8 ms of its block's base).</summary>
+    private long AnchoredAtNs(int cell) => _blockBaseNs[cell >> TimeBlockShift] + (long)_sinceBaseNs[cell];
 
     /// <summary>A read: the conductance plus read noise, averaged over <paramref name="samples"/> reads.</summary>
     public float Read(int cell, int samples = 1)
     {
         double g = TrueConductance(cell);
         // Reads draw from their own counter, so reading a cell never changes what later writes do to it.
-        uint op = _readOperations[cell]++;
+        uint op = _readOperations[cell];
+        _readOperations.Increment(cell);
         double flicker = Ages(cell) ? Preset.Flicker.Sigma(g, Preset.ConductanceMax, SecondsSinceWrite(cell)) : 0;
         if (flicker > 0)
         {
@@ -147,7 +170,7 @@ public sealed class CellArray
         {
             sum += Preset.ReadSigma == 0 ? g : g + Preset.ReadSigma * Preset.Window * CounterRandom.Gaussian(_seed, _numbering.Of(cell), op, StreamRead * 256 + (ulong)s);
         }
-        _reads[cell] += (uint)samples;
+        _reads.Add(cell, (uint)samples);
         TotalReads += (ulong)samples;
         Spend((ulong)Preset.ReadNs * (ulong)samples);
         return (float)(sum / samples);
@@ -158,7 +181,7 @@ public sealed class CellArray
     {
         uint op = Operations(cell);
         CountPulse(cell);
-        if (_stuck[cell] != NotStuck)
+        if (IsStuck(cell))
         {
             return;
         }
@@ -189,7 +212,7 @@ public sealed class CellArray
     {
         uint op = Operations(cell);
         CountPulse(cell);
-        if (_stuck[cell] != NotStuck)
+        if (IsStuck(cell))
         {
             return;
         }
@@ -214,30 +237,17 @@ public sealed class CellArray
     public ulong TimeNsOf(int cell) =>
         _pulses[cell] * (ulong)Preset.PulseNs + _reads[cell] * (ulong)Preset.ReadNs + (_iterations is null ? 0 : _iterations[cell] * (ulong)Preset.VerifyOverheadNs);
 
-    /// <summary>Restores a cell's device time as saved: what of it its pulses and reads do not explain was its verify iterations'.</summary>
-    internal void RestoreTimeNs(int cell, ulong timeNs)
-    {
-        if (_iterations is not null)
-        {
-            ulong counted = _pulses[cell] * (ulong)Preset.PulseNs + _reads[cell] * (ulong)Preset.ReadNs;
-            _iterations[cell] = (uint)((timeNs - Math.Min(timeNs, counted)) / (ulong)Preset.VerifyOverheadNs);
-        }
-    }
-
     public void ClearCounters()
     {
         // The writes counted so far stay counted: clearing counters must not rejuvenate a cell or replay its draws.
-        _clearedPulses ??= new uint[Count];
+        _clearedPulses ??= new WideningCounts(Count);
         for (int i = 0; i < Count; i++)
         {
-            _clearedPulses[i] += _pulses[i];
+            _clearedPulses.Add(i, _pulses[i]);
         }
-        Array.Clear(_pulses);
-        Array.Clear(_reads);
-        if (_iterations is not null)
-        {
-            Array.Clear(_iterations);
-        }
+        _pulses.Clear();
+        _reads.Clear();
+        _iterations?.Clear();
         TotalPulses = 0;
         TotalReads = 0;
         TotalVerifyIterations = 0;
@@ -248,23 +258,23 @@ public sealed class CellArray
         TotalVerifyIterations++;
         if (_iterations is not null)
         {
-            _iterations[cell]++;
+            _iterations.Increment(cell);
         }
         Spend(Preset.VerifyOverheadNs);
     }
 
     private void CountPulse(int cell)
     {
-        _pulses[cell]++;
+        _pulses.Increment(cell);
         TotalPulses++;
         Spend(Preset.PulseNs);
         // Wear counts every write the cell ever took (the operation counter), not the pulse counter that RESET and
         // power cycles clear: clearing counters must not rejuvenate a cell.
-        if (Preset.Endurance > 0 && Operations(cell) > Preset.Endurance && _stuck[cell] == NotStuck)
+        if (Preset.Endurance > 0 && Operations(cell) > Preset.Endurance && !IsStuck(cell))
         {
             // Worn out: the cell keeps whatever it holds now and no longer responds.
-            _anchor[cell] = (float)TrueConductance(cell);
-            _stuck[cell] = WornOut;
+            _level[cell] = LevelOf(TrueConductance(cell));
+            MarkStuck(cell);
         }
     }
 
@@ -272,36 +282,83 @@ public sealed class CellArray
 
     private void Anchor(int cell, double g)
     {
-        _anchor[cell] = (float)Math.Clamp(g, Preset.ConductanceMin, Preset.ConductanceMax);
-        _anchoredAtNs[cell] = ClockNs;
+        _level[cell] = LevelOf(g);
+        int block = cell >> TimeBlockShift;
+        long since = ClockNs - _blockBaseNs[block];
+        if (since >= ExactOffsetNs)
+        {
+            // The block's base moves to now; its other cells keep their write times, rounded to a float's
+            // precision (under a part in ten million of how long ago they were written).
+            int first = block << TimeBlockShift, end = Math.Min(Count, first + (1 << TimeBlockShift));
+            for (int i = first; i < end; i++)
+            {
+                _sinceBaseNs[i] = AnchoredAtNs(i) - ClockNs;
+            }
+            _blockBaseNs[block] = ClockNs;
+            since = 0;
+        }
+        _sinceBaseNs[cell] = since;
     }
 
-    /// <summary>The persistent state, for saving a board between runs.</summary>
-    internal (float[] Anchor, long[] AnchoredAt, byte[] Stuck, uint[] ReadOperations, uint[] Pulses, uint[] Reads) State =>
-        (_anchor, _anchoredAtNs, _stuck, _readOperations, _pulses, _reads);
+    private ushort LevelOf(double g) =>
+        (ushort)Math.Round((Math.Clamp(g, Preset.ConductanceMin, Preset.ConductanceMax) - Preset.ConductanceMin) / _levelStep);
 
-    /// <summary>A cell's writes ever, for saving.</summary>
-    internal uint OperationsOf(int cell) => Operations(cell);
+    /// <summary>The resident bytes the cells take now (their counters widen when a count passes 255 or 65,535).</summary>
+    public long ResidentBytes =>
+        (long)Count * (sizeof(ushort) + sizeof(float)) + _blockBaseNs.Length * sizeof(long) + _stuck.Length * sizeof(ulong)
+        + (long)Count * (_readOperations.BytesEach + _pulses.BytesEach + _reads.BytesEach
+            + (_clearedPulses?.BytesEach ?? 0) + (_iterations?.BytesEach ?? 0));
 
-    /// <summary>Restores the writes each cell ever took, once its pulse counter is restored.</summary>
-    internal void RestoreOperations(uint[] operations)
+    /// <summary>Saves every cell's state exactly as held, so a board restored from it goes on as if never stopped.</summary>
+    internal void WriteTo(BinaryWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(operations);
+        writer.Write(ClockNs);
+        writer.Write(IdleNs);
+        writer.Write(TotalPulses);
+        writer.Write(TotalReads);
+        writer.Write(TotalVerifyIterations);
+        foreach (ushort v in _level) writer.Write(v);
+        foreach (long v in _blockBaseNs) writer.Write(v);
+        foreach (float v in _sinceBaseNs) writer.Write(v);
+        foreach (ulong v in _stuck) writer.Write(v);
         for (int i = 0; i < Count; i++)
         {
-            if (operations[i] != _pulses[i])
-            {
-                _clearedPulses ??= new uint[Count];
-                _clearedPulses[i] = operations[i] - _pulses[i];
-            }
+            writer.Write(Operations(i));
+            writer.Write(_readOperations[i]);
+            writer.Write(_pulses[i]);
+            writer.Write(_reads[i]);
+            writer.Write(_iterations is null ? 0u : _iterations[i]);
         }
     }
 
-    internal void Restore(long clockNs, ulong pulses, ulong reads, ulong iterations)
+    /// <summary>Restores what <see cref="WriteTo"/> saved, on cells of the same preset, count and seed.</summary>
+    internal void ReadFrom(BinaryReader reader)
     {
-        ClockNs = clockNs;
-        TotalPulses = pulses;
-        TotalReads = reads;
-        TotalVerifyIterations = iterations;
+        ClockNs = reader.ReadInt64();
+        IdleNs = reader.ReadInt64();
+        TotalPulses = reader.ReadUInt64();
+        TotalReads = reader.ReadUInt64();
+        TotalVerifyIterations = reader.ReadUInt64();
+        for (int i = 0; i < _level.Length; i++) _level[i] = reader.ReadUInt16();
+        for (int i = 0; i < _blockBaseNs.Length; i++) _blockBaseNs[i] = reader.ReadInt64();
+        for (int i = 0; i < _sinceBaseNs.Length; i++) _sinceBaseNs[i] = reader.ReadSingle();
+        for (int i = 0; i < _stuck.Length; i++) _stuck[i] = reader.ReadUInt64();
+        for (int i = 0; i < Count; i++)
+        {
+            uint operations = reader.ReadUInt32();
+            _readOperations[i] = reader.ReadUInt32();
+            _pulses[i] = reader.ReadUInt32();
+            _reads[i] = reader.ReadUInt32();
+            uint iterations = reader.ReadUInt32();
+            if (operations != _pulses[i])
+            {
+                _clearedPulses ??= new WideningCounts(Count);
+                _clearedPulses[i] = operations - _pulses[i];
+            }
+            if (_iterations is not null)
+            {
+                _iterations[i] = iterations;
+            }
+        }
     }
 }

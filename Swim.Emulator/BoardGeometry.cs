@@ -24,7 +24,7 @@ public readonly record struct BoardGeometry(ushort Tiles, ushort Rows, ushort Co
         if ((long)geometry.Tiles * geometry.Rows * geometry.Columns > MaxCells)
         {
             throw new FormatException($"geometry '{text}' has {(long)geometry.Tiles * geometry.Rows * geometry.Columns:N0} cells, more than the 64 Mi cells ({MaxCells:N0}) an emulated board holds " +
-                "(25 bytes a cell, in memory); spread the model over several boards of fewer tiles with --emulator-boards N (a script's emulator.boards).");
+                "(about 9 bytes a cell, in memory); spread the model over several boards of fewer tiles with --emulator-boards N (a script's emulator.boards).");
         }
         return geometry;
     }

@@ -11,7 +11,8 @@ namespace Swim.Emulator.Hosting;
 /// </summary>
 public static class BoardStateFile
 {
-    private const string Magic = "SWIMEMU2";
+    private const string Magic = "SWIMEMU3";
+    private const string PreviousMagic = "SWIMEMU2";
 
     public static void Save(EmulatedBoard board, string path)
     {
@@ -29,19 +30,7 @@ public static class BoardStateFile
             w.Write(board.Geometry.Rows);
             w.Write(board.Geometry.Columns);
             w.Write(board.Seed);
-            w.Write(cells.ClockNs);
-            w.Write(cells.TotalPulses);
-            w.Write(cells.TotalReads);
-            w.Write(cells.TotalVerifyIterations);
-            var state = cells.State;
-            foreach (float v in state.Anchor) w.Write(v);
-            foreach (long v in state.AnchoredAt) w.Write(v);
-            w.Write(state.Stuck);
-            for (int i = 0; i < cells.Count; i++) w.Write(cells.OperationsOf(i));
-            foreach (uint v in state.ReadOperations) w.Write(v);
-            foreach (uint v in state.Pulses) w.Write(v);
-            foreach (uint v in state.Reads) w.Write(v);
-            for (int i = 0; i < cells.Count; i++) w.Write(cells.TimeNsOf(i));
+            cells.WriteTo(w);
             stream.Flush(flushToDisk: true);
         }
         File.Move(temporary, full, overwrite: true);
@@ -54,27 +43,19 @@ public static class BoardStateFile
         using var r = new BinaryReader(stream);
         try
         {
-            if (r.ReadString() != Magic)
+            string magic = r.ReadString();
+            if (magic == PreviousMagic)
+            {
+                throw new InvalidDataException($"'{path}' was saved by an earlier Swim, in a format this one no longer reads; delete it to start from a fresh board.");
+            }
+            if (magic != Magic)
             {
                 throw new InvalidDataException($"'{path}' is not a Swim emulator state file.");
             }
             DevicePreset preset = DevicePreset.ByName(r.ReadString());
             var geometry = new BoardGeometry(r.ReadUInt16(), r.ReadUInt16(), r.ReadUInt16());
             var board = new EmulatedBoard(preset, geometry, r.ReadUInt64(), capabilities, protocolVersion);
-            long clock = r.ReadInt64();
-            ulong pulses = r.ReadUInt64(), reads = r.ReadUInt64(), iterations = r.ReadUInt64();
-            var state = board.Cells.State;
-            for (int i = 0; i < state.Anchor.Length; i++) state.Anchor[i] = r.ReadSingle();
-            for (int i = 0; i < state.AnchoredAt.Length; i++) state.AnchoredAt[i] = r.ReadInt64();
-            r.Read(state.Stuck);
-            var operations = new uint[board.Cells.Count];
-            for (int i = 0; i < operations.Length; i++) operations[i] = r.ReadUInt32();
-            for (int i = 0; i < state.ReadOperations.Length; i++) state.ReadOperations[i] = r.ReadUInt32();
-            for (int i = 0; i < state.Pulses.Length; i++) state.Pulses[i] = r.ReadUInt32();
-            for (int i = 0; i < state.Reads.Length; i++) state.Reads[i] = r.ReadUInt32();
-            board.Cells.RestoreOperations(operations);
-            for (int i = 0; i < board.Cells.Count; i++) board.Cells.RestoreTimeNs(i, r.ReadUInt64());
-            board.Cells.Restore(clock, pulses, reads, iterations);
+            board.Cells.ReadFrom(r);
             return board;
         }
         catch (EndOfStreamException ex)

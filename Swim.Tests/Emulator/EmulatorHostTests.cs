@@ -183,15 +183,30 @@ public sealed class EmulatorHostTests
         {
             board.Cells.Program(i, 10 + i % 7);
             VerifyLoop.Run(board.Cells, i, 12, 0.3f, 20);
+            // Writes seconds apart within a block of cells, so their write times are held at a float's precision.
+            board.Cells.Wait(TimeSpan.FromSeconds(i % 3));
         }
+        board.Cells.ClearCounters();
+        board.Cells.Read(5, samples: 300);
         string path = dir.File("board.state");
 
         BoardStateFile.Save(board, path);
         EmulatedBoard restored = BoardStateFile.Load(path);
 
         Assert.Equal(board.Cells.ClockNs, restored.Cells.ClockNs);
+        Assert.Equal(board.Cells.ResidentBytes, restored.Cells.ResidentBytes);
         Assert.All(Enumerable.Range(0, 1024), i => Assert.Equal(board.Cells.TrueConductance(i), restored.Cells.TrueConductance(i)));
-        Assert.Equal(board.Cells.CountersOf(17), restored.Cells.CountersOf(17));
+        Assert.All(Enumerable.Range(0, 1024), i => Assert.Equal(board.Cells.CountersOf(i), restored.Cells.CountersOf(i)));
+        // Going on the same way from both: every draw, age and wear count came back, not only the conductances.
+        foreach (EmulatedBoard b in new[] { board, restored })
+        {
+            b.Cells.Wait(TimeSpan.FromSeconds(40));
+            for (int i = 0; i < 300; i++)
+            {
+                b.Cells.Pulse(i, PulsePolarity.Set, 2.5f, 500);
+            }
+        }
+        Assert.All(Enumerable.Range(0, 1024), i => Assert.Equal(board.Cells.Read(i), restored.Cells.Read(i)));
         File.WriteAllBytes(path, File.ReadAllBytes(path)[..500]);
         Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => BoardStateFile.Load(path)).Message);
     }
