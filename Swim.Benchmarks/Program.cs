@@ -13,6 +13,7 @@ using Swim.Benchmarks;
 // CIFAR ResNet-18 and random images:  dotnet run -c Release --project Swim.Benchmarks -- resnet18 OUT.onnx DATA.npz [SAMPLES] [SEED]
 // Derivative graph's time by operator: dotnet run -c Release --project Swim.Benchmarks -- sensitivity-profile MODEL DATA [BATCH] [no-gradients]
 // Sensitivity beside PyTorch:        dotnet run -c Release --project Swim.Benchmarks -- sensitivity-peer [ROUNDS]
+// Several swim emulator processes over faulty TCP, killed and resumed: dotnet run -c Release --project Swim.Benchmarks -- several-boards-tcp MODEL DATA GEOMETRY [BOARDS] [SAMPLES] [RATIO]
 // Bench-time fronts of device studies: dotnet run -c Release --project Swim.Benchmarks -- bench-fronts OUT.png DIR=LABEL[:METHODS] ...
 return args.FirstOrDefault() switch
 {
@@ -25,6 +26,7 @@ return args.FirstOrDefault() switch
     "sensitivity-profile" => SensitivityProfile.Run(Console.Out, args[1..]),
     "sensitivity-peer" => SensitivityPeer.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5),
     "sensitivity-pass" => SensitivityPeer.RunPass(args[1..]),
+    "several-boards-tcp" => await SeveralBoardsOverTcp.RunAsync(Console.Out, args[1..]),
     "bench-fronts" => BenchFronts.Run(Console.Out, args[1..]),
     "device-physics" => DevicePhysicsCalibration.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000),
     "sensitivity-ratio" => SensitivityRatio.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15),
