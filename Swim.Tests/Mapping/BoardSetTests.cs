@@ -69,6 +69,20 @@ public sealed class BoardSetTests
     }
 
     [Fact]
+    public void No_boards_and_more_tiles_than_a_session_addresses_are_refused()
+    {
+        Assert.Equal("boards", Assert.Throws<ArgumentException>(() => BoardSet.Of([])).ParamName);
+        Assert.Throws<ArgumentNullException>(() => BoardSet.Of(null!));
+        Assert.Throws<ArgumentNullException>(() => BoardSet.Single(null!));
+        Assert.Throws<ArgumentNullException>(() => BoardSet.Single(Board("A", 1)).Split(null!));
+
+        // A tile number is 16 bits: 65,535 tiles between the boards is the most a session addresses.
+        Assert.Equal(ushort.MaxValue, BoardSet.Of([Board("A", 32768, 1, 1), Board("B", 32767, 1, 1)]).Combined.Tiles);
+        var tooMany = Assert.Throws<SwimInputException>(() => BoardSet.Of([Board("A", 32768, 1, 1), Board("B", 32768, 1, 1)]));
+        Assert.Contains("65,536 tiles between them; a session addresses at most 65,535", tooMany.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_emulated_set_is_one_boards_cells_dealt_out_tile_by_tile()
     {
         // Independent of the session: the same write on the same cell of the one board and of the set's board gives the same conductance.
