@@ -103,6 +103,11 @@ public sealed class CellPlanTests
 
         Assert.Equal(window / (s_board.LevelsPerCell - 1.0), differential.LevelStep, 1e-9);
         Assert.Equal(0.25 * window, differential.BandOf(0.25), 1e-5);
+        // A window that starts above zero: steps and bands are of its width, not of its ends.
+        BoardInfo raised = s_board with { ConductanceMinMicrosiemens = 10f, ConductanceMaxMicrosiemens = 40f };
+        CrossbarMapping onRaised = CrossbarMapping.Build(s_model, raised, new MappingOptions());
+        Assert.Equal(30.0 / (raised.LevelsPerCell - 1), onRaised.LevelStep, 1e-9);
+        Assert.Equal(7.5, onRaised.BandOf(0.25), 1e-5);
         Assert.Equal(mlp.W1.Max(MathF.Abs), differential.Weights[0].FullScale);
         Assert.Equal(differential.Weights[0].FullScale / 256.0, differential.StepOf(differential.Weights[0]), 1e-12);
         Assert.Equal(offset.Weights[1].FullScale / 32.0, offset.StepOf(offset.Weights[1]), 1e-12);

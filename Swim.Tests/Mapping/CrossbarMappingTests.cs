@@ -133,9 +133,9 @@ public sealed class CrossbarMappingTests
     }
 
     /// <summary>
-    /// A dense layer 6 -> 5 (or 5 -> 5) with A[o, i] joining input i to output o, written four ways that ONNX defines as
-    /// the same product: Gemm(x, A, transB = 1), MatMul(x, Transpose(A)), MatMul(x, B) with B = A^T stored, and B stored
-    /// as [in, 1, out] and reshaped to [in, out]. Input i
+    /// A dense layer 6 -> 5 (or 5 -> 5) with A[o, i] joining input i to output o, written six ways that ONNX defines as
+    /// the same product: Gemm(x, A, transB = 1), MatMul(x, Transpose(A)), MatMul(x, B) with B = A^T stored, B stored
+    /// as [in, 1, out] and reshaped to [in, out], Gemm(x, B, transB = 0) and Gemm(x, Transpose(B), transB = 1). Input i
     /// drives crossbar row i and output o's cells are column group o, whatever the storage: A[o, i] of the first two and
     /// B[i, o] of the third must sit on the same cells. (Read-back decodes through the same plan, so a weight behind a
     /// Transpose placed transposed would go unseen anywhere else.)
@@ -162,7 +162,11 @@ public sealed class CrossbarMappingTests
             string x = g.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, [.. new object[] { "N", (long)inputs }]);
             string h = form switch
             {
-                "gemm" => g.Node("Gemm", [x, g.Initializer("w", [outputs, inputs], a)], ("transB", 1L)),
+                // transA beside transB: the orientation reads transB alone, whatever other attributes the node has.
+                "gemm" => g.Node("Gemm", [x, g.Initializer("w", [outputs, inputs], a)], ("transA", 0L), ("transB", 1L)),
+                "gemm-plain" => g.Node("Gemm", [x, g.Initializer("w", [inputs, outputs], b)], ("transB", 0L)),
+                // Two transpositions cancel: transB over a Transpose of a weight stored [in, out].
+                "gemm-transposed" => g.Node("Gemm", [x, g.Node("Transpose", [g.Initializer("w", [inputs, outputs], b)], ("perm", new long[] { 1, 0 }))], ("transB", 1L)),
                 "transpose" => g.Node("MatMul", [x, g.Node("Transpose", [g.Initializer("w", [outputs, inputs], a)], ("perm", new long[] { 1, 0 }))]),
                 // Stored in another shape and reshaped on the way, as the ONNX zoo's MNIST keeps its dense weight.
                 "reshape" => g.Node("MatMul", [x, g.Node("Reshape", [g.Initializer("w", [inputs, 1, outputs], b), g.Ints("matrix", -1, outputs)])]),
@@ -174,10 +178,11 @@ public sealed class CrossbarMappingTests
         }
         CellPlan Plan(OnnxModel model) => CellPlan.Build(CrossbarMapping.Build(model, Board(1, 4), new MappingOptions()), model);
         CellPlan gemm = Plan(Dense("gemm")), transposed = Plan(Dense("transpose")), stored = Plan(Dense("matmul")), reshaped = Plan(Dense("reshape"));
+        CellPlan gemmPlain = Plan(Dense("gemm-plain")), gemmTransposed = Plan(Dense("gemm-transposed"));
         int perWeight = gemm.Mapping.CellsPerWeight;
         int layer = gemm.Mapping.Weights.ToList().FindIndex(w => w.Name == "w");
 
-        foreach (CellPlan plan in new[] { gemm, transposed, stored, reshaped })
+        foreach (CellPlan plan in new[] { gemm, transposed, stored, reshaped, gemmPlain, gemmTransposed })
         {
             WeightMapping w = plan.Mapping.Weights[layer];
             Assert.Equal((inputs, outputs), (w.FanIn, w.FanOut));
@@ -196,6 +201,8 @@ public sealed class CrossbarMappingTests
                     Assert.Equal(cell, transposed.Cells[first + k]);
                     Assert.Equal(cell, stored.Cells[firstStored + k]);
                     Assert.Equal(cell, reshaped.Cells[firstStored + k]);
+                    Assert.Equal(cell, gemmPlain.Cells[firstStored + k]);
+                    Assert.Equal(cell, gemmTransposed.Cells[firstStored + k]);
                 }
             }
         }
