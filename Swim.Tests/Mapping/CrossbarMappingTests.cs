@@ -156,29 +156,13 @@ public sealed class CrossbarMappingTests
             }
         }
         float[] head = [.. Enumerable.Range(0, 3 * outputs).Select(_ => (float)(random.NextDouble() - 0.5))];
-        OnnxModel Dense(string form)
+        CellPlan Plan(string form)
         {
-            var g = new GraphBuilder();
-            string x = g.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, [.. new object[] { "N", (long)inputs }]);
-            string h = form switch
-            {
-                // transA beside transB: the orientation reads transB alone, whatever other attributes the node has.
-                "gemm" => g.Node("Gemm", [x, g.Initializer("w", [outputs, inputs], a)], ("transA", 0L), ("transB", 1L)),
-                "gemm-plain" => g.Node("Gemm", [x, g.Initializer("w", [inputs, outputs], b)], ("transB", 0L)),
-                // Two transpositions cancel: transB over a Transpose of a weight stored [in, out].
-                "gemm-transposed" => g.Node("Gemm", [x, g.Node("Transpose", [g.Initializer("w", [inputs, outputs], b)], ("perm", new long[] { 1, 0 }))], ("transB", 1L)),
-                "transpose" => g.Node("MatMul", [x, g.Node("Transpose", [g.Initializer("w", [outputs, inputs], a)], ("perm", new long[] { 1, 0 }))]),
-                // Stored in another shape and reshaped on the way, as the ONNX zoo's MNIST keeps its dense weight.
-                "reshape" => g.Node("MatMul", [x, g.Node("Reshape", [g.Initializer("w", [inputs, 1, outputs], b), g.Ints("matrix", -1, outputs)])]),
-                _ => g.Node("MatMul", [x, g.Initializer("w", [inputs, outputs], b)]),
-            };
-            string logits = g.Node("Gemm", [g.Node("Relu", [h]), g.Initializer("head", [3, outputs], head)], ("transB", 1L));
-            g.Output(logits, Controller.Onnx.Schema.TensorProto.Types.DataType.Float, "N", 3L);
-            return OnnxModel.FromBytes(g.ToModel().ToByteArray(), form, null);
+            OnnxModel model = Dense(form, inputs, outputs, a, b, head);
+            return CellPlan.Build(CrossbarMapping.Build(model, Board(1, 4), new MappingOptions()), model);
         }
-        CellPlan Plan(OnnxModel model) => CellPlan.Build(CrossbarMapping.Build(model, Board(1, 4), new MappingOptions()), model);
-        CellPlan gemm = Plan(Dense("gemm")), transposed = Plan(Dense("transpose")), stored = Plan(Dense("matmul")), reshaped = Plan(Dense("reshape"));
-        CellPlan gemmPlain = Plan(Dense("gemm-plain")), gemmTransposed = Plan(Dense("gemm-transposed"));
+        CellPlan gemm = Plan("gemm"), transposed = Plan("transpose"), stored = Plan("matmul"), reshaped = Plan("reshape");
+        CellPlan gemmPlain = Plan("gemm-plain"), gemmTransposed = Plan("gemm-transposed");
         int perWeight = gemm.Mapping.CellsPerWeight;
         int layer = gemm.Mapping.Weights.ToList().FindIndex(w => w.Name == "w");
 
@@ -206,6 +190,27 @@ public sealed class CrossbarMappingTests
                 }
             }
         }
+    }
+
+    private static OnnxModel Dense(string form, int inputs, int outputs, float[] a, float[] b, float[] head)
+    {
+        var g = new GraphBuilder();
+        string x = g.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, [.. new object[] { "N", (long)inputs }]);
+        string h = form switch
+        {
+            // transA beside transB: the orientation reads transB alone, whatever other attributes the node has.
+            "gemm" => g.Node("Gemm", [x, g.Initializer("w", [outputs, inputs], a)], ("transA", 0L), ("transB", 1L)),
+            "gemm-plain" => g.Node("Gemm", [x, g.Initializer("w", [inputs, outputs], b)], ("transB", 0L)),
+            // Two transpositions cancel: transB over a Transpose of a weight stored [in, out].
+            "gemm-transposed" => g.Node("Gemm", [x, g.Node("Transpose", [g.Initializer("w", [inputs, outputs], b)], ("perm", new long[] { 1, 0 }))], ("transB", 1L)),
+            "transpose" => g.Node("MatMul", [x, g.Node("Transpose", [g.Initializer("w", [outputs, inputs], a)], ("perm", new long[] { 1, 0 }))]),
+            // Stored in another shape and reshaped on the way, as the ONNX zoo's MNIST keeps its dense weight.
+            "reshape" => g.Node("MatMul", [x, g.Node("Reshape", [g.Initializer("w", [inputs, 1, outputs], b), g.Ints("matrix", -1, outputs)])]),
+            _ => g.Node("MatMul", [x, g.Initializer("w", [inputs, outputs], b)]),
+        };
+        string logits = g.Node("Gemm", [g.Node("Relu", [h]), g.Initializer("head", [3, outputs], head)], ("transB", 1L));
+        g.Output(logits, Controller.Onnx.Schema.TensorProto.Types.DataType.Float, "N", 3L);
+        return OnnxModel.FromBytes(g.ToModel().ToByteArray(), form, null);
     }
 
     /// <summary>
