@@ -117,15 +117,13 @@ public sealed class SelectionContractTests
         CellPlan plan = CellPlanSelectionTests.Plan();
         WeightLayers layers = WeightLayers.Of(plan);
         var result = new SensitivityResult([], CurvatureKind.Obd, 1, 0, 0);
+        // A null plan is checked by name in CellPlanSelectionTests.A_missing_plan_is_named.
         Action[] calls =
         [
-            () => CellSelector.Select(SelectionMethod.Random, 0.1, null!, null),
             () => CellSelector.WeightCount(SelectionMethod.Random, 0.1, null!, null),
-            () => CellSelector.Rank(SelectionMethod.Random, null!, null),
             () => CellSelector.RankWeights(SelectionMethod.Random, null!, null),
             () => CellSelector.RankCells(null!, result, 1, (_, _) => 1),
             () => CellSelector.RankCells(layers, result, 1, null!),
-            () => CellSelector.CellScores(SelectionMethod.Random, null!, null),
             () => CellSelector.ByRows(null!, plan),
             () => CellSelector.ByRows(new double[plan.CellCount], null!),
             () => CellSelector.ByBenchCost(null!, plan, new BenchCost(1, 1)),
