@@ -37,10 +37,6 @@ public sealed class FrameDecoder
 
     public byte? OnlyVersion { get; }
 
-    public long FramesDecoded { get; private set; }
-
-    public long Errors { get; private set; }
-
     /// <summary>
     /// Consumes <paramref name="input"/> up to and including the next delimiter. Returns true when a block
     /// ended: then either <paramref name="error"/> is <see cref="FrameError.None"/> and <paramref name="frame"/>
@@ -84,7 +80,6 @@ public sealed class FrameDecoder
                 _overflowed = false;
                 _rawLength = 0;
                 error = FrameError.TooLong;
-                Errors++;
                 return true;
             }
             if (_rawLength == 0)
@@ -94,14 +89,6 @@ public sealed class FrameDecoder
             }
             error = Check(out frame, out sequenceHint);
             _rawLength = 0;
-            if (error == FrameError.None)
-            {
-                FramesDecoded++;
-            }
-            else
-            {
-                Errors++;
-            }
             return true;
         }
     }

@@ -322,6 +322,77 @@ public sealed class SpecRuleTests
     }
 
     /// <summary>
+    /// Section 5, STATUS: each counter counts what its name says. Valid requests in frames_received (the STATUS asking
+    /// included), BAD_CRC in crc_errors, the other framing refusals (a block that is not COBS, BAD_VERSION, BAD_LENGTH;
+    /// section 3 calls them framing refusals) in framing_errors, cache answers in replays, requests run in executed
+    /// (a repeat or a STALE refusal is not run), a RESET without bit 0 in resets.
+    /// </summary>
+    [Fact]
+    public async Task STATUS_counts_frames_errors_replays_executions_and_resets_as_the_spec_names_them()
+    {
+        const int K = 32;
+        await using var bench = new Bench(K);
+        for (uint s = 1; s <= K + 1; s++)
+        {
+            await bench.ExchangeAsync(Wire(s, Program, ProgramOne(9, (ushort)s)));
+        }
+        await bench.ExchangeAsync(Wire(K + 1, Program, ProgramOne(9, K + 1)));
+        await bench.ExchangeAsync(Wire(K, Program, ProgramOne(9, K)));
+        Assert.Equal((byte)StatusCode.StaleSequence, (await bench.ExchangeAsync(Wire(1, Program, ProgramOne(9, 1)))).Status);
+        byte[] damaged = Wire(K + 2, Status, []);
+        damaged[^3] ^= 0x40;
+        Assert.Equal((byte)StatusCode.BadCrc, (await bench.ExchangeAsync(damaged)).Status);
+        Assert.Equal((byte)StatusCode.BadVersion, (await bench.ExchangeAsync(Wire(K + 2, Status, [], version: 9))).Status);
+        Assert.Equal((byte)StatusCode.BadLength, (await bench.ExchangeAsync(Wire(K + 2, Program, new byte[4_097]))).Status);
+        // A code byte promising four data bytes before the delimiter, with one: not COBS, nothing to answer.
+        await bench.SendAsync([0x05, 0x11, 0x00]);
+        Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(K + 2, Reset, [0]))).Status);
+
+        byte[] first = (await bench.ExchangeAsync(Wire(K + 3, Status, []))).Payload.ToArray();
+        byte[] second = (await bench.ExchangeAsync(Wire(K + 4, Status, []))).Payload.ToArray();
+
+        uint Counter(byte[] status, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(offset));
+        // frames_received: K + 1 programs, 2 repeats, the stale one, the RESET and this STATUS.
+        Assert.Equal((uint)(K + 1 + 2 + 1 + 1 + 1), Counter(first, 17));
+        Assert.Equal(1u, Counter(first, 21));
+        Assert.Equal(3u, Counter(first, 25));
+        Assert.Equal(2u, Counter(first, 29));
+        // executed: K + 1 programs and the RESET, not the STATUS still running when it reads them.
+        Assert.Equal((uint)(K + 1 + 1), Counter(first, 33));
+        Assert.Equal(1u, Counter(first, 61));
+        Assert.Equal(Counter(first, 17) + 1, Counter(second, 17));
+        Assert.Equal(Counter(first, 33) + 1, Counter(second, 33));
+    }
+
+    /// <summary>
+    /// Section 3 (version 1), a new host's series: a request 4K or more behind the newest runs, the board clears its
+    /// cache and takes that number as the newest; the new series' retransmissions are then answered from the cache.
+    /// </summary>
+    [Fact]
+    public async Task A_number_4K_behind_starts_a_new_series_whose_repeats_are_replayed_and_clears_the_old_cache()
+    {
+        const int K = 32;
+        await using var bench = new Bench(K);
+        await bench.ExchangeAsync(Wire(999, Program, ProgramOne(10, 1)));
+        await bench.ExchangeAsync(Wire(1000, Program, ProgramOne(10, 2)));
+
+        Frame first = await bench.ExchangeAsync(Wire(1000 - 4 * K, Program, ProgramOne(10, 3)));
+        Frame repeat = await bench.ExchangeAsync(Wire(1000 - 4 * K, Program, ProgramOne(10, 3)));
+        Frame next = await bench.ExchangeAsync(Wire(1001 - 4 * K, Program, ProgramOne(10, 4)));
+        // 999 is now ahead of the new newest, and its cached answer went with the old series: it runs as new.
+        Frame old = await bench.ExchangeAsync(Wire(999, Program, ProgramOne(10, 1)));
+
+        Assert.Equal((byte)StatusCode.Ok, first.Status);
+        Assert.False(((FrameFlags)first.Flags).HasFlag(FrameFlags.Replayed));
+        Assert.True(((FrameFlags)repeat.Flags).HasFlag(FrameFlags.Replayed));
+        Assert.Equal((byte)StatusCode.Ok, next.Status);
+        Assert.False(((FrameFlags)old.Flags).HasFlag(FrameFlags.Replayed));
+        Assert.Equal(1, bench.Executions(10, 3));
+        Assert.Equal(1, bench.Executions(10, 4));
+        Assert.Equal(2, bench.Executions(10, 1));
+    }
+
+    /// <summary>
     /// Section 3, the host's window: never K or more ahead of the oldest unanswered request. A board of K = 8 and
     /// a client asked for a window of 64: what crosses the link, seen on the host's side, never spreads 8 or more.
     /// </summary>
