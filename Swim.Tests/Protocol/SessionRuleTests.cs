@@ -15,7 +15,7 @@ namespace Swim.Tests.Protocol;
 /// </summary>
 public sealed class SessionRuleTests
 {
-    private const byte Identify = 0x01, Program = 0x05, Status = 0x08, Open = 0x0D;
+    private const byte Identify = 0x01, Read = 0x03, Program = 0x05, Status = 0x08, Open = 0x0D, Close = 0x0E;
     private const int K = 32;
 
     /// <summary>Section 2.2, version 2: version 2, flags, session u16, sequence u32, opcode, status 0, length u16, payload, CRC-32; COBS; 0x00.</summary>
@@ -54,9 +54,10 @@ public sealed class SessionRuleTests
         private readonly FrameDecoder _decoder;
         private readonly FrameDecoder _replies = new();
 
-        public Bench()
+        public Bench(Func<BoardInfo, BoardInfo>? describe = null)
         {
             Device = new CountingDevice(K);
+            Device.Info = describe?.Invoke(Device.Info) ?? Device.Info;
             _endpoint = new BoardEndpoint(Device, Time);
             _decoder = _endpoint.NewDecoder();
         }
@@ -288,5 +289,137 @@ public sealed class SessionRuleTests
         Assert.Equal(FrameError.None, error);
         Assert.Equal(ProtocolConstants.Version1, frame.Version);
         Assert.Equal(StatusCode.BadVersion, (StatusCode)frame.Status);
+    }
+
+    /// <summary>Section 3: a lease lapses when its holder's latest request is more than lease_ms old; at exactly lease_ms it holds.</summary>
+    [Fact]
+    public void A_lease_exactly_lease_ms_old_holds_and_one_a_millisecond_older_lapses()
+    {
+        var bench = new Bench();
+        uint leaseMs = bench.Device.Info.LeaseMs;
+        bench.OpenSession(1, write: true);
+
+        bench.Time.Advance(TimeSpan.FromMilliseconds(leaseMs));
+        Assert.Equal(StatusCode.LeaseHeld, bench.StatusOf(Wire(0, 2, Open, OpenPayload(2, write: true))));
+        bench.Time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(bench.OpenSession(2, write: true, sequence: 3).Lease);
+    }
+
+    /// <summary>Section 3: a session is reopened by its id and its own nonce together; another session's nonce reopens nothing.</summary>
+    [Fact]
+    public void Reopening_a_session_needs_its_own_nonce_not_another_sessions()
+    {
+        var bench = new Bench();
+        ushort first = bench.OpenSession(1, write: true).Session;
+        bench.OpenSession(2, write: false, sequence: 2);
+
+        Assert.Equal(StatusCode.NoSession, bench.StatusOf(Wire(0, 3, Open, OpenPayload(2, write: false, resume: first))));
+        (ushort again, _, bool resumed, _) = bench.OpenSession(1, write: true, resume: first, sequence: 4);
+        Assert.Equal(first, again);
+        Assert.True(resumed);
+    }
+
+    /// <summary>Section 3: CLOSE ends the session, its cache and its lease: its numbers name nothing, and the next writer gets the lease at once.</summary>
+    [Fact]
+    public void CLOSE_ends_the_session_with_its_cache_and_its_lease()
+    {
+        var bench = new Bench();
+        ushort s = bench.OpenSession(1, write: true).Session;
+        Assert.Equal(StatusCode.Ok, bench.StatusOf(Wire(s, 1, Program, ProgramOne(10, 1))));
+
+        Assert.Equal(StatusCode.Ok, bench.StatusOf(Wire(s, 2, Close, [])));
+
+        Assert.Equal(0, bench.Endpoint.SessionCount);
+        Assert.Equal(StatusCode.NoSession, bench.StatusOf(Wire(s, 1, Program, ProgramOne(10, 1))));
+        Assert.True(bench.OpenSession(2, write: true, sequence: 3).Lease);
+        Assert.Equal(1, bench.Executions(10, 1));
+    }
+
+    /// <summary>Section 3: "behind" is d &lt; 2^31 modulo 2^32, so a number exactly 2^31 from the newest is ahead and runs.</summary>
+    [Fact]
+    public void A_number_exactly_2_to_the_31_from_the_newest_is_ahead_and_runs()
+    {
+        var bench = new Bench();
+        ushort s = bench.OpenSession(1, write: true).Session;
+        bench.Exchange(Wire(s, 10, Program, ProgramOne(11, 1)));
+
+        Assert.Equal(StatusCode.Ok, bench.StatusOf(Wire(s, 10 + 0x8000_0000, Program, ProgramOne(11, 2))));
+        Assert.Equal(1, bench.Executions(11, 2));
+    }
+
+    /// <summary>Section 3: a number that jumps ahead leaves every number K or more behind it stale, not only the one just past the window.</summary>
+    [Fact]
+    public void A_jump_ahead_makes_every_number_it_leaves_K_behind_stale()
+    {
+        var bench = new Bench();
+        ushort s = bench.OpenSession(1, write: true).Session;
+        for (uint n = 1; n <= K; n++)
+        {
+            bench.Exchange(Wire(s, n, Program, ProgramOne(12, (ushort)n)));
+        }
+
+        bench.Exchange(Wire(s, K + 5, Program, ProgramOne(12, K + 5)));
+
+        // Newest K + 5: 1 to 5 are K or more behind, 6 is K - 1 behind.
+        Assert.All(Enumerable.Range(1, 5), n => Assert.Equal(StatusCode.StaleSequence, bench.StatusOf(Wire(s, (uint)n, Program, ProgramOne(12, (ushort)n)))));
+        Assert.Equal(FrameFlags.Response | FrameFlags.Replayed, bench.Exchange(Wire(s, 6, Program, ProgramOne(12, 6)))!.Value.Flags);
+        Assert.All(Enumerable.Range(1, K), n => Assert.Equal(1, bench.Executions(12, (ushort)n)));
+    }
+
+    /// <summary>
+    /// Section 5, STATUS in version 2: what ran outside a session (OPEN, IDENTIFY) counts in executed, a NO_SESSION refusal
+    /// does not; every valid request counts in frames_received.
+    /// </summary>
+    [Fact]
+    public void Requests_outside_a_session_count_in_executed_only_when_they_ran()
+    {
+        var bench = new Bench();
+        ushort s = bench.OpenSession(1, write: true).Session;
+        Assert.Equal(StatusCode.Ok, bench.StatusOf(Wire(0, 2, Identify, [])));
+        Assert.Equal(StatusCode.NoSession, bench.StatusOf(Wire(0, 3, Program, ProgramOne(13, 1))));
+        Assert.Equal(StatusCode.NoSession, bench.StatusOf(Wire(unchecked((ushort)(s + 1)), 4, Program, ProgramOne(13, 2))));
+
+        byte[] status = bench.Exchange(Wire(0, 5, Status, []))!.Value.Payload.ToArray();
+
+        Assert.Equal(5u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(17)));
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(33)));
+    }
+
+    /// <summary>
+    /// Section 7: a board answers at most max_response bytes. A READ whose answer is exactly that long runs; one cell more
+    /// is BATCH_TOO_LARGE, though a frame could carry it.
+    /// </summary>
+    [Fact]
+    public void A_READ_answering_exactly_max_response_runs_and_one_cell_more_is_refused()
+    {
+        var bench = new Bench(info => info with { MaxResponse = 2 + 4 * 10 });
+        ushort s = bench.OpenSession(1, write: true).Session;
+        static byte[] Row(ushort columns) => [1, 1, 0, 0, 0, 0, 0, 0, 1, 0, (byte)columns, 0];
+
+        Frame ten = bench.Exchange(Wire(s, 1, Read, Row(10)))!.Value;
+        Assert.Equal(StatusCode.BatchTooLarge, bench.StatusOf(Wire(s, 2, Read, Row(11))));
+
+        Assert.Equal(StatusCode.Ok, (StatusCode)ten.Status);
+        Assert.Equal(42, ten.Payload.Length);
+    }
+
+    /// <summary>
+    /// Section 3: session 0 means "no session", and ids of sessions held are distinct. Opening 70,000 sessions one after
+    /// another (each evicting the idlest) runs the id counter through every value and past its wrap.
+    /// </summary>
+    [Fact]
+    public void Session_ids_are_never_0_and_never_one_already_held()
+    {
+        var bench = new Bench();
+        for (uint n = 1; n <= 70_000; n++)
+        {
+            bench.Time.Advance(TimeSpan.FromMilliseconds(1));
+            bench.OpenSession(n, write: false, sequence: n);
+        }
+        var held = new HashSet<ushort>();
+        for (ulong n = 70_000; held.Count < bench.Device.Info.MaxSessions; n--)
+        {
+            Assert.True(held.Add(bench.OpenSession(n, write: false, sequence: (uint)n).Session));
+        }
     }
 }

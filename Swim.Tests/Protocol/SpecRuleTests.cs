@@ -88,10 +88,13 @@ public sealed class SpecRuleTests
             Device.Info = Device.Info with { ProtocolVersion = ProtocolConstants.Version1 };
             (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
             _host = host;
-            _ = Task.Run(() => new BoardEndpoint(Device).ServeAsync(board, _stop.Token));
+            Endpoint = new BoardEndpoint(Device);
+            _ = Task.Run(() => Endpoint.ServeAsync(board, _stop.Token));
         }
 
         public CountingDevice Device { get; }
+
+        public BoardEndpoint Endpoint { get; }
 
         public int Executions(ushort row, ushort column) => Device.Executions.GetValueOrDefault(new CellAddress(0, row, column));
 
@@ -319,6 +322,88 @@ public sealed class SpecRuleTests
         {
             Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(status[offset..]));
         }
+        // Counting goes on after the RESET: the STATUS just answered is executed 1.
+        Frame later = await bench.ExchangeAsync(Wire(56, Status, []));
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(later.Payload.Span[33..]));
+        Assert.Equal([false, true], bench.Device.Resets);
+    }
+
+    /// <summary>
+    /// Section 3: a power cycle loses the cache, forgets the newest number (one that would have been stale runs) and
+    /// zeroes every counter; conductances (here, what ran) stay as they were.
+    /// </summary>
+    [Fact]
+    public async Task A_power_cycle_loses_the_cache_the_newest_number_and_every_counter()
+    {
+        await using var bench = new Bench();
+        await bench.ExchangeAsync(Wire(5, Program, ProgramOne(12, 1)));
+        await bench.ExchangeAsync(Wire(5, Program, ProgramOne(12, 1)));
+
+        bench.Endpoint.PowerCycle();
+        // 40 behind 5, modulo 2^32: stale had the board remembered 5.
+        Frame below = await bench.ExchangeAsync(Wire(unchecked(5u - 40), Program, ProgramOne(12, 2)));
+        Frame again = await bench.ExchangeAsync(Wire(5, Program, ProgramOne(12, 1)));
+        byte[] status = (await bench.ExchangeAsync(Wire(6, Status, []))).Payload.ToArray();
+
+        Assert.Equal((byte)StatusCode.Ok, below.Status);
+        Assert.False(((FrameFlags)again.Flags).HasFlag(FrameFlags.Replayed));
+        Assert.Equal(2, bench.Executions(12, 1));
+        Assert.Equal(1, bench.Executions(12, 2));
+        // frames_received: two PROGRAMs and this STATUS; replays 0; executed: the two PROGRAMs.
+        Assert.Equal(3u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(17)));
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(29)));
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(33)));
+    }
+
+    /// <summary>Section 3 (version 1): no sessions, so OPEN and CLOSE are opcodes such a board does not implement.</summary>
+    [Fact]
+    public async Task A_version_1_board_answers_OPEN_and_CLOSE_UNKNOWN_OPCODE()
+    {
+        await using var bench = new Bench();
+        byte[] open = new byte[11];
+        open[0] = 7;
+
+        Assert.Equal((byte)StatusCode.UnknownOpcode, (await bench.ExchangeAsync(Wire(60, (byte)Opcode.Open, open))).Status);
+        Assert.Equal((byte)StatusCode.UnknownOpcode, (await bench.ExchangeAsync(Wire(61, (byte)Opcode.Close, []))).Status);
+    }
+
+    /// <summary>
+    /// Section 5, max_batch: a command of exactly max_batch items, and a BATCH of exactly max_batch sub-requests, run; one
+    /// item more is BATCH_TOO_LARGE and nothing in it runs.
+    /// </summary>
+    [Fact]
+    public async Task Exactly_max_batch_items_run_and_one_more_is_BATCH_TOO_LARGE()
+    {
+        const ushort MaxBatch = 8;
+        await using var bench = new Bench(maxBatch: MaxBatch);
+        static byte[] Programs(ushort row, int count)
+        {
+            var payload = new List<byte> { (byte)count, 0 };
+            for (int c = 0; c < count; c++)
+            {
+                payload.AddRange(ProgramOne(row, (ushort)c)[2..]);
+            }
+            return [.. payload];
+        }
+        static byte[] Batched(ushort row, int count)
+        {
+            var payload = new List<byte> { (byte)count, 0 };
+            for (int c = 0; c < count; c++)
+            {
+                byte[] one = ProgramOne(row, (ushort)c);
+                payload.AddRange([Program, (byte)one.Length, 0, .. one]);
+            }
+            return [.. payload];
+        }
+
+        Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(70, Program, Programs(13, MaxBatch)))).Status);
+        Assert.Equal((byte)StatusCode.BatchTooLarge, (await bench.ExchangeAsync(Wire(71, Program, Programs(14, MaxBatch + 1)))).Status);
+        Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(72, Batch, Batched(15, MaxBatch)))).Status);
+        Assert.Equal((byte)StatusCode.BatchTooLarge, (await bench.ExchangeAsync(Wire(73, Batch, Batched(16, MaxBatch + 1)))).Status);
+
+        Assert.All(Enumerable.Range(0, MaxBatch), c => Assert.Equal(1, bench.Executions(13, (ushort)c)));
+        Assert.All(Enumerable.Range(0, MaxBatch), c => Assert.Equal(1, bench.Executions(15, (ushort)c)));
+        Assert.All(Enumerable.Range(0, MaxBatch + 1), c => Assert.Equal(0, bench.Executions(14, (ushort)c) + bench.Executions(16, (ushort)c)));
     }
 
     /// <summary>

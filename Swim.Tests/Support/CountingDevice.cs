@@ -67,7 +67,10 @@ public sealed class CountingDevice(ushort cacheDepth = 32, ushort maxBatch = 64)
         }
     }
 
-    public void Reset(bool clearCounters) { }
+    /// <summary>Each RESET the device was given, by whether it cleared the counters.</summary>
+    public ConcurrentQueue<bool> Resets { get; } = new();
+
+    public void Reset(bool clearCounters) => Resets.Enqueue(clearCounters);
 
     private void TakeVerifyDuration()
     {
