@@ -273,7 +273,7 @@ public sealed partial class BoardClient
     public int ItemsPerCommand(int itemWireLength, int answerItemLength = 0)
     {
         int maxBatch = Board?.MaxBatch ?? DefaultMaxBatch;
-        int maxPayload = Board?.MaxPayload ?? Framing.ProtocolConstants.MaxPayloadLength;
+        int maxPayload = Board?.MaxPayload ?? Framing.ProtocolConstants.MaxPayloadLengthOf(ProtocolVersion);
         int byAnswer = answerItemLength > 0 ? (MaxResponse - 2) / answerItemLength : int.MaxValue;
         return Math.Max(1, Math.Min(Math.Min(maxBatch, byAnswer), (maxPayload - 2) / itemWireLength));
     }

@@ -161,7 +161,7 @@ public sealed partial class BoardClient : IAsyncDisposable
     private async Task<TResponse> SendNumberedAsync<TResponse>(BoardRequest request, OrderTurn order, CancellationToken cancellationToken) where TResponse : BoardResponse
     {
         byte[] payload = request.ToPayload();
-        int maxPayload = Board?.MaxPayload ?? ProtocolConstants.MaxPayloadLength;
+        int maxPayload = Board?.MaxPayload ?? ProtocolConstants.MaxPayloadLengthOf(ProtocolVersion);
         if (payload.Length > maxPayload)
         {
             throw new ArgumentException($"{request.Opcode} carries {payload.Length} payload bytes; the board takes at most {maxPayload}. Split it.", nameof(request));

@@ -134,7 +134,7 @@ public sealed class FrameDecoder
             return FrameError.BadVersion;
         }
         int payloadLength = BinaryPrimitives.ReadUInt16LittleEndian(body[ProtocolConstants.LengthOffset(version)..]);
-        if (payloadLength != length - header - ProtocolConstants.CrcLength || payloadLength > MaxPayloadLength)
+        if (payloadLength != length - header - ProtocolConstants.CrcLength || payloadLength > Math.Min(MaxPayloadLength, ProtocolConstants.MaxPayloadLengthOf(version)))
         {
             (frame, sequenceHint) = (received, sequence);
             return FrameError.BadLength;

@@ -23,8 +23,11 @@ public static class ProtocolConstants
     /// <summary>The session no request is numbered in: IDENTIFY, STATUS and OPEN before a session exists (version 2).</summary>
     public const ushort NoSession = 0;
 
-    /// <summary>The largest payload any version's frame carries (a version 2 body of 65,535 bytes); a board advertises its own, smaller limit.</summary>
-    public const int MaxPayloadLength = 65535 - 12 - CrcLength;
+    /// <summary>
+    /// The largest payload any version's frame carries: version 1's, whose 10-byte header leaves 65,521 bytes of a 65,535-byte
+    /// body (version 2 carries 65,519, <see cref="MaxPayloadLengthOf"/>); a board advertises its own, smaller limit.
+    /// </summary>
+    public const int MaxPayloadLength = 65535 - 10 - CrcLength;
 
     public static bool IsKnown(byte version) => version is Version1 or Version2;
 

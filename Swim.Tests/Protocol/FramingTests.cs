@@ -155,4 +155,95 @@ public sealed class FramingTests
         Assert.Equal(FrameError.None, second);
         Assert.Equal(5u, frame.Sequence);
     }
+
+    [Fact]
+    public void A_decoder_is_made_only_for_a_payload_limit_the_header_can_state_and_a_known_version()
+    {
+        Assert.Equal(0, new FrameDecoder(maxPayloadLength: 0).MaxPayloadLength);
+        Assert.Equal(ProtocolConstants.MaxPayloadLength, new FrameDecoder(ProtocolConstants.MaxPayloadLength).MaxPayloadLength);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FrameDecoder(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FrameDecoder(ProtocolConstants.MaxPayloadLength + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FrameDecoder(onlyVersion: 3));
+    }
+
+    [Fact]
+    public void A_payload_of_exactly_the_limit_is_taken()
+    {
+        var decoder = new FrameDecoder(maxPayloadLength: 16);
+        ReadOnlySpan<byte> input = FrameEncoder.Encode(FrameFlags.None, 9, 1, 0, new byte[16]);
+
+        Assert.True(decoder.TryDecode(ref input, out Frame frame, out FrameError error, out _));
+        Assert.Equal(FrameError.None, error);
+        Assert.Equal(16, frame.Payload.Length);
+    }
+
+    /// <summary>Section 2.2: a block shorter than a header and its CRC is no frame, however its bytes read.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(10)]
+    [InlineData(13)]
+    public void A_block_shorter_than_header_and_crc_is_too_short(int length)
+    {
+        byte[] body = new byte[length];
+        body[0] = ProtocolConstants.Version1;
+        for (int i = 1; i < length; i++)
+        {
+            body[i] = (byte)(0x30 + i);
+        }
+        var cobs = new byte[length + 2];
+        int written = Cobs.Encode(body, cobs);
+        ReadOnlySpan<byte> input = (byte[])[.. cobs[..written], 0];
+
+        Assert.True(new FrameDecoder().TryDecode(ref input, out _, out FrameError error, out _));
+        Assert.Equal(FrameError.TooShort, error);
+    }
+
+    [Fact]
+    public void Reset_drops_a_partial_block_so_the_next_frame_decodes_whole()
+    {
+        var decoder = new FrameDecoder();
+        byte[] wire = FrameEncoder.Encode(FrameFlags.None, 31, 3, 0, [7, 7]);
+        ReadOnlySpan<byte> half = wire.AsSpan(0, wire.Length / 2);
+        Assert.False(decoder.TryDecode(ref half, out _, out _, out _));
+
+        decoder.Reset();
+        ReadOnlySpan<byte> whole = wire;
+
+        Assert.True(decoder.TryDecode(ref whole, out Frame frame, out FrameError error, out _));
+        Assert.Equal(FrameError.None, error);
+        Assert.Equal(31u, frame.Sequence);
+    }
+
+    /// <summary>Section 2.2: a frame's body (header, payload, CRC) fits a u16 length, so the largest payload is 65,521 bytes in version 1 and 65,519 in version 2.</summary>
+    [Theory]
+    [InlineData(ProtocolConstants.Version1, 65_521)]
+    [InlineData(ProtocolConstants.Version2, 65_519)]
+    public void The_largest_payload_is_what_fits_a_body_of_65535_bytes(byte version, int largest)
+    {
+        byte[] wire = FrameEncoder.Encode(FrameFlags.None, 1, 1, 0, new byte[largest], version);
+        ReadOnlySpan<byte> input = wire;
+        Assert.True(new FrameDecoder().TryDecode(ref input, out Frame frame, out FrameError error, out _));
+        Assert.Equal(FrameError.None, error);
+        Assert.Equal(largest, frame.Payload.Length);
+
+        Assert.Equal("payload", Assert.Throws<ArgumentException>(() => FrameEncoder.Encode(FrameFlags.None, 1, 1, 0, new byte[largest + 1], version)).ParamName);
+    }
+
+    /// <summary>A version 2 frame stating a payload of 65,520 bytes (a body of 65,536), built by hand: no board could count it, so it is BAD_LENGTH.</summary>
+    [Fact]
+    public void A_version_2_frame_longer_than_its_version_allows_is_a_bad_length()
+    {
+        ReadOnlySpan<byte> input = SessionRuleTests.Wire(1, 44, 1, new byte[65_520]);
+
+        Assert.True(new FrameDecoder().TryDecode(ref input, out _, out FrameError error, out uint? hint));
+        Assert.Equal(FrameError.BadLength, error);
+        Assert.Equal(44u, hint);
+    }
+
+    [Fact]
+    public void The_encoder_refuses_an_unknown_version_and_a_session_in_version_1()
+    {
+        Assert.Equal("version", Assert.Throws<ArgumentOutOfRangeException>(() => FrameEncoder.Encode(FrameFlags.None, 1, 1, 0, [], version: 3)).ParamName);
+        Assert.Equal("session", Assert.Throws<ArgumentException>(() => FrameEncoder.Encode(FrameFlags.None, 1, 1, 0, [], ProtocolConstants.Version1, session: 5)).ParamName);
+    }
 }
