@@ -160,19 +160,12 @@ public sealed partial class BoardClient : IAsyncDisposable
     /// </summary>
     private async Task<TResponse> SendNumberedAsync<TResponse>(BoardRequest request, OrderTurn order, CancellationToken cancellationToken) where TResponse : BoardResponse
     {
-        byte[] payload = request.ToPayload();
-        int maxPayload = Board?.MaxPayload ?? ProtocolConstants.MaxPayloadLengthOf(ProtocolVersion);
-        if (payload.Length > maxPayload)
-        {
-            throw new ArgumentException($"{request.Opcode} carries {payload.Length} payload bytes; the board takes at most {maxPayload}. Split it.", nameof(request));
-        }
-        if (request.MaxResponseLength > MaxResponse)
-        {
-            throw new ArgumentException($"{request.Opcode}'s answer may take {request.MaxResponseLength:N0} bytes, more than the board answers in one frame ({MaxResponse:N0}). Split it.", nameof(request));
-        }
+        byte[] payload;
         PendingRequest pending;
         try
         {
+            // A request refused here gives its turn back like any other: the requests behind it must not wait for ever.
+            payload = SendablePayload(request);
             pending = await AcquireAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -200,6 +193,22 @@ public sealed partial class BoardClient : IAsyncDisposable
             order.Release();
             Release(pending);
         }
+    }
+
+    /// <summary>The request's payload, when the board takes it and can answer it in one frame.</summary>
+    private byte[] SendablePayload(BoardRequest request)
+    {
+        byte[] payload = request.ToPayload();
+        int maxPayload = Board?.MaxPayload ?? ProtocolConstants.MaxPayloadLengthOf(ProtocolVersion);
+        if (payload.Length > maxPayload)
+        {
+            throw new ArgumentException($"{request.Opcode} carries {payload.Length} payload bytes; the board takes at most {maxPayload}. Split it.", nameof(request));
+        }
+        if (request.MaxResponseLength > MaxResponse)
+        {
+            throw new ArgumentException($"{request.Opcode}'s answer may take {request.MaxResponseLength:N0} bytes, more than the board answers in one frame ({MaxResponse:N0}). Split it.", nameof(request));
+        }
+        return payload;
     }
 
     /// <summary>The request's turn to write: frames go out in the order requests were made, released once its first frame is written (or it fails).</summary>

@@ -129,6 +129,100 @@ public sealed class ClientContractTests
             Retransmissions: 0, Timeouts: 0, CorruptFrames: 1, StrayResponses: 2, Replays: 2), client.Statistics);
     }
 
+    /// <summary>A board's answer that does not parse, or that answers another number of cells than were asked, is a link fault, said as one.</summary>
+    [Fact]
+    public async Task An_answer_that_does_not_parse_or_counts_other_cells_is_an_io_error_naming_the_command()
+    {
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        _ = new ScriptedBoard(board, request => request.Sequence switch
+        {
+            100 => [SpecRuleTests.Wire(100, (byte)Opcode.Program, [5], flags: 1)],
+            _ => [SpecRuleTests.Wire(request.Sequence, (byte)Opcode.Read, [2, 0, 0, 0, 0x80, 0x3F, 0, 0, 0x80, 0x3F], flags: 1)],
+        });
+        await using var client = new BoardClient(host, new BoardClientOptions
+        {
+            Protocol = ProtocolConstants.Version1, InitialSequence = 100, AttemptTimeout = TimeSpan.FromMinutes(2),
+        });
+        var cell = new CellAddress(0, 0, 0);
+
+        IOException unparsed = await Assert.ThrowsAsync<IOException>(() => client.ProgramAsync([new ProgramTarget(cell, TargetKind.Level, 1)]));
+        IOException miscounted = await Assert.ThrowsAsync<IOException>(() => client.ReadAsync([cell, cell with { Row = 5 }, cell with { Row = 9 }]));
+
+        Assert.Contains("Program response (sequence 100) does not parse", unparsed.Message);
+        Assert.Contains("a READ of 3 cells with 2 conductances", miscounted.Message);
+    }
+
+    /// <summary>Requests that could not be sent whole, or answered in one frame, are refused before anything reaches the link.</summary>
+    [Fact]
+    public async Task A_request_too_long_to_send_or_to_answer_is_refused_before_anything_is_sent()
+    {
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        var scripted = new ScriptedBoard(board, request => [SpecRuleTests.Wire(request.Sequence, (byte)Opcode.Program, [1, 0, 0], flags: 1)]);
+        await using var client = new BoardClient(host, new BoardClientOptions { Protocol = ProtocolConstants.Version1, InitialSequence = 100 });
+        var cell = new CellAddress(0, 0, 0);
+        ProgramTarget[] targets = [.. Enumerable.Repeat(new ProgramTarget(cell, TargetKind.Level, 1), (ProtocolConstants.MaxPayloadLengthOf(1) - 2) / ProgramTarget.WireLength + 1)];
+
+        var tooLong = await Assert.ThrowsAsync<ArgumentException>(() => client.SendAsync<ProgramResponse>(new ProgramRequest(targets)));
+        var answerTooLong = await Assert.ThrowsAsync<ArgumentException>(() => client.SendAsync<ReadResponse>(ReadRequest.Rectangle(cell, 200, 200)).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains("Split it", tooLong.Message);
+        Assert.Contains("160,002 bytes", answerTooLong.Message);
+        Assert.Equal(0, scripted.BytesRead);
+        Assert.Equal(0, client.Statistics.Requests);
+        // Neither took a sequence number, nor kept the turn of the requests behind them.
+        Assert.Equal(100u, client.NextSequence);
+        await client.ProgramAsync([new ProgramTarget(cell, TargetKind.Level, 1)]).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, client.Statistics.Requests);
+    }
+
+    /// <summary>A replay lies behind the client's own series (less than 2^31 behind), one at a time; its scope gives the numbers back once.</summary>
+    [Fact]
+    public async Task A_replay_must_lie_behind_the_clients_own_series_and_runs_one_at_a_time()
+    {
+        (ByteTransport host, _) = InMemoryLink.CreatePair();
+        await using var client = new BoardClient(host, new BoardClientOptions { Protocol = ProtocolConstants.Version1, InitialSequence = 1_000 });
+
+        Assert.Throws<InvalidOperationException>(() => client.ReplayFrom(1_000));
+        Assert.Throws<InvalidOperationException>(() => client.ReplayFrom(1_001));
+        Assert.Throws<InvalidOperationException>(() => client.ReplayFrom(unchecked(1_000u - 0x8000_0000)));
+        client.ReplayFrom(unchecked(1_000u - 0x7FFF_FFFF)).Dispose();
+
+        IDisposable scope = client.ReplayFrom(990);
+        Assert.Throws<InvalidOperationException>(() => client.ReplayFrom(980));
+        Assert.Equal(1_000u, client.NextSequence);
+        scope.Dispose();
+        scope.Dispose();
+        Assert.Equal(1_000u, client.NextSequence);
+    }
+
+    /// <summary>What a user is told for each status they can act on: the cause and what to do.</summary>
+    [Theory]
+    [InlineData(StatusCode.LeaseHeld, "connect read-only")]
+    [InlineData(StatusCode.NotLeased, "nothing was changed")]
+    [InlineData(StatusCode.NoSession, "Read the affected cells")]
+    [InlineData(StatusCode.BadVersion, "update its firmware")]
+    public void A_board_refusal_a_user_can_act_on_says_what_to_do(StatusCode status, string advice)
+    {
+        var ex = new BoardException(status, Opcode.Program, 42);
+
+        Assert.Contains($"refused Program (sequence 42) with status {status} (0x{(byte)status:X2})", ex.Message);
+        Assert.Contains(advice, ex.Message);
+        Assert.EndsWith(".", new BoardException(StatusCode.OutOfRange, Opcode.Read, 1).Message);
+        Assert.DoesNotContain(":", new BoardException(StatusCode.OutOfRange, Opcode.Read, 1).Message);
+    }
+
+    [Fact]
+    public void Every_attempt_refused_says_whether_the_board_was_busy_or_the_frames_arrive_damaged()
+    {
+        var busy = new BoardException(StatusCode.Busy, Opcode.ProgramVerify, 7, attempts: 4);
+        var damaged = new BoardException(StatusCode.BadCrc, Opcode.ProgramVerify, 7, attempts: 4);
+
+        Assert.Contains("BUSY to all 4 attempts", busy.Message);
+        Assert.Contains("executed none", busy.Message);
+        Assert.Contains("check the cable, the baud rate and the ground", damaged.Message);
+        Assert.Equal((StatusCode.BadCrc, Opcode.ProgramVerify, 7u), (damaged.Status, damaged.Opcode, damaged.Sequence));
+    }
+
     /// <summary>Answers each request frame it reads with the frames its script gives, counting the bytes it reads.</summary>
     private sealed class ScriptedBoard
     {
