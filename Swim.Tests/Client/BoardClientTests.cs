@@ -375,6 +375,9 @@ public sealed class BoardClientTests
         IOException open = await Assert.ThrowsAsync<IOException>(() => client.SendAsync<StatusResponse>(new StatusRequest()));
         Assert.IsType<BrokenCircuitException>(open.InnerException);
         Assert.Contains("failed too often", open.Message);
+        // The open circuit refused it before any attempt: the board cannot have run it.
+        Assert.Contains("(sequence", open.Message);
+        Assert.Contains("was not sent", open.Message);
         await board.DisposeAsync();
     }
 

@@ -39,6 +39,25 @@ public sealed class CellSpansTests
         Assert.Equal([true, true, true, false, false], plan.Select(s => s.IsRectangle));
     }
 
+    [Fact]
+    public void A_plan_needs_cells_and_room_for_at_least_one_cell_a_command()
+    {
+        Assert.Throws<ArgumentNullException>(() => CellSpans.Plan(null!, 4, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CellSpans.Plan([], 0, 4));
+        Assert.Throws<ArgumentNullException>(() => CellSpans.Cut(3, 4, null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CellSpans.Cut(3, 0, _ => null));
+    }
+
+    /// <summary>A run of three cells of a row is the shortest that goes as a rectangle; two go as a list.</summary>
+    [Fact]
+    public void Three_cells_of_a_row_are_a_rectangle_and_two_are_a_list()
+    {
+        CellAddress[] three = [.. Rows(0, 1, 1, 5, 3)], two = [.. Rows(0, 1, 1, 5, 2)];
+
+        Assert.Equal([new CellSpan(0, 3, 1, 3)], CellSpans.Plan(three, 16, 16));
+        Assert.Equal([new CellSpan(0, 2, 0, 0)], CellSpans.Plan(two, 16, 16));
+    }
+
     [Property(MaxTest = 300)]
     public bool Any_list_is_read_exactly_in_its_order_within_the_limits(int seed)
     {

@@ -39,6 +39,51 @@ public sealed class ClientContractTests
     }
 
     [Fact]
+    public void A_client_is_not_made_with_options_out_of_range()
+    {
+        (ByteTransport host, _) = InMemoryLink.CreatePair();
+
+        Assert.Equal("Window", Assert.Throws<ArgumentOutOfRangeException>(() => new BoardClient(host, new BoardClientOptions { Window = 0 })).ParamName);
+        Assert.Throws<ArgumentNullException>(() => new BoardClient(null!));
+    }
+
+    /// <summary>
+    /// Section 3: before IDENTIFY the host assumes K = 32, whatever window it was given. A version 1 client sends its
+    /// first requests without IDENTIFY to a board that holds every answer back: 32 frames arrive, and no 33rd until
+    /// answers come.
+    /// </summary>
+    [Fact]
+    public async Task Before_IDENTIFY_no_more_than_32_requests_are_in_flight()
+    {
+        var received = new List<uint>();
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        _ = new ScriptedBoard(board, request =>
+        {
+            lock (received)
+            {
+                received.Add(request.Sequence);
+            }
+            return [];
+        });
+        await using var client = new BoardClient(host, new BoardClientOptions
+        {
+            Protocol = ProtocolConstants.Version1, InitialSequence = 0, Window = 64, AttemptTimeout = TimeSpan.FromMinutes(2),
+        });
+
+        Task[] requests = [.. Enumerable.Range(0, 40).Select(_ => (Task)client.SendAsync<StatusResponse>(new StatusRequest()))];
+        for (int wait = 0; wait < 3_000 && received.Count < 32; wait++)
+        {
+            await Task.Delay(10);
+        }
+        await Task.Delay(300);
+
+        lock (received)
+        {
+            Assert.Equal(Enumerable.Range(0, 32).Select(n => (uint)n), received);
+        }
+    }
+
+    [Fact]
     public void Every_option_at_its_bound_is_accepted()
     {
         foreach (byte? version in new byte?[] { null, 1, 2 })
@@ -189,6 +234,8 @@ public sealed class ClientContractTests
 
         IDisposable scope = client.ReplayFrom(990);
         Assert.Throws<InvalidOperationException>(() => client.ReplayFrom(980));
+        // While the replay runs, the client's own series still goes on from where it stood.
+        Assert.Equal(1_000u, client.NextSequence);
         Assert.Equal(1_000u, client.NextSequence);
         scope.Dispose();
         scope.Dispose();
