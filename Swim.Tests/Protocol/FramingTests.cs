@@ -246,4 +246,25 @@ public sealed class FramingTests
         Assert.Equal("version", Assert.Throws<ArgumentOutOfRangeException>(() => FrameEncoder.Encode(FrameFlags.None, 1, 1, 0, [], version: 3)).ParamName);
         Assert.Equal("session", Assert.Throws<ArgumentException>(() => FrameEncoder.Encode(FrameFlags.None, 1, 1, 0, [], ProtocolConstants.Version1, session: 5)).ParamName);
     }
+
+    /// <summary>Section 2.1: a code byte of 0, a group running past the block, or a zero inside a group is no COBS.</summary>
+    [Theory]
+    [InlineData(new byte[] { 0x00, 0x01 })]
+    [InlineData(new byte[] { 0x05, 0x11 })]
+    [InlineData(new byte[] { 0x03, 0x00, 0x01 })]
+    public void A_block_that_is_not_COBS_is_refused(byte[] block)
+    {
+        Assert.False(Cobs.TryDecode(block, new byte[16], out _));
+    }
+
+    /// <summary>Section 2: delimiters with nothing between them are idle filler, not frames or errors.</summary>
+    [Fact]
+    public void Back_to_back_delimiters_are_filler_and_the_frame_after_them_decodes()
+    {
+        ReadOnlySpan<byte> input = (byte[])[0, 0, 0, .. FrameEncoder.Encode(FrameFlags.None, 12, 3, 0, [1])];
+
+        Assert.True(new FrameDecoder().TryDecode(ref input, out Frame frame, out FrameError error, out _));
+        Assert.Equal(FrameError.None, error);
+        Assert.Equal(12u, frame.Sequence);
+    }
 }

@@ -333,6 +333,9 @@ public sealed class SessionRuleTests
         Assert.Equal(StatusCode.NoSession, bench.StatusOf(Wire(s, 1, Program, ProgramOne(10, 1))));
         Assert.True(bench.OpenSession(2, write: true, sequence: 3).Lease);
         Assert.Equal(1, bench.Executions(10, 1));
+        // executed: OPEN, PROGRAM, CLOSE, OPEN.
+        byte[] status = bench.Exchange(Wire(0, 4, Status, []))!.Value.Payload.ToArray();
+        Assert.Equal(4u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(33)));
     }
 
     /// <summary>Section 3: "behind" is d &lt; 2^31 modulo 2^32, so a number exactly 2^31 from the newest is ahead and runs.</summary>

@@ -353,6 +353,29 @@ public sealed class SpecRuleTests
         Assert.Equal(3u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(17)));
         Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(29)));
         Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(status.AsSpan(33)));
+        // The device lost its volatile state and counters too.
+        Assert.Equal([true], bench.Device.Resets);
+    }
+
+    /// <summary>
+    /// Section 3 (version 1): a first attempt overtaken by later numbers runs when it arrives, within the window, without
+    /// starting a new series: the numbers around it are still answered from the cache.
+    /// </summary>
+    [Fact]
+    public async Task A_late_first_arrival_within_the_window_runs_and_keeps_the_cache()
+    {
+        await using var bench = new Bench();
+        foreach (uint s in new uint[] { 1, 2, 4 })
+        {
+            await bench.ExchangeAsync(Wire(s, Program, ProgramOne(17, (ushort)s)));
+        }
+
+        Frame late = await bench.ExchangeAsync(Wire(3, Program, ProgramOne(17, 3)));
+        Frame repeat = await bench.ExchangeAsync(Wire(1, Program, ProgramOne(17, 1)));
+
+        Assert.Equal((byte)StatusCode.Ok, late.Status);
+        Assert.True(((FrameFlags)repeat.Flags).HasFlag(FrameFlags.Replayed));
+        Assert.All(Enumerable.Range(1, 4), c => Assert.Equal(1, bench.Executions(17, (ushort)c)));
     }
 
     /// <summary>Section 3 (version 1): no sessions, so OPEN and CLOSE are opcodes such a board does not implement.</summary>
