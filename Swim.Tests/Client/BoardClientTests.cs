@@ -240,17 +240,20 @@ public sealed class BoardClientTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_lost_frame_goes_again_as_soon_as_a_later_request_is_answered_not_at_its_timeout(bool responseLost)
+    [InlineData(false, 1)]
+    [InlineData(true, 1)]
+    [InlineData(false, 2)]
+    [InlineData(true, 2)]
+    public async Task A_lost_frame_goes_again_as_soon_as_a_later_request_is_answered_not_at_its_timeout(bool responseLost, int lost)
     {
-        // Frame 1 is IDENTIFY; frame 4 (each way) is the third PROGRAM. The clock never moves, so only the board's answers
-        // to later requests can show the loss: before, the request waited for its 30 s timeout.
+        // Frame 1 is IDENTIFY; frame 4 (each way) is the third PROGRAM, frame 5 the fourth. The clock never moves, so only
+        // the board's answers to later requests can show the loss: before, the request waited for its 30 s timeout.
         var time = new FakeTimeProvider();
         var device = new CountingDevice();
         (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
-        host = responseLost ? host : new FrameDropper(host, 4);
-        board = responseLost ? new FrameDropper(board, 4) : board;
+        int[] dropped = [.. Enumerable.Range(4, lost)];
+        host = responseLost ? host : new FrameDropper(host, dropped);
+        board = responseLost ? new FrameDropper(board, dropped) : board;
         using var stop = new CancellationTokenSource();
         _ = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
         await using (var client = new BoardClient(host, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30), Window = 8 }, time))
@@ -262,8 +265,8 @@ public sealed class BoardClientTests
 
             Assert.Equal(20, device.Executions.Count);
             Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
-            Assert.Equal(1, client.Statistics.Retransmissions);
-            Assert.Equal(responseLost ? 1 : 0, client.Statistics.Replays);
+            Assert.Equal(lost, client.Statistics.Retransmissions);
+            Assert.Equal(responseLost ? lost : 0, client.Statistics.Replays);
             Assert.Equal(0, client.Statistics.Timeouts);
         }
         await stop.CancelAsync();
