@@ -96,6 +96,46 @@ public sealed class SessionClientTests : IAsyncDisposable
         Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
     }
 
+    /// <summary>
+    /// A host that reopens a dead host's session without numbers of its own goes on past every number the dead host may
+    /// still have had on its way: the session's newest (First + 11: IDENTIFY and OPEN took First and First + 1) plus
+    /// the window of 32, plus one.
+    /// </summary>
+    [Fact]
+    public async Task A_resumed_session_without_numbers_of_its_own_goes_on_past_the_dead_hosts_window()
+    {
+        var endpoint = new BoardEndpoint(new CountingDevice());
+        const uint First = 5_000;
+        var dead = new BoardClient(Link(endpoint, out ByteTransport deadBoardSide), new BoardClientOptions { InitialSequence = First, CloseOnDispose = false });
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => dead.SendAsync<ProgramResponse>(Program(i))));
+        SessionTicket ticket = dead.Session!;
+        await deadBoardSide.DisposeAsync();
+        await dead.DisposeAsync();
+
+        await using var successor = new BoardClient(Link(endpoint), new BoardClientOptions { ResumeSession = ticket });
+        await successor.IdentifyAsync();
+
+        Assert.True(successor.SessionResumed);
+        Assert.Equal(First + 11 + 32 + 1, successor.NextSequence);
+    }
+
+    /// <summary>The window a user asks for holds in a session too, below the board's cache depth (32 here).</summary>
+    [Fact]
+    public async Task A_window_smaller_than_the_boards_cache_is_kept_in_a_session()
+    {
+        var device = new CountingDevice { VerifyDuration = TimeSpan.FromMilliseconds(1) };
+        var watched = new Swim.Tests.Protocol.SpecRuleTests.WindowWatcher(Link(new BoardEndpoint(device)));
+        await using (var client = new BoardClient(watched, new BoardClientOptions { Window = 4, AttemptTimeout = TimeSpan.FromSeconds(30) }))
+        {
+            await client.IdentifyAsync();
+            await Task.WhenAll(Enumerable.Range(0, 60).Select(i => client.SendAsync<ProgramVerifyResponse>(
+                new ProgramVerifyRequest([new VerifyTarget(new CellAddress(0, 0, (ushort)i), 50f, 1f, 5)]))));
+        }
+
+        Assert.InRange(watched.WidestSpread, 2u, 4u);
+        Assert.Equal(60, device.Executions.Count);
+    }
+
     [Fact]
     public async Task A_session_the_board_lost_is_not_resumed_and_the_client_says_so()
     {

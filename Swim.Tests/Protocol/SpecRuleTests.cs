@@ -527,7 +527,7 @@ public sealed class SpecRuleTests
     }
 
     /// <summary>Decodes what the host writes and reads, and keeps the widest spread of sequence numbers in flight.</summary>
-    private sealed class WindowWatcher(ByteTransport inner) : ByteTransport
+    internal sealed class WindowWatcher(ByteTransport inner) : ByteTransport
     {
         private readonly FrameDecoder _sent = new(), _received = new();
         private readonly SortedSet<uint> _open = [];
