@@ -191,6 +191,46 @@ public sealed class BoardClientTests
         Assert.All(device.Executions.Values, n => Assert.Equal(1, n));
     }
 
+    /// <summary>
+    /// A command's nominal device time (10 iterations of 1 s) stretches timeouts only while it is outstanding: once it
+    /// is answered, a STATUS whose frame is lost goes again after the bare 300 ms attempt timeout, not 10 s later.
+    /// </summary>
+    [Fact]
+    public async Task An_answered_commands_device_time_no_longer_stretches_later_timeouts()
+    {
+        var time = new FakeTimeProvider();
+        var device = new CountingDevice { Clock = time };
+        device.Info = device.Info with { VerifyIterationNs = 1_000_000_000 };
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        using var stop = new CancellationTokenSource();
+        _ = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
+        // Frames out: IDENTIFY, OPEN, PROGRAM_VERIFY, then the STATUS, lost.
+        await using (var client = new BoardClient(new FrameDropper(host, 4), new BoardClientOptions { AttemptTimeout = TimeSpan.FromMilliseconds(300) }, time))
+        {
+            await client.IdentifyAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            await client.ProgramVerifyAsync([new VerifyTarget(new CellAddress(0, 0, 1), 50f, 1f, 10)]).WaitAsync(TimeSpan.FromSeconds(20));
+
+            long sent = client.Statistics.FramesSent;
+            Task status = client.StatusAsync();
+            // Its deadline counts from when its frame went out: the clock stays put until it has.
+            for (int wait = 0; wait < 3_000 && client.Statistics.FramesSent == sent; wait++)
+            {
+                await Task.Delay(10);
+            }
+            var elapsed = TimeSpan.Zero;
+            for (; elapsed < TimeSpan.FromSeconds(5) && !status.IsCompleted; elapsed += TimeSpan.FromMilliseconds(20))
+            {
+                time.Advance(TimeSpan.FromMilliseconds(20));
+                await Task.Delay(2);
+            }
+
+            Assert.True(status.IsCompleted, "the lost STATUS was not sent again within 5 s of the board's clock");
+            Assert.InRange(elapsed, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(2));
+            Assert.Equal(1, client.Statistics.Retransmissions);
+        }
+        await stop.CancelAsync();
+    }
+
     [Fact]
     public async Task An_identify_that_describes_an_unusable_board_is_refused_naming_each_problem()
     {
