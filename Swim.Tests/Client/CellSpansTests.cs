@@ -58,6 +58,17 @@ public sealed class CellSpansTests
         Assert.Equal([new CellSpan(0, 2, 0, 0)], CellSpans.Plan(two, 16, 16));
     }
 
+    /// <summary>Columns and rows end at 65,535: a run that would wrap to 0 stops there, and the cells after the wrap start their own.</summary>
+    [Fact]
+    public void A_run_stops_at_the_last_column_and_row_instead_of_wrapping_to_0()
+    {
+        CellAddress[] columns = [new(0, 0, 65_533), new(0, 0, 65_534), new(0, 0, 65_535), new(0, 0, 0), new(0, 0, 1), new(0, 0, 2)];
+        CellAddress[] rows = [.. Rows(0, 65_534, 2, 0, 3), .. Rows(0, 0, 1, 0, 3)];
+
+        Assert.Equal([new CellSpan(0, 3, 1, 3), new CellSpan(3, 3, 1, 3)], CellSpans.Plan(columns, 64, 64));
+        Assert.Equal([new CellSpan(0, 6, 2, 3), new CellSpan(6, 3, 1, 3)], CellSpans.Plan(rows, 64, 64));
+    }
+
     [Property(MaxTest = 300)]
     public bool Any_list_is_read_exactly_in_its_order_within_the_limits(int seed)
     {
