@@ -279,6 +279,35 @@ public sealed class BoardClientTests
         await stop.CancelAsync();
     }
 
+    /// <summary>
+    /// Items a command, worked by hand for a board of max_batch 100, max_payload 1,100 and max_response 200: the batch
+    /// limit, or what fits the payload (2 bytes of count, then the items), or what the answer can carry, whichever is
+    /// least, and never below one. A READ of 100 listed cells then goes as 49, 49 and 2.
+    /// </summary>
+    [Fact]
+    public async Task Commands_are_cut_at_the_least_of_the_boards_batch_payload_and_answer_limits()
+    {
+        var device = new CountingDevice(maxBatch: 100);
+        device.Info = device.Info with { MaxPayload = 1_100, MaxResponse = 200 };
+        (BoardClient client, CancellationTokenSource stop, _) = Connect(device, new BoardClientOptions());
+        await using (client)
+        {
+            await client.IdentifyAsync();
+
+            Assert.Equal(100, client.ItemsPerCommand(7));
+            Assert.Equal(12, client.ItemsPerCommand(7, answerItemLength: 16));
+            Assert.Equal(99, client.ItemsPerCommand(11, answerItemLength: 1));
+            Assert.Equal(1, client.ItemsPerCommand(600));
+            Assert.Equal(1, client.ItemsPerCommand(2_000));
+
+            long before = client.Statistics.Requests;
+            CellAddress[] cells = [.. Enumerable.Range(0, 100).Select(i => new CellAddress(0, (ushort)(i * 5 % 400), (ushort)(i % 3)))];
+            Assert.Equal(cells.Select(c => (float)c.Row), await client.ReadAsync(cells));
+            Assert.Equal(3, client.Statistics.Requests - before);
+        }
+        await stop.CancelAsync();
+    }
+
     [Theory]
     [InlineData(false, 1)]
     [InlineData(true, 1)]
