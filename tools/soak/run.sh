@@ -24,7 +24,7 @@ for i in $(seq 1 "$runs"); do
   dotnet test Swim.Tests --no-build > "$log" 2>&1
   status=$?
   set -e
-  line=$(grep -E '^ +(Passed|Failed|Skipped): +[0-9]+$' "$log" | tr -s ' ' | tr '\n' ' ')
+  line=$(grep -E '^ +(Passed|Failed|Skipped): +[0-9]+$' "$log" | tr -s ' ' | tr '\n' ',')
   echo "run $i: exit $status, $line$(( $(date +%s) - start )) s" | tee -a "$out/summary.txt"
   if [ "$status" -ne 0 ]; then
     failures=$((failures + 1))
