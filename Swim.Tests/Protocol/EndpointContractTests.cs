@@ -89,15 +89,7 @@ public sealed class EndpointContractTests
         var device = new CountingDevice();
         device.Info = device.Info with { ProtocolVersion = ProtocolConstants.Version1, MaxPayload = 2 + 11 * 3 };
         var endpoint = new BoardEndpoint(device);
-        byte[] Targets(int count, int padding)
-        {
-            var payload = new List<byte> { (byte)count, 0 };
-            for (int c = 0; c < count; c++)
-            {
-                payload.AddRange(SpecRuleTests.ProgramOne(20, (ushort)c)[2..]);
-            }
-            return [.. payload, .. new byte[padding]];
-        }
+        static byte[] Targets(int count, int padding) => [.. SpecRuleTests.ProgramRow(20, count), .. new byte[padding]];
         StatusCode Send(uint sequence, byte[] payload)
         {
             var replies = new List<byte[]>();

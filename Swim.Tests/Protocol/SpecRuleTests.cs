@@ -73,6 +73,17 @@ public sealed class SpecRuleTests
         return payload;
     }
 
+    /// <summary>Section 5, PROGRAM: a list of <paramref name="count"/> targets, columns 0 on of one row, each as <see cref="ProgramOne"/>'s.</summary>
+    internal static byte[] ProgramRow(ushort row, int count)
+    {
+        var payload = new List<byte> { (byte)count, (byte)(count >> 8) };
+        for (int c = 0; c < count; c++)
+        {
+            payload.AddRange(ProgramOne(row, (ushort)c)[2..]);
+        }
+        return [.. payload];
+    }
+
     /// <summary>A board served over an in-memory link, spoken to frame by frame.</summary>
     private sealed class Bench : IAsyncDisposable
     {
@@ -399,15 +410,6 @@ public sealed class SpecRuleTests
     {
         const ushort MaxBatch = 8;
         await using var bench = new Bench(maxBatch: MaxBatch);
-        static byte[] Programs(ushort row, int count)
-        {
-            var payload = new List<byte> { (byte)count, 0 };
-            for (int c = 0; c < count; c++)
-            {
-                payload.AddRange(ProgramOne(row, (ushort)c)[2..]);
-            }
-            return [.. payload];
-        }
         static byte[] Batched(ushort row, int count)
         {
             var payload = new List<byte> { (byte)count, 0 };
@@ -419,8 +421,8 @@ public sealed class SpecRuleTests
             return [.. payload];
         }
 
-        Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(70, Program, Programs(13, MaxBatch)))).Status);
-        Assert.Equal((byte)StatusCode.BatchTooLarge, (await bench.ExchangeAsync(Wire(71, Program, Programs(14, MaxBatch + 1)))).Status);
+        Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(70, Program, ProgramRow(13, MaxBatch)))).Status);
+        Assert.Equal((byte)StatusCode.BatchTooLarge, (await bench.ExchangeAsync(Wire(71, Program, ProgramRow(14, MaxBatch + 1)))).Status);
         Assert.Equal((byte)StatusCode.Ok, (await bench.ExchangeAsync(Wire(72, Batch, Batched(15, MaxBatch)))).Status);
         Assert.Equal((byte)StatusCode.BatchTooLarge, (await bench.ExchangeAsync(Wire(73, Batch, Batched(16, MaxBatch + 1)))).Status);
 
