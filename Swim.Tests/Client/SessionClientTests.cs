@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Swim.Protocol.Board;
 using Swim.Protocol.Client;
 using Swim.Protocol.Framing;
@@ -67,6 +68,51 @@ public sealed class SessionClientTests : IAsyncDisposable
         await using var next = new BoardClient(Link(endpoint));
         await next.SendAsync<ProgramResponse>(Program(2)).WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(1, device.Executions[Program(2).Targets[0].Cell]);
+    }
+
+    /// <summary>
+    /// By default a writer waits out the board's lease and a second more (2 s + 1 s here, on a fake clock both sides
+    /// share): a host that fell silent 2 s ago has lost the lease by then. A shorter wait the caller sets ends in
+    /// LEASE_HELD while the lease still stands.
+    /// </summary>
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData(1_000, false)]
+    public async Task A_writer_waits_for_a_lapsed_lease_as_long_as_the_lease_and_a_second_unless_told_otherwise(int? waitMs, bool takesIt)
+    {
+        var time = new FakeTimeProvider();
+        var device = new CountingDevice();
+        device.Info = device.Info with { LeaseMs = 2_000 };
+        var endpoint = new BoardEndpoint(device, time);
+        await using (var silent = new BoardClient(Link(endpoint), new BoardClientOptions { CloseOnDispose = false }))
+        {
+            await silent.SendAsync<ProgramResponse>(Program(1));
+        }
+        var options = new BoardClientOptions { AttemptTimeout = TimeSpan.FromMinutes(1), LeaseWait = waitMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null };
+        await using var next = new BoardClient(Link(endpoint), options, time);
+
+        Task<ProgramResponse> program = next.SendAsync<ProgramResponse>(Program(2));
+        TimeSpan waited = TimeSpan.Zero;
+        while (!program.IsCompleted && waited < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(2);
+            time.Advance(TimeSpan.FromMilliseconds(20));
+            waited += TimeSpan.FromMilliseconds(20);
+        }
+
+        if (takesIt)
+        {
+            await program.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.InRange(waited, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3));
+            Assert.Equal(1, device.Executions[Program(2).Targets[0].Cell]);
+        }
+        else
+        {
+            BoardException refused = await Assert.ThrowsAsync<BoardException>(() => program.WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.Equal(StatusCode.LeaseHeld, refused.Status);
+            Assert.InRange(waited, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+            Assert.False(device.Executions.ContainsKey(Program(2).Targets[0].Cell));
+        }
     }
 
     [Fact]

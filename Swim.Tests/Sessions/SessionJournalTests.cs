@@ -1,0 +1,293 @@
+using Microsoft.Data.Sqlite;
+using Swim.Controller;
+using Swim.Controller.Sessions;
+using Swim.Protocol.Client;
+using Swim.Protocol.Transports;
+using Swim.Tests.Support;
+
+namespace Swim.Tests.Sessions;
+
+/// <summary>
+/// The journal's own promises (docs/journal.md), each checked on a journal written here and read back through SQLite
+/// directly where the name a row is stored under is the promise: board 1's part under plain names, board N's under
+/// "boardN.", a chunk series claimed once and given back as it was, and refusals that leave no file half written.
+/// </summary>
+public sealed class SessionJournalTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static readonly Dictionary<string, string> Facts = new() { ["model"] = "lenet5.onnx", ["seed"] = "7" };
+
+    /// <summary>The session table's rows as stored, outside the journal's code.</summary>
+    private static Dictionary<string, string> StoredFacts(string path)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT key, value FROM session";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var facts = new Dictionary<string, string>();
+        while (reader.Read())
+        {
+            facts[reader.GetString(0)] = reader.GetString(1);
+        }
+        return facts;
+    }
+
+    private static List<(string Phase, int FirstCell, string State)> StoredChunks(string path)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT phase, first_cell, state FROM chunk ORDER BY phase, first_cell";
+        using SqliteDataReader reader = command.ExecuteReader();
+        var chunks = new List<(string, int, string)>();
+        while (reader.Read())
+        {
+            chunks.Add((reader.GetString(0), reader.GetInt32(1), reader.GetString(2)));
+        }
+        return chunks;
+    }
+
+    [Fact]
+    public void A_new_journal_holds_the_facts_given_its_schema_version_and_state_running()
+    {
+        string path = _dir.File("sub/dir/j.db");
+        using (SessionJournal journal = SessionJournal.Create(path, Facts))
+        {
+            Assert.Equal(Path.GetFullPath(path), journal.Path);
+            Assert.Equal("7", journal.Fact("seed"));
+            Assert.Null(journal.Fact("absent"));
+            journal.SetFact("seed", "8");
+            journal.SetFact("notes", "first");
+        }
+
+        Assert.Equal(new Dictionary<string, string> { ["model"] = "lenet5.onnx", ["seed"] = "8", ["schema_version"] = "1", ["state"] = "running", ["notes"] = "first" },
+            StoredFacts(path));
+        using SessionJournal reopened = SessionJournal.Open(path);
+        Assert.Equal("8", reopened.Fact("seed"));
+        Assert.Equal("ok", reopened.IntegrityCheck());
+    }
+
+    [Fact]
+    public void Create_refuses_an_existing_file_and_open_a_missing_foreign_or_newer_one_leaving_each_as_it_was()
+    {
+        string existing = _dir.File("existing.db");
+        File.WriteAllText(existing, "not a journal, and not to be overwritten");
+        string other = _dir.File("other.db");
+        using (SessionJournal.Create(other, Facts))
+        {
+        }
+        using (var connection = new SqliteConnection($"Data Source={other};Pooling=False"))
+        {
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "UPDATE session SET value = '2' WHERE key = 'schema_version'";
+            command.ExecuteNonQuery();
+        }
+
+        var overwrite = Assert.Throws<SwimInputException>(() => SessionJournal.Create(existing, Facts));
+        var missing = Assert.Throws<SwimInputException>(() => SessionJournal.Open(_dir.File("missing.db")));
+        var foreign = Assert.Throws<SwimInputException>(() => SessionJournal.Open(existing));
+        var newer = Assert.Throws<SwimInputException>(() => SessionJournal.Open(other));
+
+        Assert.Contains("already exists; continue that session with --resume", overwrite.Message);
+        Assert.Contains("does not exist; start the session without --resume", missing.Message);
+        Assert.Contains("is not a Swim session journal", foreign.Message);
+        Assert.Contains("has schema version 2; this Swim reads version 1", newer.Message);
+        Assert.Equal("not a journal, and not to be overwritten", File.ReadAllText(existing));
+        Assert.False(File.Exists(_dir.File("missing.db")));
+    }
+
+    /// <summary>Board 1's part under plain names, board 3's (index 2) under "board3.", each reading only its own.</summary>
+    [Fact]
+    public void Each_boards_part_keeps_its_facts_and_chunks_under_its_own_names()
+    {
+        string path = _dir.File("j.db");
+        using (SessionJournal journal = SessionJournal.Create(path, Facts))
+        {
+            SessionJournal first = journal.ForBoard(0), third = journal.ForBoard(2);
+            first.SetFact("spent", "10");
+            third.SetFact("spent", "30");
+            first.Started("program", 0, 64, [1, 2]);
+            third.Started("program", 0, 32, null);
+            third.Done("program", 0, [9]);
+            third.Started("verify", 32, 8, null);
+
+            Assert.Equal("10", first.Fact("spent"));
+            Assert.Equal("30", third.Fact("spent"));
+            Assert.Null(journal.ForBoard(1).Fact("spent"));
+            ChunkRecord started = first.Find("program", 0)!;
+            Assert.Equal(("program", 0, 64, false), (started.Phase, started.FirstCell, started.Count, started.Done));
+            Assert.Equal([1, 2], started.Before);
+            Assert.Null(started.Result);
+            Assert.Equal((32, true), third.Find("program", 0) is { } c ? (c.Count, c.Done) : default);
+            Assert.Equal([9], third.Find("program", 0)!.Result);
+            Assert.Null(first.Find("verify", 32));
+            Assert.Equal([("program", false, 1, 64L)], first.Summary());
+            Assert.Equal([("program", true, 1, 32L), ("verify", false, 1, 8L)], third.Summary());
+            Assert.Equal([("board3.program", true, 1, 32L), ("board3.verify", false, 1, 8L), ("program", false, 1, 64L)], journal.Summary());
+            Assert.Throws<ArgumentOutOfRangeException>(() => journal.ForBoard(-1));
+        }
+
+        Assert.Equal("10", StoredFacts(path)["spent"]);
+        Assert.Equal("30", StoredFacts(path)["board3.spent"]);
+        Assert.Equal([("board3.program", 0, "done"), ("board3.verify", 32, "started"), ("program", 0, "started")], StoredChunks(path));
+    }
+
+    /// <summary>Forgetting a board drops its part only, and marks its cells to go in address order.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Forgetting_a_board_drops_its_facts_and_chunks_and_keeps_every_other_boards(int forgotten)
+    {
+        string path = _dir.File("j.db");
+        using (SessionJournal journal = SessionJournal.Create(path, Facts))
+        {
+            foreach (int board in new[] { 0, 1 })
+            {
+                SessionJournal part = journal.ForBoard(board);
+                part.SetFact("spent", $"{board}");
+                part.SetFact(SessionJournal.ChunkSeriesFact, "program 0 100 3");
+                part.SetFact("cell_order", "placed");
+                part.Started("program", 0, 4, null);
+            }
+            journal.SaveSelection([1, 2, 3]);
+
+            journal.ForgetBoard(forgotten);
+
+            SessionJournal gone = journal.ForBoard(forgotten), kept = journal.ForBoard(1 - forgotten);
+            Assert.Null(gone.Fact("spent"));
+            Assert.Null(gone.Fact(SessionJournal.ChunkSeriesFact));
+            Assert.Equal("address", gone.Fact("cell_order"));
+            Assert.Null(gone.Find("program", 0));
+            Assert.Equal($"{1 - forgotten}", kept.Fact("spent"));
+            Assert.Equal("placed", kept.Fact("cell_order"));
+            Assert.NotNull(kept.Find("program", 0));
+            Assert.Equal([1, 2, 3], journal.Selection());
+            Assert.Equal("7", journal.Fact("seed"));
+        }
+        Assert.Single(StoredChunks(path));
+    }
+
+    /// <summary>
+    /// A started chunk's series is claimed once: the claim begins just after its commands (100 + 3), a second claim
+    /// finds nothing, a finished chunk or an unreadable series gives no claim at all.
+    /// </summary>
+    [Fact]
+    public void A_started_chunks_series_is_claimed_once_and_a_finished_ones_not_at_all()
+    {
+        string path = _dir.File("j.db");
+        using (SessionJournal journal = SessionJournal.Create(path, Facts))
+        {
+            journal.Started("verify", 128, 64, null);
+            journal.SetFact(SessionJournal.ChunkSeriesFact, new ChunkSeries("verify", 128, 4_294_967_295, 3).ToJournalText());
+            journal.ForBoard(1).Started("program", 0, 8, null);
+            journal.ForBoard(1).Done("program", 0, null);
+            journal.ForBoard(1).SetFact(SessionJournal.ChunkSeriesFact, "program 0 50 2");
+            journal.ForBoard(2).SetFact(SessionJournal.ChunkSeriesFact, "program 0 50 0");
+        }
+
+        SeriesClaim? claim = SessionJournal.ClaimSeriesContinuation(path);
+
+        Assert.Equal(new SeriesClaim(path, 2, null), claim);
+        Assert.Null(SessionJournal.ClaimSeriesContinuation(path));
+        Assert.Null(SessionJournal.ClaimSeriesContinuation(path, board: 1));
+        Assert.Null(SessionJournal.ClaimSeriesContinuation(path, board: 2));
+        Assert.Equal("verify 128 4294967295 3", StoredFacts(path)["chunk_series_claimed"]);
+    }
+
+    /// <summary>
+    /// A claim given back by a resume that sent nothing past connecting can be made again, and puts back the claim
+    /// before it; once the client sent more, or began elsewhere, the claim stays used.
+    /// </summary>
+    [Fact]
+    public async Task A_claim_is_given_back_only_by_a_client_that_began_at_it_and_sent_nothing_more()
+    {
+        string path = _dir.File("j.db");
+        using (SessionJournal journal = SessionJournal.Create(path, Facts))
+        {
+            journal.Started("program", 0, 8, null);
+            journal.SetFact(SessionJournal.ChunkSeriesFact, "program 0 100 3");
+        }
+        SeriesClaim first = SessionJournal.ClaimSeriesContinuation(path)!;
+        using (SessionJournal journal = SessionJournal.Open(path))
+        {
+            journal.Started("program", 8, 8, null);
+            journal.SetFact(SessionJournal.ChunkSeriesFact, "program 8 200 2");
+        }
+        SeriesClaim second = SessionJournal.ClaimSeriesContinuation(path)!;
+        Assert.Equal(new SeriesClaim(path, 202, "program 0 100 3"), second);
+
+        (ByteTransport host, _) = InMemoryLink.CreatePair();
+        await using (var elsewhere = new BoardClient(host, new BoardClientOptions { InitialSequence = 7 }))
+        {
+            Assert.False(SessionJournal.ReleaseSeriesClaim(second, elsewhere));
+        }
+        Assert.Null(SessionJournal.ClaimSeriesContinuation(path));
+        await using (var atClaim = new BoardClient(host, new BoardClientOptions { InitialSequence = 202 }))
+        {
+            Assert.True(SessionJournal.ReleaseSeriesClaim(second, atClaim));
+        }
+        Assert.Equal("program 0 100 3", StoredFacts(path)["chunk_series_claimed"]);
+        Assert.Equal(second, SessionJournal.ClaimSeriesContinuation(path));
+        await using (var atFirst = new BoardClient(host, new BoardClientOptions { InitialSequence = 103 }))
+        {
+            Assert.True(SessionJournal.ReleaseSeriesClaim(first, atFirst));
+        }
+        Assert.DoesNotContain("chunk_series_claimed", StoredFacts(path).Keys);
+    }
+
+    [Theory]
+    [InlineData("program 12 4000000000 7", "program", 12, 4_000_000_000u, 7)]
+    [InlineData("verify 0 0 1", "verify", 0, 0u, 1)]
+    public void A_chunk_series_reads_back_as_written(string text, string phase, int firstCell, uint firstSequence, int commands)
+    {
+        var series = new ChunkSeries(phase, firstCell, firstSequence, commands);
+
+        Assert.Equal(text, series.ToJournalText());
+        Assert.Equal(series, ChunkSeries.Parse(text));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("program 12 100")]
+    [InlineData("program 12 100 7 8")]
+    [InlineData("program x 100 7")]
+    [InlineData("program 12 -1 7")]
+    [InlineData("program 12 100 0")]
+    [InlineData("program 12 100 -2")]
+    [InlineData("program 12 100 y")]
+    public void A_chunk_series_that_does_not_read_is_no_series(string? text) => Assert.Null(ChunkSeries.Parse(text));
+
+    [Fact]
+    public void The_board_session_is_recorded_per_board_and_read_back_without_opening_the_session()
+    {
+        string path = _dir.File("j.db");
+        Assert.Null(SessionJournal.BoardSessionOf(path));
+        using (SessionJournal journal = SessionJournal.Create(path, Facts))
+        {
+            journal.RecordBoardSession(null);
+            journal.ForBoard(1).RecordBoardSession(new SessionTicket(5, 123_456_789_012));
+        }
+
+        Assert.Null(SessionJournal.BoardSessionOf(path));
+        Assert.Equal(new SessionTicket(5, 123_456_789_012), SessionJournal.BoardSessionOf(path, board: 1));
+        Assert.Equal("5 123456789012", StoredFacts(path)["board2.board_session"]);
+        Assert.DoesNotContain("board_session", StoredFacts(path).Keys);
+    }
+
+    [Fact]
+    public void Only_the_first_selection_is_kept()
+    {
+        using SessionJournal journal = SessionJournal.Create(_dir.File("j.db"), Facts);
+        Assert.Null(journal.Selection());
+        journal.SaveSelection([4, 5]);
+
+        Assert.Throws<SqliteException>(() => journal.SaveSelection([6]));
+        Assert.Equal([4, 5], journal.Selection());
+    }
+}
