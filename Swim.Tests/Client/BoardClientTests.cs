@@ -282,7 +282,8 @@ public sealed class BoardClientTests
     /// <summary>
     /// Items a command, worked by hand for a board of max_batch 100, max_payload 1,100 and max_response 200: the batch
     /// limit, or what fits the payload (2 bytes of count, then the items), or what the answer can carry, whichever is
-    /// least, and never below one. A READ of 100 listed cells then goes as 49, 49 and 2.
+    /// least, and never below one. A READ of 100 listed cells then goes as 49, 49 and 2; answers of 3 bytes an item fit
+    /// (200 - 2) / 3 = 66 (one more, were the count's 2 bytes added instead of taken).
     /// </summary>
     [Fact]
     public async Task Commands_are_cut_at_the_least_of_the_boards_batch_payload_and_answer_limits()
@@ -296,6 +297,7 @@ public sealed class BoardClientTests
 
             Assert.Equal(100, client.ItemsPerCommand(7));
             Assert.Equal(12, client.ItemsPerCommand(7, answerItemLength: 16));
+            Assert.Equal(66, client.ItemsPerCommand(7, answerItemLength: 3));
             Assert.Equal(99, client.ItemsPerCommand(11, answerItemLength: 1));
             Assert.Equal(1, client.ItemsPerCommand(600));
             Assert.Equal(1, client.ItemsPerCommand(2_000));
@@ -304,6 +306,11 @@ public sealed class BoardClientTests
             CellAddress[] cells = [.. Enumerable.Range(0, 100).Select(i => new CellAddress(0, (ushort)(i * 5 % 400), (ushort)(i % 3)))];
             Assert.Equal(cells.Select(c => (float)c.Row), await client.ReadAsync(cells));
             Assert.Equal(3, client.Statistics.Requests - before);
+
+            // A list of exactly two commands' worth goes as two, not two and an empty one.
+            before = client.Statistics.Requests;
+            await client.ProgramAsync([.. Enumerable.Range(0, 2 * 99).Select(i => new ProgramTarget(new CellAddress(1, (ushort)i, 0), TargetKind.Level, 1))]);
+            Assert.Equal(2, client.Statistics.Requests - before);
         }
         await stop.CancelAsync();
     }

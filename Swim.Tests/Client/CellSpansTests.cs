@@ -43,7 +43,7 @@ public sealed class CellSpansTests
     public void A_plan_needs_cells_and_room_for_at_least_one_cell_a_command()
     {
         Assert.Throws<ArgumentNullException>(() => CellSpans.Plan(null!, 4, 4));
-        Assert.Throws<ArgumentOutOfRangeException>(() => CellSpans.Plan([], 0, 4));
+        Assert.Equal("maxCells", Assert.Throws<ArgumentOutOfRangeException>(() => CellSpans.Plan([], 0, 4)).ParamName);
         Assert.Throws<ArgumentNullException>(() => CellSpans.Cut(3, 4, null!));
         Assert.Throws<ArgumentOutOfRangeException>(() => CellSpans.Cut(3, 0, _ => null));
     }

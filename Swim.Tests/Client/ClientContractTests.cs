@@ -14,21 +14,22 @@ namespace Swim.Tests.Client;
 /// </summary>
 public sealed class ClientContractTests
 {
-    public static TheoryData<string, Action<BoardClientOptions>> RefusedOptions => new()
+    /// <summary>Each refused option, and the bound its refusal names so that the user knows the fix.</summary>
+    public static TheoryData<string, Action<BoardClientOptions>, string> RefusedOptions => new()
     {
-        { nameof(BoardClientOptions.Protocol), o => o.Protocol = 0 },
-        { nameof(BoardClientOptions.Protocol), o => o.Protocol = 3 },
-        { nameof(BoardClientOptions.AttemptTimeout), o => o.AttemptTimeout = TimeSpan.FromMilliseconds(9.99) },
-        { nameof(BoardClientOptions.MaxRetries), o => o.MaxRetries = -1 },
-        { nameof(BoardClientOptions.Window), o => o.Window = 0 },
-        { nameof(BoardClientOptions.BreakerFailureRatio), o => o.BreakerFailureRatio = 0 },
-        { nameof(BoardClientOptions.BreakerFailureRatio), o => o.BreakerFailureRatio = 1.0001 },
-        { nameof(BoardClientOptions.BreakerMinimumThroughput), o => o.BreakerMinimumThroughput = 1 },
+        { nameof(BoardClientOptions.Protocol), o => o.Protocol = 0, "Swim speaks 1 and 2" },
+        { nameof(BoardClientOptions.Protocol), o => o.Protocol = 3, "protocol version 3" },
+        { nameof(BoardClientOptions.AttemptTimeout), o => o.AttemptTimeout = TimeSpan.FromMilliseconds(9.99), "at least 10 ms" },
+        { nameof(BoardClientOptions.MaxRetries), o => o.MaxRetries = -1, "cannot be negative" },
+        { nameof(BoardClientOptions.Window), o => o.Window = 0, "at least one request" },
+        { nameof(BoardClientOptions.BreakerFailureRatio), o => o.BreakerFailureRatio = 0, "(0, 1]" },
+        { nameof(BoardClientOptions.BreakerFailureRatio), o => o.BreakerFailureRatio = 1.0001, "(0, 1]" },
+        { nameof(BoardClientOptions.BreakerMinimumThroughput), o => o.BreakerMinimumThroughput = 1, "at least two attempts" },
     };
 
     [Theory]
     [MemberData(nameof(RefusedOptions))]
-    public void Each_option_out_of_range_is_refused_by_name(string option, Action<BoardClientOptions> spoil)
+    public void Each_option_out_of_range_is_refused_by_name_with_its_bound(string option, Action<BoardClientOptions> spoil, string bound)
     {
         var options = new BoardClientOptions();
         spoil(options);
@@ -36,6 +37,35 @@ public sealed class ClientContractTests
         var ex = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
 
         Assert.Equal(option, ex.ParamName);
+        Assert.Contains(bound, ex.Message);
+    }
+
+    /// <summary>Every command refuses a missing argument by its name before anything is sent.</summary>
+    [Fact]
+    public async Task Every_command_refuses_a_missing_list_by_name()
+    {
+        (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+        var scripted = new ScriptedBoard(board, _ => []);
+        await using var client = new BoardClient(host, new BoardClientOptions { Protocol = ProtocolConstants.Version1 });
+        CellAddress[] cells = [new(0, 0, 0)];
+        int[] levels = [1];
+
+        async Task<string?> Refused(Func<Task> call) => (await Assert.ThrowsAsync<ArgumentNullException>(call)).ParamName;
+
+        Assert.Equal("cells", await Refused(() => client.ReadAsync(null!)));
+        Assert.Equal("cells", await Refused(() => client.ReadCodedAsync(null!, 8)));
+        Assert.Equal("targets", await Refused(() => client.ProgramAsync(null!)));
+        Assert.Equal("cells", await Refused(() => client.ProgramLevelsAsync(null!, levels)));
+        Assert.Equal("levels", await Refused(() => client.ProgramLevelsAsync(cells, null!)));
+        Assert.Equal("cells", await Refused(() => client.VerifyLevelsAsync(null!, levels, 1f, 5)));
+        Assert.Equal("levels", await Refused(() => client.VerifyLevelsAsync(cells, null!, 1f, 5)));
+        Assert.Equal("targets", await Refused(() => client.ProgramVerifyAsync(null!)));
+        Assert.Equal("pulses", await Refused(() => client.WritePulsesAsync(null!)));
+        Assert.Equal("cells", await Refused(() => client.CountersAsync(null!)));
+        Assert.Equal("request", await Refused(() => client.SendAsync<StatusResponse>(null!)));
+        Assert.Equal("cells", Assert.Throws<ArgumentNullException>(() => client.ProgramSpans(null!)).ParamName);
+        Assert.Equal("cells", Assert.Throws<ArgumentNullException>(() => client.VerifySpans(null!)).ParamName);
+        Assert.Equal(0, scripted.BytesRead);
     }
 
     [Fact]

@@ -27,11 +27,12 @@ public sealed class SmallBoardTests
     private static int[] Levels(int count) => [.. Enumerable.Range(0, count).Select(i => i * 7 % 4)];
 
     /// <summary>The emulator's cells behind an IDENTIFY stating smaller limits; remembers each command's opcode and item count.</summary>
-    private sealed class SmallBoard(ushort maxBatch, ushort maxPayload, ushort maxResponse) : IBoardDevice
+    private sealed class SmallBoard(ushort maxBatch, ushort maxPayload, ushort maxResponse, BoardCapabilities capabilities = EmulatedBoard.AllCapabilities,
+        DevicePreset? preset = null) : IBoardDevice
     {
-        private readonly EmulatedBoard _cells = new(Preset, BoardGeometry.Default, 11);
+        private readonly EmulatedBoard _cells = new(preset ?? Preset, BoardGeometry.Default, 11, capabilities);
 
-        public BoardInfo Info { get; } = EmulatedBoard.Describe(Preset, BoardGeometry.Default, 11) with
+        public BoardInfo Info { get; } = EmulatedBoard.Describe(preset ?? Preset, BoardGeometry.Default, 11, capabilities) with
         {
             MaxBatch = maxBatch, MaxPayload = maxPayload, MaxResponse = maxResponse,
         };
@@ -163,20 +164,64 @@ public sealed class SmallBoardTests
     /// <summary>
     /// A masked rectangle costs at most two bytes of mask a verified cell. Cells 18 columns apart: 8 of them span 127
     /// columns, 16 bytes of mask (the most for 8), a ninth 145 columns, 19 bytes (more than 18); the row's other 7 span
-    /// 109 columns, 14 bytes. A run ends where the row order does (a column not to the right, an earlier row), at a
-    /// tile's edge, and a run of one cell is listed.
+    /// 109 columns, 14 bytes. A run ends where the row order does (a column not to the right, the same cell again, an
+    /// earlier row), at a tile's edge, and a run of one cell is listed.
     /// </summary>
     [Fact]
     public async Task Masked_runs_end_at_two_bytes_of_mask_a_cell_and_where_row_order_ends()
     {
+        CellAddress[] unordered = [new(1, 5, 10), new(1, 5, 12), new(1, 5, 14), new(1, 5, 13), new(1, 6, 1), new(1, 6, 3), new(1, 5, 4), new(1, 5, 5), new(1, 5, 5), new(3, 5, 6)];
         CellAddress[] sparse = [.. Enumerable.Range(0, 15).Select(i => new CellAddress(0, 4, (ushort)(18 * i)))];
-        CellAddress[] unordered = [new(1, 5, 10), new(1, 5, 12), new(1, 5, 14), new(1, 5, 13), new(1, 6, 1), new(1, 6, 3), new(1, 5, 4), new(1, 5, 5), new(3, 5, 6)];
-        List<CellSpan> spans = await OnAsync(Unlimited(), client => Task.FromResult(client.VerifySpans([.. sparse, .. unordered])));
+        List<CellSpan> spans = await OnAsync(Unlimited(), client => Task.FromResult(client.VerifySpans([.. unordered, .. sparse])));
 
         Assert.Equal(
         [
-            new CellSpan(0, 8, 1, 127), new CellSpan(8, 7, 1, 109),
-            new CellSpan(15, 3, 1, 5), new CellSpan(18, 3, 2, 13), new CellSpan(21, 2, 1, 2), new CellSpan(23, 1, 0, 0),
+            new CellSpan(0, 3, 1, 5), new CellSpan(3, 3, 2, 13), new CellSpan(6, 2, 1, 2), new CellSpan(8, 2, 0, 0),
+            new CellSpan(10, 8, 1, 127), new CellSpan(18, 7, 1, 109),
         ], spans);
+    }
+
+    /// <summary>A level that does not fit the wire's 16 bits is refused, not sent as another level.</summary>
+    [Fact]
+    public async Task A_level_beyond_sixteen_bits_is_refused_not_wrapped()
+    {
+        CellAddress[] row = [.. Rows.Take(8)];
+        int[] levels = [1, 1, 1, 65_537, 1, 1, 1, 1];
+        var board = Unlimited();
+
+        await OnAsync(board, async client =>
+        {
+            await Assert.ThrowsAsync<OverflowException>(() => client.ProgramLevelsAsync(row, levels));
+            await Assert.ThrowsAsync<OverflowException>(() => client.VerifyLevelsAsync(row, levels, 1f, 5));
+            return 0;
+        });
+        Assert.DoesNotContain(board.Commands, c => c.Opcode is Opcode.ProgramLevels or Opcode.VerifyLevels);
+    }
+
+    /// <summary>
+    /// Without VERIFY_LEVELS, each cell is verified to its level's conductance, worked from IDENTIFY: g_min plus the
+    /// level times (g_max - g_min) / (levels - 1). Read back, every cell that converged lies within the tolerance of it.
+    /// </summary>
+    [Fact]
+    public async Task Without_verify_levels_cells_are_verified_to_their_levels_conductance_from_the_window()
+    {
+        CellAddress[] cells = [.. Rows.Take(40)];
+        int[] levels = Levels(cells.Length);
+        // HfO2 RRAM's window starts at 9 uS: a window from 0 would not show g_min's part. No stuck cells to judge.
+        DevicePreset hfox = DevicePreset.HfOx with { StuckRate = 0 };
+        BoardInfo described = EmulatedBoard.Describe(hfox, BoardGeometry.Default, 11);
+        var board = new SmallBoard(256, 1024, 1024, described.Capabilities & ~BoardCapabilities.VerifyLevels, hfox);
+        const float Tolerance = 0.5f;
+
+        (VerifyLevelsOutcome[] Outcomes, float[] Read) verified = await OnAsync(board, async client =>
+            (await client.VerifyLevelsAsync(cells, levels, Tolerance, 50), await client.ReadAsync(cells, samples: 16)));
+
+        Assert.Empty(board.ItemsOf(Opcode.VerifyLevels));
+        double step = (described.ConductanceMaxMicrosiemens - described.ConductanceMinMicrosiemens) / (described.LevelsPerCell - 1.0);
+        for (int i = 0; i < cells.Length; i++)
+        {
+            Assert.Equal(StatusCode.Ok, verified.Outcomes[i].Status);
+            Assert.InRange(verified.Read[i], described.ConductanceMinMicrosiemens + levels[i] * step - 2 * Tolerance, described.ConductanceMinMicrosiemens + levels[i] * step + 2 * Tolerance);
+        }
     }
 }
