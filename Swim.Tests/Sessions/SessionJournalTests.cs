@@ -3,6 +3,7 @@ using Swim.Controller;
 using Swim.Controller.Sessions;
 using Swim.Protocol.Client;
 using Swim.Protocol.Transports;
+using Swim.Protocol.Board;
 using Swim.Tests.Support;
 
 namespace Swim.Tests.Sessions;
@@ -69,6 +70,41 @@ public sealed class SessionJournalTests : IDisposable
         using SessionJournal reopened = SessionJournal.Open(path);
         Assert.Equal("8", reopened.Fact("seed"));
         Assert.Equal("ok", reopened.IntegrityCheck());
+
+        // Write-ahead logging, which is what lets a kill at any point leave a consistent journal, is the file's own mode.
+        using var direct = new SqliteConnection($"Data Source={path};Pooling=False");
+        direct.Open();
+        using SqliteCommand mode = direct.CreateCommand();
+        mode.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", mode.ExecuteScalar());
+    }
+
+    [Fact]
+    public void Chunks_are_stamped_in_round_trip_time_and_a_boards_part_leaves_the_journal_open()
+    {
+        string path = _dir.File("j.db");
+        using (SessionJournal journal = SessionJournal.Create(path, Facts))
+        {
+            using (SessionJournal part = journal.ForBoard(1))
+            {
+                part.Started("program", 0, 4, null);
+            }
+            journal.Done("program", 0, null);
+        }
+
+        using var direct = new SqliteConnection($"Data Source={path};Pooling=False");
+        direct.Open();
+        using SqliteCommand times = direct.CreateCommand();
+        times.CommandText = "SELECT started_at FROM chunk UNION ALL SELECT finished_at FROM chunk WHERE finished_at IS NOT NULL";
+        using SqliteDataReader reader = times.ExecuteReader();
+        int stamps = 0;
+        while (reader.Read())
+        {
+            stamps++;
+            Assert.True(DateTime.TryParseExact(reader.GetString(0), "O", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out DateTime at), reader.GetString(0));
+            Assert.Equal(DateTimeKind.Utc, at.Kind);
+        }
+        Assert.Equal(1, stamps);
     }
 
     [Fact]
@@ -88,7 +124,19 @@ public sealed class SessionJournalTests : IDisposable
             command.ExecuteNonQuery();
         }
 
+        string otherDatabase = _dir.File("other-database.db");
+        using (var connection = new SqliteConnection($"Data Source={otherDatabase};Pooling=False"))
+        {
+            connection.Open();
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE samples (x REAL)";
+            command.ExecuteNonQuery();
+        }
+
         var overwrite = Assert.Throws<SwimInputException>(() => SessionJournal.Create(existing, Facts));
+        var database = Assert.Throws<SwimInputException>(() => SessionJournal.Open(otherDatabase));
+        var directory = Assert.Throws<SwimInputException>(() => SessionJournal.Create(_dir.Path, Facts));
+        Assert.Throws<ArgumentNullException>(() => SessionJournal.Create(_dir.File("no-facts.db"), null!));
         var missing = Assert.Throws<SwimInputException>(() => SessionJournal.Open(_dir.File("missing.db")));
         var foreign = Assert.Throws<SwimInputException>(() => SessionJournal.Open(existing));
         var newer = Assert.Throws<SwimInputException>(() => SessionJournal.Open(other));
@@ -97,6 +145,10 @@ public sealed class SessionJournalTests : IDisposable
         Assert.Contains("does not exist; start the session without --resume", missing.Message);
         Assert.Contains("is not a Swim session journal", foreign.Message);
         Assert.Contains("has schema version 2; this Swim reads version 1", newer.Message);
+        Assert.Contains("is not a Swim session journal", database.Message);
+        Assert.Contains("give the journal a session wrote", database.Message);
+        Assert.Contains("cannot open journal", directory.Message);
+        Assert.False(File.Exists(_dir.File("no-facts.db")));
         Assert.Equal("not a journal, and not to be overwritten", File.ReadAllText(existing));
         Assert.False(File.Exists(_dir.File("missing.db")));
     }
@@ -137,6 +189,10 @@ public sealed class SessionJournalTests : IDisposable
         Assert.Equal([("board3.program", 0, "done"), ("board3.verify", 32, "started"), ("program", 0, "started")], StoredChunks(path));
     }
 
+    /// <summary>The facts docs/journal.md lists as a board's own.</summary>
+    private static readonly string[] BoardFacts =
+        ["start_activity", "chunk_board_state", "chunk_series", "chunk_series_claimed", "board_session", "spent", "notes", "verify_start_device_ns"];
+
     /// <summary>Forgetting a board drops its part only, and marks its cells to go in address order.</summary>
     [Theory]
     [InlineData(0)]
@@ -149,8 +205,10 @@ public sealed class SessionJournalTests : IDisposable
             foreach (int board in new[] { 0, 1 })
             {
                 SessionJournal part = journal.ForBoard(board);
-                part.SetFact("spent", $"{board}");
-                part.SetFact(SessionJournal.ChunkSeriesFact, "program 0 100 3");
+                foreach (string fact in BoardFacts)
+                {
+                    part.SetFact(fact, $"{fact} {board}");
+                }
                 part.SetFact("cell_order", "placed");
                 part.Started("program", 0, 4, null);
             }
@@ -159,11 +217,10 @@ public sealed class SessionJournalTests : IDisposable
             journal.ForgetBoard(forgotten);
 
             SessionJournal gone = journal.ForBoard(forgotten), kept = journal.ForBoard(1 - forgotten);
-            Assert.Null(gone.Fact("spent"));
-            Assert.Null(gone.Fact(SessionJournal.ChunkSeriesFact));
+            Assert.All(BoardFacts, fact => Assert.Null(gone.Fact(fact)));
+            Assert.All(BoardFacts, fact => Assert.Equal($"{fact} {1 - forgotten}", kept.Fact(fact)));
             Assert.Equal("address", gone.Fact("cell_order"));
             Assert.Null(gone.Find("program", 0));
-            Assert.Equal($"{1 - forgotten}", kept.Fact("spent"));
             Assert.Equal("placed", kept.Fact("cell_order"));
             Assert.NotNull(kept.Find("program", 0));
             Assert.Equal([1, 2, 3], journal.Selection());
@@ -196,6 +253,12 @@ public sealed class SessionJournalTests : IDisposable
         Assert.Null(SessionJournal.ClaimSeriesContinuation(path));
         Assert.Null(SessionJournal.ClaimSeriesContinuation(path, board: 1));
         Assert.Null(SessionJournal.ClaimSeriesContinuation(path, board: 2));
+        using (SessionJournal journal = SessionJournal.Open(path))
+        {
+            journal.ForBoard(1).Started("verify", 16, 8, null);
+            journal.ForBoard(1).SetFact(SessionJournal.ChunkSeriesFact, "verify 16 70 4");
+        }
+        Assert.Equal(new SeriesClaim(path, 74, null) { Board = 1 }, SessionJournal.ClaimSeriesContinuation(path, board: 1));
         Assert.Equal("verify 128 4294967295 3", StoredFacts(path)["chunk_series_claimed"]);
     }
 
@@ -238,6 +301,47 @@ public sealed class SessionJournalTests : IDisposable
             Assert.True(SessionJournal.ReleaseSeriesClaim(first, atFirst));
         }
         Assert.DoesNotContain("chunk_series_claimed", StoredFacts(path).Keys);
+    }
+
+    /// <summary>
+    /// Connecting to a version 2 board takes two numbers (IDENTIFY, OPEN), which the next resume sends again: a client
+    /// that sent only those gives the claim back; one that sent a STATUS more does not.
+    /// </summary>
+    [Fact]
+    public async Task A_claim_is_given_back_after_connecting_and_not_after_one_request_more()
+    {
+        string path = _dir.File("j.db");
+        using (SessionJournal journal = SessionJournal.Create(path, Facts))
+        {
+            journal.Started("program", 0, 8, null);
+            journal.SetFact(SessionJournal.ChunkSeriesFact, "program 0 100 3");
+        }
+        var endpoint = new BoardEndpoint(new CountingDevice());
+        using var stop = new CancellationTokenSource();
+        BoardClient ClientAt(uint first)
+        {
+            (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
+            _ = Task.Run(() => endpoint.ServeAsync(board, stop.Token));
+            return new BoardClient(host, new BoardClientOptions { InitialSequence = first, CloseOnDispose = false });
+        }
+        SeriesClaim claim = SessionJournal.ClaimSeriesContinuation(path)!;
+        Assert.Throws<ArgumentNullException>(() => SessionJournal.ReleaseSeriesClaim(null!, ClientAt(0)));
+        Assert.Throws<ArgumentNullException>(() => SessionJournal.ReleaseSeriesClaim(claim, null!));
+
+        await using (BoardClient connected = ClientAt(claim.NextSequence))
+        {
+            await connected.IdentifyAsync();
+            Assert.Equal(2, connected.ConnectRequests);
+            Assert.True(SessionJournal.ReleaseSeriesClaim(claim, connected));
+        }
+        claim = SessionJournal.ClaimSeriesContinuation(path)!;
+        await using (BoardClient busy = ClientAt(claim.NextSequence))
+        {
+            await busy.StatusAsync();
+            Assert.False(SessionJournal.ReleaseSeriesClaim(claim, busy));
+        }
+        Assert.Null(SessionJournal.ClaimSeriesContinuation(path));
+        await stop.CancelAsync();
     }
 
     [Theory]
