@@ -18,6 +18,7 @@ namespace Swim.Tests.Sessions;
 /// after any frame and resumed, it must end as the uninterrupted session on an identical board ends, cell by cell.
 /// (The LeNet-5 tests in <see cref="SessionResumeTests"/> kill at chosen frames of a full-size session.)
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class FastSessionTests
 {
     private static readonly OnnxModel s_model = OnnxModel.FromBytes(new TinyMlp(3).Build().ToByteArray(), "tiny mlp", null);

@@ -52,6 +52,16 @@ public sealed class SessionJournalTests : IDisposable
         return chunks;
     }
 
+    /// <summary>A journal as a host killed mid-chunk leaves it: the first program chunk started, its 3 commands sent from number 100.</summary>
+    private string JournalLeftMidChunk()
+    {
+        string path = _dir.File("j.db");
+        using SessionJournal journal = SessionJournal.Create(path, Facts);
+        journal.Started("program", 0, 8, null);
+        journal.SetFact(SessionJournal.ChunkSeriesFact, "program 0 100 3");
+        return path;
+    }
+
     [Fact]
     public void A_new_journal_holds_the_facts_given_its_schema_version_and_state_running()
     {
@@ -269,12 +279,7 @@ public sealed class SessionJournalTests : IDisposable
     [Fact]
     public async Task A_claim_is_given_back_only_by_a_client_that_began_at_it_and_sent_nothing_more()
     {
-        string path = _dir.File("j.db");
-        using (SessionJournal journal = SessionJournal.Create(path, Facts))
-        {
-            journal.Started("program", 0, 8, null);
-            journal.SetFact(SessionJournal.ChunkSeriesFact, "program 0 100 3");
-        }
+        string path = JournalLeftMidChunk();
         SeriesClaim first = SessionJournal.ClaimSeriesContinuation(path)!;
         using (SessionJournal journal = SessionJournal.Open(path))
         {
@@ -310,12 +315,7 @@ public sealed class SessionJournalTests : IDisposable
     [Fact]
     public async Task A_claim_is_given_back_after_connecting_and_not_after_one_request_more()
     {
-        string path = _dir.File("j.db");
-        using (SessionJournal journal = SessionJournal.Create(path, Facts))
-        {
-            journal.Started("program", 0, 8, null);
-            journal.SetFact(SessionJournal.ChunkSeriesFact, "program 0 100 3");
-        }
+        string path = JournalLeftMidChunk();
         var endpoint = new BoardEndpoint(new CountingDevice());
         using var stop = new CancellationTokenSource();
         BoardClient ClientAt(uint first)
