@@ -3,8 +3,10 @@ using Swim.Devices;
 using Swim.Emulator;
 using Swim.Protocol.Board;
 using Swim.Protocol.Client;
+using Swim.Protocol.Framing;
 using Swim.Protocol.Messages;
 using Swim.Protocol.Transports;
+using Swim.Tests.Support;
 
 namespace Swim.Tests.Client;
 
@@ -28,26 +30,22 @@ public sealed class SmallBoardTests
 
     /// <summary>The emulator's cells behind an IDENTIFY stating smaller limits; remembers each command's opcode and item count.</summary>
     private sealed class SmallBoard(ushort maxBatch, ushort maxPayload, ushort maxResponse, BoardCapabilities capabilities = EmulatedBoard.AllCapabilities,
-        DevicePreset? preset = null) : IBoardDevice
+        DevicePreset? preset = null) : DelegatingDevice(new EmulatedBoard(preset ?? Preset, BoardGeometry.Default, 11, capabilities))
     {
-        private readonly EmulatedBoard _cells = new(preset ?? Preset, BoardGeometry.Default, 11, capabilities);
-
-        public BoardInfo Info { get; } = EmulatedBoard.Describe(preset ?? Preset, BoardGeometry.Default, 11, capabilities) with
+        private readonly BoardInfo _info = EmulatedBoard.Describe(preset ?? Preset, BoardGeometry.Default, 11, capabilities) with
         {
             MaxBatch = maxBatch, MaxPayload = maxPayload, MaxResponse = maxResponse,
         };
 
+        public override BoardInfo Info => _info;
+
         public ConcurrentQueue<(Opcode Opcode, int Items)> Commands { get; } = new();
 
-        public DeviceCounters Counters => _cells.Counters;
-
-        public BoardResponse Execute(BoardRequest request)
+        public override BoardResponse Execute(BoardRequest request)
         {
             Commands.Enqueue((request.Opcode, request.ItemCount));
-            return request is IdentifyRequest ? new IdentifyResponse(Info) : _cells.Execute(request);
+            return request is IdentifyRequest ? new IdentifyResponse(Info) : Inner.Execute(request);
         }
-
-        public void Reset(bool clearCounters) => _cells.Reset(clearCounters);
 
         public int[] ItemsOf(Opcode opcode) => [.. Commands.Where(c => c.Opcode == opcode).Select(c => c.Items)];
     }
@@ -56,7 +54,7 @@ public sealed class SmallBoardTests
     {
         (ByteTransport host, ByteTransport board) = InMemoryLink.CreatePair();
         using var stop = new CancellationTokenSource();
-        Task served = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
+        _ = Task.Run(() => new BoardEndpoint(device).ServeAsync(board, stop.Token));
         try
         {
             await using var client = new BoardClient(host, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30) });
@@ -70,7 +68,7 @@ public sealed class SmallBoardTests
     }
 
     /// <summary>The emulator's own limits: none of them binds for these cells.</summary>
-    private static SmallBoard Unlimited() => new(EmulatedBoard.MaxBatch, EmulatedBoard.MaxPayload, 65_519);
+    private static SmallBoard Unlimited() => new(EmulatedBoard.MaxBatch, EmulatedBoard.MaxPayload, (ushort)ProtocolConstants.MaxPayloadLengthOf(ProtocolConstants.Version2));
 
     /// <summary>
     /// PROGRAM_LEVELS' cells a command: the least of max_batch, the levels that fit max_payload after the 11-byte

@@ -21,36 +21,28 @@ public sealed class SessionJournalTests : IDisposable
 
     private static readonly Dictionary<string, string> Facts = new() { ["model"] = "lenet5.onnx", ["seed"] = "7" };
 
-    /// <summary>The session table's rows as stored, outside the journal's code.</summary>
-    private static Dictionary<string, string> StoredFacts(string path)
+    /// <summary>Runs <paramref name="sql"/> on the file through SQLite directly, outside the journal's code; returns its rows.</summary>
+    private static List<T> Stored<T>(string path, string sql, Func<SqliteDataReader, T> row)
     {
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         connection.Open();
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT key, value FROM session";
+        command.CommandText = sql;
         using SqliteDataReader reader = command.ExecuteReader();
-        var facts = new Dictionary<string, string>();
+        var rows = new List<T>();
         while (reader.Read())
         {
-            facts[reader.GetString(0)] = reader.GetString(1);
+            rows.Add(row(reader));
         }
-        return facts;
+        return rows;
     }
 
-    private static List<(string Phase, int FirstCell, string State)> StoredChunks(string path)
-    {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT phase, first_cell, state FROM chunk ORDER BY phase, first_cell";
-        using SqliteDataReader reader = command.ExecuteReader();
-        var chunks = new List<(string, int, string)>();
-        while (reader.Read())
-        {
-            chunks.Add((reader.GetString(0), reader.GetInt32(1), reader.GetString(2)));
-        }
-        return chunks;
-    }
+    /// <summary>The session table's rows as stored.</summary>
+    private static Dictionary<string, string> StoredFacts(string path) =>
+        Stored(path, "SELECT key, value FROM session", r => (Key: r.GetString(0), Value: r.GetString(1))).ToDictionary(f => f.Key, f => f.Value);
+
+    private static List<(string Phase, int FirstCell, string State)> StoredChunks(string path) =>
+        Stored(path, "SELECT phase, first_cell, state FROM chunk ORDER BY phase, first_cell", r => (r.GetString(0), r.GetInt32(1), r.GetString(2)));
 
     /// <summary>A journal as a host killed mid-chunk leaves it: the first program chunk started, its 3 commands sent from number 100.</summary>
     private string JournalLeftMidChunk()
@@ -82,11 +74,7 @@ public sealed class SessionJournalTests : IDisposable
         Assert.Equal("ok", reopened.IntegrityCheck());
 
         // Write-ahead logging, which is what lets a kill at any point leave a consistent journal, is the file's own mode.
-        using var direct = new SqliteConnection($"Data Source={path};Pooling=False");
-        direct.Open();
-        using SqliteCommand mode = direct.CreateCommand();
-        mode.CommandText = "PRAGMA journal_mode";
-        Assert.Equal("wal", mode.ExecuteScalar());
+        Assert.Equal(["wal"], Stored(path, "PRAGMA journal_mode", r => r.GetString(0)));
     }
 
     [Fact]
@@ -102,19 +90,13 @@ public sealed class SessionJournalTests : IDisposable
             journal.Done("program", 0, null);
         }
 
-        using var direct = new SqliteConnection($"Data Source={path};Pooling=False");
-        direct.Open();
-        using SqliteCommand times = direct.CreateCommand();
-        times.CommandText = "SELECT started_at FROM chunk UNION ALL SELECT finished_at FROM chunk WHERE finished_at IS NOT NULL";
-        using SqliteDataReader reader = times.ExecuteReader();
-        int stamps = 0;
-        while (reader.Read())
+        List<string> stamps = Stored(path, "SELECT started_at FROM chunk UNION ALL SELECT finished_at FROM chunk WHERE finished_at IS NOT NULL", r => r.GetString(0));
+        Assert.Single(stamps);
+        Assert.All(stamps, stamp =>
         {
-            stamps++;
-            Assert.True(DateTime.TryParseExact(reader.GetString(0), "O", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out DateTime at), reader.GetString(0));
+            Assert.True(DateTime.TryParseExact(stamp, "O", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out DateTime at), stamp);
             Assert.Equal(DateTimeKind.Utc, at.Kind);
-        }
-        Assert.Equal(1, stamps);
+        });
     }
 
     [Fact]
@@ -126,22 +108,9 @@ public sealed class SessionJournalTests : IDisposable
         using (SessionJournal.Create(other, Facts))
         {
         }
-        using (var connection = new SqliteConnection($"Data Source={other};Pooling=False"))
-        {
-            connection.Open();
-            using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "UPDATE session SET value = '2' WHERE key = 'schema_version'";
-            command.ExecuteNonQuery();
-        }
-
+        Stored(other, "UPDATE session SET value = '2' WHERE key = 'schema_version'", r => 0);
         string otherDatabase = _dir.File("other-database.db");
-        using (var connection = new SqliteConnection($"Data Source={otherDatabase};Pooling=False"))
-        {
-            connection.Open();
-            using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE samples (x REAL)";
-            command.ExecuteNonQuery();
-        }
+        Stored(otherDatabase, "CREATE TABLE samples (x REAL)", r => 0);
 
         var overwrite = Assert.Throws<SwimInputException>(() => SessionJournal.Create(existing, Facts));
         var database = Assert.Throws<SwimInputException>(() => SessionJournal.Open(otherDatabase));
