@@ -11,7 +11,7 @@ using Swim.Benchmarks;
 // Monte-Carlo simulation throughput:   dotnet run -c Release --project Swim.Benchmarks -- simulate
 // Sensitivity/inference, paired:       dotnet run -c Release --project Swim.Benchmarks -- sensitivity-ratio [ROUNDS]
 // CIFAR ResNet-18 and random images:  dotnet run -c Release --project Swim.Benchmarks -- resnet18 OUT.onnx DATA.npz [SAMPLES] [SEED]
-// Derivative graph's time by operator: dotnet run -c Release --project Swim.Benchmarks -- sensitivity-profile MODEL DATA [BATCH] [no-gradients]
+// Derivative graph's time by operator: dotnet run -c Release --project Swim.Benchmarks -- sensitivity-profile MODEL DATA [BATCH] [no-gradients] [unsplit]
 // Sensitivity beside PyTorch:        dotnet run -c Release --project Swim.Benchmarks -- sensitivity-peer [ROUNDS]
 // Several swim emulator processes over faulty TCP, killed and resumed: dotnet run -c Release --project Swim.Benchmarks -- several-boards-tcp MODEL DATA GEOMETRY [BOARDS] [SAMPLES] [RATIO]
 // Bench-time fronts of device studies: dotnet run -c Release --project Swim.Benchmarks -- bench-fronts OUT.png DIR=LABEL[:METHODS] ...

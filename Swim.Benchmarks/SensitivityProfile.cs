@@ -18,7 +18,7 @@ public static class SensitivityProfile
     {
         if (args.Length < 2)
         {
-            output.WriteLine("usage: sensitivity-profile MODEL.onnx DATA.npz [BATCH (32)] [no-gradients] [TOP (25)]");
+            output.WriteLine("usage: sensitivity-profile MODEL.onnx DATA.npz [BATCH (32)] [no-gradients] [unsplit] [TOP (25)]");
             return 2;
         }
         int batch = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 32;
@@ -28,7 +28,12 @@ public static class SensitivityProfile
         DataSet data = model.Arrange(DataSet.Open(args[1]).Take(batch));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         DerivativeGraph graph = DerivativeGraphBuilder.Build(model, model.ResolveSampleShape(data.SampleShape), batch, CurvatureKind.Obd, gradients);
-        Dictionary<string, float[]> parameters = graph.Parameters.ToDictionary(p => p.Name, p => model.ReadWeights(p.Name), StringComparer.Ordinal);
+        // As the pass runs it, unless asked for the graph that redoes its parameter-only work every batch.
+        if (!args.Contains("unsplit"))
+        {
+            graph = ParameterWork.Split(graph);
+        }
+        IReadOnlyDictionary<string, float[]> parameters = ParameterWork.Prepare(graph, graph.Parameters.ToDictionary(p => p.Name, p => model.ReadWeights(p.Name), StringComparer.Ordinal));
         DataBatch first = data.ReadBatches(batch).First();
         string prefix = Path.Combine(Path.GetTempPath(), $"swim-profile-{Environment.ProcessId}");
         output.WriteLine($"graph built: {clock.Elapsed.TotalMilliseconds:N0} ms ({graph.Model.Graph.Node.Count:N0} nodes)");

@@ -45,4 +45,13 @@ public sealed record DerivativeGraph(
     /// (the class fed as <see cref="GgnClassInput"/>, a one-hot row per sample), each sample weighted 1 / Classes a run.
     /// </summary>
     public int ClassRuns { get; init; } = 1;
+
+    /// <summary>
+    /// The work that reads the parameters alone, split off by <see cref="ParameterWork.Split"/> to run once a pass;
+    /// null while it is part of <see cref="Model"/>.
+    /// </summary>
+    public ModelProto? Preparation { get; init; }
+
+    /// <summary>What <see cref="Preparation"/> makes and every run reads: the values <see cref="ParameterWork.Prepare"/> adds to the parameters.</summary>
+    public IReadOnlyList<PreparedInput> PreparedInputs { get; init; } = [];
 }

@@ -53,6 +53,7 @@ public sealed class DerivativeSession : IDisposable
             inputs.Add(DerivativeGraph.GgnClassInput);
         }
         inputs.AddRange(graph.Parameters.Select(p => p.Name));
+        inputs.AddRange(graph.PreparedInputs.Select(p => p.Name));
         _inputNames = [.. inputs];
         var outputs = new List<string> { DerivativeGraph.LossOutput, DerivativeGraph.CorrectOutput };
         if (graph.HasGradients)
@@ -177,12 +178,7 @@ public sealed class DerivativeSession : IDisposable
             {
                 values.Add(OrtValue.CreateTensorValueFromMemory(_classSelect, [Graph.BatchSize, Graph.Classes]));
             }
-            foreach (TrainableParameter p in Graph.Parameters)
-            {
-                float[] data = parameters.TryGetValue(p.Name, out float[]? v) ? v
-                    : throw new ArgumentException($"no values for parameter '{p.Name}'.", nameof(parameters));
-                values.Add(OrtValue.CreateTensorValueFromMemory(data, [.. p.Dims]));
-            }
+            AddParameterValues(parameters, values);
             int inputs = values.Count;
             var outputs = new List<OrtValue>
             {
@@ -218,6 +214,23 @@ public sealed class DerivativeSession : IDisposable
             {
                 value.Dispose();
             }
+        }
+    }
+
+    /// <summary>The parameters' values, then what the graph's preparation made of them, in the graph's input order.</summary>
+    private void AddParameterValues(IReadOnlyDictionary<string, float[]> parameters, List<OrtValue> values)
+    {
+        foreach (TrainableParameter p in Graph.Parameters)
+        {
+            float[] data = parameters.TryGetValue(p.Name, out float[]? v) ? v
+                : throw new ArgumentException($"no values for parameter '{p.Name}'.", nameof(parameters));
+            values.Add(OrtValue.CreateTensorValueFromMemory(data, [.. p.Dims]));
+        }
+        foreach (PreparedInput p in Graph.PreparedInputs)
+        {
+            float[] data = parameters.TryGetValue(p.Name, out float[]? v) ? v
+                : throw new ArgumentException($"no values for '{p.Name}', which the graph's preparation makes from the parameters: pass what ParameterWork.Prepare returns.", nameof(parameters));
+            values.Add(OrtValue.CreateTensorValueFromMemory(data, p.Dims));
         }
     }
 

@@ -33,14 +33,15 @@ public static class SensitivityAnalysis
         // A chosen batch leaves every session a batch of its own.
         int sessions = SessionsFor(workers);
         int autoLimit = Math.Min(DerivativeGraphBuilder.DefaultBatch, Math.Max(1, (data.Count + sessions - 1) / sessions));
-        DerivativeGraph graph = DerivativeGraphBuilder.Build(model, sampleShape,
-            batchSize == AutoBatch ? AutoBatch : Math.Min(batchSize, Math.Max(1, data.Count)), curvature, gradients, autoLimit);
+        // The weights stay as they are for the whole pass: what the graph makes of them alone is made once.
+        DerivativeGraph graph = ParameterWork.Split(DerivativeGraphBuilder.Build(model, sampleShape,
+            batchSize == AutoBatch ? AutoBatch : Math.Min(batchSize, Math.Max(1, data.Count)), curvature, gradients, autoLimit));
         if (data.ClassCount > graph.Classes)
         {
             throw new SwimInputException($"model {model.Description} scores {graph.Classes} classes, but the data has labels up to {data.ClassCount - 1}; check that data and model belong together.");
         }
         Dictionary<string, float[]> parameters = graph.Parameters.ToDictionary(p => p.Name, p => model.ReadWeights(p.Name), StringComparer.Ordinal);
-        DerivativeTotals totals = Accumulate(graph, data, parameters, seed, samplesDone, workers);
+        DerivativeTotals totals = Accumulate(graph, data, ParameterWork.Prepare(graph, parameters), seed, samplesDone, workers);
         if (totals.Samples == 0)
         {
             throw new SwimInputException($"{data.Description} has no samples to calibrate on.");
@@ -83,7 +84,7 @@ public static class SensitivityAnalysis
     /// The file is read once, on the calling thread, which hands the batches out through a short queue; so a bad
     /// file fails here with its own error, and the sessions stop.
     /// </summary>
-    private static DerivativeTotals Accumulate(DerivativeGraph graph, DataSet data, Dictionary<string, float[]> parameters, int seed, Action<int>? samplesDone, int workers)
+    private static DerivativeTotals Accumulate(DerivativeGraph graph, DataSet data, IReadOnlyDictionary<string, float[]> parameters, int seed, Action<int>? samplesDone, int workers)
     {
         long batches = (data.Count + graph.SamplesPerRun - 1) / graph.SamplesPerRun;
         int sessions = (int)Math.Clamp(batches, 1, SessionsFor(workers));
@@ -106,7 +107,7 @@ public static class SensitivityAnalysis
     private sealed class BatchPipeline : IDisposable
     {
         private readonly DerivativeGraph _graph;
-        private readonly Dictionary<string, float[]> _parameters;
+        private readonly IReadOnlyDictionary<string, float[]> _parameters;
         private readonly int _seed;
         private readonly Action<int>? _samplesDone;
         private readonly BlockingCollection<BatchSums> _scratch = new();
@@ -117,7 +118,7 @@ public static class SensitivityAnalysis
         private long _next;
         private int _done;
 
-        public BatchPipeline(DerivativeGraph graph, Dictionary<string, float[]> parameters, int seed, Action<int>? samplesDone, int sessions)
+        public BatchPipeline(DerivativeGraph graph, IReadOnlyDictionary<string, float[]> parameters, int seed, Action<int>? samplesDone, int sessions)
         {
             _graph = graph;
             _parameters = parameters;

@@ -122,6 +122,20 @@ public sealed class TestNets
         return t.Finish(t.Dense(flat, features, 3, "head"), 3);
     }
 
+    /// <summary>
+    /// Two unstrided 3 x 3 convs, 32 to 32 to 40 channels: the second's input derivative is needed, and is taken by
+    /// its flipped, transposed kernel ([32, 40, 3, 3]).
+    /// </summary>
+    public static ModelProto WideConvPair(int seed, int size = 5)
+    {
+        var t = new TestNets(seed, "Relu");
+        string x = t.Input(32, size, size);
+        var pads = ("pads", (object)new long[] { 1, 1, 1, 1 });
+        string h = t.Act(t._g.Node("Conv", [x, t.W("conv1.weight", 32, 32, 3, 3), t.Bias("conv1.bias", 32)], pads));
+        string y = t.Act(t._g.Node("Conv", [h, t.W("conv2.weight", 40, 32, 3, 3), t.Bias("conv2.bias", 40)], pads));
+        return t.Finish(t.Dense(t.Flatten(y), 40L * size * size, 3, "head"), 3);
+    }
+
     /// <summary>A conv layer whose kernel covers its whole input: one output position, so OBD is exact.</summary>
     public static ModelProto ConvSinglePosition(int seed)
     {
