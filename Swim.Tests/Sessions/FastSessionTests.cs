@@ -88,7 +88,7 @@ public sealed class FastSessionTests
     }
 
     /// <summary>The session uninterrupted, with the opcodes of every frame it wrote.</summary>
-    private static async Task<(ProgrammingResult Result, ShortLease Board, int Frames)> Uninterrupted(ProgrammingOptions options, string journalPath, BoardKind kind = BoardKind.Full)
+    private static async Task<(ProgrammingResult Result, ShortLease Board, List<byte> Frames)> Uninterrupted(ProgrammingOptions options, string journalPath, BoardKind kind = BoardKind.Full)
     {
         var board = new ShortLease(NewBoard(kind));
         using var never = new CancellationTokenSource();
@@ -96,19 +96,21 @@ public sealed class FastSessionTests
         await using var client = new BoardClient(counting, KillSwitch.ClientOptions());
         using SessionJournal journal = SessionJournal.Create(journalPath, Facts);
         ProgrammingResult result = await ProgrammingSession.RunAsync(client, s_model, null, options, journal: journal);
-        return (result, board, counting.Opcodes.Count);
+        return (result, board, counting.Opcodes);
     }
 
-    private static async Task<(ProgrammingResult Resumed, ShortLease Board)> KillAndResume(ProgrammingOptions options, int killAfterFrames, string journalPath,
+    /// <returns>The resumed session, the board, and the opcode of the last frame the killed host wrote.</returns>
+    private static async Task<(ProgrammingResult Resumed, ShortLease Board, byte LastOpcode)> KillAndResume(ProgrammingOptions options, int killAfterFrames, string journalPath,
         BoardKind kind = BoardKind.Full)
     {
         var board = new ShortLease(NewBoard(kind));
         var endpoint = new BoardEndpoint(board);
         (var link, Task drained) = Connect(endpoint);
-        using (var kill = new CancellationTokenSource())
+        using var kill = new CancellationTokenSource();
+        var killSwitch = new KillSwitch(link, killAfterFrames, kill);
         using (SessionJournal journal = SessionJournal.Create(journalPath, Facts))
         // A process that died sends no CLOSE: its client must not wait a second for CLOSE's answer either.
-        await using (var client = new BoardClient(new KillSwitch(link, killAfterFrames, kill), new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30), CloseOnDispose = false }))
+        await using (var client = new BoardClient(killSwitch, new BoardClientOptions { AttemptTimeout = TimeSpan.FromSeconds(30), CloseOnDispose = false }))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(client, s_model, null, options, journal: journal,
                 cancellationToken: kill.Token));
@@ -126,7 +128,7 @@ public sealed class FastSessionTests
         ProgrammingResult resumed = await ProgrammingSession.RunAsync(resumedClient, s_model, null, options, journal: resumedJournal);
         Assert.DoesNotContain(resumedJournal.Summary(), row => !row.Done);
         Assert.Equal("completed", resumedJournal.Fact("state"));
-        return (resumed, board);
+        return (resumed, board, killSwitch.Opcodes[^1]);
     }
 
     [Fact]
@@ -135,7 +137,8 @@ public sealed class FastSessionTests
     {
         using var dir = new TempDirectory();
         ProgrammingOptions options = Options();
-        (ProgrammingResult expected, ShortLease reference, int frames) = await Uninterrupted(options, dir.File("reference.db"));
+        (ProgrammingResult expected, ShortLease reference, List<byte> opcodes) = await Uninterrupted(options, dir.File("reference.db"));
+        int frames = opcodes.Count;
         Assert.InRange(frames, 10, 400);
         Assert.True(expected.CellsVerified > 0 && expected.CellsVerified < expected.CellsProgrammed);
 
@@ -158,13 +161,20 @@ public sealed class FastSessionTests
     {
         using var dir = new TempDirectory();
         ProgrammingOptions options = Options();
-        (ProgrammingResult expected, ShortLease reference, int frames) = await Uninterrupted(options, dir.File("reference.db"), kind);
+        (ProgrammingResult expected, ShortLease reference, List<byte> opcodes) = await Uninterrupted(options, dir.File("reference.db"), kind);
+        int frames = opcodes.Count;
         Assert.InRange(frames, 10, 2000);
         Assert.True(expected.CellsVerified > 0 && expected.CellsVerified < expected.CellsProgrammed);
 
-        for (int tenth = 1; tenth < 10; tenth++)
+        // And right after the first write and the first write-verify command past the first tenth of the session (each left unanswered).
+        static bool Writes(byte o) => o is (byte)Opcode.ProgramLevels or (byte)Opcode.Program;
+        static bool Verifies(byte o) => o is (byte)Opcode.VerifyLevels or (byte)Opcode.ProgramVerify or (byte)Opcode.WritePulse;
+        int[] kills = [.. Enumerable.Range(1, 9).Select(tenth => frames * tenth / 10),
+            opcodes.FindIndex(frames / 10, Writes) + 1, opcodes.FindIndex(opcodes.FindIndex(Verifies) + 1, Verifies) + 1];
+        Assert.True(kills.All(k => k > 0), "the session has writes past its first tenth and two write-verify commands");
+        foreach (int kill in kills)
         {
-            await AssertResumedAsUninterrupted(options, kind, frames * tenth / 10, frames, expected, reference, dir);
+            await AssertResumedAsUninterrupted(options, kind, kill, frames, expected, reference, dir);
         }
     }
 
@@ -177,7 +187,7 @@ public sealed class FastSessionTests
     private static async Task AssertResumedAsUninterrupted(ProgrammingOptions options, BoardKind kind, int kill, int frames, ProgrammingResult expected, ShortLease reference,
         TempDirectory dir)
     {
-        (ProgrammingResult resumed, ShortLease board) = await KillAndResume(options, kill, dir.File($"killed-{kill}.db"), kind);
+        (ProgrammingResult resumed, ShortLease board, byte killedAfter) = await KillAndResume(options, kill, dir.File($"killed-{kill}.db"), kind);
         string where = $"{kind}, killed after frame {kill} of {frames}";
         for (int cell = 0; cell < board.Programs.Length; cell++)
         {
@@ -190,6 +200,15 @@ public sealed class FastSessionTests
         {
             return;
         }
+        // The command the kill cut off was run by the board and answered from its cache on the resume, so every verify
+        // outcome and every cell's iterations are known as if uninterrupted, and so is the modelled time built on them.
+        if (killedAfter is (byte)Opcode.ProgramLevels or (byte)Opcode.VerifyLevels or (byte)Opcode.Program or (byte)Opcode.ProgramVerify)
+        {
+            Assert.True(resumed.Link.Replays > 0, $"{where}: the interrupted {(Opcode)killedAfter} was not answered from the board's cache");
+        }
+        Assert.Equal((expected.VerifyConverged, expected.VerifyDidNotConverge, expected.VerifyStuck), (resumed.VerifyConverged, resumed.VerifyDidNotConverge, resumed.VerifyStuck));
+        Assert.Equal(expected.Modelled, resumed.Modelled);
+        Assert.DoesNotContain(resumed.Notes, n => n.Contains("not known", StringComparison.Ordinal) || n.Contains("lost with a crash", StringComparison.Ordinal));
         EmulatedBoard expectedCells = reference.Emulated, cells = board.Emulated;
         for (int cell = 0; cell < cells.Cells.Count; cell++)
         {
