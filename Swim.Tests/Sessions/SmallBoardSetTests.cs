@@ -46,7 +46,7 @@ public sealed class SmallBoardSetTests
     private static EmulatedBoard[] NewSet() => [.. Enumerable.Range(0, Boards).Select(b => new EmulatedBoard(s_preset, s_part, 7, b, Boards))];
 
     private static async Task<ProgrammingResult> OverBoards(IReadOnlyList<BoardClient> clients, ProgrammingOptions options, SessionJournal? journal = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, IProgress<SessionProgress>? progress = null)
     {
         var infos = new List<BoardInfo>();
         foreach (BoardClient client in clients)
@@ -56,7 +56,7 @@ public sealed class SmallBoardSetTests
         var set = BoardSet.Of(infos);
         CellPlan plan = CellPlan.Build(CrossbarMapping.Build(s_model, set.Combined, options.Mapping), s_model);
         SessionBoard[] boards = [.. set.Split(plan).Select(share => new SessionBoard(clients[share.Board], share))];
-        return await ProgrammingSession.RunAsync(boards, s_model, plan, null, options, null, journal: journal, cancellationToken: cancellationToken);
+        return await ProgrammingSession.RunAsync(boards, s_model, plan, null, options, null, progress, journal, cancellationToken);
     }
 
     private static BoardClient[] ResumedClients(EmulatorHost[] hosts, string journalPath) =>
@@ -94,10 +94,11 @@ public sealed class SmallBoardSetTests
         EmulatedBoard[] set = NewSet();
         EmulatorHost[] hosts = [.. set.Select(b => new EmulatorHost(b))];
         BoardClient[] clients = [.. hosts.Select(h => new BoardClient(h.ConnectInProcess()))];
+        var progress = new ProgressLog();
         ProgrammingResult result;
         try
         {
-            result = await OverBoards(clients, Options(hostVerify));
+            result = await OverBoards(clients, Options(hostVerify), progress: progress);
         }
         finally
         {
@@ -125,6 +126,27 @@ public sealed class SmallBoardSetTests
         foreach (LayerError layer in expected.Layers)
         {
             Assert.Equal(expected.Programmed.ReadWeights(layer.Weight), result.Programmed.ReadWeights(layer.Weight));
+        }
+        // One progress for the set: each phase's cells over every board, climbing to all of them.
+        foreach ((string phase, int total) in new[] { ("program", expected.CellsProgrammed), ("verify", expected.CellsVerified), ("read back", expected.CellsProgrammed) })
+        {
+            List<SessionProgress> reports = [.. progress.Reports.Where(r => r.Phase == phase)];
+            Assert.All(reports, r => Assert.True(r.Total <= total && r.Done <= r.Total, $"{r}"));
+            Assert.Equal((total, total), (reports[^1].Done, reports[^1].Total));
+        }
+    }
+
+    /// <summary>Progress as reported, in order; the boards report from their own threads.</summary>
+    private sealed class ProgressLog : IProgress<SessionProgress>
+    {
+        public List<SessionProgress> Reports { get; } = [];
+
+        public void Report(SessionProgress value)
+        {
+            lock (Reports)
+            {
+                Reports.Add(value);
+            }
         }
     }
 

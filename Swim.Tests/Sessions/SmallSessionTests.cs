@@ -387,4 +387,54 @@ public sealed class SmallSessionTests
         Assert.Equal(bench.Board.Counters.Pulses, pulsesAtWait);
         Assert.True(result.CellsVerified > 0);
     }
+
+    [Fact]
+    public async Task The_programmed_model_holds_what_was_read_back_and_each_layers_error_is_measured_against_its_targets()
+    {
+        // Open loop: every weight lands near its target, few exactly on it.
+        await using var bench = new Bench();
+        ProgrammingResult result = await ProgrammingSession.RunAsync(bench.Client, s_model, null, Options(fraction: 0));
+        CellPlan plan = CellPlan.Build(result.Mapping, s_model);
+        Assert.Equal(result.Mapping.Weights.Select(w => w.Name), result.Layers.Select(l => l.Weight));
+        for (int l = 0; l < result.Mapping.Weights.Count; l++)
+        {
+            WeightMapping layer = result.Mapping.Weights[l];
+            float[] programmed = result.Programmed.ReadWeights(layer.Name), targets = plan.TargetWeights[l];
+            Assert.True(programmed.Where((w, e) => w != targets[e]).Count() > programmed.Length / 2, $"{layer.Name}: the read-back weights are the targets");
+            double[] errors = [.. programmed.Select((w, e) => Math.Abs((double)w - targets[e]) / layer.FullScale)];
+            LayerError measured = result.Layers[l];
+            Assert.Equal(programmed.Length, measured.Elements);
+            Assert.Equal(Math.Sqrt(errors.Sum(e => e * e) / errors.Length), measured.RmsError, 6);
+            Assert.Equal(errors.Max(), measured.MaxError, 6);
+            Assert.InRange(measured.RmsError, 1e-4, 0.2);
+        }
+        // The model given is left as it was trained.
+        Assert.Equal(s_mlp.W1, s_model.ReadWeights(result.Mapping.Weights.Single(w => w.ElementCount == s_mlp.W1.Length).Name));
+    }
+
+    [Fact]
+    public async Task Frames_lost_either_way_go_again_under_their_numbers_and_the_session_ends_as_on_a_clean_link()
+    {
+        await using var clean = new Bench();
+        await ProgrammingSession.RunAsync(clean.Client, s_model, null, Options());
+
+        var board = new EmulatedBoard(s_preset, s_geometry, 9);
+        var endpoint = new BoardEndpoint(board);
+        (ByteTransport host, ByteTransport boardEnd) = InMemoryLink.CreatePair();
+        // The host's 10th request is lost on its way; the board's 20th answer on its way back (the board ran that one).
+        Task served = Task.Run(() => endpoint.ServeAsync(new FrameDropper(boardEnd, 20), CancellationToken.None));
+        ProgrammingResult result;
+        await using (var client = new BoardClient(new FrameDropper(host, 10), new BoardClientOptions { AttemptTimeout = TimeSpan.FromMilliseconds(300) }))
+        {
+            result = await ProgrammingSession.RunAsync(client, s_model, null, Options());
+        }
+        await served.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Empty(BoardComparison.Differing(clean.Board, board));
+        Assert.True(result.Link.Retransmissions >= 2 && result.Link.Replays >= 1, $"{result.Link.Retransmissions} sent again, {result.Link.Replays} replayed");
+        string note = Assert.Single(result.Notes, n => n.StartsWith("the link lost or damaged frames", StringComparison.Ordinal));
+        Assert.Contains($"{result.Link.Retransmissions:N0} requests went out again", note, StringComparison.Ordinal);
+        Assert.Contains($"({result.Link.Replays:N0} answered from the board's response cache", note, StringComparison.Ordinal);
+        Assert.DoesNotContain(result.Notes, n => n.Contains("lost with a crash", StringComparison.Ordinal));
+    }
 }
