@@ -100,8 +100,9 @@ public sealed class FastSessionTests
     }
 
     /// <returns>The resumed session, the board, and the opcode of the last frame the killed host wrote.</returns>
+    /// <param name="powerCycle">The board loses power between the kill and the resume: its counters and its response cache are gone.</param>
     private static async Task<(ProgrammingResult Resumed, ShortLease Board, byte LastOpcode)> KillAndResume(ProgrammingOptions options, int killAfterFrames, string journalPath,
-        BoardKind kind = BoardKind.Full)
+        BoardKind kind = BoardKind.Full, bool powerCycle = false)
     {
         var board = new ShortLease(NewBoard(kind));
         var endpoint = new BoardEndpoint(board);
@@ -116,6 +117,10 @@ public sealed class FastSessionTests
                 cancellationToken: kill.Token));
         }
         await drained.WaitAsync(TimeSpan.FromSeconds(30));
+        if (powerCycle)
+        {
+            endpoint.PowerCycle();
+        }
 
         var resumedOptions = new BoardClientOptions
         {
@@ -219,5 +224,35 @@ public sealed class FastSessionTests
         // The cells themselves; what was read back may differ where the kill landed in the read-back (a read again
         // draws new read noise).
         Assert.All(Enumerable.Range(0, cells.Cells.Count), c => Assert.Equal(expectedCells.Cells.TrueConductance(c), cells.Cells.TrueConductance(c)));
+    }
+
+    /// <summary>
+    /// A power loss between the kill and the resume takes the board's counters and its response cache, the evidence of
+    /// which cells of the chunk in flight it acted on: the resume may leave some of that chunk's cells as the board left
+    /// them (and says so), but writes or verifies none of them a second time, and every other cell as uninterrupted.
+    /// </summary>
+    [Theory]
+    [InlineData(BoardKind.Full, "program")]
+    [InlineData(BoardKind.Full, "verify")]
+    [InlineData(BoardKind.NoCounters, "program")]
+    [InlineData(BoardKind.NoCounters, "verify")]
+    public async Task A_board_that_lost_power_with_a_chunk_in_flight_never_gets_a_cell_twice(BoardKind kind, string phase)
+    {
+        using var dir = new TempDirectory();
+        ProgrammingOptions options = Options();
+        (ProgrammingResult expected, ShortLease reference, List<byte> opcodes) = await Uninterrupted(options, dir.File("reference.db"), kind);
+        // Right after a command past the phase's first few (the second write-verify: there are few), with the board's answer lost.
+        bool Commands(byte o) => phase == "program" ? o is (byte)Opcode.ProgramLevels or (byte)Opcode.Program : o is (byte)Opcode.VerifyLevels or (byte)Opcode.ProgramVerify;
+        int first = opcodes.FindIndex(opcodes.FindIndex(Commands) + (phase == "program" ? 6 : 1), Commands);
+        Assert.True(first > 0, $"no {phase} command");
+        (ProgrammingResult resumed, ShortLease board, _) = await KillAndResume(options, first + 1, dir.File("killed.db"), kind, powerCycle: true);
+
+        int[] cells = [.. Enumerable.Range(0, board.Programs.Length)];
+        Assert.All(cells, c => Assert.True(board.Programs[c] <= reference.Programs[c] && board.Verifies[c] <= reference.Verifies[c],
+            $"cell {c}: written {board.Programs[c]} and verified {board.Verifies[c]} times, {reference.Programs[c]} and {reference.Verifies[c]} uninterrupted"));
+        int[] leftAsTheyWere = [.. cells.Where(c => board.Programs[c] < reference.Programs[c] || board.Verifies[c] < reference.Verifies[c])];
+        Assert.InRange(leftAsTheyWere.Length, 0, options.ChunkCells * 2);
+        Assert.Equal(expected.CellsProgrammed, resumed.CellsProgrammed);
+        Assert.Contains(resumed.Notes, n => n.Contains("restarted", StringComparison.Ordinal));
     }
 }
