@@ -222,12 +222,6 @@ public sealed class ProgrammingSessionTests
         Assert.InRange(smallVerify, 0.1, 0.1 + 0.05);
     }
 
-    /// <summary>The emulated board, except that STATUS reports no device time, as firmware that cannot measure it might.</summary>
-    private sealed class NoDeviceClock(EmulatedBoard inner) : DelegatingDevice(inner)
-    {
-        public override DeviceCounters Counters => base.Counters with { DeviceTimeNs = 0 };
-    }
-
     [Fact]
     public async Task A_board_that_reports_no_device_time_is_timed_by_its_nominal_times_and_a_budget_still_stops()
     {

@@ -348,12 +348,6 @@ public sealed class SmallSessionTests
         Assert.Equal(0ul, blank.Board.Counters.Pulses);
     }
 
-    /// <summary>The emulated board, except that STATUS reports no device time, as firmware that cannot measure it might.</summary>
-    private sealed class NoDeviceClock(EmulatedBoard inner) : DelegatingDevice(inner)
-    {
-        public override DeviceCounters Counters => base.Counters with { DeviceTimeNs = 0 };
-    }
-
     [Fact]
     public async Task A_board_without_a_device_clock_is_timed_by_its_nominal_times()
     {
