@@ -336,6 +336,10 @@ public sealed class SmallSessionTests
         {
             var refused = await Assert.ThrowsAsync<SwimInputException>(() => ProgrammingSession.RunAsync(blank.Client, s_model, null, Options(), journal: journal));
             Assert.Contains("the board does not hold them", refused.Message, StringComparison.Ordinal);
+            // Every cell of the plan was programmed; the check reads 256 of them.
+            int cells = CellPlan.Build(CrossbarMapping.Build(s_model, blank.Board.Info, Options().Mapping), s_model).CellCount;
+            Assert.Contains($"records {cells:N0} cells programmed", refused.Message, StringComparison.Ordinal);
+            Assert.Contains($"{Math.Min(cells, 256)} of them read back", refused.Message, StringComparison.Ordinal);
         }
         Assert.Equal(0ul, blank.Board.Counters.Pulses);
         using (SessionJournal journal = SessionJournal.Open(journalPath))
@@ -346,6 +350,81 @@ public sealed class SmallSessionTests
         }
         // The journalled cells were skipped (every one of them): what the refusal protected against.
         Assert.Equal(0ul, blank.Board.Counters.Pulses);
+    }
+
+    /// <summary>
+    /// Killed once the first program chunk is journalled done and resumed on a blank board: 16 programmed cells are
+    /// evidence enough to refuse the resume; 15 say too little, and it goes on (skipping them, as journalled).
+    /// </summary>
+    [Theory]
+    [InlineData(16, true)]
+    [InlineData(15, false)]
+    public async Task Sixteen_programmed_cells_are_enough_to_refuse_a_resume_on_a_blank_board(int chunkCells, bool refused)
+    {
+        using var dir = new TempDirectory();
+        string journalPath = dir.File("session.db");
+        ProgrammingOptions options = Options() with { ChunkCells = chunkCells };
+        static bool Writes(byte o) => o is (byte)Opcode.ProgramLevels or (byte)Opcode.Program;
+        // The STATUS that opens the second chunk goes out after the first chunk is journalled done.
+        await using (var bench = new Bench(killAfter: opcodes => opcodes.Any(Writes) && opcodes[^1] == (byte)Opcode.Status))
+        using (SessionJournal journal = SessionJournal.Create(journalPath, Facts))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(bench.Client, s_model, null, options, journal: journal,
+                cancellationToken: bench.Kill.Token));
+            Assert.Equal(chunkCells, journal.Summary().Where(row => row is { Phase: "program", Done: true }).Sum(row => row.Cells));
+        }
+        await using var blank = new Bench();
+        using SessionJournal resumed = SessionJournal.Open(journalPath);
+        Task<ProgrammingResult> session = ProgrammingSession.RunAsync(blank.Client, s_model, null, options, journal: resumed);
+        if (refused)
+        {
+            var refusal = await Assert.ThrowsAsync<SwimInputException>(() => session);
+            Assert.Contains($"records {chunkCells} cells programmed", refusal.Message, StringComparison.Ordinal);
+            Assert.Equal(0ul, blank.Board.Counters.Pulses);
+        }
+        else
+        {
+            await session;
+            Assert.Equal("completed", resumed.Fact("state"));
+        }
+    }
+
+    /// <summary>The code width of every READ_CODES the board is sent.</summary>
+    private sealed class CodeWidths(EmulatedBoard board) : DelegatingDevice(board)
+    {
+        public List<byte> Bits { get; } = [];
+
+        public override BoardResponse Execute(BoardRequest request)
+        {
+            if (request is ReadCodesRequest read)
+            {
+                Bits.Add(read.CodeBits);
+            }
+            return base.Execute(request);
+        }
+    }
+
+    /// <summary>
+    /// The read-back asks for codes whose step is at most a sixteenth of the spacing of the cell's levels, and no wider:
+    /// 8 bits (255 steps over the window) for 16 levels or fewer (15 spacings of 17 steps), 16 bits beyond.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(256)]
+    public async Task The_read_back_codes_are_fine_enough_for_the_cells_levels_and_no_wider(int levels)
+    {
+        CodeWidths? device = null;
+        DevicePreset preset = s_preset with { Levels = levels, LevelSigmaFactors = [.. Enumerable.Repeat(1.0, levels)] };
+        await using var bench = new Bench(preset: preset, device: b => device = new CodeWidths(b));
+        await ProgrammingSession.RunAsync(bench.Client, s_model, null, Options());
+        Assert.Equal(levels, bench.Board.Info.LevelsPerCell);
+        byte bits = Assert.Single(device!.Bits.Distinct());
+        double step = 1.0 / ((1 << bits) - 1), sixteenth = 1.0 / (levels - 1) / 16;
+        Assert.True(step <= sixteenth, $"{bits}-bit codes step {step:G3} of the window, levels {1.0 / (levels - 1):G3} apart");
+        Assert.True(bits == 8 || 1.0 / 255 > sixteenth, $"{bits}-bit codes where 8 would do");
     }
 
     [Fact]
