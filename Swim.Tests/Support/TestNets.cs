@@ -49,6 +49,19 @@ public sealed class TestNets
 
     private string Flatten(string x) => _g.Node("Flatten", [x], ("axis", 1));
 
+    /// <summary>Dense layers of the given widths (the first is the input's), Relu between them: a classifier of any size.</summary>
+    public static ModelProto Mlp(int seed, params long[] widths)
+    {
+        var t = new TestNets(seed);
+        string h = t.Input(widths[0]);
+        for (int l = 1; l < widths.Length; l++)
+        {
+            h = t.Dense(h, widths[l - 1], widths[l], $"fc{l}");
+            h = l < widths.Length - 1 ? t.Act(h) : h;
+        }
+        return t.Finish(h, widths[^1]);
+    }
+
     public static ModelProto Gemm(int seed, bool transA, bool transB, float alpha, float beta, bool rowBias)
     {
         var t = new TestNets(seed);
