@@ -1,8 +1,14 @@
+using Google.Protobuf;
 using Swim.Controller;
+using Swim.Controller.Mapping;
+using Swim.Controller.Onnx;
 using Swim.Controller.Sessions;
 using Swim.Devices;
 using Swim.Emulator;
+using Swim.Protocol.Client;
 using Swim.Protocol.Messages;
+using Swim.Protocol.Transports;
+using Swim.Tests.Support;
 
 namespace Swim.Tests.Sessions;
 
@@ -85,6 +91,7 @@ public sealed class SessionRecordTests
         var activity = new BoardActivity(18_446_744_073_709_551_615, 1, 2, 3, 4, 4_294_967_295, true);
         Assert.Equal("18446744073709551615 1 2 3 4 4294967295 estimated", activity.ToJournalText());
         Assert.Equal(activity, BoardActivity.ParseJournalText(activity.ToJournalText()));
+        Assert.Equal("18446744073709551615 1 2 3 4 4294967295 reported", (activity with { DeviceTimeEstimated = false }).ToJournalText());
         Assert.Equal(activity with { DeviceTimeEstimated = false }, BoardActivity.ParseJournalText("18446744073709551615 1 2 3 4 4294967295 reported"));
         foreach (string? text in new[] { null, "", "1 2 3 4 5 6", "1 2 3 4 5 6 reported x", "1 2 3 4 5 6 guessed", "1 2 3 -4 5 6 reported", "1 2 3 4 5 4294967296 reported",
             "1 2 3 4 5 +6 reported", "1 2 3 4,0 5 6 reported" })
@@ -156,5 +163,39 @@ public sealed class SessionRecordTests
         var link = new Swim.Protocol.Client.LinkStatistics(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         result = result with { Boards = [new BoardWork("a", 1, 0, 700, 0, 0, link), new BoardWork("b", 1, 0, ulong.MaxValue / 2, 0, 0, link)] };
         Assert.Equal(700ul + ulong.MaxValue / 2, result.SerialDeviceTimeNs);
+    }
+
+    [Fact]
+    public void A_nominal_estimate_too_large_to_count_is_refused_not_wrapped_round() =>
+        Assert.Throws<OverflowException>(() => BoardActivity.NominalNs(ulong.MaxValue / 2, 0, 0, s_board));
+
+    /// <summary>Every entry point of a session names the argument it was not given, before it sends anything.</summary>
+    [Fact]
+    public async Task The_sessions_entry_points_name_a_missing_argument()
+    {
+        OnnxModel model = OnnxModel.FromBytes(new TinyMlp(3).Build().ToByteArray(), "tiny mlp", null);
+        var board = new EmulatedBoard(DevicePreset.Rram, new BoardGeometry(2, 64, 64), 1);
+        CellPlan plan = CellPlan.Build(CrossbarMapping.Build(model, board.Info, new MappingOptions()), model);
+        (ByteTransport host, _) = InMemoryLink.CreatePair();
+        await using var client = new BoardClient(host, new BoardClientOptions { CloseOnDispose = false });
+        var options = new ProgrammingOptions();
+        SessionBoard[] boards = [new SessionBoard(client, new BoardShare(0, [.. Enumerable.Range(0, plan.CellCount)], plan))];
+        async Task Named(string name, Func<Task> call) => Assert.Equal(name, (await Assert.ThrowsAsync<ArgumentNullException>(call)).ParamName);
+
+        await Named("client", () => ProgrammingSession.RunAsync(null!, model, null, options));
+        await Named("model", () => ProgrammingSession.RunAsync(client, null!, null, options));
+        await Named("options", () => ProgrammingSession.RunAsync(client, model, null, null!));
+        await Named("client", () => ProgrammingSession.RunAsync((BoardClient)null!, model, plan, null, options, null));
+        await Named("plan", () => ProgrammingSession.RunAsync(client, model, (CellPlan)null!, null, options, null));
+        await Named("boards", () => ProgrammingSession.RunAsync((IReadOnlyList<SessionBoard>)null!, model, plan, null, options, null));
+        await Named("model", () => ProgrammingSession.RunAsync(boards, null!, plan, null, options, null));
+        await Named("plan", () => ProgrammingSession.RunAsync(boards, model, null!, null, options, null));
+        await Named("options", () => ProgrammingSession.RunAsync(boards, model, plan, null, null!, null));
+        await Named("client", () => HostVerifyLoop.RunAsync(null!, board.Info, [], 1, 10));
+        await Named("board", () => HostVerifyLoop.RunAsync(client, null!, [], 1, 10));
+        await Named("targets", () => HostVerifyLoop.RunAsync(client, board.Info, null!, 1, 10));
+        Assert.Equal("status", Assert.Throws<ArgumentNullException>(() => BoardActivity.Of(null!, s_board)).ParamName);
+        Assert.Equal("board", Assert.Throws<ArgumentNullException>(() => BoardActivity.Of(Status(0, 0, 0, 0), null!)).ParamName);
+        Assert.Equal("board", Assert.Throws<ArgumentNullException>(() => BoardActivity.NominalNs(0, 0, 0, null!)).ParamName);
     }
 }

@@ -427,6 +427,16 @@ public sealed class SmallSessionTests
         Assert.True(bits == 8 || 1.0 / 255 > sixteenth, $"{bits}-bit codes where 8 would do");
     }
 
+    /// <summary>A client that has identified the board already is not made to ask again.</summary>
+    [Fact]
+    public async Task A_session_on_an_identified_board_sends_no_second_identify()
+    {
+        await using var bench = new Bench();
+        await bench.Client.IdentifyAsync();
+        await ProgrammingSession.RunAsync(bench.Client, s_model, null, Options());
+        Assert.Equal(1, bench.Sent(Opcode.Identify));
+    }
+
     [Fact]
     public async Task A_board_without_a_device_clock_is_timed_by_its_nominal_times()
     {
