@@ -1,8 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Google.Protobuf;
 using Swim.Controller;
 using Swim.Controller.Cli;
 using Swim.Controller.Data;
+using Swim.Controller.Evaluation;
+using Swim.Controller.Onnx;
 using Swim.Controller.Reports;
 using Swim.Controller.Selection;
 using Swim.Controller.Sensitivity;
@@ -44,21 +47,45 @@ public sealed class StudyShardingTests : IDisposable
         return json.ToJsonString();
     }
 
+    /// <summary>
+    /// The paper model on LeNet-5; the device model (each chip's every cell written and verified by the emulator's
+    /// physics: minutes on LeNet-5 for the 36 chips the slices draw) on a 64-32-10 classifier labelled by its own
+    /// predictions, where the draws per chip are the same code and take milliseconds.
+    /// </summary>
+    private (OnnxModel Model, DataSet Test, SensitivityResult Sensitivity) Subject(string noise)
+    {
+        if (noise == "paper")
+        {
+            return (BundledLeNet.Model, s_test, BundledLeNet.Sensitivity(300, 128));
+        }
+        OnnxModel model = OnnxModel.FromBytes(TestNets.Mlp(9, 64, 32, 10).ToByteArray(), "mlp 64-32-10", null);
+        const int Count = 300;
+        var random = new Random(9);
+        float[] x = [.. Enumerable.Range(0, Count * 64).Select(_ => (float)random.NextDouble())];
+        using var classifier = new Classifier(model);
+        int[] predicted = classifier.Predict(x, Count, [64]);
+        string path = _dir.File("mlp-data.npz");
+        File.WriteAllBytes(path, FormatWriters.Zip(false, ("x.npy", FormatWriters.Npy("<f4", [Count, 64], FormatWriters.Floats(x))),
+            ("y.npy", FormatWriters.Npy("<i8", [Count], FormatWriters.Int64s([.. predicted.Select(p => (long)p)])))));
+        DataSet data = DataSet.Open(path);
+        return (model, data.Take(200), SensitivityAnalysis.Run(model, data, 128, CurvatureKind.Obd));
+    }
+
     [Theory]
     [InlineData("paper")]
     [InlineData("device")]
     public void Merged_slices_equal_the_unsharded_study_exactly_for_1_3_7_and_16_slices(string noise)
     {
         SimulationOptions options = Study(noise);
-        SensitivityResult sensitivity = BundledLeNet.Sensitivity(300, 128);
-        SimulationReport whole = MonteCarloSimulation.Run(BundledLeNet.Model, s_test, sensitivity, options);
+        (OnnxModel model, DataSet test, SensitivityResult sensitivity) = Subject(noise);
+        SimulationReport whole = MonteCarloSimulation.Run(model, test, sensitivity, options);
 
         foreach (int count in new[] { 1, 3, 7, 16 })
         {
             string dir = _dir.File($"{noise}-{count}");
             for (int i = 0; i < count; i++)
             {
-                StudyPart part = MonteCarloSimulation.RunSlice(BundledLeNet.Model, s_test, sensitivity, options, new StudySlice(i, count));
+                StudyPart part = MonteCarloSimulation.RunSlice(model, test, sensitivity, options, new StudySlice(i, count));
                 StudyPartFiles.Write(part, dir);
             }
             SimulationReport merged = StudyMerge.Merge(StudyPartFiles.ReadAll([dir]));
