@@ -310,19 +310,23 @@ public sealed class DerivativeGraphTests
         Assert.Contains("(PRelu) cannot be differentiated: its input", slope.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>A Gemm, then <paramref name="op"/> on its 3 outputs with constant scale and bias, then a Gemm: x is [batch, 4].</summary>
-    private static OnnxModel Normalised(string op, long batch, params (string Name, object Value)[] attributes)
+    /// <summary>A Gemm, then <paramref name="op"/> on its 3 outputs with constant scale and bias, then a Gemm: x is [2, 4].</summary>
+    private static OnnxModel Normalised(string op, params (string Name, object Value)[] attributes)
     {
+        const long Batch = 2;
         var g = new GraphBuilder();
-        string x = g.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, batch, 4);
+        string x = g.Input("x", Controller.Onnx.Schema.TensorProto.Types.DataType.Float, Batch, 4);
         string h = g.Node("Gemm", [x, g.Initializer("w", [3, 4], new float[12])], ("transB", 1));
-        long[] shape = op == "LayerNormalization" ? [batch, 3] : [3];
+        // A layer norm's scale and bias cover the normalised axes (here the batch too); a batch norm's are per channel.
+        long[] shape = op == "LayerNormalization" ? [Batch, 3] : [3];
         int size = (int)shape.Aggregate(1L, (a, d) => a * d);
-        string[] inputs = op == "LayerNormalization"
-            ? [h, g.Initializer("scale", shape, Enumerable.Repeat(1f, size).ToArray()), g.Initializer("bias", shape, new float[size])]
-            : [h, g.Initializer("scale", shape, [1f, 1f, 1f]), g.Initializer("bias", shape, new float[3]), g.Initializer("mean", shape, new float[3]), g.Initializer("var", shape, [1f, 1f, 1f])];
+        string[] inputs = [h, g.Initializer("scale", shape, Enumerable.Repeat(1f, size).ToArray()), g.Initializer("bias", shape, new float[size])];
+        if (op == "BatchNormalization")
+        {
+            inputs = [.. inputs, g.Initializer("mean", shape, new float[size]), g.Initializer("var", shape, Enumerable.Repeat(1f, size).ToArray())];
+        }
         string z = g.Node("Gemm", [g.Node(op, inputs, attributes), g.Initializer("w2", [3, 3], new float[9])], ("transB", 1));
-        g.Output(z, Controller.Onnx.Schema.TensorProto.Types.DataType.Float, batch, 3L);
+        g.Output(z, Controller.Onnx.Schema.TensorProto.Types.DataType.Float, Batch, 3L);
         return OnnxModel.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(g.ToModel()), $"'{op}.onnx'", null);
     }
 
@@ -330,12 +334,12 @@ public sealed class DerivativeGraphTests
     public void A_layer_norm_over_the_batch_axis_is_refused_by_node_and_reason()
     {
         OnnxModelException batchAxis = Assert.Throws<OnnxModelException>(() =>
-            DerivativeGraphBuilder.Build(Normalised("LayerNormalization", 2, ("axis", 0L)), [4], 2, CurvatureKind.Obd));
+            DerivativeGraphBuilder.Build(Normalised("LayerNormalization", ("axis", 0L)), [4], 2, CurvatureKind.Obd));
         Assert.Contains("(LayerNormalization) cannot be differentiated: it normalizes over the batch axis", batchAxis.Message, StringComparison.Ordinal);
 
         // Over the feature axis (given as 1, not the default -1) it is accepted, as is a batch norm in inference mode.
-        Assert.NotNull(DerivativeGraphBuilder.Build(Normalised("BatchNormalization", 2), [4], 2, CurvatureKind.Obd));
-        Assert.NotNull(DerivativeGraphBuilder.Build(Normalised("LayerNormalization", 2, ("axis", 1L)), [4], 2, CurvatureKind.Obd));
+        Assert.NotNull(DerivativeGraphBuilder.Build(Normalised("BatchNormalization"), [4], 2, CurvatureKind.Obd));
+        Assert.NotNull(DerivativeGraphBuilder.Build(Normalised("LayerNormalization", ("axis", 1L)), [4], 2, CurvatureKind.Obd));
     }
 
     /// <summary>
