@@ -121,9 +121,37 @@ public sealed class OnnxModel
         {
             throw new OnnxModelException($"model {description} has an empty graph: there is nothing to evaluate or map.");
         }
+        RefuseTrainingMode(proto.Graph, description);
         HoistConstantTensors(proto);
         LoadExternalData(proto, description, externalDataDirectory);
         return new OnnxModel(proto, description);
+    }
+
+    /// <summary>
+    /// A batch norm exported in training mode normalises by the statistics of the batch it is given, so a sample's
+    /// scores would depend on the samples beside it (and ONNX Runtime refuses most such files with a shape error
+    /// that does not say why). Training mode is the attribute (opset 14 on) or the running statistics as outputs.
+    /// </summary>
+    private static void RefuseTrainingMode(GraphProto graph, string description)
+    {
+        for (int index = 0; index < graph.Node.Count; index++)
+        {
+            NodeProto node = graph.Node[index];
+            if (node.OpType != "BatchNormalization" || !IsDefaultDomain(node))
+            {
+                continue;
+            }
+            bool trainingAttribute = node.Attribute.Any(a => a.Name == "training_mode" && a.I != 0);
+            bool statisticsOut = node.Output.Skip(1).Any(o => o.Length > 0);
+            if (trainingAttribute || statisticsOut)
+            {
+                throw new OnnxModelException(
+                    $"model {description}: node '{NodeLabel(node, index)}' (BatchNormalization) is exported in training mode " +
+                    $"({(trainingAttribute ? "training_mode = 1" : $"{node.Output.Count} outputs, the running statistics among them")}), " +
+                    "so it normalises each sample by the statistics of its batch. Export the model for inference: call model.eval() " +
+                    "before torch.onnx.export (and leave its training argument at TrainingMode.EVAL).");
+            }
+        }
     }
 
     /// <summary>

@@ -205,13 +205,12 @@ public sealed partial class DerivativeGraphBuilder
         Contribute(x, dx);
     }
 
-    /// <summary>Inference-mode batch normalization is y = s x + t per channel, s = gamma / sqrt(var + eps).</summary>
+    /// <summary>
+    /// Inference-mode batch normalization is y = s x + t per channel, s = gamma / sqrt(var + eps); a model in training
+    /// mode is refused when it is loaded.
+    /// </summary>
     private void BatchNormalization(NodeProto node, string dy)
     {
-        if (IntAttribute(node, "training_mode", 0) != 0)
-        {
-            throw Unsupported(node, "it runs in training mode; export the model for inference (model.eval())");
-        }
         if (!Needs(node, 0))
         {
             return;

@@ -225,6 +225,59 @@ public sealed class OnnxModelTests : IDisposable
         Assert.False(File.Exists(_dir.File("s.npz")));
     }
 
+    /// <summary>
+    /// x [N, 3] through a batch norm to a MatMul. Training mode is either the attribute (opset 14 on) or the running
+    /// statistics asked for as outputs (how opsets 7 to 13 spell it, and what a training export writes).
+    /// </summary>
+    private string BatchNormModel(long trainingMode, int outputs, long opset)
+    {
+        var g = new GraphBuilder();
+        string x = g.Input("x", DataType.Float, -1, 3);
+        string[] inputs = [x, .. new[] { "gamma", "beta", "mean", "var" }.Select(n => g.Initializer(n, [3], [1f, 1f, 1f]))];
+        string y = trainingMode < 0 ? g.Node("BatchNormalization", inputs) : g.Node("BatchNormalization", inputs, ("training_mode", trainingMode));
+        NodeProto norm = g.Graph.Node.Single(n => n.OpType == "BatchNormalization");
+        norm.Name = "layer1.bn";
+        for (int i = 1; i < outputs; i++)
+        {
+            norm.Output.Add($"statistic{i}");
+        }
+        g.Output(g.Node("MatMul", [y, g.Initializer("w", [3, 2], new float[6])]), DataType.Float, "N", 2L);
+        return SaveProto(g.ToModel(opset), $"bn-{trainingMode}-{outputs}-{opset}.onnx");
+    }
+
+    [Theory]
+    [InlineData(1L, 1, 15L, "training_mode = 1")]
+    [InlineData(1L, 3, 15L, "training_mode = 1")]
+    [InlineData(-1L, 5, 9L, "5 outputs")]
+    [InlineData(0L, 3, 15L, "3 outputs")]
+    public void A_batch_norm_exported_in_training_mode_is_refused_at_load_by_node_with_the_export_fix(long trainingMode, int outputs, long opset, string why)
+    {
+        string path = BatchNormModel(trainingMode, outputs, opset);
+
+        OnnxModelException ex = Assert.Throws<OnnxModelException>(() => OnnxModel.Load(path));
+
+        Assert.Contains("node 'layer1.bn' (BatchNormalization) is exported in training mode", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(why, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("model.eval()", ex.Message, StringComparison.Ordinal);
+        // The CLI gives the same refusal as bad input, before any work.
+        CliRun run = CliRun.Of("info", path);
+        Assert.Equal(Swim.Controller.Cli.ExitCodes.BadInput, run.ExitCode);
+        Assert.Contains("layer1.bn", run.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(-1L, 15L)]
+    [InlineData(0L, 15L)]
+    [InlineData(-1L, 9L)]
+    public void A_batch_norm_in_inference_mode_loads_and_runs(long trainingMode, long opset)
+    {
+        OnnxModel model = OnnxModel.Load(BatchNormModel(trainingMode, 1, opset));
+
+        Assert.Equal(["w"], model.FindMappedWeights().Select(w => w.Name));
+        using var classifier = new Swim.Controller.Evaluation.Classifier(model);
+        Assert.Equal(2, classifier.Predict(new float[6], 2, [3]).Length);
+    }
+
     [Fact]
     public void A_model_with_two_data_inputs_is_refused_with_their_names()
     {
