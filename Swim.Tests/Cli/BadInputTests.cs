@@ -132,8 +132,7 @@ public sealed class BadInputTests : IDisposable
         File.WriteAllText(_dir.File("notes.txt"), "not a model, not data\n");
         File.WriteAllBytes(_dir.File("empty.npz"), []);
         // Digits with one label out of the model's ten classes.
-        File.WriteAllBytes(_dir.File("labels7.npz"), FormatWriters.Zip(false, ("x.npy", FormatWriters.Npy("<f4", [2, 1, 28, 28], new byte[2 * 784 * 4])),
-            ("y.npy", FormatWriters.Npy("<i8", [2], FormatWriters.Int64s(3, 10)))));
+        File.WriteAllBytes(_dir.File("labels7.npz"), FormatWriters.LabelledSamples(new float[2 * 784], [1, 28, 28], [3, 10]));
         string[] args = Arguments(command);
         string[] before = Files();
 

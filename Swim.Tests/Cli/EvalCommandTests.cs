@@ -27,9 +27,7 @@ public sealed class EvalCommandTests : IDisposable
             correct += labels[n] == predicted ? 1 : 0;
         }
         string path = _dir.File($"data-{seed}.npz");
-        File.WriteAllBytes(path, Zip(true,
-            ("x.npy", Npy("<f4", [count, .. sampleShape], Floats(x))),
-            ("y.npy", Npy("<i8", [count], Int64s(labels)))));
+        File.WriteAllBytes(path, LabelledSamples(x, sampleShape, labels, deflate: true));
         return (path, (double)correct / count, count);
     }
 
@@ -97,9 +95,7 @@ public sealed class EvalCommandTests : IDisposable
     public void Data_that_does_not_fit_the_model_is_refused_with_both_shapes()
     {
         string path = _dir.File("wrong.npz");
-        File.WriteAllBytes(path, Zip(false,
-            ("x.npy", Npy("<f4", [2, 15], Floats(new float[30]))),
-            ("y.npy", Npy("<i8", [2], Int64s(0, 1)))));
+        File.WriteAllBytes(path, LabelledSamples(new float[30], [15], [0, 1]));
 
         CliRun run = CliRun.Of("eval", WriteModel(), "--data", path);
 
@@ -129,9 +125,7 @@ public sealed class EvalCommandTests : IDisposable
     public void Labels_beyond_the_model_classes_are_refused()
     {
         string path = _dir.File("labels.npz");
-        File.WriteAllBytes(path, Zip(false,
-            ("x.npy", Npy("<f4", [1, 16], Floats(new float[16]))),
-            ("y.npy", Npy("<i8", [1], Int64s(5)))));
+        File.WriteAllBytes(path, LabelledSamples(new float[16], [16], [5]));
 
         CliRun run = CliRun.Of("eval", WriteModel(), "--data", path);
 

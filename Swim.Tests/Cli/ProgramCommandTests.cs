@@ -371,9 +371,7 @@ public sealed class ProgramCommandTests : IDisposable
         File.WriteAllBytes(other, Google.Protobuf.MessageExtensions.ToByteArray(new TinyMlp(3).Build()));
         string data = _dir.File("tiny.npz");
         var random = new Random(1);
-        File.WriteAllBytes(data, FormatWriters.Zip(false,
-            ("x.npy", FormatWriters.Npy("<f4", [8, 1, 4, 4], FormatWriters.Floats([.. Enumerable.Range(0, 8 * 16).Select(_ => (float)random.NextDouble())]))),
-            ("y.npy", FormatWriters.Npy("<i8", [8], FormatWriters.Int64s([0, 1, 2, 0, 1, 2, 0, 1])))));
+        File.WriteAllBytes(data, FormatWriters.LabelledSamples([.. Enumerable.Range(0, 8 * 16).Select(_ => (float)random.NextDouble())], [1, 4, 4], [0, 1, 2, 0, 1, 2, 0, 1]));
         Assert.Equal(ExitCodes.Success, CliRun.Of("sensitivity", other, "--data", data, "--out", _dir.File("other.npz")).ExitCode);
 
         CliRun run = CliRun.Of("program", s_model, "--board", "emulator:rram", "--sensitivity", _dir.File("other.npz"), "--out", _dir.File("x.onnx"));

@@ -150,9 +150,7 @@ public sealed class UswimPaperScoreTests
         foreach (DataBatch batch in train.ReadBatches(Batch))
         {
             string path = dir.File($"batch{batch.FirstIndex}.npz");
-            File.WriteAllBytes(path, FormatWriters.Zip(false,
-                ("x.npy", FormatWriters.Npy("<f4", [batch.Count, 1, 28, 28], FormatWriters.Floats(batch.Features[..(batch.Count * 784)]))),
-                ("y.npy", FormatWriters.Npy("<i8", [batch.Count], FormatWriters.Int64s(batch.Labels[..batch.Count])))));
+            File.WriteAllBytes(path, FormatWriters.LabelledSamples(batch.Features[..(batch.Count * 784)], [1, 28, 28], batch.Labels[..batch.Count]));
             SensitivityResult one = SensitivityAnalysis.Run(model, DataSet.Open(path), Batch, CurvatureKind.Obd);
             for (int l = 0; l < names.Count; l++)
             {

@@ -24,7 +24,7 @@ public sealed class SensitivityCommandTests : IDisposable
         float[] x = Enumerable.Range(0, samples * 64).Select(_ => (float)random.NextDouble()).ToArray();
         long[] y = Enumerable.Range(0, samples).Select(_ => (long)random.Next(3)).ToArray();
         string data = _dir.File("calib.npz");
-        File.WriteAllBytes(data, Zip(true, ("x.npy", Npy("<f4", [samples, 1, 8, 8], Floats(x))), ("y.npy", Npy("<i8", [samples], Int64s(y)))));
+        File.WriteAllBytes(data, LabelledSamples(x, [1, 8, 8], y, deflate: true));
         return (model, data);
     }
 

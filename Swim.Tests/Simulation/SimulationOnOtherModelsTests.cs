@@ -29,7 +29,7 @@ public sealed class SimulationOnOtherModelsTests : IDisposable
         float[] x = [.. Enumerable.Range(0, Count * TinyMlp.Features).Select(_ => (float)random.NextDouble())];
         long[] labels = [.. Enumerable.Range(0, Count).Select(n => n % 2 == 0 ? (long)_mlp.Predict(x.AsSpan(n * TinyMlp.Features, TinyMlp.Features)) : random.Next(TinyMlp.Classes))];
         string path = _dir.File("data.npz");
-        File.WriteAllBytes(path, Zip(false, ("x.npy", Npy("<f4", [Count, 1, 4, 4], Floats(x))), ("y.npy", Npy("<i8", [Count], Int64s(labels)))));
+        File.WriteAllBytes(path, LabelledSamples(x, [1, 4, 4], labels));
         return (OnnxModel.FromBytes(_mlp.Build(batch: 4).ToByteArray(), "tiny mlp", null), DataSet.Open(path));
     }
 

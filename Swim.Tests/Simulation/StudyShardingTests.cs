@@ -65,8 +65,7 @@ public sealed class StudyShardingTests : IDisposable
         using var classifier = new Classifier(model);
         int[] predicted = classifier.Predict(x, Count, [64]);
         string path = _dir.File("mlp-data.npz");
-        File.WriteAllBytes(path, FormatWriters.Zip(false, ("x.npy", FormatWriters.Npy("<f4", [Count, 64], FormatWriters.Floats(x))),
-            ("y.npy", FormatWriters.Npy("<i8", [Count], FormatWriters.Int64s([.. predicted.Select(p => (long)p)])))));
+        File.WriteAllBytes(path, FormatWriters.LabelledSamples(x, [64], [.. predicted.Select(p => (long)p)]));
         DataSet data = DataSet.Open(path);
         return (model, data.Take(200), SensitivityAnalysis.Run(model, data, 128, CurvatureKind.Obd));
     }

@@ -58,6 +58,13 @@ public static class FormatWriters
         return bytes;
     }
 
+    /// <summary>
+    /// A data file as numpy writes one: x.npy float32 samples of <paramref name="sampleShape"/>, y.npy int64 labels, one
+    /// a sample (the sample count is the labels').
+    /// </summary>
+    public static byte[] LabelledSamples(float[] x, long[] sampleShape, long[] labels, bool deflate = false) =>
+        Zip(deflate, ("x.npy", Npy("<f4", [labels.Length, .. sampleShape], Floats(x))), ("y.npy", Npy("<i8", [labels.Length], Int64s(labels))));
+
     /// <summary>A zip archive written by hand: local headers, central directory, end record; method 0 (stored) or 8 (deflate).</summary>
     public static byte[] Zip(bool deflate, params (string Name, byte[] Data)[] entries)
     {
