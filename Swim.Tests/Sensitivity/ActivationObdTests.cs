@@ -20,6 +20,9 @@ public sealed class ActivationObdTests
     [InlineData("Relu")]
     [InlineData("LeakyRelu")]
     [InlineData("Clip")]
+    [InlineData("ClipMin")]
+    [InlineData("ClipMinEmptyMax")]
+    [InlineData("ClipMax")]
     [InlineData("Tanh")]
     [InlineData("Sigmoid")]
     [InlineData("HardSigmoid")]
@@ -125,7 +128,8 @@ public sealed class ActivationObdTests
     }
 
     /// <summary>
-    /// f(a) and f'(a) as TestNets.Activation builds them (LeakyRelu alpha 0.1; Clip of 4a to [0, 1]; HardSigmoid's
+    /// f(a) and f'(a) as TestNets.Activation builds them (LeakyRelu alpha 0.1; Clip of 4a to [0, 1], to
+    /// [-0.5, inf) and to (-inf, 0.5]; HardSigmoid's
     /// defaults alpha 0.2, beta 0.5; PRelu with the unit's slope), from the operators' definitions in the ONNX spec.
     /// </summary>
     private static (double Value, double Slope) Activate(string op, double a, double preluSlope) => op switch
@@ -138,6 +142,8 @@ public sealed class ActivationObdTests
         "Relu" => a > 0 ? (a, 1) : (0, 0),
         "LeakyRelu" => a > 0 ? (a, 1) : (0.1 * a, 0.1),
         "Clip" => 4 * a is > 0 and < 1 ? (4 * a, 4) : (Math.Clamp(4 * a, 0, 1), 0),
+        "ClipMin" or "ClipMinEmptyMax" => 4 * a > -0.5 ? (4 * a, 4) : (-0.5, 0),
+        "ClipMax" => 4 * a < 0.5 ? (4 * a, 4) : (0.5, 0),
         "Tanh" => (Math.Tanh(a), 1 - Math.Tanh(a) * Math.Tanh(a)),
         "Sigmoid" => (1 / (1 + Math.Exp(-a)), Math.Exp(-a) / ((1 + Math.Exp(-a)) * (1 + Math.Exp(-a)))),
         _ => throw new ArgumentException(op, nameof(op)),

@@ -95,6 +95,9 @@ public sealed class DerivativeGraphTests
     [InlineData("Relu")]
     [InlineData("LeakyRelu")]
     [InlineData("Clip")]
+    [InlineData("ClipMin")]
+    [InlineData("ClipMinEmptyMax")]
+    [InlineData("ClipMax")]
     [InlineData("Tanh")]
     [InlineData("Sigmoid")]
     [InlineData("HardSigmoid")]
@@ -105,11 +108,12 @@ public sealed class DerivativeGraphTests
     [InlineData("Silu")]
     [InlineData("LayerNormDecomposed")]
     [InlineData("LayerNormalization")]
+    [InlineData("LayerNormDefaults")]
     public void Activation_gradients_match_finite_differences(string op)
     {
         using DerivativeHarness h = Harness(TestNets.Activation(6, op), [5], 3);
         h.AssertGradientsMatchFiniteDifferences();
-        if (op is "Relu" or "LeakyRelu" or "Clip" or "HardSigmoid" or "PRelu")
+        if (op is "Relu" or "LeakyRelu" or "Clip" or "ClipMin" or "ClipMinEmptyMax" or "ClipMax" or "HardSigmoid" or "PRelu")
         {
             // Piecewise linear: the Gauss-Newton diagonal is the exact Hessian diagonal.
             h.AssertCurvatureMatchesFiniteDifferences(CurvatureKind.Ggn);

@@ -48,6 +48,7 @@ public sealed class ProbedObdTests
         ["silu, a product of two computed values"] = (() => TestNets.Activation(46, "Silu"), [5]),
         ["layer norm written out: reduce mean, pow, sqrt, division by a computed value"] = (() => TestNets.Activation(46, "LayerNormDecomposed"), [5]),
         ["layer normalization as one operator"] = (() => TestNets.Activation(46, "LayerNormalization"), [5]),
+        ["layer normalization, default axis and epsilon"] = (() => TestNets.Activation(46, "LayerNormDefaults"), [5]),
         ["squeeze excitation, a broadcast product"] = (() => TestNets.Pooling(47, "SqueezeExcite", "Tanh"), [2, 7, 7]),
         ["batch normalization"] = (() => TestNets.BatchNorm(48, "Tanh"), [2, 5, 5]),
         ["shape operators"] = (() => TestNets.ShapeOps(49, activation: "Tanh"), [1, 4, 4]),

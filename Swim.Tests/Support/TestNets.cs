@@ -167,6 +167,11 @@ public sealed class TestNets
         {
             "LeakyRelu" => t._g.Node("LeakyRelu", [h], ("alpha", 0.1f)),
             "Clip" => t._g.Node("Clip", [t._g.Node("Mul", [h, t._g.Scalar("gain", 4f)]), t._g.Scalar("lo", 0f), t._g.Scalar("hi", 1f)]),
+            // torch.clamp with one bound: PyTorch leaves max out, or names min empty when max is given alone; other
+            // writers name an absent max empty.
+            "ClipMin" => t._g.Node("Clip", [t._g.Node("Mul", [h, t._g.Scalar("gain", 4f)]), t._g.Scalar("lo", -0.5f)]),
+            "ClipMinEmptyMax" => t._g.Node("Clip", [t._g.Node("Mul", [h, t._g.Scalar("gain", 4f)]), t._g.Scalar("lo", -0.5f), ""]),
+            "ClipMax" => t._g.Node("Clip", [t._g.Node("Mul", [h, t._g.Scalar("gain", 4f)]), "", t._g.Scalar("hi", 0.5f)]),
             // A learned slope per hidden unit, some steeper than 1 and one negative.
             "PRelu" => t._g.Node("PRelu", [h, t._g.Initializer("prelu.slope", [6], PReluSlopes)]),
             // SiLU (Swish) as exporters write it: the input times its sigmoid.
@@ -176,6 +181,9 @@ public sealed class TestNets
             // The same as one operator (opset 17), with a scale and a bias per unit.
             "LayerNormalization" => t._g.Node("LayerNormalization", [h, t._g.Initializer("ln.scale", [6], [1.2f, -0.8f, 0.5f, 2f, 1f, -1.5f]),
                 t._g.Initializer("ln.bias", [6], [0.1f, 0f, -0.3f, 0.2f, 0.5f, 0f])], ("axis", -1L), ("epsilon", 1e-3f)),
+            // Over the last axis of [N, 2, 3] with the axis left to its default (-1, not 1: not the last two) and epsilon to its own.
+            "LayerNormDefaults" => t._g.Node("Reshape", [t._g.Node("LayerNormalization", [t._g.Node("Reshape", [h, t._g.Ints("ln.rows", 0, 2, 3)]),
+                t._g.Initializer("ln.scale", [3], [1.2f, -0.8f, 0.5f]), t._g.Initializer("ln.bias", [3], [0.1f, 0f, -0.3f])]), t._g.Ints("ln.flat", 0, 6)]),
             _ => t._g.Node(op, [h]),
         };
         return t.Finish(t.Dense(h, 6, 3, "fc2"), 3);
