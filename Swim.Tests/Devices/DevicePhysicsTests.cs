@@ -196,6 +196,44 @@ public sealed class DevicePhysicsTests
         Assert.InRange(std, 0.008 * 0.9, 0.008 * 1.1);
     }
 
+    /// <summary>
+    /// A drift law with no spread (every cell the same nu) is still drift: a cell at 10 uS above G_min, nu = 0.05 and
+    /// t0 = 10 s, falls to 10 (1010 / 10)^-0.05 = 7.9393 uS above it after 1000 s (the 20 ms programming phase moves that
+    /// by under 1e-5). A law that took "no spread" for "no drift" would leave it where it was written.
+    /// </summary>
+    [Fact]
+    public void Drift_without_spread_moves_every_cell_by_the_same_power_law()
+    {
+        DevicePreset preset = DevicePreset.Pcm.WithoutTimeEffects() with
+        {
+            StuckRate = 0, ProgramSigma = 0,
+            Drift = new DriftLaw { MeanIntercept = 0.05, MeanMin = 0.05, MeanMax = 0.05, StdIntercept = 0, StdMin = 0, StdMax = 0, T0Seconds = 10 },
+        };
+        var cells = new CellArray(preset, 100, seed: 8);
+        double written = preset.ConductanceMin + 10;
+        for (int i = 0; i < 100; i++)
+        {
+            cells.Program(i, written);
+        }
+        cells.Wait(TimeSpan.FromSeconds(1000));
+        Assert.All(Enumerable.Range(0, 100), i => Assert.Equal(7.9393, cells.TrueConductance(i) - preset.ConductanceMin, 3e-4));
+    }
+
+    /// <summary>
+    /// Relaxation with a mean shift and no spread moves every cell by shift ln(t), whatever its draw: -0.1 uS per unit
+    /// of ln t at the reference G_max gives 10 - 0.1 ln 100 = 9.53948 uS after 100 s, and twice the shift at twice G_max.
+    /// </summary>
+    [Fact]
+    public void Relaxation_without_spread_shifts_by_the_law_alone()
+    {
+        var law = new RelaxationLaw { ReferenceMax = 40, SigmaAt1Second = [0], SigmaAt1Day = [0], ShiftPerLnSecond = -0.1 };
+
+        Assert.False(law.IsNone);
+        Assert.Equal(9.53948, law.Apply(10, 40, 100, z: 3), 5);
+        Assert.Equal(9.53948, law.Apply(10, 40, 100, z: -2), 5);
+        Assert.Equal(10 - 0.2 * Math.Log(100), law.Apply(10, 80, 100, z: 0), 12);
+    }
+
     [Fact]
     public void Relaxation_spreads_as_the_neurram_fit_says_at_one_second_and_one_day()
     {
