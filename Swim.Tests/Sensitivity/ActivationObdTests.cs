@@ -128,9 +128,9 @@ public sealed class ActivationObdTests
     }
 
     /// <summary>
-    /// f(a) and f'(a) as TestNets.Activation builds them (LeakyRelu alpha 0.1; Clip of 4a to [0, 1], to
-    /// [-0.5, inf) and to (-inf, 0.5]; HardSigmoid's
-    /// defaults alpha 0.2, beta 0.5; PRelu with the unit's slope), from the operators' definitions in the ONNX spec.
+    /// f(a) and f'(a) as TestNets.Activation builds them (LeakyRelu alpha 0.1; Clip of 4a to [0, 1], to [-0.5, inf)
+    /// and to (-inf, 0.5]; HardSigmoid's defaults alpha 0.2, beta 0.5; PRelu with the unit's slope), from the
+    /// operators' definitions in the ONNX spec.
     /// </summary>
     private static (double Value, double Slope) Activate(string op, double a, double preluSlope) => op switch
     {
