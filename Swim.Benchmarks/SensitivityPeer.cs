@@ -24,24 +24,27 @@ public static class SensitivityPeer
 
     public static int Run(TextWriter output, int rounds)
     {
-        string work = Directory.CreateTempSubdirectory("swim-peer-").FullName;
+        string directory = Directory.CreateTempSubdirectory("swim-peer-").FullName;
         try
         {
-            string resnet = Path.Combine(work, "resnet18.onnx");
-            string images = Path.Combine(work, "images.npz");
+            string resnet = Path.Combine(directory, "resnet18.onnx");
+            string images = Path.Combine(directory, "images.npz");
             CifarResNet18.Write(TextWriter.Null, [resnet, images, "256", "1"]);
             string lenet = BundledAssets.Require(BundledAssets.LeNetModel);
             string digits = BundledAssets.Require(BundledAssets.MnistData);
             string? python = FindPython(output);
             string peer = BundledAssets.Require("tools/sensitivity-peer/peer.py");
             var passes = new List<Pass>();
+            var work = new Dictionary<string, (ProductWork Work, int Samples)>(StringComparer.Ordinal);
             foreach ((string network, string model, string data, string[] peerData) in new[]
             {
                 ("LeNet-5, 10,000 digits", lenet, digits, new[] { "lenet5", digits }),
                 ("ResNet-18 (CIFAR), 256 images", resnet, images, new[] { "resnet18", "256" }),
             })
             {
-                string output1 = Path.Combine(work, "sensitivity.npz");
+                DataSet samples = DataSet.Open(data);
+                work[network] = (ProductWork.Of(OnnxModel.Load(model), samples.SampleShape), samples.Count);
+                string output1 = Path.Combine(directory, "sensitivity.npz");
                 passes.Add(new(network, "swim sensitivity (gradients and OBD)", false, () => Swim("sensitivity", model, "--data", data, "--out", output1)));
                 passes.Add(new(network, "OBD without gradients (swim program's pass)", false, () => Benchmarks("sensitivity-pass", model, data, "no-gradients")));
                 if (python is not null)
@@ -60,16 +63,17 @@ public static class SensitivityPeer
                     results[pass].Add(Measure(pass));
                 }
             }
-            Report(output, rounds, passes, results);
+            Report(output, rounds, passes, results, work, ProductWork.FmaPeakGflops());
             return 0;
         }
         finally
         {
-            Directory.Delete(work, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
     }
 
-    private static void Report(TextWriter output, int rounds, List<Pass> passes, Dictionary<Pass, List<Measurement>> results)
+    private static void Report(TextWriter output, int rounds, List<Pass> passes, Dictionary<Pass, List<Measurement>> results,
+        Dictionary<string, (ProductWork Work, int Samples)> work, double? peakGflops)
     {
         output.WriteLine($"{rounds} rounds, passes in rotated order, cores: {Environment.ProcessorCount}; median (quartiles) over rounds");
         foreach (IGrouping<string, Pass> network in passes.GroupBy(p => p.Network))
@@ -86,11 +90,32 @@ public static class SensitivityPeer
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{pass.Name,-48}{Spread(seconds, "F2"),-23}{results[pass].Max(m => m.PeakKb) / 1024.0,8:F0}   {ratio}"));
             }
+            ReportProducts(output, work[network.Key], yardstick is null ? null : SensitivityRatio.Median([.. results[yardstick].Select(m => m.Seconds)]), peakGflops);
         }
         output.WriteLine();
         output.WriteLine("Swim: the whole process. PyTorch: its timed region after a warm-up (its process, with Python's start-up, took " +
             string.Join(", ", passes.Where(p => p.IsPeer).Select(p => string.Create(CultureInfo.InvariantCulture, $"{SensitivityRatio.Median([.. results[p].Select(m => m.ProcessSeconds)]):F1} s")))
             + ").");
+    }
+
+    /// <summary>
+    /// The passes' matrix products beside PyTorch's: the ratio each pass would have at equal kernel speed and no
+    /// other work, and what the products alone would take at this machine's multiply-add peak.
+    /// </summary>
+    private static void ReportProducts(TextWriter output, (ProductWork Work, int Samples) network, double? peerSeconds, double? peakGflops)
+    {
+        ProductWork w = network.Work;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"matrix products, multiply-adds a sample (the model's probed shapes): forward {w.Forward / 1e6:N2} M; PyTorch's forward and backward {w.ForwardAndBackward / 1e6:N2} M; Swim's pass {w.SwimPass(true) / 1e6:N2} M with gradients, {w.SwimPass(false) / 1e6:N2} M without"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"so at equal kernel speed and no other work, the passes would be {w.SwimPass(true) / w.ForwardAndBackward:F2}x and {w.SwimPass(false) / w.ForwardAndBackward:F2}x PyTorch's forward and backward"));
+        double flops = 2 * network.Samples;
+        if (peerSeconds is { } seconds && peakGflops is { } peak)
+        {
+            double peerRate = flops * w.ForwardAndBackward / seconds / 1e9;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"PyTorch ran its products at {peerRate:N1} GFLOP/s, {peerRate / peak:P0} of this machine's multiply-add peak ({peak:N0} GFLOP/s on {Environment.ProcessorCount} cores, measured); at that peak Swim's products alone take {flops * w.SwimPass(true) / peak / 1e9:F2} s with gradients, {flops * w.SwimPass(false) / peak / 1e9:F2} s without"));
+        }
     }
 
     private static string Spread(double[] values, string format)
