@@ -19,7 +19,7 @@ internal static class SensitivityCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the Monte-Carlo labels for --curvature ggn-mc.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads")
         {
-            Description = $"ONNX Runtime sessions run at once, one core each (default: one per core, up to {SensitivityAnalysis.MaxWorkers}); each holds a batch's activations. The result does not depend on it.",
+            Description = $"ONNX Runtime sessions run at once, one core each (default: one per core, up to {SensitivityAnalysis.MaxWorkers}, and with --batch left out only as many as fit {SensitivityAnalysis.SessionsBudgetBytes >> 20} MiB together); each holds a batch's activations and a copy of the sums. The result does not depend on it.",
         };
         var command = new Command("sensitivity", "Gradient and second-derivative diagonal of the loss for every mapped weight (SWIM's score).");
         command.Arguments.Add(model);

@@ -131,6 +131,7 @@ public sealed partial class DerivativeGraphBuilder
         return new DerivativeGraph(built, batch, samplesPerRun, classes, sampleShape, curvature, parameters)
         {
             DataInput = dataInput, HasGradients = gradients, ClassRuns = classRuns ? classes : 1,
+            ForwardBytesPerSample = activationBytes / (model.FixedBatchSize ?? 1),
         };
     }
 
