@@ -110,6 +110,7 @@ public sealed record ProductWork(double Forward, double Backward)
     }
 
     // Fully optimised from the first call: the few calls made would otherwise run the loop at tier 0.
+    // The chains are spelled out to stay in registers: the same loop in C over an array of them ran at a sixth of this.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static float FmaChains(long rounds)
     {
