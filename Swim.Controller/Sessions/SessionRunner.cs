@@ -396,7 +396,14 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
                     return;
                 }
                 result = await work(start, count, record).ConfigureAwait(false);
-                journal?.Done(phase, start, result);
+                if (journal is not null)
+                {
+                    // Stamped again before the chunk is marked done: a resume that finds no chunk in flight compares
+                    // the board with counters that include this chunk's pulses, so a board that restarted blank (and
+                    // has since run its clock past the stamp taken before the chunk) cannot pass for this one.
+                    journal.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
+                    journal.Done(phase, start, result);
+                }
             }
             if (result is not null)
             {

@@ -365,8 +365,11 @@ public sealed class SmallSessionTests
         string journalPath = dir.File("session.db");
         ProgrammingOptions options = Options() with { ChunkCells = chunkCells };
         static bool Writes(byte o) => o is (byte)Opcode.ProgramLevels or (byte)Opcode.Program;
-        // The STATUS that opens the second chunk goes out after the first chunk is journalled done.
-        await using (var bench = new Bench(killAfter: opcodes => opcodes.Any(Writes) && opcodes[^1] == (byte)Opcode.Status))
+        // After the first chunk's writes, one STATUS stamps the journal as the chunk is marked done, and the next opens
+        // the second chunk: killed there, the first chunk is journalled done and the second not begun.
+        var firstBoardUp = System.Diagnostics.Stopwatch.StartNew();
+        await using (var bench = new Bench(killAfter: opcodes => opcodes[^1] == (byte)Opcode.Status
+            && opcodes.SkipWhile(o => !Writes(o)).Count(o => o == (byte)Opcode.Status) == 2))
         using (SessionJournal journal = SessionJournal.Create(journalPath, Facts))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ProgrammingSession.RunAsync(bench.Client, s_model, null, options, journal: journal,
@@ -374,6 +377,9 @@ public sealed class SmallSessionTests
             Assert.Equal(chunkCells, journal.Summary().Where(row => row is { Phase: "program", Done: true }).Sum(row => row.Cells));
         }
         await using var blank = new Bench();
+        // The blank board's clock runs past every reading the journal holds, so its uptime alone cannot show the
+        // restart: its counters must (before the chunk's end was stamped, this passed for the board that held them).
+        await Task.Delay(firstBoardUp.Elapsed + TimeSpan.FromMilliseconds(50));
         using SessionJournal resumed = SessionJournal.Open(journalPath);
         Task<ProgrammingResult> session = ProgrammingSession.RunAsync(blank.Client, s_model, null, options, journal: resumed);
         if (refused)
