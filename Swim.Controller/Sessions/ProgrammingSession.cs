@@ -226,7 +226,7 @@ public static class ProgrammingSession
             // A resumed session reports the whole session's cost: where the counters stood when it first began is journalled,
             // and so is the last reading before each chunk, which is what shows a restart of the counters since then.
             BoardActivity? recordedStart = BoardActivity.ParseJournalText(journal?.Fact("start_activity"));
-            BoardActivity? lastRecorded = BoardActivity.ParseJournalText(journal?.Fact("chunk_board_state")) ?? recordedStart;
+            BoardActivity? lastRecorded = BoardActivity.ParseJournalText(journal?.Fact(SessionJournal.BoardStateFact)) ?? recordedStart;
             bool restartedBeforeResume = lastRecorded is { } last && before.RestartedSince(last);
             if (restartedBeforeResume)
             {

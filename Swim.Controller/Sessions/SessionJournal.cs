@@ -149,6 +149,9 @@ public sealed class SessionJournal : IDisposable
     /// <summary>The fact naming the sequence numbers of the newest PROGRAM or PROGRAM_VERIFY chunk's commands (<see cref="ChunkSeries"/>).</summary>
     public const string ChunkSeriesFact = "chunk_series";
 
+    /// <summary>The board's STATUS counters as last stamped: before each chunk's snapshot, and as each chunk is marked done.</summary>
+    public const string BoardStateFact = "chunk_board_state";
+
     private const string ClaimedSeriesFact = "chunk_series_claimed";
 
     /// <summary>The fact naming the board's version 2 session the session ran in (<see cref="SessionTicket"/>): a resume reopens it.</summary>
@@ -232,7 +235,7 @@ public sealed class SessionJournal : IDisposable
 
     /// <summary>The facts a board's part of the journal keeps of that board alone: what <see cref="ForgetBoard"/> drops.</summary>
     private static readonly string[] s_boardFacts =
-        ["start_activity", "chunk_board_state", ChunkSeriesFact, ClaimedSeriesFact, BoardSessionFact, "spent", "notes", ProgrammingSession.CellOrderFact, "verify_start_device_ns"];
+        ["start_activity", BoardStateFact, ChunkSeriesFact, ClaimedSeriesFact, BoardSessionFact, "spent", "notes", ProgrammingSession.CellOrderFact, "verify_start_device_ns"];
 
     /// <summary>
     /// Drops board <paramref name="board"/>'s part of the journal (its chunks and its facts), for a board replaced by a

@@ -282,7 +282,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
             // Version 2 keeps answers per session: in any session but the dead host's, its numbers would all run again.
             return null;
         }
-        BoardActivity? stamped = BoardActivity.ParseJournalText(journal!.Fact("chunk_board_state"));
+        BoardActivity? stamped = StampedBoardState();
         BoardActivity now = await ActivityAsync().ConfigureAwait(false);
         if (stamped is null || now.RestartedSince(stamped.Value) || unchecked(client.NextSequence - series.FirstSequence) > board.ResponseCacheDepth)
         {
@@ -291,13 +291,19 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         return client.ReplayFrom(series.FirstSequence);
     }
 
+    /// <summary>Journals the board's counters now, for a later resume to tell whether they ran on or restarted.</summary>
+    private async Task StampBoardStateAsync(SessionJournal record) =>
+        record.SetFact(SessionJournal.BoardStateFact, (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
+
+    private BoardActivity? StampedBoardState() => BoardActivity.ParseJournalText(journal!.Fact(SessionJournal.BoardStateFact));
+
     /// <summary>What recovery compares against: per-cell pulse and read counters (or, without COUNTERS, conductances).</summary>
     private async Task<byte[]> SnapshotAsync(SessionJournal record, int[] cells)
     {
         CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
         // Per-cell counters and the response cache mean nothing across a power loss or a RESET that clears them;
         // this stamp lets a recovery tell. It is written before the chunk is, so a started chunk always has its own.
-        record.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
+        await StampBoardStateAsync(record).ConfigureAwait(false);
         if (hasCounters)
         {
             CellCounters[] counters = await client.CountersAsync(addresses, cancellationToken).ConfigureAwait(false);
@@ -314,7 +320,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
         CellAddress[] addresses = cells.Select(c => plan.Cells[c]).ToArray();
         if (hasCounters)
         {
-            BoardActivity? stamped = BoardActivity.ParseJournalText(journal!.Fact("chunk_board_state"));
+            BoardActivity? stamped = StampedBoardState();
             BoardActivity epoch = await ActivityAsync().ConfigureAwait(false);
             if (stamped is null || epoch.RestartedSince(stamped.Value))
             {
@@ -401,7 +407,7 @@ internal sealed class SessionRunner(BoardClient client, BoardInfo board, CellPla
                     // Stamped again before the chunk is marked done: a resume that finds no chunk in flight compares
                     // the board with counters that include this chunk's pulses, so a board that restarted blank (and
                     // has since run its clock past the stamp taken before the chunk) cannot pass for this one.
-                    journal.SetFact("chunk_board_state", (await ActivityAsync().ConfigureAwait(false)).ToJournalText());
+                    await StampBoardStateAsync(journal).ConfigureAwait(false);
                     journal.Done(phase, start, result);
                 }
             }
